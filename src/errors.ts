@@ -1,0 +1,220 @@
+/**
+ * Every failure winprov can report, as classes with a stable code, a reason (what happened, naming the
+ * field and the rule where there is one) and a hint (what the user should do). main.ts is the one place
+ * that turns an error into a ProvisioningFailed report and an exit code.
+ */
+
+export type ErrorCode =
+  | 'USAGE'
+  | 'CONFIG_INVALID'
+  | 'UNSUPPORTED_PLATFORM'
+  | 'OVF_INVALID'
+  | 'MEDIA_NOT_FOUND'
+  | 'FABRIC_DOCUMENT_INVALID'
+  | 'FABRIC_VERSION_UNSUPPORTED'
+  | 'WIRESERVER_UNREACHABLE'
+  | 'WIRESERVER_HTTP'
+  | 'WIRESERVER_TIMEOUT'
+  | 'DEADLINE_EXCEEDED'
+  | 'GOAL_STATE_CHANGED'
+  | 'CERTIFICATE_DECRYPT_FAILED'
+  | 'DHCP_DISABLED'
+  | 'PLATFORM_REJECTED'
+  | 'PLATFORM_COMMAND_FAILED'
+  | 'STATE_INVALID'
+  | 'UNHANDLED';
+
+export type ErrorContext = Record<string, string | number | boolean | undefined>;
+
+export interface AgentErrorOptions {
+  hint?: string;
+  cause?: unknown;
+  context?: ErrorContext;
+}
+
+/** Exit codes, documented in README. 0 is success; 1 is reserved for the unexpected. */
+export const EXIT_CODES = {
+  ok: 0,
+  unhandled: 1,
+  usage: 2,
+  input: 3,
+  fabric: 4,
+  platform: 5,
+  notProvisioned: 6,
+} as const;
+
+export class AgentError extends Error {
+  readonly code: ErrorCode;
+  /** One sentence: what went wrong, naming the field and the rule where there is one. Never a secret. */
+  readonly reason: string;
+  /** What the user can do about it. */
+  readonly hint: string;
+  readonly context: ErrorContext;
+  readonly exitCode: number;
+
+  constructor(code: ErrorCode, reason: string, exitCode: number, options: AgentErrorOptions = {}) {
+    super(reason, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.reason = reason;
+    this.hint = options.hint ?? '';
+    this.context = options.context ?? {};
+    this.exitCode = exitCode;
+    Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false });
+  }
+
+  /** The reason and the hint as one line, for the console, the log and the health report. */
+  describe(): string {
+    return this.hint ? `${this.reason} (${this.hint})` : this.reason;
+  }
+}
+
+/** Wrong command line or configuration file. */
+export class UsageError extends AgentError {
+  constructor(reason: string, options: AgentErrorOptions = {}) {
+    super('USAGE', reason, EXIT_CODES.usage, { hint: 'run "winprov --help"', ...options });
+  }
+}
+
+export class ConfigError extends AgentError {
+  constructor(field: string, rule: string, options: AgentErrorOptions = {}) {
+    super('CONFIG_INVALID', `configuration ${field}: ${rule}`, EXIT_CODES.usage, {
+      hint: 'fix the option, environment variable or winprov.json entry named',
+      ...options,
+      context: { field, ...options.context },
+    });
+  }
+}
+
+export class UnsupportedPlatformError extends AgentError {
+  constructor(reason: string, options: AgentErrorOptions = {}) {
+    super('UNSUPPORTED_PLATFORM', reason, EXIT_CODES.usage, options);
+  }
+}
+
+/** ovf-env.xml (the user's provisioning configuration) breaks a rule; the reason names the field. */
+export class OvfError extends AgentError {
+  readonly field: string;
+  constructor(field: string, rule: string, options: AgentErrorOptions = {}) {
+    super('OVF_INVALID', `ovf-env.xml ${field}: ${rule}`, EXIT_CODES.input, {
+      hint: 'correct the value in the VM definition (osProfile) and redeploy',
+      ...options,
+      context: { field, ...options.context },
+    });
+    this.field = field;
+  }
+}
+
+export class MediaNotFoundError extends AgentError {
+  constructor(reason: string, options: AgentErrorOptions = {}) {
+    super('MEDIA_NOT_FOUND', reason, EXIT_CODES.input, {
+      hint: 'the VM must be deployed from a generalized image on Azure, which attaches the provisioning media',
+      ...options,
+    });
+  }
+}
+
+/** A document from the fabric (goal state, versions, certificates ...) is malformed or hostile. */
+export class FabricDocumentError extends AgentError {
+  readonly document: string;
+  readonly field: string;
+  constructor(document: string, field: string, rule: string, options: AgentErrorOptions = {}) {
+    super('FABRIC_DOCUMENT_INVALID', `${document} ${field}: ${rule}`, EXIT_CODES.fabric, {
+      hint: 'the fabric sent a document winprov cannot use; redeploy the VM, and report it if it persists',
+      ...options,
+      context: { document, field, ...options.context },
+    });
+    this.document = document;
+    this.field = field;
+  }
+}
+
+export class FabricVersionError extends AgentError {
+  constructor(offered: readonly string[], options: AgentErrorOptions = {}) {
+    super(
+      'FABRIC_VERSION_UNSUPPORTED',
+      `the fabric offers protocol versions [${offered.join(', ')}], none of 2015-04-05 or 2012-11-30`,
+      EXIT_CODES.fabric,
+      { hint: 'the endpoint is probably not an Azure WireServer; check --fabric', ...options },
+    );
+  }
+}
+
+/** Failures talking to the WireServer. */
+export class WireServerError extends AgentError {
+  readonly url: string;
+  readonly status: number | undefined;
+  constructor(
+    code: 'WIRESERVER_UNREACHABLE' | 'WIRESERVER_HTTP' | 'WIRESERVER_TIMEOUT' | 'DEADLINE_EXCEEDED' | 'GOAL_STATE_CHANGED',
+    reason: string,
+    url: string,
+    options: AgentErrorOptions & { status?: number } = {},
+  ) {
+    super(code, reason, EXIT_CODES.fabric, {
+      hint: 'check that the VM can reach the WireServer on port 80 (NSG, firewall, routes)',
+      ...options,
+      context: { url, status: options.status, ...options.context },
+    });
+    this.url = url;
+    this.status = options.status;
+  }
+}
+
+export class CertificateError extends AgentError {
+  constructor(reason: string, options: AgentErrorOptions = {}) {
+    super('CERTIFICATE_DECRYPT_FAILED', reason, EXIT_CODES.fabric, {
+      hint: 'the certificates blob from the fabric could not be decrypted with the transport key',
+      ...options,
+    });
+  }
+}
+
+export class DhcpDisabledError extends AgentError {
+  constructor(interfaceName: string, options: AgentErrorOptions = {}) {
+    super('DHCP_DISABLED', `DHCP is disabled on ${interfaceName}, the interface that reaches the fabric`, EXIT_CODES.platform, {
+      hint: 'Azure requires DHCP inside the guest: set static addresses on the NIC in Azure, not inside Windows, or run without --no-repair-dhcp',
+      ...options,
+      context: { interface: interfaceName, ...options.context },
+    });
+  }
+}
+
+/** The OS refused an operation for a rule of its own (password policy, invalid name, ...). */
+export class PlatformRejectedError extends AgentError {
+  constructor(verb: string, rule: string, options: AgentErrorOptions = {}) {
+    super('PLATFORM_REJECTED', `${verb}: ${rule}`, EXIT_CODES.platform, {
+      hint: 'Windows rejected the value; correct it in the VM definition',
+      ...options,
+      context: { verb, ...options.context },
+    });
+  }
+}
+
+/** A command (PowerShell, registry ...) failed. The detail is the tool's own error text, never a secret. */
+export class PlatformCommandError extends AgentError {
+  constructor(verb: string, detail: string, options: AgentErrorOptions = {}) {
+    super('PLATFORM_COMMAND_FAILED', `${verb} failed: ${detail}`, EXIT_CODES.platform, {
+      hint: 'see the winprov log for the command and its output',
+      ...options,
+      context: { verb, ...options.context },
+    });
+  }
+}
+
+export class StateError extends AgentError {
+  constructor(reason: string, options: AgentErrorOptions = {}) {
+    super('STATE_INVALID', reason, EXIT_CODES.platform, {
+      hint: 'the agent state folder is damaged; "winprov prepare-image" resets it',
+      ...options,
+    });
+  }
+}
+
+/** Anything that is not an AgentError becomes one, with a short message and no stack. */
+export function toAgentError(err: unknown): AgentError {
+  if (err instanceof AgentError) return err;
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return new AgentError('UNHANDLED', `unexpected error: ${message.slice(0, 300)}`, EXIT_CODES.unhandled, {
+    hint: 'this is a bug in winprov; the log has the details',
+    cause: err,
+  });
+}

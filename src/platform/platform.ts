@@ -1,0 +1,169 @@
+import type { Secret } from '../util/secret.ts';
+
+/**
+ * The narrow interface between the provisioning run and the operating system: the verbs of the mission,
+ * on domain types. Two implementations: windows/ (PowerShell with static scripts, values on stdin) and
+ * sandbox/ (a file-backed fake OS that enforces the same rules). Nothing here takes a command line.
+ */
+
+/** The network interface that routes to the fabric, and its DHCP state. */
+export interface FabricInterface {
+  /** Interface alias, e.g. "Ethernet 2". */
+  name: string;
+  /** Interface index (IfIndex). */
+  index: number;
+  /** Interface GUID "{...}" (Windows) or a stable id (sandbox); keys the DHCP client's cache. */
+  id: string;
+  dhcpEnabled: boolean;
+  /** IPv4 addresses currently bound. */
+  addresses: string[];
+}
+
+/** What was found on the provisioning media (the drive holding the Azure tag file). */
+export interface ProvisioningMedia {
+  /** Where it was found, e.g. "D:\\" or the sandbox folder. */
+  location: string;
+  /** The raw bytes of ovf-env.xml (contains the admin password: never log it). */
+  ovfEnv: Secret<Uint8Array>;
+  /** The raw bytes of CustomData.bin, when present. */
+  customData: Secret<Uint8Array> | undefined;
+}
+
+export interface AdminAccount {
+  username: string;
+  password: Secret<string>;
+  /** ResetPasswordOnFirstLogon: the user must change the password at first logon. */
+  resetPasswordOnFirstLogon: boolean;
+}
+
+export type AccountOutcome = 'created' | 'updated';
+
+/** A LocalMachine certificate store name, e.g. "My", "Root". */
+export type StoreName = string;
+
+export interface CertificatePlacement {
+  /** Uppercase SHA-1 thumbprint, 40 hex digits. */
+  thumbprint: string;
+  store: StoreName;
+  hasPrivateKey: boolean;
+}
+
+/** The decrypted PKCS#12 from the fabric and where each of its certificates goes. */
+export interface CertificateBundle {
+  /** The PFX bytes (PKCS#12, password ''), as decrypted from the fabric's envelope. */
+  pfx: Secret<Uint8Array>;
+  /** The password the PFX opened with ('' or null), as forge and Windows both need it. */
+  pfxPassword: '' | null;
+  placements: CertificatePlacement[];
+}
+
+export interface CertificateImportResult {
+  thumbprint: string;
+  store: StoreName;
+  outcome: 'imported' | 'present';
+}
+
+export type ServiceStartMode = 'Automatic' | 'Manual' | 'Disabled';
+
+export interface GuestAgentServices {
+  /** The guest agent services that exist on this machine, with their start mode after the change. */
+  installed: { name: string; startMode: ServiceStartMode; running: boolean }[];
+}
+
+/** Written before Ready; a second run on the same VM applies nothing and re-sends Ready. */
+export interface CompletionMarker {
+  vmId: string;
+  provisionedAt: string;
+  agentVersion: string;
+  containerId: string;
+  instanceId: string;
+}
+
+/**
+ * The run's journal and what `winprov status` reads. Persisted after every step, so a run killed at any
+ * point knows what it had applied.
+ */
+export interface AgentState {
+  version: 1;
+  vmId: string;
+  agentVersion: string;
+  runId: string;
+  startedAt: string;
+  finishedAt?: string;
+  result?: 'ready' | 'failed' | 'running' | 'applied';
+  failure?: { code: string; reason: string };
+  fabric?: { endpoint: string; source: string; containerId?: string; instanceId?: string; incarnation?: string };
+  steps: StepRecord[];
+  applied: AppliedRecord[];
+  reports: ReportRecord[];
+}
+
+export interface StepRecord {
+  name: string;
+  startedAt: string;
+  durationMs?: number;
+  outcome?: 'ok' | 'failed' | 'skipped';
+  detail?: string;
+}
+
+export interface AppliedRecord {
+  /** What was changed: computer-name, admin-account, certificate, custom-data, time-zone, guest-agent. */
+  what: string;
+  /** Secret-free description: "renamed to WEB01", "created azureuser". */
+  detail: string;
+  at: string;
+}
+
+export interface ReportRecord {
+  state: 'Ready' | 'NotReady';
+  subStatus?: 'Provisioning' | 'ProvisioningFailed';
+  description?: string;
+  at: string;
+  /** HTTP status the fabric answered, or undefined when it could not be reached. */
+  httpStatus?: number;
+}
+
+export interface Platform {
+  readonly kind: 'windows' | 'sandbox';
+  /** Where the agent keeps its state, logs and the redacted ovf-env copy. */
+  readonly stateDirectory: string;
+
+  /** The interface that routes to fabricAddress (else the default route), with its DHCP state. */
+  findFabricInterface(fabricAddress: string): Promise<FabricInterface>;
+  /** Turns DHCP on for the interface and waits (up to waitMs) for an address. */
+  enableDhcp(iface: FabricInterface, waitMs: number): Promise<FabricInterface>;
+  /** DHCP option 245 as the OS's DHCP client cached it for the interface (dotted IPv4), if any. */
+  readCachedWireServerAddress(iface: FabricInterface): Promise<string | undefined>;
+
+  /** Finds the provisioning media and reads ovf-env.xml and CustomData.bin from it. */
+  readProvisioningMedia(): Promise<ProvisioningMedia>;
+  /** The SMBIOS UUID, lowercase. */
+  readVmId(): Promise<string>;
+
+  /** Pending rename, effective after the reboot that follows specialize. Idempotent (case-insensitive). */
+  setComputerName(name: string): Promise<'renamed' | 'unchanged'>;
+  /** Creates or updates the account and makes it a member of Administrators (S-1-5-32-544). */
+  ensureAdminAccount(account: AdminAccount): Promise<AccountOutcome>;
+  /** Imports each placement's certificate into LocalMachine\<store>. Idempotent by thumbprint. */
+  importCertificates(bundle: CertificateBundle): Promise<CertificateImportResult[]>;
+  /** Writes %SystemDrive%\AzureData\CustomData.bin (folder limited to SYSTEM and Administrators); returns its path. */
+  writeCustomData(data: Secret<Uint8Array>): Promise<string>;
+  /** Sets the Windows time zone by its id ("Pacific Standard Time"). */
+  setTimeZone(timeZoneId: string): Promise<'changed' | 'unchanged'>;
+  /** Guest agent services: Automatic when enabled, Disabled otherwise; never started here. */
+  setGuestAgentServices(enabled: boolean): Promise<GuestAgentServices>;
+  /** Reads the guest agent services' state without changing it. */
+  readGuestAgentServices(): Promise<GuestAgentServices>;
+  /** Hyper-V KVP PROVISIONING_REPORT (REG_SZ, at most 1 KB). */
+  writeKvpReport(report: string): Promise<void>;
+
+  readAgentState(): Promise<AgentState | undefined>;
+  writeAgentState(state: AgentState): Promise<void>;
+  readCompletionMarker(): Promise<CompletionMarker | undefined>;
+  writeCompletionMarker(marker: CompletionMarker): Promise<void>;
+  /** Saves the (already redacted) copy of ovf-env.xml in the state folder. */
+  saveOvfEnvCopy(redactedXml: string): Promise<void>;
+
+  /** Releases what the platform holds (the PowerShell session). Safe to call twice. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,136 @@
+import { XMLParser, XMLBuilder } from 'fast-xml-parser';
+
+/**
+ * The one fast-xml-parser setup. Its defaults are wrong for this data: they turn "0012" into 12, trim
+ * passwords and leave numeric character references undecoded. Documents are checked for size, valid
+ * UTF-8 and a DOCTYPE (the fabric never sends one; entity tricks start there) before parsing.
+ */
+
+export type XmlNode = Record<string, unknown>;
+
+/** The way a caller turns a document problem into its own error class (OvfError, FabricDocumentError). */
+export type XmlFailure = (field: string, rule: string) => Error;
+
+export interface ParseOptions {
+  /** Element names that are always arrays (repeated elements). */
+  arrays?: readonly string[];
+  /** Size limit in bytes; default 1 MiB. */
+  maxBytes?: number;
+}
+
+const DEFAULT_MAX_BYTES = 1024 * 1024;
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** Decodes bytes as strict UTF-8 (a BOM is dropped); invalid sequences are an error, not U+FFFD. */
+export function decodeUtf8(bytes: Uint8Array, fail: XmlFailure): string {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw fail('(document)', 'is not valid UTF-8');
+  }
+}
+
+export function parseXml(input: string | Uint8Array, fail: XmlFailure, options: ParseOptions = {}): XmlNode {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const size = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength;
+  if (size > maxBytes) throw fail('(document)', `is ${size} bytes, over the limit of ${maxBytes}`);
+  let text = typeof input === 'string' ? input : decodeUtf8(input, fail);
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.trim() === '') throw fail('(document)', 'is empty');
+  if (/<!DOCTYPE/i.test(text)) throw fail('(document)', 'must not contain a DOCTYPE declaration');
+  if (/<!ENTITY/i.test(text)) throw fail('(document)', 'must not declare entities');
+  const arrays = new Set(options.arrays ?? []);
+  const parser = new XMLParser({
+    removeNSPrefix: true,
+    ignoreAttributes: false,
+    attributeNamePrefix: '@_',
+    parseTagValue: false,
+    parseAttributeValue: false,
+    trimValues: false,
+    ignoreDeclaration: true,
+    ignorePiTags: true,
+    htmlEntities: true,
+    isArray: (name) => arrays.has(name),
+  });
+  let parsed: unknown;
+  try {
+    parsed = parser.parse(text, true);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw fail('(document)', `is not well-formed XML: ${message.split('\n')[0]!.slice(0, 160)}`);
+  }
+  if (!isNode(parsed)) throw fail('(document)', 'has no root element');
+  return parsed;
+}
+
+export function isNode(value: unknown): value is XmlNode {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** True when the element carries xsi:nil="true". */
+export function isNil(value: unknown): boolean {
+  return isNode(value) && typeof value['@_nil'] === 'string' && value['@_nil'].trim().toLowerCase() === 'true';
+}
+
+/**
+ * The text of an element: undefined when absent or xsi:nil, '' when empty. An element that has child
+ * elements is not text: that is the document's error, reported under the field's name.
+ */
+export function textOf(value: unknown, field: string, fail: XmlFailure): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) throw fail(field, 'must appear once, not repeated');
+  if (isNode(value)) {
+    if (isNil(value)) return undefined;
+    const keys = Object.keys(value).filter((k) => !k.startsWith('@_'));
+    if (keys.length === 0) return '';
+    if (keys.length === 1 && keys[0] === '#text' && typeof value['#text'] === 'string') return value['#text'];
+    throw fail(field, 'must be text, not nested elements');
+  }
+  throw fail(field, 'must be text');
+}
+
+/** A child element that must be a single element node (or absent). */
+export function childOf(node: XmlNode, name: string, field: string, fail: XmlFailure): XmlNode | undefined {
+  const value = node[name];
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) throw fail(field, 'must appear once, not repeated');
+  if (typeof value === 'string') return value.trim() === '' ? {} : undefined;
+  if (!isNode(value)) throw fail(field, 'must be an element');
+  return value;
+}
+
+/** A repeated child as an array of element nodes. */
+export function childrenOf(node: XmlNode, name: string, field: string, fail: XmlFailure): XmlNode[] {
+  const value = node[name];
+  if (value === undefined) return [];
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((item) => {
+    if (typeof item === 'string') return item.trim() === '' ? {} : { '#text': item };
+    if (!isNode(item)) throw fail(field, 'must be an element');
+    return item;
+  });
+}
+
+/** An attribute value, undefined when absent. */
+export function attributeOf(node: XmlNode, name: string): string | undefined {
+  const value = node[`@_${name}`];
+  return typeof value === 'string' ? value : undefined;
+}
+
+const builder = new XMLBuilder({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  suppressEmptyNode: false,
+  format: false,
+});
+
+/** Builds a document from a node tree; text is escaped by the builder (its processEntities default). */
+export function buildXml(root: XmlNode): string {
+  return `<?xml version="1.0" encoding="utf-8"?>${builder.build(root)}`;
+}
+
+/** Escapes the five XML special characters, for the rare text built without the builder. */
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+}
