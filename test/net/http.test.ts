@@ -1,0 +1,321 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
+import { inspect } from 'node:util';
+import { httpRequest, fabricRequest } from '../../src/net/http.ts';
+import type { HttpRequest } from '../../src/net/http.ts';
+import type { RetryEvent, RetryPolicy } from '../../src/net/retry.ts';
+import { WireServerError } from '../../src/errors.ts';
+
+const FAST: RetryPolicy = { baseDelayMs: 10, maxDelayMs: 40, maxAttempts: 10, jitter: 0 };
+
+function base(url: string, overrides: Partial<HttpRequest> = {}): HttpRequest {
+  return {
+    method: 'GET',
+    url,
+    connectTimeoutMs: 1_000,
+    readTimeoutMs: 1_000,
+    maxResponseBytes: 64 * 1024,
+    deadline: Date.now() + 5_000,
+    ...overrides,
+  };
+}
+
+/** A real HTTP server on 127.0.0.1:0 that counts requests. */
+async function httpServer(handler: (req: IncomingMessage, res: ServerResponse, n: number) => void) {
+  let count = 0;
+  const server = http.createServer((req, res) => handler(req, res, ++count));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    url: (path: string) => `http://127.0.0.1:${port}${path}`,
+    count: () => count,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** A raw TCP server on 127.0.0.1:0 for misbehaving peers (stalls, truncation). */
+async function tcpServer(onSocket: (socket: net.Socket) => void) {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    onSocket(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: (path: string) => `http://127.0.0.1:${port}${path}`,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Expects a WireServerError with this code whose reason names the URL; returns it. */
+async function expectError(promise: Promise<unknown>, code: string, url: string): Promise<WireServerError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof WireServerError, `expected a WireServerError, got ${inspect(err)}`);
+    assert.equal(err.code, code, err.reason);
+    assert.ok(err.reason.includes(url), `reason "${err.reason}" should name ${url}`);
+    return err;
+  }
+  assert.fail(`expected ${code}, but the request succeeded`);
+}
+
+test('a 200 response is returned whole, and the request says Connection: close', async (t) => {
+  let seen: { method?: string; url?: string; connection?: string; length?: string; body: string } = { body: '' };
+  const server = await httpServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      seen = { method: req.method, url: req.url, connection: req.headers.connection, length: req.headers['content-length'], body };
+      res.setHeader('x-ms-latest-goal-state-incarnation-number', '3');
+      res.end('<Health>ok</Health>');
+    });
+  });
+  t.after(server.close);
+  const response = await httpRequest(base(server.url('/machine?comp=health'), { method: 'POST', body: 'é<Health/>', headers: { 'Content-Type': 'text/xml;charset=utf-8', connection: 'keep-alive' } }));
+  assert.equal(response.status, 200);
+  assert.equal(response.body.toString(), '<Health>ok</Health>');
+  assert.equal(response.headers['x-ms-latest-goal-state-incarnation-number'], '3');
+  assert.ok(response.durationMs >= 0 && response.durationMs < 2_000);
+  assert.deepEqual(seen, { method: 'POST', url: '/machine?comp=health', connection: 'close', length: String(Buffer.byteLength('é<Health/>')), body: 'é<Health/>' });
+});
+
+test('a refused connection is WIRESERVER_UNREACHABLE naming the URL and the OS code', async () => {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  const url = `http://127.0.0.1:${port}/?comp=versions`;
+  const err = await expectError(httpRequest(base(url)), 'WIRESERVER_UNREACHABLE', `GET ${url}`);
+  assert.match(err.reason, /ECONNREFUSED/);
+  assert.equal(err.context['failure'], 'connection');
+});
+
+test('a listener that never accepts hits the connect timeout within its bound', async (t) => {
+  // A listener with backlog 1 in a worker whose event loop is blocked: once the accept queue is full the
+  // kernel drops further SYNs, so the next connect hangs, which is what an unreachable host looks like.
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(
+    `const net = require('node:net'); const { parentPort, workerData } = require('node:worker_threads');
+     const server = net.createServer();
+     server.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+       parentPort.postMessage(server.address().port);
+       Atomics.wait(workerData, 0, 0, 10000);
+     });`,
+    { eval: true, workerData: flag },
+  );
+  const fillers: net.Socket[] = [];
+  t.after(async () => {
+    for (const s of fillers) s.destroy();
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
+    await worker.terminate();
+  });
+  const port = await new Promise<number>((resolve) => worker.once('message', resolve));
+  for (let i = 0; i < 16; i++) {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    fillers.push(socket);
+    const connected = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 100);
+      socket.once('connect', () => (clearTimeout(timer), resolve(true)));
+    });
+    if (!connected) break;
+  }
+  const url = `http://127.0.0.1:${port}/?comp=versions`;
+  const started = Date.now();
+  const err = await expectError(httpRequest(base(url, { connectTimeoutMs: 150, readTimeoutMs: 5_000 })), 'WIRESERVER_TIMEOUT', url);
+  const elapsed = Date.now() - started;
+  assert.equal(err.context['budget'], 'connect');
+  assert.ok(elapsed >= 140 && elapsed < 1_000, `took ${elapsed} ms`);
+});
+
+test('a server that accepts and never answers hits the read timeout within its bound', async (t) => {
+  const server = await tcpServer(() => {});
+  t.after(server.close);
+  const url = server.url('/machine/?comp=goalstate');
+  const started = Date.now();
+  const err = await expectError(httpRequest(base(url, { readTimeoutMs: 150 })), 'WIRESERVER_TIMEOUT', url);
+  const elapsed = Date.now() - started;
+  assert.equal(err.context['budget'], 'read');
+  assert.ok(elapsed >= 140 && elapsed < 1_000, `took ${elapsed} ms`);
+});
+
+test('a server that stalls mid-body hits the read timeout', async (t) => {
+  const server = await tcpServer((socket) => {
+    socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789'));
+  });
+  t.after(server.close);
+  const url = server.url('/machine/?comp=certificates&incarnation=1');
+  const started = Date.now();
+  const err = await expectError(httpRequest(base(url, { readTimeoutMs: 150 })), 'WIRESERVER_TIMEOUT', url);
+  assert.equal(err.context['budget'], 'read');
+  assert.ok(Date.now() - started < 1_000);
+});
+
+test('a declared body over the cap is refused before it is read', async (t) => {
+  const server = await httpServer((_req, res) => res.end(Buffer.alloc(2_000, 'a')));
+  t.after(server.close);
+  const url = server.url('/big');
+  const err = await expectError(httpRequest(base(url, { maxResponseBytes: 1_000 })), 'WIRESERVER_HTTP', url);
+  assert.match(err.reason, /2000 bytes is over the limit of 1000/);
+});
+
+test('an endless chunked body is cut off at the cap', async (t) => {
+  let written = 0;
+  const server = await httpServer((_req, res) => {
+    const pump = (): void => {
+      while (!res.destroyed && written < 50_000_000) {
+        written += 16_384;
+        if (!res.write(Buffer.alloc(16_384, 'b'))) return void res.once('drain', pump);
+      }
+    };
+    pump();
+  });
+  t.after(server.close);
+  const url = server.url('/endless');
+  const err = await expectError(httpRequest(base(url, { maxResponseBytes: 100_000 })), 'WIRESERVER_HTTP', url);
+  assert.match(err.reason, /over the limit of 100000/);
+  assert.ok(written < 50_000_000, 'the server was stopped long before it finished');
+});
+
+test('a body shorter than its Content-Length is a truncation error', async (t) => {
+  const server = await tcpServer((socket) => {
+    socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789'));
+  });
+  t.after(server.close);
+  const url = server.url('/machine/?comp=goalstate');
+  const err = await expectError(httpRequest(base(url)), 'WIRESERVER_UNREACHABLE', url);
+  assert.match(err.reason, /after 10 of 100 body bytes/);
+  assert.equal(err.context['failure'], 'connection');
+});
+
+test('only http: URLs are accepted', async () => {
+  const err = await expectError(httpRequest(base('https://127.0.0.1/?comp=versions')), 'WIRESERVER_UNREACHABLE', 'https://127.0.0.1/?comp=versions');
+  assert.match(err.reason, /only http: is supported/);
+  await expectError(fabricRequest({ ...base('ftp://127.0.0.1/x'), policy: FAST }), 'WIRESERVER_UNREACHABLE', 'ftp://127.0.0.1/x');
+});
+
+test('reasons keep path and query but drop credentials and never carry header values', async (t) => {
+  const server = await httpServer((_req, res) => {
+    res.statusCode = 400;
+    res.end('bad\r\n\u0000request\tbody');
+  });
+  t.after(server.close);
+  const url = server.url('/machine/?comp=certificates&incarnation=2').replace('http://', 'http://user:pw0rd@');
+  const promise = fabricRequest({ ...base(url, { headers: { 'x-ms-guest-agent-public-x509-cert': 'MIIcertificatevalue' } }), policy: FAST });
+  const err = await expectError(promise, 'WIRESERVER_HTTP', server.url('/machine/?comp=certificates&incarnation=2'));
+  for (const text of [String(err), err.reason, JSON.stringify(err), inspect(err, { depth: 9 })]) {
+    assert.doesNotMatch(text, /pw0rd|MIIcertificatevalue/);
+  }
+});
+
+test('fabricRequest retries 503 with Retry-After: 0 and succeeds on the third request', async (t) => {
+  const server = await httpServer((_req, res, n) => {
+    if (n < 3) {
+      res.writeHead(503, { 'Retry-After': '0' });
+      return void res.end('busy');
+    }
+    res.end('<Versions/>');
+  });
+  t.after(server.close);
+  const events: RetryEvent[] = [];
+  const response = await fabricRequest({ ...base(server.url('/?comp=versions')), policy: FAST, onRetry: (e) => events.push(e) });
+  assert.equal(response.body.toString(), '<Versions/>');
+  assert.equal(server.count(), 3);
+  assert.deepEqual(events.map((e) => [e.attempt, e.reason, (e.error as WireServerError).status]), [[1, 'backoff', 503], [2, 'backoff', 503]]);
+});
+
+test('fabricRequest retries a reset connection', async (t) => {
+  let n = 0;
+  const server = await tcpServer((socket) => {
+    n++;
+    socket.once('data', () => (n === 1 ? socket.resetAndDestroy() : socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')));
+  });
+  t.after(server.close);
+  const response = await fabricRequest({ ...base(server.url('/x')), policy: FAST });
+  assert.equal(response.body.toString(), 'ok');
+  assert.equal(n, 2);
+});
+
+test('fabricRequest turns 410 into GOAL_STATE_CHANGED after exactly one request', async (t) => {
+  const server = await httpServer((_req, res) => {
+    res.statusCode = 410;
+    res.end();
+  });
+  t.after(server.close);
+  const url = server.url('/machine/?comp=hostingEnvironmentConfig&incarnation=1');
+  const err = await expectError(fabricRequest({ ...base(url), policy: FAST }), 'GOAL_STATE_CHANGED', url);
+  assert.equal(err.status, 410);
+  assert.equal(server.count(), 1);
+});
+
+test('fabricRequest fails fast on 400 with the status and a clean body excerpt', async (t) => {
+  const server = await httpServer((_req, res) => {
+    res.statusCode = 400;
+    res.end(`Invalid\u0007\r\nContainer${'x'.repeat(500)}`);
+  });
+  t.after(server.close);
+  const url = server.url('/machine?comp=health');
+  const err = await expectError(fabricRequest({ ...base(url, { method: 'POST', body: '<Health/>' }), policy: FAST }), 'WIRESERVER_HTTP', `POST ${url}`);
+  assert.equal(err.status, 400);
+  assert.equal(server.count(), 1);
+  assert.match(err.reason, /HTTP 400: Invalid Containerx+$/);
+  assert.equal(err.reason.split('HTTP 400: ')[1]!.length, 200);
+});
+
+test('fabricRequest with okStatuses treats another 2xx as an error', async (t) => {
+  const server = await httpServer((_req, res) => res.end());
+  t.after(server.close);
+  const url = server.url('/machine?comp=roleProperties');
+  const err = await expectError(fabricRequest({ ...base(url, { method: 'POST', body: '<x/>' }), policy: FAST, okStatuses: [202] }), 'WIRESERVER_HTTP', url);
+  assert.equal(err.status, 200);
+  assert.equal(server.count(), 1);
+});
+
+test('fabricRequest gives up with DEADLINE_EXCEEDED when the deadline passes during retries', async (t) => {
+  const server = await httpServer((_req, res) => {
+    res.writeHead(503, { 'Retry-After': '3600' });
+    res.end();
+  });
+  t.after(server.close);
+  const url = server.url('/machine/?comp=goalstate');
+  const started = Date.now();
+  const err = await expectError(fabricRequest({ ...base(url, { deadline: started + 300 }), policy: { ...FAST, maxAttempts: 1_000 } }), 'DEADLINE_EXCEEDED', url);
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed < 300 + 250, `took ${elapsed} ms`);
+  assert.ok(server.count() > 2, `only ${server.count()} requests`);
+  assert.ok(err.cause instanceof WireServerError && err.cause.status === 503);
+});
+
+test('the deadline passing mid-request is DEADLINE_EXCEEDED, not a timeout', async (t) => {
+  const server = await tcpServer(() => {});
+  t.after(server.close);
+  const url = server.url('/machine/?comp=goalstate');
+  const started = Date.now();
+  await expectError(fabricRequest({ ...base(url, { readTimeoutMs: 5_000, deadline: started + 150 }), policy: FAST }), 'DEADLINE_EXCEEDED', url);
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed >= 140 && elapsed < 1_000, `took ${elapsed} ms`);
+});
+
+test('a deadline already passed sends nothing', async (t) => {
+  const server = await httpServer((_req, res) => res.end());
+  t.after(server.close);
+  const url = server.url('/x');
+  await expectError(httpRequest(base(url, { deadline: Date.now() - 1 })), 'DEADLINE_EXCEEDED', url);
+  assert.equal(server.count(), 0);
+});
