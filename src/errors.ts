@@ -139,6 +139,14 @@ export class FabricVersionError extends AgentError {
   }
 }
 
+const WIRESERVER_HINTS = {
+  WIRESERVER_UNREACHABLE: 'check that the VM can reach the WireServer on port 80 (NSG, firewall, routes, DHCP)',
+  WIRESERVER_TIMEOUT: 'the WireServer accepted but did not answer in time; check routes and any guest firewall',
+  WIRESERVER_HTTP: 'the WireServer refused the request; redeploy the VM, and report it if it persists',
+  DEADLINE_EXCEEDED: 'the fabric did not answer within the run deadline (--deadline); check connectivity to the WireServer',
+  GOAL_STATE_CHANGED: 'the goal state changed while provisioning; it is fetched again',
+} as const;
+
 /** Failures talking to the WireServer. */
 export class WireServerError extends AgentError {
   readonly url: string;
@@ -150,7 +158,7 @@ export class WireServerError extends AgentError {
     options: AgentErrorOptions & { status?: number } = {},
   ) {
     super(code, reason, EXIT_CODES.fabric, {
-      hint: 'check that the VM can reach the WireServer on port 80 (NSG, firewall, routes)',
+      hint: WIRESERVER_HINTS[code],
       ...options,
       context: { url, status: options.status, ...options.context },
     });
