@@ -41,6 +41,7 @@ export const EXIT_CODES = {
   fabric: 4,
   platform: 5,
   notProvisioned: 6,
+  lastRunFailed: 7,
 } as const;
 
 export class AgentError extends Error {

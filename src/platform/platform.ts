@@ -17,6 +17,8 @@ export interface FabricInterface {
   dhcpEnabled: boolean;
   /** IPv4 addresses currently bound. */
   addresses: string[];
+  /** MAC address "00-0D-3A-..." or "00:0d:3a:...", when known: our own DHCP query needs it. */
+  mac?: string;
 }
 
 /** What was found on the provisioning media (the drive holding the Azure tag file). */

@@ -1,0 +1,36 @@
+import { AGENT_COMMIT, AGENT_VERSION } from '../version.ts';
+
+/** `winprov --version`: the agent's version, the Node version inside it, and the commit. */
+export function versionText(): string {
+  return `winprov ${AGENT_VERSION} (node ${process.version}, commit ${AGENT_COMMIT})\n`;
+}
+
+export const HELP_TEXT = `winprov ${AGENT_VERSION}: provisioning agent for custom Windows images on Azure
+
+Usage: winprov [command] [options]
+
+Commands:
+  provision        provision this VM (the default; run by Windows Setup in the specialize pass)
+  status           show whether this machine was provisioned, and how (--json for machines)
+  prepare-image    reset winprov's state before "sysprep /generalize" (--dry-run lists what it would do)
+  collect-logs     write a zip of logs and diagnostics, secrets redacted (-o FILE)
+  simulate         run a fabric simulator on loopback (--port, --host, --scenario FILE, --media DIR)
+  demo             provision a sandbox against a simulator and print a summary
+  version          print the version
+
+Options:
+  --platform auto|windows|sandbox   auto = windows on Windows; elsewhere name the sandbox
+  --sandbox DIR                     the sandbox folder (with --platform sandbox)
+  --fabric URL                      use this WireServer (http://host:port), skip discovery
+  --no-repair-dhcp                  fail instead of enabling DHCP when it is off
+  --deadline DURATION               budget of the whole run (default 20m)
+  --defer-ready                     apply everything but report Ready later (SetupComplete run)
+  --serial COM1                     mirror progress lines to a serial port (boot diagnostics)
+  -v, --verbose / -q, --quiet       more or less on the console (the log file always has debug)
+  --config FILE                     settings file (default: winprov.json beside the executable)
+  -h, --help / --version
+
+Exit codes: 0 success; 1 unexpected error; 2 usage or configuration; 3 invalid provisioning
+configuration (ovf-env.xml, media); 4 fabric (unreachable, refused, timed out, bad documents);
+5 Windows refused a change. status: 0 provisioned, 6 not provisioned, 7 the last run failed.
+`;

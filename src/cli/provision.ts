@@ -1,0 +1,40 @@
+import { join } from 'node:path';
+import { provision, type ProvisionResult, type RunSettings } from '../agent.ts';
+import { createPlatform } from '../platform/index.ts';
+import { createLog } from '../util/log.ts';
+import type { AgentConfig } from '../config.ts';
+import type { CommandIo } from './io.ts';
+
+/** `winprov provision`: the run Windows Setup starts in the specialize pass (and SetupComplete, deferred). */
+export async function provisionCommand(config: Readonly<AgentConfig>, io: CommandIo): Promise<number> {
+  const log = createLog({ consoleLevel: config.consoleLevel, write: io.out, serial: config.serial });
+  log.debug(`configuration from ${config.sources.join(', ')}`);
+  const platform = await createPlatform(config, log);
+  log.attachFile(join(platform.stateDirectory, 'winprov.log'));
+  let result: ProvisionResult;
+  try {
+    result = await provision({ platform, log, settings: runSettingsOf(config, platform.kind) });
+  } finally {
+    await platform.close();
+  }
+  return result.exitCode;
+}
+
+/** The run settings a configuration asks for. */
+export function runSettingsOf(config: Readonly<AgentConfig>, platformKind: 'windows' | 'sandbox'): Partial<RunSettings> {
+  return {
+    fabricUrl: config.fabricUrl,
+    fabricPort: config.fabricPort,
+    fallbackAddress: config.fallbackAddress,
+    repairDhcp: config.repairDhcp,
+    deadlineMs: config.deadlineMs,
+    connectTimeoutMs: config.connectTimeoutMs,
+    readTimeoutMs: config.readTimeoutMs,
+    maxResponseBytes: config.maxResponseBytes,
+    phase: config.phase,
+    // Our own DHCP query only where there is a real DHCP server to ask; the sandbox has none.
+    dhcpQuery: platformKind === 'windows'
+      ? { serverAddress: '255.255.255.255', serverPort: 67, clientPort: 68, bindAddress: '0.0.0.0', timeoutMs: 2_000, attempts: 2 }
+      : false,
+  };
+}

@@ -1,0 +1,13 @@
+import { runSimulateCommand } from '../simulator/cli.ts';
+import type { AgentConfig } from '../config.ts';
+import type { CommandIo } from './io.ts';
+
+/** `winprov simulate`: a fabric simulator on loopback until Ctrl+C. */
+export async function simulateCommand(config: Readonly<AgentConfig>, io: CommandIo): Promise<number> {
+  await runSimulateCommand(
+    { host: config.host, port: config.port, scenarioFile: config.scenarioFile, mediaDir: config.mediaDir },
+    (line) => io.out(`${line}\n`),
+    io.signal,
+  );
+  return 0;
+}

@@ -1,0 +1,272 @@
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError, UsageError } from './errors.ts';
+
+/**
+ * The configuration, normalized once: defaults -> winprov.json -> WINPROV_* environment -> argv, then
+ * validated and frozen. This is the only module that reads the environment or the command line.
+ */
+
+export const COMMANDS = ['provision', 'status', 'prepare-image', 'simulate', 'collect-logs', 'demo', 'version', 'help'] as const;
+export type Command = (typeof COMMANDS)[number];
+export type PlatformChoice = 'auto' | 'windows' | 'sandbox';
+/** full: everything, Ready at the end; apply: apply everything, defer Ready to a later full run (SetupComplete). */
+export type Phase = 'full' | 'apply';
+export type ConsoleLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface AgentConfig {
+  command: Command;
+  platform: PlatformChoice;
+  /** Root folder of the sandbox platform. */
+  sandboxRoot: string | undefined;
+  /** A fixed fabric URL (http://host:port); skips discovery. */
+  fabricUrl: string | undefined;
+  /** Port of the WireServer (80); other values exist for tests against a loopback simulator. */
+  fabricPort: number;
+  /** The well-known WireServer address used when DHCP gives none. */
+  fallbackAddress: string;
+  repairDhcp: boolean;
+  /** Budget of the whole run in milliseconds. */
+  deadlineMs: number;
+  connectTimeoutMs: number;
+  readTimeoutMs: number;
+  maxResponseBytes: number;
+  phase: Phase;
+  consoleLevel: ConsoleLevel;
+  serial: string | undefined;
+  json: boolean;
+  dryRun: boolean;
+  output: string | undefined;
+  /** simulate */
+  host: string;
+  port: number;
+  scenarioFile: string | undefined;
+  mediaDir: string | undefined;
+  /** Windows folders, from the environment of the process (SystemRoot, SystemDrive, ProgramData). */
+  windows: { systemRoot: string; systemDrive: string; programData: string };
+  /** Where the configuration came from, for the log. */
+  sources: string[];
+}
+
+export interface ConfigInput {
+  argv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  /** Folder of the executable, where winprov.json may sit. */
+  executableDir?: string;
+  readFile?: (path: string) => string;
+}
+
+const DEFAULTS = {
+  platform: 'auto' as PlatformChoice,
+  fabricPort: 80,
+  fallbackAddress: '168.63.129.16',
+  repairDhcp: true,
+  deadlineMs: 20 * 60_000,
+  connectTimeoutMs: 5_000,
+  readTimeoutMs: 60_000,
+  maxResponseBytes: 8 * 1024 * 1024,
+  phase: 'full' as Phase,
+  consoleLevel: 'info' as ConsoleLevel,
+  host: '127.0.0.1',
+  port: 0,
+};
+
+/** Keys accepted in winprov.json and (upper-snake-cased, WINPROV_ prefixed) in the environment. */
+const FILE_KEYS = [
+  'platform', 'sandbox', 'fabric', 'fabricPort', 'fallbackAddress', 'repairDhcp', 'deadline', 'connectTimeout',
+  'readTimeout', 'maxResponseBytes', 'logLevel', 'serial',
+] as const;
+type FileKey = (typeof FILE_KEYS)[number];
+type Layer = Partial<Record<FileKey, string | number | boolean>>;
+
+const ARG_OPTIONS = {
+  platform: { type: 'string' },
+  sandbox: { type: 'string' },
+  fabric: { type: 'string' },
+  'fabric-port': { type: 'string' },
+  'fallback-address': { type: 'string' },
+  'no-repair-dhcp': { type: 'boolean' },
+  deadline: { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  'read-timeout': { type: 'string' },
+  'defer-ready': { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  quiet: { type: 'boolean', short: 'q' },
+  serial: { type: 'string' },
+  json: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  output: { type: 'string', short: 'o' },
+  config: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  scenario: { type: 'string' },
+  media: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...input.argv], options: ARG_OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]!.replace(/^TypeError \[\w+\]: /, ''));
+  }
+  const { values, positionals } = parsed;
+  let command: Command = values.help ? 'help' : values.version ? 'version' : 'provision';
+  if (positionals.length > 0) {
+    const name = positionals[0]!;
+    if (!(COMMANDS as readonly string[]).includes(name)) throw new UsageError(`unknown command "${name.slice(0, 40)}"`);
+    if (!values.help) command = name as Command;
+  }
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]!.slice(0, 40)}"`);
+
+  const sources = ['defaults'];
+  const readFile = input.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
+  const fileLayer = loadFileLayer(values.config, input.executableDir, readFile, sources);
+  const envLayer = loadEnvLayer(input.env, sources);
+  const argLayer: Layer = {};
+  if (values.platform !== undefined) argLayer.platform = values.platform;
+  if (values.sandbox !== undefined) argLayer.sandbox = values.sandbox;
+  if (values.fabric !== undefined) argLayer.fabric = values.fabric;
+  if (values['fabric-port'] !== undefined) argLayer.fabricPort = values['fabric-port'];
+  if (values['fallback-address'] !== undefined) argLayer.fallbackAddress = values['fallback-address'];
+  if (values['no-repair-dhcp']) argLayer.repairDhcp = false;
+  if (values.deadline !== undefined) argLayer.deadline = values.deadline;
+  if (values['connect-timeout'] !== undefined) argLayer.connectTimeout = values['connect-timeout'];
+  if (values['read-timeout'] !== undefined) argLayer.readTimeout = values['read-timeout'];
+  if (values.serial !== undefined) argLayer.serial = values.serial;
+  if (values.verbose) argLayer.logLevel = 'debug';
+  if (values.quiet) argLayer.logLevel = 'warn';
+  if (Object.keys(argLayer).length > 0) sources.push('command line');
+  const merged: Layer = { ...fileLayer, ...envLayer, ...argLayer };
+
+  const platform = oneOf('platform', merged.platform ?? DEFAULTS.platform, ['auto', 'windows', 'sandbox'] as const);
+  const env = input.env;
+  const config: AgentConfig = {
+    command,
+    platform,
+    sandboxRoot: merged.sandbox === undefined ? undefined : resolve(String(merged.sandbox)),
+    fabricUrl: merged.fabric === undefined ? undefined : fabricUrl(String(merged.fabric)),
+    fabricPort: integer('fabricPort', merged.fabricPort ?? DEFAULTS.fabricPort, 1, 65535),
+    fallbackAddress: ipv4('fallbackAddress', String(merged.fallbackAddress ?? DEFAULTS.fallbackAddress)),
+    repairDhcp: boolean('repairDhcp', merged.repairDhcp ?? DEFAULTS.repairDhcp),
+    deadlineMs: duration('deadline', merged.deadline ?? DEFAULTS.deadlineMs / 1000, 1_000, 24 * 3_600_000),
+    connectTimeoutMs: duration('connectTimeout', merged.connectTimeout ?? DEFAULTS.connectTimeoutMs / 1000, 100, 600_000),
+    readTimeoutMs: duration('readTimeout', merged.readTimeout ?? DEFAULTS.readTimeoutMs / 1000, 100, 600_000),
+    maxResponseBytes: integer('maxResponseBytes', merged.maxResponseBytes ?? DEFAULTS.maxResponseBytes, 64 * 1024, 256 * 1024 * 1024),
+    phase: values['defer-ready'] ? 'apply' : DEFAULTS.phase,
+    consoleLevel: oneOf('logLevel', merged.logLevel ?? DEFAULTS.consoleLevel, ['debug', 'info', 'warn', 'error'] as const),
+    serial: merged.serial === undefined || merged.serial === '' ? undefined : String(merged.serial),
+    json: values.json ?? false,
+    dryRun: values['dry-run'] ?? false,
+    output: values.output,
+    host: values.host ?? DEFAULTS.host,
+    port: integer('port', values.port ?? DEFAULTS.port, 0, 65535),
+    scenarioFile: values.scenario,
+    mediaDir: values.media,
+    windows: {
+      systemRoot: env.SystemRoot ?? env.SYSTEMROOT ?? 'C:\\Windows',
+      systemDrive: env.SystemDrive ?? env.SYSTEMDRIVE ?? 'C:',
+      programData: env.ProgramData ?? env.PROGRAMDATA ?? 'C:\\ProgramData',
+    },
+    sources,
+  };
+  return Object.freeze(config);
+}
+
+function loadFileLayer(explicit: string | undefined, executableDir: string | undefined, readFile: (p: string) => string, sources: string[]): Layer {
+  const path = explicit ?? (executableDir ? join(executableDir, 'winprov.json') : undefined);
+  if (path === undefined) return {};
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (err) {
+    if (explicit === undefined && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError('config', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new ConfigError('config', `${path} is not valid JSON`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ConfigError('config', `${path} must hold a JSON object`);
+  const layer: Layer = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (!(FILE_KEYS as readonly string[]).includes(key)) throw new ConfigError(key, `is not a known setting (in ${path}; known: ${FILE_KEYS.join(', ')})`);
+    if (!['string', 'number', 'boolean'].includes(typeof value)) throw new ConfigError(key, `must be a string, number or boolean (in ${path})`);
+    layer[key as FileKey] = value as string | number | boolean;
+  }
+  sources.push(path);
+  return layer;
+}
+
+function loadEnvLayer(env: Readonly<Record<string, string | undefined>>, sources: string[]): Layer {
+  const layer: Layer = {};
+  for (const key of FILE_KEYS) {
+    const name = `WINPROV_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+    const value = env[name];
+    if (value !== undefined && value !== '') layer[key] = value;
+  }
+  if (Object.keys(layer).length > 0) sources.push('environment');
+  return layer;
+}
+
+function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
+  const text = String(value).toLowerCase();
+  if (!(allowed as readonly string[]).includes(text)) throw new ConfigError(field, `must be one of ${allowed.join(', ')}`);
+  return text as T;
+}
+
+function boolean(field: string, value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  const text = String(value).toLowerCase();
+  if (['true', '1', 'yes'].includes(text)) return true;
+  if (['false', '0', 'no'].includes(text)) return false;
+  throw new ConfigError(field, 'must be true or false');
+}
+
+function integer(field: string, value: unknown, min: number, max: number): number {
+  const text = String(value);
+  if (!/^\d+$/.test(text)) throw new ConfigError(field, `must be a whole number from ${min} to ${max}`);
+  const n = Number(text);
+  if (n < min || n > max) throw new ConfigError(field, `must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+/** "90" or "90s" seconds, "500ms", "20m", "1h"; returns milliseconds. */
+export function duration(field: string, value: unknown, minMs: number, maxMs: number): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(value).trim());
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+  const ms = match ? Math.round(Number(match[1]) * unit[(match[2] ?? 's') as keyof typeof unit]) : NaN;
+  if (!(ms >= minMs && ms <= maxMs)) {
+    throw new ConfigError(field, `must be a duration like 90s, 20m or 500ms, from ${minMs} ms to ${maxMs / 3_600_000} h`);
+  }
+  return ms;
+}
+
+function fabricUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError('fabric', 'must be a URL like http://127.0.0.1:8080');
+  }
+  if (url.protocol !== 'http:' || url.pathname !== '/' || url.search || url.hash || url.username) {
+    throw new ConfigError('fabric', 'must be a plain http://host[:port] URL (the WireServer speaks plain HTTP)');
+  }
+  return `${url.protocol}//${url.host}`;
+}
+
+function ipv4(field: string, text: string): string {
+  const parts = text.split('.');
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) throw new ConfigError(field, 'must be an IPv4 address');
+  return text;
+}
+
+/** The folder of the running executable (for winprov.json), given process.execPath. */
+export function executableDirOf(execPath: string): string {
+  return dirname(execPath);
+}

@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import type { AgentError } from './errors.ts';
+import type { Log } from './util/log.ts';
+import type { AgentState, AppliedRecord, Platform, ReportRecord, StepRecord } from './platform/platform.ts';
+
+/**
+ * The run's journal: every step with its start, duration and outcome, everything applied, every report
+ * sent. It is saved after each change, so a run killed at any point leaves a record of what it had
+ * done, and `winprov status` reads it.
+ */
+export class Journal {
+  readonly state: AgentState;
+  readonly #platform: Platform;
+  readonly #log: Log;
+  readonly #now: () => number;
+  #saving: Promise<void> = Promise.resolve();
+
+  constructor(platform: Platform, log: Log, agentVersion: string, now: () => number = Date.now) {
+    this.#platform = platform;
+    this.#log = log;
+    this.#now = now;
+    this.state = {
+      version: 1,
+      vmId: '',
+      agentVersion,
+      runId: randomUUID(),
+      startedAt: new Date(now()).toISOString(),
+      result: 'running',
+      steps: [],
+      applied: [],
+      reports: [],
+    };
+  }
+
+  /** Runs one step: logs its start and end with the duration, records the outcome, saves the journal. */
+  async step<T>(name: string, work: () => Promise<T>, describe?: (result: T) => string | undefined): Promise<T> {
+    const record: StepRecord = { name, startedAt: new Date(this.#now()).toISOString() };
+    this.state.steps.push(record);
+    const started = performance.now();
+    this.#log.info(`> ${name}`, { step: name, event: 'start' });
+    try {
+      const result = await work();
+      record.durationMs = Math.round(performance.now() - started);
+      record.outcome = 'ok';
+      const detail = describe?.(result);
+      if (detail) record.detail = detail;
+      this.#log.info(`< ${name} ok in ${record.durationMs} ms${detail ? `: ${detail}` : ''}`, { step: name, event: 'end', durationMs: record.durationMs, outcome: 'ok' });
+      await this.save();
+      return result;
+    } catch (err) {
+      record.durationMs = Math.round(performance.now() - started);
+      record.outcome = 'failed';
+      this.#log.info(`< ${name} failed after ${record.durationMs} ms`, { step: name, event: 'end', durationMs: record.durationMs, outcome: 'failed' });
+      await this.save();
+      throw err;
+    }
+  }
+
+  /** Records a step that was not needed (already provisioned, nothing to do). */
+  async skip(name: string, why: string): Promise<void> {
+    this.state.steps.push({ name, startedAt: new Date(this.#now()).toISOString(), durationMs: 0, outcome: 'skipped', detail: why });
+    this.#log.info(`- ${name} skipped: ${why}`, { step: name, event: 'skip' });
+    await this.save();
+  }
+
+  /** Records a change to the machine before the step that made it returns. */
+  async applied(what: string, detail: string): Promise<void> {
+    const record: AppliedRecord = { what, detail, at: new Date(this.#now()).toISOString() };
+    this.state.applied.push(record);
+    this.#log.info(`applied ${what}: ${detail}`, { applied: what });
+    await this.save();
+  }
+
+  async reported(report: Omit<ReportRecord, 'at'>): Promise<void> {
+    this.state.reports.push({ ...report, at: new Date(this.#now()).toISOString() });
+    await this.save();
+  }
+
+  async finish(result: 'ready' | 'applied' | 'failed', error?: AgentError): Promise<void> {
+    this.state.result = result;
+    this.state.finishedAt = new Date(this.#now()).toISOString();
+    if (error) this.state.failure = { code: error.code, reason: error.reason };
+    await this.save();
+  }
+
+  /** Saves the journal; saves are serialized so an older state never overwrites a newer one. */
+  save(): Promise<void> {
+    const snapshot = structuredClone(this.state);
+    this.#saving = this.#saving.then(
+      () => this.#platform.writeAgentState(snapshot),
+      () => this.#platform.writeAgentState(snapshot),
+    );
+    return this.#saving.catch((err: unknown) => {
+      // The journal is for operators; losing one save must not fail provisioning.
+      this.#log.warn(`journal could not be saved: ${(err as Error).message}`);
+    });
+  }
+}

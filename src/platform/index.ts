@@ -1,0 +1,24 @@
+import { UnsupportedPlatformError, UsageError } from '../errors.ts';
+import type { AgentConfig } from '../config.ts';
+import type { Log } from '../util/log.ts';
+import type { Platform } from './platform.ts';
+
+/**
+ * Chooses the platform: "auto" means Windows on Windows; anywhere else winprov refuses unless the
+ * sandbox is named. The only process.platform check in the agent. Implementations are loaded on demand
+ * so that a run pays only for the one it uses.
+ */
+export async function createPlatform(config: Pick<AgentConfig, 'platform' | 'sandboxRoot' | 'windows'>, log: Log, hostPlatform: string = process.platform): Promise<Platform> {
+  const choice = config.platform === 'auto' ? (hostPlatform === 'win32' ? 'windows' : undefined) : config.platform;
+  if (choice === undefined) {
+    throw new UnsupportedPlatformError(`winprov provisions Windows; this is ${hostPlatform}. Use --platform sandbox --sandbox DIR to run against the file-backed sandbox`);
+  }
+  if (choice === 'windows') {
+    if (hostPlatform !== 'win32') throw new UnsupportedPlatformError(`--platform windows needs Windows; this is ${hostPlatform}`);
+    const { WindowsPlatform } = await import('./windows/index.ts');
+    return new WindowsPlatform({ ...config.windows, log: (level, message) => log[level](message) });
+  }
+  if (config.sandboxRoot === undefined) throw new UsageError('--platform sandbox needs --sandbox DIR (the sandbox folder)');
+  const { SandboxPlatform } = await import('./sandbox/index.ts');
+  return SandboxPlatform.open(config.sandboxRoot, { create: true });
+}

@@ -1,0 +1,294 @@
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { Secret } from '../../util/secret.ts';
+import { readJsonFile, writeFileAtomic, writeJsonFile } from '../../util/files.ts';
+import { MediaNotFoundError, PlatformCommandError, PlatformRejectedError, StateError } from '../../errors.ts';
+import { readPkcs12 } from '../../crypto/pkcs12.ts';
+import { wireServerFromInterfaceOptions } from '../../net/dhcp-cache.ts';
+import { ADMINISTRATORS_SID, defaultMachine, loadMachine, saveMachine, type SandboxMachine } from './machine.ts';
+import { checkComputerName, checkPasswordPolicy, checkStoreName, checkUserName } from './rules.ts';
+import type {
+  AccountOutcome, AdminAccount, AgentState, CertificateBundle, CertificateImportResult, CompletionMarker,
+  FabricInterface, GuestAgentServices, Platform, ProvisioningMedia,
+} from '../platform.ts';
+
+/**
+ * A file-backed fake Windows rooted in a folder: machine.json (the OS state), drives/<letter>/ (the
+ * provisioning media), SystemDrive/ and ProgramData/. It records every change, enforces the rules
+ * Windows would (rules.ts), and can be inspected and run again. Tests, the demo and the benchmark run
+ * the real agent against it.
+ */
+
+export const MEDIA_TAG_FILE = 'E6DA6616-8EC4-48E0-BE93-58CE6ACE3CFB.tag';
+const GUEST_AGENT_SERVICES = ['RdAgent', 'WindowsAzureGuestAgent', 'WindowsAzureTelemetryService'];
+const KVP_MAX_BYTES = 1024;
+// A cheap digest: it only lets tests check which password was set; it protects nothing of value.
+const SCRYPT = { N: 1024, r: 8, p: 1 };
+
+export interface SandboxOptions {
+  /** Creates a default machine when the folder has none (a fresh generalized image). */
+  create?: boolean;
+}
+
+export class SandboxPlatform implements Platform {
+  readonly kind = 'sandbox' as const;
+  readonly root: string;
+  readonly stateDirectory: string;
+
+  private constructor(root: string) {
+    this.root = root;
+    this.stateDirectory = join(root, 'ProgramData', 'winprov');
+  }
+
+  /** Opens (or, with create, initializes) the sandbox in root. */
+  static async open(root: string, options: SandboxOptions = {}): Promise<SandboxPlatform> {
+    const platform = new SandboxPlatform(root);
+    const machine = await loadMachine(root);
+    if (machine === undefined) {
+      if (!options.create) throw new StateError(`${root} is not a sandbox (no machine.json); create one with a fresh run of "winprov demo" or the test helpers`);
+      await mkdir(join(root, 'drives'), { recursive: true });
+      await saveMachine(root, defaultMachine());
+    }
+    return platform;
+  }
+
+  /** The current machine state, for inspection. */
+  async machine(): Promise<SandboxMachine> {
+    const machine = await loadMachine(this.root);
+    if (machine === undefined) throw new StateError(`${this.root} lost its machine.json`);
+    return machine;
+  }
+
+  async findFabricInterface(_fabricAddress: string): Promise<FabricInterface> {
+    const machine = await this.machine();
+    const iface = machine.interfaces.find((i) => i.defaultRoute) ?? machine.interfaces[0];
+    if (iface === undefined) throw new PlatformCommandError('findFabricInterface', 'no network interface routes to the fabric');
+    return { name: iface.name, index: iface.index, id: iface.id, dhcpEnabled: iface.dhcpEnabled, addresses: [...iface.addresses] };
+  }
+
+  async enableDhcp(iface: FabricInterface, _waitMs: number): Promise<FabricInterface> {
+    return this.change('enableDhcp', (machine) => {
+      const found = machine.interfaces.find((i) => i.id === iface.id);
+      if (found === undefined) throw new PlatformCommandError('enableDhcp', `interface ${iface.name} no longer exists`);
+      found.dhcpEnabled = true;
+      found.addresses = [machine.dhcpLeaseAddress ?? '10.0.0.4'];
+      return { detail: `DHCP enabled on ${found.name}`, result: { ...iface, dhcpEnabled: true, addresses: [...found.addresses] } };
+    });
+  }
+
+  async readCachedWireServerAddress(iface: FabricInterface): Promise<string | undefined> {
+    const machine = await this.machine();
+    const blob = machine.interfaces.find((i) => i.id === iface.id)?.dhcpInterfaceOptions;
+    return blob === undefined ? undefined : wireServerFromInterfaceOptions(Buffer.from(blob, 'base64'));
+  }
+
+  async readProvisioningMedia(): Promise<ProvisioningMedia> {
+    const drives = join(this.root, 'drives');
+    let letters: string[] = [];
+    try {
+      letters = (await readdir(drives)).sort();
+    } catch {
+      // No drives folder: no media.
+    }
+    for (const letter of letters) {
+      const folder = join(drives, letter);
+      if (!(await exists(join(folder, MEDIA_TAG_FILE)))) continue;
+      let ovfEnv: Uint8Array;
+      try {
+        ovfEnv = await readFile(join(folder, 'ovf-env.xml'));
+      } catch {
+        throw new MediaNotFoundError(`the provisioning media (drive ${letter}:) has no ovf-env.xml`);
+      }
+      const customData = await readFile(join(folder, 'CustomData.bin')).catch(() => undefined);
+      return { location: `${letter}:\\`, ovfEnv: new Secret(ovfEnv), customData: customData === undefined ? undefined : new Secret(customData) };
+    }
+    throw new MediaNotFoundError(`no drive holds ${MEDIA_TAG_FILE}`);
+  }
+
+  async readVmId(): Promise<string> {
+    return (await this.machine()).vmId;
+  }
+
+  async setComputerName(name: string): Promise<'renamed' | 'unchanged'> {
+    checkComputerName(name);
+    return this.change('setComputerName', (machine) => {
+      const pending = machine.pendingComputerName ?? machine.computerName;
+      if (pending.toLowerCase() === name.toLowerCase()) return { result: 'unchanged' as const };
+      machine.pendingComputerName = name;
+      return { detail: `pending computer name ${name}`, result: 'renamed' as const };
+    });
+  }
+
+  async ensureAdminAccount(account: AdminAccount): Promise<AccountOutcome> {
+    checkUserName(account.username);
+    const password = account.password.reveal();
+    checkPasswordPolicy(account.username, password);
+    return this.change('ensureAdminAccount', (machine) => {
+      let user = machine.users.find((u) => u.name.toLowerCase() === account.username.toLowerCase());
+      const outcome: AccountOutcome = user === undefined ? 'created' : 'updated';
+      if (user === undefined) {
+        const machinePrefix = machine.users[0]?.sid.replace(/-\d+$/, '') ?? 'S-1-5-21-0-0-0';
+        const rid = 1000 + machine.users.filter((u) => !u.sid.endsWith('-500')).length;
+        user = { name: account.username, sid: `${machinePrefix}-${rid}`, passwordDigest: '', passwordNeverExpires: true, mustChangePassword: false, enabled: true };
+        machine.users.push(user);
+      }
+      user.passwordDigest = digest(password);
+      user.passwordNeverExpires = !account.resetPasswordOnFirstLogon;
+      user.mustChangePassword = account.resetPasswordOnFirstLogon;
+      user.enabled = true;
+      const admins = machine.groups[ADMINISTRATORS_SID]!;
+      // Membership by SID: "already a member" (ERROR_MEMBER_IN_ALIAS 1378) is success.
+      if (!admins.members.includes(user.sid)) admins.members.push(user.sid);
+      return { detail: `${outcome} ${user.name} (${user.sid}), member of ${ADMINISTRATORS_SID}`, result: outcome };
+    });
+  }
+
+  async importCertificates(bundle: CertificateBundle): Promise<CertificateImportResult[]> {
+    // Windows opens the PFX the same way: a placement naming a certificate it does not hold fails.
+    const contents = readPkcs12(bundle.pfx.reveal());
+    const inPfx = new Map(contents.certificates.map((c) => [c.thumbprint, c]));
+    for (const placement of bundle.placements) {
+      checkStoreName(placement.store);
+      if (!inPfx.has(placement.thumbprint)) {
+        throw new PlatformRejectedError('importCertificates', `certificate ${placement.thumbprint} is not in the PFX from the fabric`);
+      }
+    }
+    return this.change('importCertificates', (machine) => {
+      const results: CertificateImportResult[] = [];
+      for (const placement of bundle.placements) {
+        const store = (machine.certificateStores[placement.store] ??= []);
+        if (store.some((c) => c.thumbprint === placement.thumbprint)) {
+          results.push({ thumbprint: placement.thumbprint, store: placement.store, outcome: 'present' });
+          continue;
+        }
+        const hasPrivateKey = inPfx.get(placement.thumbprint)!.hasPrivateKey;
+        store.push({ thumbprint: placement.thumbprint, hasPrivateKey, keyStorage: hasPrivateKey ? 'MachineKeySet' : 'none', exportable: false });
+        results.push({ thumbprint: placement.thumbprint, store: placement.store, outcome: 'imported' });
+      }
+      const imported = results.filter((r) => r.outcome === 'imported');
+      return { detail: imported.length ? `imported ${imported.map((r) => `${r.thumbprint} into LocalMachine\\${r.store}`).join(', ')}` : undefined, result: results };
+    });
+  }
+
+  async writeCustomData(data: Secret<Uint8Array>): Promise<string> {
+    const folder = join(this.root, 'SystemDrive', 'AzureData');
+    const path = join(folder, 'CustomData.bin');
+    await mkdir(folder, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(path, data.reveal());
+    return this.change('writeCustomData', (machine) => {
+      machine.acls['SystemDrive/AzureData'] = ['SYSTEM', 'Administrators'];
+      return { detail: `wrote ${data.reveal().byteLength} bytes to C:\\AzureData\\CustomData.bin`, result: 'C:\\AzureData\\CustomData.bin' };
+    });
+  }
+
+  async setTimeZone(timeZoneId: string): Promise<'changed' | 'unchanged'> {
+    return this.change('setTimeZone', (machine) => {
+      if (machine.timeZone === timeZoneId) return { result: 'unchanged' as const };
+      machine.timeZone = timeZoneId;
+      return { detail: `time zone ${timeZoneId}`, result: 'changed' as const };
+    });
+  }
+
+  async setGuestAgentServices(enabled: boolean): Promise<GuestAgentServices> {
+    return this.change('setGuestAgentServices', (machine) => {
+      const mode = enabled ? 'Automatic' : 'Disabled';
+      const changed: string[] = [];
+      for (const service of machine.services) {
+        if (!GUEST_AGENT_SERVICES.includes(service.name) || service.startMode === mode) continue;
+        service.startMode = mode;
+        changed.push(service.name);
+      }
+      return { detail: changed.length ? `${changed.join(', ')} set to ${mode}` : undefined, result: guestAgentView(machine) };
+    });
+  }
+
+  async readGuestAgentServices(): Promise<GuestAgentServices> {
+    return guestAgentView(await this.machine());
+  }
+
+  async writeKvpReport(report: string): Promise<void> {
+    await this.change('writeKvpReport', (machine) => {
+      machine.kvp.PROVISIONING_REPORT = truncateUtf8(report, KVP_MAX_BYTES);
+      return { result: undefined };
+    });
+  }
+
+  async readAgentState(): Promise<AgentState | undefined> {
+    return readJsonFile<AgentState>(join(this.stateDirectory, 'state.json'), (why) => new StateError(`state.json ${why}`));
+  }
+
+  async writeAgentState(state: AgentState): Promise<void> {
+    await this.ensureStateDirectory();
+    await writeJsonFile(join(this.stateDirectory, 'state.json'), state);
+  }
+
+  async readCompletionMarker(): Promise<CompletionMarker | undefined> {
+    return readJsonFile<CompletionMarker>(join(this.stateDirectory, 'provisioned.json'), (why) => new StateError(`provisioned.json ${why}`));
+  }
+
+  async writeCompletionMarker(marker: CompletionMarker): Promise<void> {
+    await this.ensureStateDirectory();
+    await writeJsonFile(join(this.stateDirectory, 'provisioned.json'), marker);
+    await this.change('writeCompletionMarker', () => ({ detail: `completion marker for VM ${marker.vmId}`, result: undefined }));
+  }
+
+  async saveOvfEnvCopy(redactedXml: string): Promise<void> {
+    await this.ensureStateDirectory();
+    await writeFileAtomic(join(this.stateDirectory, 'ovf-env.xml'), redactedXml);
+  }
+
+  async close(): Promise<void> {}
+
+  private async ensureStateDirectory(): Promise<void> {
+    await mkdir(this.stateDirectory, { recursive: true, mode: 0o700 });
+  }
+
+  /**
+   * Loads the machine, applies one verb's change, records it and saves; honours crashAfter so tests
+   * can kill the process right after any verb took effect.
+   */
+  private async change<T>(verb: string, apply: (machine: SandboxMachine) => { detail?: string | undefined; result: T }): Promise<T> {
+    const machine = await this.machine();
+    const { detail, result } = apply(machine);
+    if (detail !== undefined) machine.changes.push({ at: new Date().toISOString(), verb, detail });
+    const crash = machine.crashAfter === verb;
+    if (crash) delete machine.crashAfter;
+    await saveMachine(this.root, machine);
+    if (crash) process.kill(process.pid, 'SIGKILL');
+    return result;
+  }
+}
+
+/** Checks a password against the digest the sandbox stored (for tests). */
+export function passwordMatches(passwordDigest: string, password: string): boolean {
+  const [salt, hash] = passwordDigest.split(':');
+  if (!salt || !hash) return false;
+  const actual = scryptSync(password, Buffer.from(salt, "hex"), 32, SCRYPT);
+  return timingSafeEqual(actual, Buffer.from(hash, 'hex'));
+}
+
+function digest(password: string): string {
+  const salt = randomBytes(16);
+  return `${salt.toString('hex')}:${scryptSync(password, salt, 32, SCRYPT).toString('hex')}`;
+}
+
+function guestAgentView(machine: SandboxMachine): GuestAgentServices {
+  return { installed: machine.services.filter((s) => GUEST_AGENT_SERVICES.includes(s.name)).map((s) => ({ ...s })) };
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.byteLength <= maxBytes) return text;
+  // Cut on a character boundary: drop any partial sequence at the end.
+  return new TextDecoder().decode(bytes.subarray(0, maxBytes)).replace(/\uFFFD$/, '');
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { readJsonFile, writeJsonFile } from '../../util/files.ts';
+import { StateError } from '../../errors.ts';
+import type { ServiceStartMode } from '../platform.ts';
+
+/**
+ * The sandbox's operating system state: one JSON file (machine.json) at the sandbox root, holding what
+ * Windows would hold in the registry, the SAM and the certificate stores. Secrets never enter it: the
+ * admin password is kept only as a salted scrypt digest, so tests can check it without storing it.
+ */
+
+export interface SandboxInterface {
+  name: string;
+  index: number;
+  id: string;
+  dhcpEnabled: boolean;
+  addresses: string[];
+  /** Base64 of the DhcpInterfaceOptions REG_BINARY the DHCP client cached, if any. */
+  dhcpInterfaceOptions?: string;
+  /** True when a default route exists through this interface. */
+  defaultRoute: boolean;
+}
+
+export interface SandboxUser {
+  name: string;
+  sid: string;
+  /** scrypt digest of the password, "salt:hash" in hex. */
+  passwordDigest: string;
+  passwordNeverExpires: boolean;
+  mustChangePassword: boolean;
+  enabled: boolean;
+}
+
+export interface SandboxCertificate {
+  thumbprint: string;
+  hasPrivateKey: boolean;
+  /** Keys land in the machine key set, persisted, not exportable (what Windows import flags give). */
+  keyStorage: 'MachineKeySet' | 'none';
+  exportable: boolean;
+}
+
+export interface SandboxChange {
+  at: string;
+  verb: string;
+  detail: string;
+}
+
+export interface SandboxMachine {
+  version: 1;
+  vmId: string;
+  /** The active computer name. */
+  computerName: string;
+  /** The pending one (SetComputerNameEx), active after the next reboot. */
+  pendingComputerName: string | undefined;
+  timeZone: string;
+  interfaces: SandboxInterface[];
+  users: SandboxUser[];
+  /** Local groups by SID: S-1-5-32-544 is Administrators, whatever its localized name. */
+  groups: Record<string, { name: string; members: string[] }>;
+  certificateStores: Record<string, SandboxCertificate[]>;
+  services: { name: string; startMode: ServiceStartMode; running: boolean }[];
+  /** HKLM\SOFTWARE\Microsoft\Virtual Machine\Guest values. */
+  kvp: Record<string, string>;
+  /** ACLs the platform set on folders, by sandbox-relative path. */
+  acls: Record<string, string[]>;
+  /** Every change the platform made, in order. */
+  changes: SandboxChange[];
+  /** For crash tests: the process kills itself (SIGKILL) right after this verb saved its change. */
+  crashAfter?: string;
+  /** For DHCP tests: the address an interface gets when DHCP is turned on. */
+  dhcpLeaseAddress?: string;
+}
+
+export const ADMINISTRATORS_SID = 'S-1-5-32-544';
+export const MACHINE_FILE = 'machine.json';
+
+/** A freshly generalized image's state: a default computer name, guest agent baked in and disabled. */
+export function defaultMachine(): SandboxMachine {
+  const machineSid = `S-1-5-21-${[0, 0, 0].map(() => Math.floor(Math.random() * 4e9)).join('-')}`;
+  return {
+    version: 1,
+    vmId: randomUUID().toLowerCase(),
+    computerName: 'WIN-GENERALIZED',
+    pendingComputerName: undefined,
+    timeZone: 'UTC',
+    interfaces: [
+      { name: 'Ethernet', index: 6, id: `{${randomUUID().toUpperCase()}}`, dhcpEnabled: true, addresses: ['10.0.0.4'], defaultRoute: true },
+    ],
+    users: [
+      { name: 'Administrator', sid: `${machineSid}-500`, passwordDigest: '', passwordNeverExpires: false, mustChangePassword: false, enabled: false },
+    ],
+    groups: { [ADMINISTRATORS_SID]: { name: 'Administrators', members: [`${machineSid}-500`] } },
+    certificateStores: { My: [], Root: [], CA: [] },
+    services: [
+      { name: 'RdAgent', startMode: 'Disabled', running: false },
+      { name: 'WindowsAzureGuestAgent', startMode: 'Disabled', running: false },
+    ],
+    kvp: {},
+    acls: {},
+    changes: [],
+  };
+}
+
+export async function loadMachine(root: string): Promise<SandboxMachine | undefined> {
+  const machine = await readJsonFile<SandboxMachine>(join(root, MACHINE_FILE), (why) => new StateError(`sandbox ${MACHINE_FILE} ${why}`));
+  if (machine !== undefined && (machine.version !== 1 || typeof machine.vmId !== 'string' || !Array.isArray(machine.users))) {
+    throw new StateError(`sandbox ${MACHINE_FILE} is not a version 1 machine description`);
+  }
+  return machine;
+}
+
+export async function saveMachine(root: string, machine: SandboxMachine): Promise<void> {
+  await writeJsonFile(join(root, MACHINE_FILE), machine);
+}

@@ -1,0 +1,184 @@
+import { appendFileSync, mkdirSync, renameSync, statSync, rmSync, writeSync, openSync, closeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Logger } from 'tslog';
+
+/**
+ * The agent's log: short human lines on the console (and mirrored to a serial port so Azure boot
+ * diagnostics show progress), JSON lines in a size-rotated file in the state folder. Every record
+ * passes tslog's masking first, so a secret that slips into a field or a message is replaced before
+ * any sink sees it; the Secret wrapper is the first line of defence, this is the second.
+ */
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Record<string, unknown>;
+
+export interface Log {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  /** Starts writing JSON lines to a file (once the state folder is known). */
+  attachFile(path: string): void;
+}
+
+export interface LogOptions {
+  /** Lowest level printed on the console. */
+  consoleLevel: LogLevel;
+  /** Lowest level written to the file and the serial mirror. */
+  fileLevel?: LogLevel;
+  /** Where human lines go; default process.stdout. */
+  write?: (line: string) => void;
+  /** JSON-lines file; may also be attached later with attachFile. */
+  filePath?: string;
+  /** Rotation: the file is rotated when it would pass maxFileBytes; maxFiles older files are kept. */
+  maxFileBytes?: number;
+  maxFiles?: number;
+  /** A serial port ("COM1" or "\\\\.\\COM1") or any file or pipe path mirroring the human lines. */
+  serial?: string;
+  /** Clock, for tests. */
+  now?: () => Date;
+}
+
+const LEVEL_IDS: Record<LogLevel, number> = { debug: 2, info: 3, warn: 4, error: 5 };
+const LEVEL_NAMES: Record<number, LogLevel> = { 2: 'debug', 3: 'info', 4: 'warn', 5: 'error' };
+
+/** Field names whose values are always masked, whatever the casing (tslog compares case-insensitively). */
+export const MASKED_KEYS = [
+  'password', 'adminPassword', 'newPassword', 'customData', 'pfx', 'pfxBase64', 'keyPem', 'privateKey',
+  'x-ms-guest-agent-public-x509-cert', 'content', 'secret',
+];
+
+/** Secrets that can appear inside text (an ovf-env fragment, a PEM block). */
+const MASKED_PATTERNS = [
+  /(?<=<(?:\w+:)?(?:Admin|User)?Password>)[^<]*/gi,
+  /(?<=<(?:\w+:)?CustomData>)[^<]*/gi,
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+];
+
+export function createLog(options: LogOptions): Log {
+  const consoleLevel = LEVEL_IDS[options.consoleLevel];
+  const fileLevel = LEVEL_IDS[options.fileLevel ?? 'debug'];
+  const write = options.write ?? ((line: string) => void process.stdout.write(line));
+  const now = options.now ?? (() => new Date());
+  const maxFileBytes = options.maxFileBytes ?? 4 * 1024 * 1024;
+  const maxFiles = options.maxFiles ?? 3;
+  let filePath = options.filePath;
+  let fileBroken = false;
+  const serial = options.serial ? openSerial(options.serial) : undefined;
+
+  const logger = new Logger<LogFields>({
+    type: 'hidden',
+    strictConfig: true,
+    stack: { capture: 'off' },
+    minLevel: Math.min(consoleLevel, fileLevel),
+    mask: { keys: MASKED_KEYS, caseInsensitive: true, regex: MASKED_PATTERNS, placeholder: '[redacted]' },
+  });
+
+  logger.attachTransport({
+    name: 'winprov',
+    write(record) {
+      const meta = (record as { _logMeta?: { logLevelId?: number } })._logMeta;
+      const levelId = meta?.logLevelId ?? 3;
+      const level = LEVEL_NAMES[levelId] ?? 'info';
+      const { message, fields } = unpack(record);
+      const at = now();
+      const human = `${at.toISOString().slice(11, 23)} ${level === 'info' ? '' : `${level.toUpperCase()} `}${message}\n`;
+      if (levelId >= consoleLevel) {
+        write(human);
+        serial?.write(human);
+      }
+      if (levelId < fileLevel) return;
+      if (filePath !== undefined && !fileBroken) {
+        const line = `${JSON.stringify({ time: at.toISOString(), level, message, ...fields })}\n`;
+        try {
+          appendRotating(filePath, line, maxFileBytes, maxFiles);
+        } catch (err) {
+          // A log that cannot be written must not fail provisioning; say so once on the console.
+          fileBroken = true;
+          write(`WARN log file ${filePath} cannot be written (${(err as NodeJS.ErrnoException).code ?? 'error'}); logging to the console only\n`);
+        }
+      }
+    },
+  });
+
+  const emit = (level: LogLevel) => (message: string, fields?: LogFields) => {
+    if (fields === undefined) logger[level]({ message });
+    else logger[level]({ ...fields, message });
+  };
+  return {
+    debug: emit('debug'),
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    attachFile(path: string) {
+      filePath = path;
+      fileBroken = false;
+    },
+  };
+}
+
+/** A log that drops everything, for library callers that pass none. */
+export function silentLog(): Log {
+  const nothing = () => {};
+  return { debug: nothing, info: nothing, warn: nothing, error: nothing, attachFile: nothing };
+}
+
+function unpack(record: LogFields): { message: string; fields: LogFields } {
+  const fields: LogFields = {};
+  let message = '';
+  for (const [key, value] of Object.entries(record)) {
+    if (key === '_logMeta') continue;
+    if (key === 'message') message = String(value);
+    else fields[key] = value;
+  }
+  return { message, fields };
+}
+
+/** Appends synchronously (a SIGKILL right after a line loses nothing) and rotates by size. */
+function appendRotating(path: string, line: string, maxBytes: number, maxFiles: number): void {
+  let size = 0;
+  try {
+    size = statSync(path).size;
+  } catch {
+    mkdirSync(dirname(path), { recursive: true });
+  }
+  if (size > 0 && size + Buffer.byteLength(line) > maxBytes) {
+    rmSync(`${path}.${maxFiles}`, { force: true });
+    for (let i = maxFiles - 1; i >= 1; i--) {
+      try {
+        renameSync(`${path}.${i}`, `${path}.${i + 1}`);
+      } catch {
+        // That generation does not exist yet.
+      }
+    }
+    renameSync(path, `${path}.1`);
+  }
+  appendFileSync(path, line, { mode: 0o600 });
+}
+
+/** Opens the serial mirror; a port that cannot be opened is reported once and then ignored. */
+function openSerial(target: string): { write(line: string): void } {
+  const path = /^COM\d+$/i.test(target) ? `\\\\.\\${target.toUpperCase()}` : target;
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'a');
+  } catch {
+    fd = undefined;
+  }
+  return {
+    write(line: string) {
+      if (fd === undefined) return;
+      try {
+        // Serial consoles expect CRLF; boot diagnostics render it either way.
+        writeSync(fd, line.replace(/\n/g, '\r\n'));
+      } catch {
+        try {
+          closeSync(fd);
+        } catch {
+          // Already gone.
+        }
+        fd = undefined;
+      }
+    },
+  };
+}

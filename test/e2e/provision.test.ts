@@ -1,0 +1,106 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { provisioningFixture } from '../helpers/provisioning.ts';
+import { passwordMatches } from '../../src/platform/sandbox/index.ts';
+import { ADMINISTRATORS_SID } from '../../src/platform/sandbox/machine.ts';
+
+const PASSWORD = 'Corr3ct-Horse-Battery!';
+
+test('a run reports Provisioning then Ready and applies name, account, certificates and custom data', async () => {
+  const fx = await provisioningFixture({
+    scenario: { computerName: 'web-01', adminUsername: 'opsadmin', adminPassword: PASSWORD, certificateCount: 3, provisionGuestAgent: true, customData: 'line one\nline two\n' },
+  });
+  try {
+    const result = await fx.run();
+    assert.equal(result.outcome, 'ready', result.error?.describe());
+    assert.equal(result.exitCode, 0);
+
+    const reports = fx.simulator.healthReports.map((r) => `${r.state}${r.subStatus ? `/${r.subStatus}` : ''}:${r.accepted}`);
+    assert.deepEqual(reports, ['NotReady/Provisioning:true', 'Ready:true']);
+
+    const machine = await fx.machine();
+    assert.equal(machine.pendingComputerName, 'web-01');
+    const user = machine.users.find((u) => u.name === 'opsadmin');
+    assert.ok(user, 'the admin account exists');
+    assert.ok(passwordMatches(user.passwordDigest, PASSWORD), 'the password from ovf-env.xml was set');
+    assert.ok(machine.groups[ADMINISTRATORS_SID]!.members.includes(user.sid), 'member of Administrators by SID');
+    assert.equal(user.passwordNeverExpires, true);
+
+    const expected = fx.simulator.expected.certificates;
+    assert.equal(expected.length, 3);
+    for (const certificate of expected) {
+      const stored = machine.certificateStores[certificate.storeName]?.find((c) => c.thumbprint === certificate.thumbprint);
+      assert.ok(stored, `${certificate.thumbprint} is in LocalMachine\\${certificate.storeName}`);
+      assert.equal(stored.hasPrivateKey, certificate.hasPrivateKey);
+      assert.equal(stored.exportable, false);
+    }
+    const customData = await readFile(join(fx.sandboxRoot, 'SystemDrive', 'AzureData', 'CustomData.bin'), 'utf8');
+    assert.equal(customData, 'line one\nline two\n');
+    assert.deepEqual(machine.services.map((s) => `${s.name}:${s.startMode}:${s.running}`), ['RdAgent:Automatic:false', 'WindowsAzureGuestAgent:Automatic:false']);
+
+    const state = await fx.platform.readAgentState();
+    assert.equal(state?.result, 'ready');
+    assert.ok(state.steps.every((s) => s.outcome !== 'failed'));
+    const marker = await fx.platform.readCompletionMarker();
+    assert.equal(marker?.vmId, machine.vmId);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('a second run on a provisioned machine applies nothing and sends Ready again', async () => {
+  const fx = await provisioningFixture({ scenario: { adminPassword: PASSWORD, certificateCount: 1 } });
+  try {
+    assert.equal((await fx.run()).outcome, 'ready');
+    const before = await fx.machine();
+    const second = await fx.run();
+    assert.equal(second.outcome, 'ready');
+    assert.equal(second.alreadyProvisioned, true);
+    const after = await fx.machine();
+    assert.deepEqual(after.changes, before.changes, 'no change was made by the second run');
+    assert.deepEqual(after.users, before.users);
+    assert.deepEqual(after.certificateStores, before.certificateStores);
+    const readies = fx.simulator.healthReports.filter((r) => r.state === 'Ready' && r.accepted);
+    assert.equal(readies.length, 2, 'Ready was sent by each run');
+    assert.equal(fx.simulator.requestsTo('certificates').length, 1, 'certificates were not fetched again');
+  } finally {
+    await fx.close();
+  }
+});
+
+test('an invalid computer name ends in one ProvisioningFailed naming the rule, a non-zero exit code and no change', async () => {
+  const fx = await provisioningFixture({ scenario: { computerName: 'this-name-is-far-too-long', adminPassword: PASSWORD } });
+  try {
+    const result = await fx.run();
+    assert.equal(result.outcome, 'failed');
+    assert.notEqual(result.exitCode, 0);
+    assert.equal(result.error?.code, 'OVF_INVALID');
+    const failures = fx.simulator.healthReports.filter((r) => r.subStatus === 'ProvisioningFailed');
+    assert.equal(failures.length, 1);
+    assert.match(failures[0]!.description ?? '', /ComputerName/);
+    assert.match(failures[0]!.description ?? '', /1 to 15 characters/);
+    assert.equal(fx.simulator.healthReports.filter((r) => r.state === 'Ready').length, 0);
+    const machine = await fx.machine();
+    assert.equal(machine.pendingComputerName, undefined);
+    assert.equal(machine.users.length, 1, 'no account was created');
+    assert.equal((await fx.platform.readCompletionMarker()), undefined);
+    assert.equal((await fx.platform.readAgentState())?.failure?.code, 'OVF_INVALID');
+  } finally {
+    await fx.close();
+  }
+});
+
+test('ProvisionGuestAgent false leaves the guest agent services disabled', async () => {
+  const fx = await provisioningFixture({ scenario: { adminPassword: PASSWORD, provisionGuestAgent: false, certificateCount: 0 } });
+  try {
+    const result = await fx.run();
+    assert.equal(result.outcome, 'ready', result.error?.describe());
+    const machine = await fx.machine();
+    assert.ok(machine.services.every((s) => s.startMode === 'Disabled'));
+    assert.equal(fx.simulator.requestsTo('certificates').length, 0, 'no certificates URL, no request');
+  } finally {
+    await fx.close();
+  }
+});
