@@ -169,3 +169,23 @@ export interface Platform {
   /** Releases what the platform holds (the PowerShell session). Safe to call twice. */
   close(): Promise<void>;
 }
+
+/** A file for the collect-logs zip: its name inside the zip and its content. */
+export interface DiagnosticFile {
+  name: string;
+  data: Uint8Array | string;
+}
+
+/** The verbs of image preparation (prepare-image) and diagnosis (collect-logs). */
+export interface ImageVerbs {
+  /** Where winprov and its unattend templates are installed (%ProgramFiles%\winprov). */
+  readonly installDirectory: string;
+  /** The files winprov leaves on a machine: state, completion marker, ovf-env copy, custom data, logs. */
+  listAgentArtifacts(): Promise<string[]>;
+  /** Removes them; returns what was removed. */
+  removeAgentArtifacts(): Promise<string[]>;
+  /** Writes %WINDIR%\Setup\Scripts\SetupComplete.cmd (deferred-Ready mode); returns its path. */
+  installSetupComplete(script: string): Promise<string>;
+  /** Windows Setup logs (Panther, UnattendGC), the relevant registry keys as text, event log extracts. */
+  collectDiagnostics(): Promise<DiagnosticFile[]>;
+}

@@ -55,6 +55,11 @@ const MASKED_PATTERNS = [
   /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
 ];
 
+/** Applies the log's text masking to any text (collect-logs runs every file through it). */
+export function redactText(text: string): string {
+  return MASKED_PATTERNS.reduce((out, pattern) => out.replace(pattern, '[redacted]'), text);
+}
+
 export function createLog(options: LogOptions): Log {
   const consoleLevel = LEVEL_IDS[options.consoleLevel];
   const fileLevel = LEVEL_IDS[options.fileLevel ?? 'debug'];

@@ -1,5 +1,5 @@
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { Secret } from '../../util/secret.ts';
 import { readJsonFile, writeFileAtomic, writeJsonFile } from '../../util/files.ts';
@@ -10,7 +10,7 @@ import { ADMINISTRATORS_SID, defaultMachine, loadMachine, saveMachine, type Sand
 import { checkComputerName, checkPasswordPolicy, checkStoreName, checkUserName } from './rules.ts';
 import type {
   AccountOutcome, AdminAccount, AgentState, CertificateBundle, CertificateImportResult, CompletionMarker,
-  FabricInterface, GuestAgentServices, Platform, ProvisioningMedia,
+  DiagnosticFile, FabricInterface, GuestAgentServices, ImageVerbs, Platform, ProvisioningMedia,
 } from '../platform.ts';
 
 /**
@@ -31,14 +31,16 @@ export interface SandboxOptions {
   create?: boolean;
 }
 
-export class SandboxPlatform implements Platform {
+export class SandboxPlatform implements Platform, ImageVerbs {
   readonly kind = 'sandbox' as const;
   readonly root: string;
   readonly stateDirectory: string;
+  readonly installDirectory: string;
 
   private constructor(root: string) {
     this.root = root;
     this.stateDirectory = join(root, 'ProgramData', 'winprov');
+    this.installDirectory = join(root, 'ProgramFiles', 'winprov');
   }
 
   /** Opens (or, with create, initializes) the sandbox in root. */
@@ -239,6 +241,43 @@ export class SandboxPlatform implements Platform {
   }
 
   async close(): Promise<void> {}
+
+  async listAgentArtifacts(): Promise<string[]> {
+    const found: string[] = [];
+    for (const path of [this.stateDirectory, join(this.root, 'SystemDrive', 'AzureData', 'CustomData.bin')]) {
+      if (await exists(path)) found.push(path);
+    }
+    return found;
+  }
+
+  async removeAgentArtifacts(): Promise<string[]> {
+    const found = await this.listAgentArtifacts();
+    for (const path of found) await rm(path, { recursive: true, force: true });
+    if (found.length) await this.change('removeAgentArtifacts', () => ({ detail: `removed ${found.map((p) => relative(this.root, p)).join(', ')}`, result: undefined }));
+    return found;
+  }
+
+  async installSetupComplete(script: string): Promise<string> {
+    const path = join(this.root, 'Windows', 'Setup', 'Scripts', 'SetupComplete.cmd');
+    await writeFileAtomic(path, script);
+    await this.change('installSetupComplete', () => ({ detail: 'wrote Windows/Setup/Scripts/SetupComplete.cmd', result: undefined }));
+    return path;
+  }
+
+  /** The sandbox's equivalents: its Panther logs if any, machine.json as the "registry", its change log as events. */
+  async collectDiagnostics(): Promise<DiagnosticFile[]> {
+    const files: DiagnosticFile[] = [];
+    for (const name of ['setupact.log', 'setuperr.log', 'UnattendGC/setupact.log', 'UnattendGC/setuperr.log']) {
+      const data = await readFile(join(this.root, 'Windows', 'Panther', name)).catch(() => undefined);
+      if (data !== undefined) files.push({ name: `windows/Panther/${name}`, data });
+    }
+    const machine = await this.machine();
+    const { changes, ...registry } = machine;
+    registry.users = registry.users.map((u) => ({ ...u, passwordDigest: '[not collected]' }));
+    files.push({ name: 'windows/registry.txt', data: JSON.stringify(registry, null, 2) });
+    files.push({ name: 'windows/events.txt', data: changes.map((c) => `${c.at} ${c.verb}: ${c.detail}`).join('\n') });
+    return files;
+  }
 
   private async ensureStateDirectory(): Promise<void> {
     await mkdir(this.stateDirectory, { recursive: true, mode: 0o700 });

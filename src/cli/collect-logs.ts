@@ -1,0 +1,45 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { hostname } from 'node:os';
+import { zipSync, strToU8 } from 'fflate';
+import { createPlatform } from '../platform/index.ts';
+import { createLog, redactText } from '../util/log.ts';
+import { buildStatus } from './status.ts';
+import type { AgentConfig } from '../config.ts';
+import type { DiagnosticFile } from '../platform/platform.ts';
+import type { CommandIo } from './io.ts';
+
+/**
+ * `winprov collect-logs`: one zip for whoever diagnoses a VM that did not come up: winprov's logs and
+ * journal, the status, the redacted ovf-env copy, Windows Setup logs, registry keys as text and event
+ * log extracts. Every text file passes the same redaction as the log before it enters the zip.
+ */
+export async function collectLogsCommand(config: Readonly<AgentConfig>, io: CommandIo): Promise<number> {
+  const log = createLog({ consoleLevel: 'warn', write: io.err });
+  const platform = await createPlatform(config, log);
+  const files: DiagnosticFile[] = [];
+  try {
+    const names = await readdir(platform.stateDirectory).catch(() => [] as string[]);
+    for (const name of names.sort()) {
+      if (!/^(winprov\.log(\.\d+)?|state\.json|provisioned\.json|ovf-env\.xml|setupcomplete\.log)$/.test(name)) continue;
+      files.push({ name: `winprov/${name}`, data: await readFile(join(platform.stateDirectory, name)) });
+    }
+    const [vmId, marker, state, guestAgent] = await Promise.all([
+      platform.readVmId(), platform.readCompletionMarker(), platform.readAgentState(), platform.readGuestAgentServices(),
+    ]);
+    files.push({ name: 'status.json', data: JSON.stringify(buildStatus(vmId, marker, state, guestAgent), null, 2) });
+    files.push(...(await platform.collectDiagnostics()));
+  } finally {
+    await platform.close();
+  }
+  const entries: Record<string, Uint8Array> = {};
+  for (const file of files) {
+    const text = typeof file.data === 'string' ? file.data : Buffer.from(file.data).toString('utf8');
+    entries[file.name] = strToU8(redactText(text));
+  }
+  const output = resolve(config.output ?? `winprov-logs-${hostname()}-${new Date().toISOString().replace(/[:.]/g, '-')}.zip`);
+  await writeFile(output, zipSync(entries, { level: 6 }), { mode: 0o600 });
+  io.out(`wrote ${output} (${files.length} files)\n`);
+  for (const file of files) io.out(`  ${file.name}\n`);
+  return 0;
+}

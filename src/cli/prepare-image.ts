@@ -1,0 +1,48 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createPlatform } from '../platform/index.ts';
+import { createLog } from '../util/log.ts';
+import { PlatformCommandError } from '../errors.ts';
+import type { AgentConfig } from '../config.ts';
+import type { CommandIo } from './io.ts';
+
+/**
+ * `winprov prepare-image`: what to run before `sysprep /generalize`. Removes winprov's state, marker,
+ * ovf-env copy, custom data and logs (so the captured image provisions every VM afresh), sets the guest
+ * agent services to Disabled (they must not start before Ready), installs SetupComplete.cmd for the
+ * deferred-Ready mode, and prints the sysprep command with the installed unattend template.
+ * --dry-run lists what it would do and changes nothing.
+ */
+export async function prepareImageCommand(config: Readonly<AgentConfig>, io: CommandIo): Promise<number> {
+  const log = createLog({ consoleLevel: 'warn', write: io.err });
+  const platform = await createPlatform(config, log);
+  const deferred = config.phase === 'apply';
+  const template = join(platform.installDirectory, deferred ? 'unattend-deferred.xml' : 'unattend.xml');
+  const say = (line: string) => io.out(`${config.dryRun ? 'would ' : ''}${line}\n`);
+  try {
+    const artifacts = config.dryRun ? await platform.listAgentArtifacts() : await platform.removeAgentArtifacts();
+    if (artifacts.length === 0) io.out('no winprov state to remove\n');
+    for (const path of artifacts) say(`remove ${path}`);
+
+    if (config.dryRun) {
+      const services = await platform.readGuestAgentServices();
+      for (const s of services.installed) say(`set ${s.name} to Disabled (now ${s.startMode})`);
+    } else {
+      const services = await platform.setGuestAgentServices(false);
+      for (const s of services.installed) say(`set ${s.name} to ${s.startMode}`);
+    }
+    if (deferred) {
+      const source = join(platform.installDirectory, 'SetupComplete.cmd');
+      const script = await readFile(source, 'utf8').catch(() => {
+        throw new PlatformCommandError('prepare-image', `${source} is missing; reinstall winprov`);
+      });
+      if (config.dryRun) say(`install ${source} as %WINDIR%\\Setup\\Scripts\\SetupComplete.cmd`);
+      else say(`install SetupComplete.cmd at ${await platform.installSetupComplete(script)}`);
+    }
+    io.out(`\nNext, generalize the image with the ${deferred ? 'deferred-Ready' : ''}${deferred ? ' ' : ''}unattend template:\n`);
+    io.out(`  %WINDIR%\\System32\\Sysprep\\sysprep.exe /generalize /oobe /mode:vm /shutdown /unattend:"${template}"\n`);
+    return 0;
+  } finally {
+    await platform.close();
+  }
+}

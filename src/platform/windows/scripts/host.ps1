@@ -1,0 +1,144 @@
+# winprov request loop and shared helpers. Protocol (see ../protocol.ts):
+#   in : one JSON object per line {"id":n,"verb":"...","params":{...}}
+#   out: one line per request: <marker>{"id":n,"ok":true,"result":{...}}
+#                          or  <marker>{"id":n,"ok":false,"error":{"message":"...","fullyQualifiedErrorId":"...",...}}
+#        and optional log lines <marker>{"log":"warn","message":"..."}
+# The marker is random per session, so text that other code writes to stdout (warnings, Write-Host)
+# cannot pass for an answer. Verbs are plain functions chosen by a fixed switch; their parameters come
+# from the JSON object and are used only as values.
+Set-StrictMode -Version 3.0
+$ErrorActionPreference = 'Stop'
+
+function Stop-WinprovRejected {
+    # Ends the request with a rule the caller reports as "Windows rejected the value". The rule is this
+    # project's own fixed English text; $Exception, when given, carries Windows' own (localized) text.
+    param(
+        [Parameter(Mandatory = $true)] [string] $Rule,
+        [System.Exception] $Exception
+    )
+    if ($null -eq $Exception) { $Exception = New-Object -TypeName System.InvalidOperationException -ArgumentList $Rule }
+    $record = New-Object -TypeName System.Management.Automation.ErrorRecord -ArgumentList $Exception, 'WinprovRejected', ([System.Management.Automation.ErrorCategory]::InvalidArgument), $Rule
+    throw $record
+}
+
+function Test-WinprovException {
+    # True when the error, or an exception it wraps, is of the given .NET type (.NET method calls arrive
+    # wrapped in MethodInvocationException).
+    param(
+        [Parameter(Mandatory = $true)] [System.Management.Automation.ErrorRecord] $Record,
+        [Parameter(Mandatory = $true)] [type] $Type
+    )
+    $current = $Record.Exception
+    while ($null -ne $current) {
+        if ($Type.IsInstanceOfType($current)) { return $true }
+        $current = $current.InnerException
+    }
+    return $false
+}
+
+function ConvertTo-WinprovFailure {
+    # What the TypeScript side needs to classify a failure: PowerShell's message, FullyQualifiedErrorId,
+    # category, exception types, HResult and the Win32/NTSTATUS code where one is attached. Never the
+    # TargetObject or the invocation line: those can hold the request's values.
+    param([Parameter(Mandatory = $true)] [System.Management.Automation.ErrorRecord] $Record)
+    $types = New-Object -TypeName System.Collections.Generic.List[string]
+    $win32 = $null
+    $ntStatus = $null
+    $current = $Record.Exception
+    while ($null -ne $current) {
+        $types.Add($current.GetType().FullName)
+        if ($null -eq $win32 -and $null -ne $current.PSObject.Properties['NativeErrorCode']) { $win32 = [long]$current.NativeErrorCode }
+        if ($null -eq $ntStatus -and $null -ne $current.PSObject.Properties['StatusCode']) { $ntStatus = [long]$current.StatusCode }
+        $current = $current.InnerException
+    }
+    $failure = @{
+        message = $Record.ToString()
+        fullyQualifiedErrorId = [string]$Record.FullyQualifiedErrorId
+        category = [string]$Record.CategoryInfo.Category
+        exceptionTypes = $types.ToArray()
+        hresult = [long]$Record.Exception.HResult
+        win32 = $win32
+        ntStatus = $ntStatus
+    }
+    if ($Record.FullyQualifiedErrorId -like 'WinprovRejected*') { $failure.rule = [string]$Record.TargetObject }
+    return $failure
+}
+
+function Send-WinprovLine {
+    param(
+        [Parameter(Mandatory = $true)] [System.IO.TextWriter] $Writer,
+        [Parameter(Mandatory = $true)] [string] $Marker,
+        [Parameter(Mandatory = $true)] [hashtable] $Message
+    )
+    $Writer.WriteLine($Marker + (ConvertTo-Json -InputObject $Message -Compress -Depth 8))
+}
+
+function Invoke-WinprovVerb {
+    # The fixed table of verbs. Each returns exactly one hashtable; anything else a verb lets fall into
+    # the pipeline is dropped here and reported as a log line.
+    param(
+        [Parameter(Mandatory = $true)] [string] $Verb,
+        [Parameter(Mandatory = $true)] [AllowNull()] $Params,
+        [Parameter(Mandatory = $true)] [System.IO.TextWriter] $Writer,
+        [Parameter(Mandatory = $true)] [string] $Marker
+    )
+    $output = @(switch -CaseSensitive ($Verb) {
+            'findFabricInterface' { Get-WinprovFabricInterface -Request $Params }
+            'enableDhcp' { Enable-WinprovDhcp -Request $Params }
+            'readDhcpInterfaceOptions' { Get-WinprovDhcpInterfaceOptions -Request $Params }
+            'readProvisioningMedia' { Read-WinprovProvisioningMedia -Request $Params }
+            'readVmId' { Get-WinprovVmId -Request $Params }
+            'setComputerName' { Set-WinprovComputerName -Request $Params }
+            'ensureAdminAccount' { Set-WinprovAdminAccount -Request $Params }
+            'importCertificates' { Import-WinprovCertificates -Request $Params }
+            'writeCustomData' { Write-WinprovCustomData -Request $Params }
+            'setTimeZone' { Set-WinprovTimeZone -Request $Params }
+            'setGuestAgentServices' { Set-WinprovGuestAgentServices -Request $Params }
+            'readGuestAgentServices' { Get-WinprovGuestAgentServices -Request $Params }
+            'writeKvpReport' { Set-WinprovKvpReport -Request $Params }
+            'ensureStateDirectory' { Initialize-WinprovStateDirectory -Request $Params }
+            default { throw (New-Object -TypeName System.NotSupportedException -ArgumentList ('unknown verb ' + $Verb)) }
+        })
+    if ($output.Count -ne 1) {
+        Send-WinprovLine -Writer $Writer -Marker $Marker -Message @{ log = 'warn'; message = ($Verb + ' left ' + $output.Count + ' objects in the pipeline; the last one is the answer') }
+    }
+    if ($output.Count -eq 0) { return @{} }
+    return $output[$output.Count - 1]
+}
+
+function Start-WinprovHost {
+    # Answers requests until stdin closes or an "exit" request arrives.
+    param(
+        [Parameter(Mandatory = $true)] [System.IO.TextReader] $Reader,
+        [Parameter(Mandatory = $true)] [System.IO.TextWriter] $Writer,
+        [Parameter(Mandatory = $true)] [string] $Marker
+    )
+    Send-WinprovLine -Writer $Writer -Marker $Marker -Message @{ id = 0; ok = $true; result = @{ psVersion = [string]$PSVersionTable.PSVersion; culture = [string][System.Globalization.CultureInfo]::CurrentUICulture.Name } }
+    while ($true) {
+        $line = $Reader.ReadLine()
+        if ($null -eq $line) { return }
+        if ($line.Length -eq 0) { continue }
+        $id = 0
+        $stop = $false
+        try {
+            $request = ConvertFrom-Json -InputObject $line
+            $id = [int]$request.id
+            $verb = [string]$request.verb
+            if ($verb -ceq 'exit') {
+                $stop = $true
+                $answer = @{ id = $id; ok = $true; result = @{} }
+            } else {
+                $result = Invoke-WinprovVerb -Verb $verb -Params $request.params -Writer $Writer -Marker $Marker
+                $answer = @{ id = $id; ok = $true; result = $result }
+            }
+        } catch {
+            $answer = @{ id = $id; ok = $false; error = (ConvertTo-WinprovFailure -Record $_) }
+        }
+        # The request line may hold a password: drop every reference before the next read.
+        $line = $null
+        $request = $null
+        Send-WinprovLine -Writer $Writer -Marker $Marker -Message $answer
+        $answer = $null
+        if ($stop) { return }
+    }
+}
