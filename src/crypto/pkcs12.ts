@@ -1,0 +1,265 @@
+import { X509Certificate, createHash, createHmac, createPrivateKey, timingSafeEqual } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import forge from 'node-forge';
+import { CertificateError } from '../errors.ts';
+
+/**
+ * Reads the PKCS#12 (RFC 7292) inside the fabric's envelope: which certificates it holds and which of them
+ * come with their private key. The SafeBag walk is ours so that each thumbprint is taken over the certificate
+ * bytes exactly as stored (forge re-encodes certificates it parses); forge does the PKCS#12 key derivation
+ * and the password-based decryption.
+ */
+
+/** One certificate of the PFX, as Windows will list it after the import. */
+export interface DecryptedCertificate {
+  /** Uppercase hex SHA-1 of the certificate DER, as Windows and the fabric's certificateId show it. */
+  thumbprint: string;
+  /** The bag's friendlyName attribute, trailing NUL removed. */
+  friendlyName: string | undefined;
+  /** Subject RDNs in certificate order, e.g. "CN=CRP, OU=AzureRT, C=US" (domainComponent as DC=). */
+  subject: string;
+  /** True when a key bag of the PFX holds the private key of this certificate's public key. */
+  hasPrivateKey: boolean;
+}
+
+/** What the PFX holds and the password that opened it. */
+export interface Pkcs12Contents {
+  /** '' (a BMPString NUL) and null (no bytes) are different PKCS#12 passwords; the fabric uses ''. */
+  password: '' | null;
+  certificates: DecryptedCertificate[];
+}
+
+type Asn1 = forge.asn1.Asn1;
+type Password = '' | null;
+const { Class, Type } = forge.asn1;
+
+const OID_DATA = '1.2.840.113549.1.7.1';
+const OID_ENCRYPTED_DATA = '1.2.840.113549.1.7.6';
+const OID_KEY_BAG = '1.2.840.113549.1.12.10.1.1';
+const OID_SHROUDED_KEY_BAG = '1.2.840.113549.1.12.10.1.2';
+const OID_CERT_BAG = '1.2.840.113549.1.12.10.1.3';
+const OID_SAFE_CONTENTS_BAG = '1.2.840.113549.1.12.10.1.6';
+const OID_X509_CERTIFICATE = '1.2.840.113549.1.9.22.1';
+const OID_FRIENDLY_NAME = '1.2.840.113549.1.9.20';
+
+/** MAC digests (RFC 7292 appendix B with the MacData digest), by OID. */
+const MAC_DIGESTS: Record<string, { node: string; forge: () => forge.md.MessageDigest; length: number }> = {
+  '1.3.14.3.2.26': { node: 'sha1', forge: () => forge.md.sha1.create(), length: 20 },
+  '2.16.840.1.101.3.4.2.1': { node: 'sha256', forge: () => forge.md.sha256.create(), length: 32 },
+  '2.16.840.1.101.3.4.2.2': { node: 'sha384', forge: () => forge.md.sha384.create(), length: 48 },
+  '2.16.840.1.101.3.4.2.3': { node: 'sha512', forge: () => forge.md.sha512.create(), length: 64 },
+};
+
+/** Thrown inside one password attempt; readPkcs12 catches it and tries the next password. */
+class WrongPassword extends CertificateError {
+  constructor() {
+    super('PKCS#12: the MAC or a decryption check failed with this password');
+  }
+}
+
+interface Bags {
+  certificates: { der: Buffer; friendlyName: string | undefined }[];
+  keys: Buffer[];
+}
+
+/** Opens a PFX with password '' and then null, and lists its certificates with thumbprints and key presence. */
+export function readPkcs12(pfx: Uint8Array): Pkcs12Contents {
+  const root = parse(Buffer.from(pfx.buffer, pfx.byteOffset, pfx.byteLength).toString('binary'), 'PFX');
+  for (const password of ['', null] as const) {
+    let bags: Bags;
+    try {
+      bags = openPfx(root, password);
+    } catch (error) {
+      if (error instanceof WrongPassword) continue;
+      throw error;
+    }
+    return { password, certificates: describe(bags) };
+  }
+  return fail('neither the empty password nor no password opens it (MAC or decryption check failed)');
+}
+
+/** PFX ::= SEQUENCE { version 3, authSafe ContentInfo (data), macData MacData OPTIONAL } */
+function openPfx(root: Asn1, password: Password): Bags {
+  const pfx = children(root, 'PFX');
+  const version = integer(pfx[0], 'PFX version');
+  if (version !== 3) fail(`PFX version is ${version}, not 3`);
+  const authSafe = children(pfx[1], 'PFX authSafe');
+  if (oid(authSafe[0], 'authSafe contentType') !== OID_DATA) fail('authSafe is not password-integrity "data" content (public-key integrity is not supported)');
+  const data = bytes(children(authSafe[1], 'authSafe content')[0], 'authSafe content');
+  if (pfx[2] !== undefined) verifyMac(pfx[2], data, password);
+
+  const bags: Bags = { certificates: [], keys: [] };
+  for (const contentInfo of children(parse(data, 'AuthenticatedSafe'), 'AuthenticatedSafe')) {
+    const parts = children(contentInfo, 'AuthenticatedSafe ContentInfo');
+    const type = oid(parts[0], 'AuthenticatedSafe contentType');
+    const content = children(parts[1], 'AuthenticatedSafe content')[0];
+    if (type === OID_DATA) {
+      readSafeContents(bytes(content, 'SafeContents'), password, bags, 0);
+    } else if (type === OID_ENCRYPTED_DATA) {
+      // EncryptedData ::= SEQUENCE { version, EncryptedContentInfo { contentType, algorithm, [0] IMPLICIT content } }
+      const info = children(children(content, 'EncryptedData')[1], 'EncryptedContentInfo');
+      const encrypted = info[2];
+      if (encrypted === undefined) fail('EncryptedData has no encryptedContent');
+      readSafeContents(pbeDecrypt(info[1], bytes(encrypted, 'encryptedContent'), password), password, bags, 0);
+    } else {
+      fail(`AuthenticatedSafe content type ${oid(parts[0], 'contentType')} is not supported (public-key privacy)`);
+    }
+  }
+  return bags;
+}
+
+/** MacData ::= SEQUENCE { mac DigestInfo, macSalt OCTET STRING, iterations INTEGER DEFAULT 1 }; HMAC key from the PKCS#12 KDF, ID 3. */
+function verifyMac(macData: Asn1, data: string, password: Password): void {
+  const fields = children(macData, 'MacData');
+  const digestInfo = children(fields[0], 'MacData mac');
+  const digestOid = oid(children(digestInfo[0], 'MAC digestAlgorithm')[0], 'MAC digestAlgorithm');
+  const digest = MAC_DIGESTS[digestOid];
+  if (digest === undefined) fail(`MAC digest ${digestOid} is not supported (SHA-1 or SHA-2 only)`);
+  const expected = Buffer.from(bytes(digestInfo[1], 'MAC digest'), 'binary');
+  const salt = forge.util.createBuffer(bytes(fields[1], 'macSalt'));
+  const iterations = fields[2] === undefined ? 1 : integer(fields[2], 'MAC iterations');
+  if (iterations < 1 || iterations > 10_000_000) fail(`MAC iteration count ${iterations} is out of range`);
+  const macKey = forge.pkcs12.generateKey(password, salt, 3, iterations, digest.length, digest.forge());
+  const actual = createHmac(digest.node, Buffer.from(macKey.getBytes(), 'binary')).update(data, 'binary').digest();
+  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw new WrongPassword();
+}
+
+/** SafeContents ::= SEQUENCE OF SafeBag { bagId, [0] EXPLICIT bagValue, bagAttributes SET OPTIONAL } */
+function readSafeContents(der: string, password: Password, bags: Bags, depth: number): void {
+  if (depth > 4) fail('SafeContents are nested too deeply');
+  for (const safeBag of children(parse(der, 'SafeContents'), 'SafeContents')) {
+    const parts = children(safeBag, 'SafeBag');
+    const bagId = oid(parts[0], 'SafeBag bagId');
+    const value = children(parts[1], 'SafeBag bagValue')[0];
+    if (bagId === OID_CERT_BAG) {
+      // CertBag ::= SEQUENCE { certId, [0] EXPLICIT certValue OCTET STRING }
+      const certBag = children(value, 'CertBag');
+      if (oid(certBag[0], 'CertBag certId') !== OID_X509_CERTIFICATE) continue; // SDSI certificates: nothing Windows imports
+      const der = Buffer.from(bytes(children(certBag[1], 'CertBag certValue')[0], 'CertBag certValue'), 'binary');
+      bags.certificates.push({ der, friendlyName: friendlyName(parts[2]) });
+    } else if (bagId === OID_KEY_BAG) {
+      bags.keys.push(Buffer.from(forge.asn1.toDer(value!).getBytes(), 'binary'));
+    } else if (bagId === OID_SHROUDED_KEY_BAG) {
+      // EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm, encryptedData OCTET STRING }
+      const epki = children(value, 'EncryptedPrivateKeyInfo');
+      bags.keys.push(Buffer.from(pbeDecrypt(epki[0], bytes(epki[1], 'encryptedData'), password), 'binary'));
+    } else if (bagId === OID_SAFE_CONTENTS_BAG) {
+      readSafeContents(forge.asn1.toDer(value!).getBytes(), password, bags, depth + 1);
+    }
+    // crlBag and secretBag carry nothing to import.
+  }
+}
+
+/** Password-based decryption (PKCS#12 PBE or PBES2) with forge; a padding failure means the wrong password. */
+function pbeDecrypt(algorithm: Asn1 | undefined, ciphertext: string, password: Password): string {
+  const parts = children(algorithm, 'encryption AlgorithmIdentifier');
+  const algorithmOid = oid(parts[0], 'encryption algorithm');
+  let cipher: forge.cipher.BlockCipher;
+  try {
+    cipher = (forge.pki as unknown as PbeModule).pbe.getCipher(algorithmOid, parts[1], password);
+  } catch (error) {
+    if (/unsupported/i.test(error instanceof Error ? error.message : '')) {
+      fail(`encryption algorithm ${algorithmOid} is not supported`);
+    }
+    throw new WrongPassword();
+  }
+  cipher.update(forge.util.createBuffer(ciphertext));
+  if (!cipher.finish()) throw new WrongPassword();
+  return cipher.output.getBytes();
+}
+
+/** forge's password-based cipher factory; @types/node-forge does not declare pki.pbe. */
+interface PbeModule {
+  pbe: { getCipher(oid: string, params: Asn1 | undefined, password: Password): forge.cipher.BlockCipher };
+}
+
+function friendlyName(attributes: Asn1 | undefined): string | undefined {
+  if (attributes === undefined) return undefined;
+  for (const attribute of children(attributes, 'bagAttributes')) {
+    const parts = children(attribute, 'bagAttribute');
+    if (oid(parts[0], 'bagAttribute type') !== OID_FRIENDLY_NAME) continue;
+    const value = children(parts[1], 'friendlyName')[0];
+    // forge decodes a BMPString into UTF-16 code units; Windows writes the name with a terminating NUL.
+    return typeof value?.value === 'string' ? value.value.replace(/\0+$/, '') : undefined;
+  }
+  return undefined;
+}
+
+/** Thumbprint, subject and key presence of each certificate. */
+function describe(bags: Bags): DecryptedCertificate[] {
+  const keys: KeyObject[] = [];
+  for (const der of bags.keys) {
+    try {
+      keys.push(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
+    } catch {
+      // A key node:crypto cannot load matches no certificate; Windows decides on import.
+    }
+  }
+  return bags.certificates.map(({ der, friendlyName }, index) => {
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(der);
+    } catch {
+      return fail(`certificate bag ${index + 1} is not a valid X.509 certificate`);
+    }
+    return {
+      thumbprint: createHash('sha1').update(der).digest('hex').toUpperCase(),
+      friendlyName,
+      // node prints one RDN per line in certificate order (RFC 4514 escaping, multi-valued RDNs joined by " + ").
+      subject: cert.subject.split('\n').join(', '),
+      hasPrivateKey: keys.some((key) => matches(cert, key)),
+    };
+  });
+}
+
+function matches(cert: X509Certificate, key: KeyObject): boolean {
+  try {
+    return cert.checkPrivateKey(key);
+  } catch {
+    return false; // different key types
+  }
+}
+
+// ---- ASN.1 reading helpers: each failure names the structure being read.
+
+function parse(binary: string, what: string): Asn1 {
+  if (binary.length === 0) fail(`${what} is empty`);
+  try {
+    const fromDer = forge.asn1.fromDer as unknown as (b: forge.util.ByteBuffer, o: object) => Asn1;
+    return fromDer(forge.util.createBuffer(binary), { strict: true, parseAllBytes: true, decodeBitStrings: false });
+  } catch (error) {
+    // forge's messages name only lengths and tags, never content.
+    return fail(`${what} is not valid DER/BER: ${error instanceof Error ? error.message : 'unreadable'}`);
+  }
+}
+
+function children(node: Asn1 | undefined, what: string): Asn1[] {
+  if (node === undefined || !node.constructed || !Array.isArray(node.value)) fail(`${what} is missing or not a constructed value`);
+  return node.value as Asn1[];
+}
+
+function oid(node: Asn1 | undefined, what: string): string {
+  if (node === undefined || node.tagClass !== Class.UNIVERSAL || node.type !== Type.OID || typeof node.value !== 'string') {
+    fail(`${what} is not an OBJECT IDENTIFIER`);
+  }
+  return forge.asn1.derToOid(node.value);
+}
+
+function integer(node: Asn1 | undefined, what: string): number {
+  if (node === undefined || node.tagClass !== Class.UNIVERSAL || node.type !== Type.INTEGER || typeof node.value !== 'string') {
+    fail(`${what} is not an INTEGER`);
+  }
+  if (node.value.length === 0 || node.value.length > 4) fail(`${what} is out of range`);
+  return forge.asn1.derToInteger(node.value);
+}
+
+/** The contents octets of a primitive value, or the concatenated segments of a BER constructed string. */
+function bytes(node: Asn1 | undefined, what: string): string {
+  if (node === undefined) return fail(`${what} is missing`);
+  if (typeof node.value === 'string') return node.value;
+  return node.value.map((segment) => bytes(segment, what)).join('');
+}
+
+function fail(rule: string): never {
+  throw new CertificateError(`PKCS#12: ${rule}`);
+}
