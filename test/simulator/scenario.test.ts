@@ -1,0 +1,102 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from '../../src/errors.ts';
+import { loadScenarioFile, resolveScenario } from '../../src/simulator/index.ts';
+import { generateAdminPassword, validateScenario } from '../../src/simulator/scenario.ts';
+
+const scenarios = fileURLToPath(new URL('../fixtures/scenarios/', import.meta.url));
+const dir = await mkdtemp(join(tmpdir(), 'winprov-scenario-'));
+after(() => rm(dir, { recursive: true, force: true }));
+
+async function fileWith(content: unknown): Promise<string> {
+  const path = join(dir, `s${Math.random().toString(36).slice(2)}.json`);
+  await writeFile(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+test('every scenario file in test/fixtures/scenarios loads', async () => {
+  const files = (await readdir(scenarios)).filter((f) => f.endsWith('.json'));
+  assert.ok(files.length >= 5);
+  for (const file of files) {
+    const loaded = loadScenarioFile(join(scenarios, file));
+    assert.ok(loaded.description.length > 10, file);
+    assert.equal(typeof loaded.scenario.computerName, 'string', file);
+  }
+});
+
+test('a scenario file gives its description, scenario with defaults filled in, and faults', () => {
+  const loaded = loadScenarioFile(join(scenarios, 'goalstate-503-retry-after.json'));
+  assert.match(loaded.description, /503/);
+  assert.equal(loaded.scenario.computerName, 'winprov-demo');
+  assert.equal(loaded.scenario.adminUsername, 'azureuser');
+  assert.equal(loaded.scenario.certificateCount, 1);
+  assert.equal(loaded.scenario.provisionGuestAgent, true);
+  assert.deepEqual(loaded.faults.endpoints?.goalstate?.[0], { status: 503, retryAfter: '1', body: 'Service Unavailable' });
+  const full = loadScenarioFile(join(scenarios, 'winrm-https-custom-data.json'));
+  assert.equal(full.scenario.adminUsername, 'opsadmin');
+  assert.equal(full.scenario.provisionGuestAgent, false);
+  assert.deepEqual(full.faults, {});
+});
+
+test('scenario file errors are UsageErrors that name the file and the key', async () => {
+  const cases: [unknown, RegExp][] = [
+    ['{ not json', /\(file\) is not valid JSON/],
+    [[1, 2], /\(file\) must be a JSON object/],
+    [{ scenario: {} }, /description must be a non-empty string/],
+    [{ description: 'x', extra: 1 }, /: extra is not a key \(description, scenario, faults\)/],
+    [{ description: 'x', scenario: { computername: 'a' } }, /scenario\.computername is not a scenario key/],
+    [{ description: 'x', scenario: { certificateCount: '2' } }, /scenario\.certificateCount must be an integer 0-8/],
+    [{ description: 'x', scenario: { certificateCount: 9 } }, /scenario\.certificateCount must be an integer 0-8/],
+    [{ description: 'x', scenario: { provisionGuestAgent: 'yes' } }, /scenario\.provisionGuestAgent must be a boolean/],
+    [{ description: 'x', scenario: { adminPassword: 123 } }, /scenario\.adminPassword must be a string/],
+    [{ description: 'x', scenario: { winRmHttps: true, certificateCount: 0 } }, /scenario\.winRmHttps needs certificateCount/],
+    [{ description: 'x', scenario: [] }, /scenario must be an object/],
+    [{ description: 'x', faults: { endpoints: { goalstate: [{ status: 503, retryAfter: 1 }] } } }, /faults\.endpoints\.goalstate\[0\]\.retryAfter must be a string/],
+    [{ description: 'x', faults: { endpoints: { certificate: [] } } }, /faults\.endpoints\.certificate is not an endpoint/],
+  ];
+  for (const [content, message] of cases) {
+    const path = await fileWith(content);
+    assert.throws(
+      () => loadScenarioFile(path),
+      (err: unknown) => err instanceof UsageError && message.test(err.reason) && err.reason.startsWith('scenario file s'),
+      JSON.stringify(content),
+    );
+  }
+  assert.throws(() => loadScenarioFile(join(dir, 'missing.json')), /missing\.json: cannot be read \(ENOENT\)/);
+});
+
+test('a password in the scenario never appears in an error message', async () => {
+  const path = await fileWith({ description: 'x', scenario: { adminPassword: 'S3cret!Value', certificateCount: -1 } });
+  assert.throws(() => loadScenarioFile(path), (err: unknown) => err instanceof UsageError && !err.reason.includes('S3cret'));
+});
+
+test('resolveScenario keeps given values and ignores undefined ones', () => {
+  const scenario = resolveScenario({ computerName: 'vm1', certificateCount: 0, timeZone: undefined });
+  assert.equal(scenario.computerName, 'vm1');
+  assert.equal(scenario.certificateCount, 0);
+  assert.equal('timeZone' in scenario, false);
+  assert.equal(scenario.adminUsername, 'azureuser');
+  assert.throws(() => resolveScenario({ certificateCount: 1.5 }), /simulator option scenario\.certificateCount/);
+});
+
+test('validateScenario returns only known keys with their values', () => {
+  const fail = (key: string, rule: string): Error => new Error(`${key} ${rule}`);
+  assert.deepEqual(validateScenario({ customData: '', winRmHttps: false }, fail), { customData: '', winRmHttps: false });
+});
+
+test('generated admin passwords differ and meet the Windows complexity rule', () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 20; i += 1) {
+    const password = generateAdminPassword();
+    seen.add(password);
+    assert.ok(password.length >= 12 && password.length <= 72);
+    const classes = [/[A-Z]/, /[a-z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((r) => r.test(password)).length;
+    assert.ok(classes >= 3, password);
+    assert.doesNotMatch(password, /azureuser/i);
+  }
+  assert.equal(seen.size, 20);
+});
