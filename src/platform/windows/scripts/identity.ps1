@@ -35,8 +35,8 @@ function Set-WinprovComputerName {
     $pendingNetBios = Get-WinprovRegistryString -Path 'SYSTEM\CurrentControlSet\Control\ComputerName\ComputerName' -Name 'ComputerName'
     $netBios = $name
     if ($netBios.Length -gt 15) { $netBios = $netBios.Substring(0, 15) }
-    $same = [string]::Equals($pendingDns, $name, [System.StringComparison]::OrdinalIgnoreCase) -and
-        [string]::Equals($pendingNetBios, $netBios, [System.StringComparison]::OrdinalIgnoreCase)
+    $same = ([string]::Equals($pendingDns, $name, [System.StringComparison]::OrdinalIgnoreCase) -and
+        [string]::Equals($pendingNetBios, $netBios, [System.StringComparison]::OrdinalIgnoreCase))
     if ($same) { return @{ outcome = 'unchanged'; pending = $pendingDns } }
 
     $system = Get-CimInstance -ClassName Win32_ComputerSystem

@@ -1,0 +1,83 @@
+import { PlatformCommandError, PlatformRejectedError, type AgentError } from '../../errors.ts';
+import type { HostFailure } from './protocol.ts';
+
+/**
+ * Turns PowerShell's description of a failed request into winprov's errors: PlatformRejectedError when
+ * Windows refused a value for a rule of its own (password policy, invalid name), PlatformCommandError
+ * otherwise. The text is PowerShell's own (often localized) message plus the language-neutral ids
+ * (FullyQualifiedErrorId, Win32 code, HRESULT), with every secret of the request removed.
+ */
+
+const REDACTED = '[redacted]';
+const MAX_DETAIL = 700;
+
+/** NERR_PasswordTooShort: NetUserAdd/NetUserSetInfo's code for any password-policy refusal (length, complexity, history). */
+const NERR_PASSWORD_TOO_SHORT = 2245;
+/** Codes Win32_ComputerSystem.Rename returns for a name Windows refuses. */
+const INVALID_NAME_CODES = new Set([
+  87, // ERROR_INVALID_PARAMETER
+  123, // ERROR_INVALID_NAME
+  1210, // ERROR_INVALID_COMPUTERNAME
+]);
+
+/** Replaces each secret, raw and JSON-escaped, by "[redacted]". */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret === '') continue;
+    out = out.split(secret).join(REDACTED);
+    const escaped = JSON.stringify(secret).slice(1, -1);
+    if (escaped !== secret) out = out.split(escaped).join(REDACTED);
+  }
+  return out;
+}
+
+/** PowerShell's message on one line, followed by the ids that classify it. */
+export function describeFailure(failure: HostFailure): string {
+  const ids: string[] = [];
+  if (failure.fullyQualifiedErrorId) ids.push(failure.fullyQualifiedErrorId);
+  if (failure.win32 !== undefined && failure.win32 !== null) ids.push(`Win32 ${failure.win32}`);
+  if (failure.ntStatus !== undefined && failure.ntStatus !== null) ids.push(`NTSTATUS 0x${hex32(failure.ntStatus)}`);
+  if (failure.hresult !== undefined && failure.hresult !== 0) ids.push(`HRESULT 0x${hex32(failure.hresult)}`);
+  const message = failure.message.replace(/\s+/g, ' ').trim();
+  const text = ids.length > 0 ? `${message} [${ids.join('; ')}]` : message;
+  return text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL - 1)}…` : text;
+}
+
+function hex32(value: number): string {
+  return (value >>> 0).toString(16).toUpperCase().padStart(8, '0');
+}
+
+function hasErrorName(failure: HostFailure, name: string): boolean {
+  // LocalAccounts cmdlets use the exception's name minus "Exception" as the error id.
+  return (failure.fullyQualifiedErrorId ?? '').startsWith(`${name},`) || (failure.exceptionTypes ?? []).some((type) => type.endsWith(`.${name}Exception`));
+}
+
+/** The rule Windows applied, when the failure is a refusal of the request's value. */
+export function rejectionRule(verb: string, failure: HostFailure): string | undefined {
+  if (failure.rule) return failure.rule;
+  if (verb === 'ensureAdminAccount') {
+    if (hasErrorName(failure, 'InvalidPassword') || failure.win32 === NERR_PASSWORD_TOO_SHORT) {
+      return `the password does not meet this Windows' password policy (length, complexity or history; NERR_PasswordTooShort ${NERR_PASSWORD_TOO_SHORT})`;
+    }
+    if (hasErrorName(failure, 'InvalidName')) return 'the user name is not a valid Windows account name';
+    if (hasErrorName(failure, 'NameInUse')) return 'the user name is already the name of a local group';
+  }
+  if (verb === 'setComputerName' && failure.win32 !== undefined && failure.win32 !== null && INVALID_NAME_CODES.has(failure.win32)) {
+    return `Windows refused the computer name (Win32 error ${failure.win32})`;
+  }
+  return undefined;
+}
+
+/** The winprov error for a failed request; the secrets never appear in it. */
+export function toPlatformError(verb: string, failure: HostFailure, secrets: readonly string[]): AgentError {
+  const detail = scrubSecrets(describeFailure(failure), secrets);
+  const context = {
+    fullyQualifiedErrorId: failure.fullyQualifiedErrorId === undefined ? undefined : scrubSecrets(failure.fullyQualifiedErrorId, secrets),
+    win32: failure.win32 ?? undefined,
+    hresult: failure.hresult,
+  };
+  const rule = rejectionRule(verb, failure);
+  if (rule !== undefined) return new PlatformRejectedError(verb, `${scrubSecrets(rule, secrets)} (Windows: ${detail})`, { context });
+  return new PlatformCommandError(verb, detail, { context });
+}

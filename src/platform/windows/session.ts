@@ -1,0 +1,240 @@
+import { PlatformCommandError } from '../../errors.ts';
+import type { CommandRunner, Session, SessionExit } from './exec.ts';
+import { scrubSecrets, toPlatformError } from './failure.ts';
+import { helloLine, LineSplitter, newMarker, parseHostLine, requestLine, type HostAnswer } from './protocol.ts';
+
+/**
+ * One PowerShell process for the whole run (start-up costs 0.5-1 s per process), driven over stdin with
+ * the protocol of protocol.ts. Requests run one at a time, each with a timeout:
+ * - no answer in time: the process is killed and the request fails; the next request starts a new one;
+ * - the process dies (crash, exit) during a request: a new process is started and the request sent once
+ *   more (every verb is idempotent). This happens once per session object, that is once per run; a
+ *   second death fails the request. Later requests start a new process when they need one;
+ * - the host cannot load its scripts: every request fails with PowerShell's text; no retry, since the
+ *   same scripts would fail the same way.
+ */
+
+export type LogFunction = (level: 'debug' | 'info' | 'warn', message: string) => void;
+
+export interface PowerShellSessionOptions {
+  file: string;
+  args: readonly string[];
+  /** The static library scripts the bootstrap loads from the first stdin line. */
+  library: readonly { name: string; text: string }[];
+  runner: CommandRunner;
+  log: LogFunction;
+  requestTimeoutMs: number;
+  /** How long close() waits for PowerShell to exit by itself before killing it. */
+  closeTimeoutMs?: number;
+}
+
+export interface RequestOptions {
+  /** Overrides the session's request timeout (a verb that waits on purpose needs longer). */
+  timeoutMs?: number;
+  /** Values to remove from any text this request makes PowerShell print or fail with. */
+  secrets?: readonly string[];
+}
+
+type Outcome = { kind: 'answer'; answer: HostAnswer } | { kind: 'ended'; detail: string } | { kind: 'timeout' };
+
+const STDERR_TAIL_LINES = 5;
+const MAX_LOGGED_LINE = 2_000;
+
+class Child {
+  readonly marker = newMarker();
+  readonly stdout = new LineSplitter();
+  readonly stderr = new LineSplitter();
+  readonly stderrTail: string[] = [];
+  handle: Session | undefined;
+  ready = false;
+  ended: string | undefined;
+  waiter: { id: number; settle: (outcome: Outcome) => void } | undefined;
+  readonly exited: Promise<void>;
+  markExited!: () => void;
+
+  constructor() {
+    this.exited = new Promise((resolve) => {
+      this.markExited = resolve;
+    });
+  }
+}
+
+/** A PowerShell host process that answers JSON requests. */
+export class PowerShellSession {
+  readonly #options: PowerShellSessionOptions;
+  #child: Child | undefined;
+  #nextId = 0;
+  #restartsLeft = 1;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closing: Promise<void> | undefined;
+  #startFailure: string | undefined;
+  /**
+   * Every secret any request of this session carried. Kept until close(): PowerShell's stderr is a
+   * stream of its own and may still print about a request after its answer arrived.
+   */
+  readonly #secrets = new Set<string>();
+
+  constructor(options: PowerShellSessionOptions) {
+    this.#options = options;
+  }
+
+  /** Sends one request and resolves with its result, or rejects with a PlatformRejectedError/PlatformCommandError. */
+  request(verb: string, params: Record<string, unknown>, options: RequestOptions = {}): Promise<unknown> {
+    if (this.#closing !== undefined) return Promise.reject(new PlatformCommandError(verb, 'the PowerShell session is closed'));
+    const run = this.#queue.then(() => this.#exchange(verb, params, options));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Asks PowerShell to exit, waits briefly, then kills it. Safe to call more than once. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #exchange(verb: string, params: Record<string, unknown>, options: RequestOptions): Promise<unknown> {
+    const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
+    for (const secret of options.secrets ?? []) if (secret !== '') this.#secrets.add(secret);
+    for (;;) {
+      if (this.#startFailure !== undefined) throw new PlatformCommandError(verb, this.#startFailure);
+      const child = this.#child ?? this.#spawn();
+      const deadline = Date.now() + timeoutMs;
+      let outcome = child.ready ? undefined : await this.#await(child, 0, timeoutMs);
+      if (outcome?.kind === 'answer') {
+        if (!outcome.answer.ok) {
+          this.#startFailure = `PowerShell could not load the winprov scripts: ${scrubSecrets(outcome.answer.error.message, [...this.#secrets])}`;
+          this.#stop(child);
+          continue;
+        }
+        child.ready = true;
+        this.#log('debug', `PowerShell session ready: ${JSON.stringify(outcome.answer.result)}`);
+      }
+      if (child.ready) {
+        const id = ++this.#nextId;
+        child.handle?.write(requestLine({ id, verb, params }));
+        outcome = await this.#await(child, id, Math.max(1, deadline - Date.now()));
+      }
+      if (outcome === undefined) continue;
+      if (outcome.kind === 'answer') {
+        if (outcome.answer.ok) return outcome.answer.result;
+        throw toPlatformError(verb, outcome.answer.error, [...this.#secrets]);
+      }
+      if (outcome.kind === 'timeout') {
+        this.#stop(child);
+        throw new PlatformCommandError(verb, `PowerShell did not answer within ${timeoutMs} ms; the session was stopped`, { context: { timedOut: true } });
+      }
+      if (this.#restartsLeft === 0) {
+        throw new PlatformCommandError(verb, `the PowerShell session ended unexpectedly (${outcome.detail}); it had already been restarted once`);
+      }
+      this.#restartsLeft -= 1;
+      this.#log('warn', `the PowerShell session ended unexpectedly (${outcome.detail}); starting a new one and sending ${verb} again`);
+    }
+  }
+
+  #spawn(): Child {
+    const child = new Child();
+    this.#child = child;
+    const { file, args, runner, library } = this.#options;
+    this.#log('debug', `starting ${file}`);
+    child.handle = runner.spawnSession(file, args, {
+      stdout: (chunk) => {
+        for (const line of child.stdout.push(chunk)) this.#onLine(child, line);
+      },
+      stderr: (chunk) => {
+        for (const line of child.stderr.push(chunk)) this.#onStderr(child, line);
+      },
+      exit: (info) => this.#onExit(child, info),
+    });
+    if (child.ended === undefined) child.handle.write(helloLine(child.marker, library));
+    return child;
+  }
+
+  #onLine(child: Child, line: string): void {
+    const parsed = parseHostLine(line, child.marker);
+    if (parsed.stray.trim() !== '') this.#log('debug', `PowerShell printed: ${this.#clean(parsed.stray)}`);
+    if (parsed.kind === 'log') this.#log(parsed.level, `PowerShell: ${this.#clean(parsed.message)}`);
+    if (parsed.kind !== 'answer') return;
+    const waiter = child.waiter;
+    if (waiter === undefined || waiter.id !== parsed.answer.id) {
+      this.#log('debug', `PowerShell answered request ${parsed.answer.id}, which is no longer awaited`);
+      return;
+    }
+    child.waiter = undefined;
+    waiter.settle({ kind: 'answer', answer: parsed.answer });
+  }
+
+  #onStderr(child: Child, line: string): void {
+    if (line.trim() === '') return;
+    const clean = this.#clean(line);
+    child.stderrTail.push(clean);
+    if (child.stderrTail.length > STDERR_TAIL_LINES) child.stderrTail.shift();
+    this.#log('warn', `PowerShell stderr: ${clean}`);
+  }
+
+  #onExit(child: Child, info: SessionExit): void {
+    const rest = child.stdout.flush();
+    if (rest !== undefined) this.#onLine(child, rest);
+    const err = child.stderr.flush();
+    if (err !== undefined) this.#onStderr(child, err);
+    const how = info.spawnError !== undefined ? `could not start: ${info.spawnError}` : info.signal !== undefined ? `killed by ${info.signal}` : `exit code ${info.exitCode}`;
+    child.ended = child.stderrTail.length > 0 ? `${how}; stderr: ${child.stderrTail.join(' | ')}` : how;
+    if (this.#child === child) this.#child = undefined;
+    const waiter = child.waiter;
+    child.waiter = undefined;
+    waiter?.settle({ kind: 'ended', detail: child.ended });
+    child.markExited();
+  }
+
+  #await(child: Child, id: number, timeoutMs: number): Promise<Outcome> {
+    if (child.ended !== undefined) return Promise.resolve({ kind: 'ended', detail: child.ended });
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        if (child.waiter?.id === id) child.waiter = undefined;
+        resolve({ kind: 'timeout' });
+      }, timeoutMs);
+      child.waiter = {
+        id,
+        settle: (outcome) => {
+          clearTimeout(timer);
+          resolve(outcome);
+        },
+      };
+    });
+  }
+
+  /** Kills a child that is no longer wanted; its late events change nothing. */
+  #stop(child: Child): void {
+    if (this.#child === child) this.#child = undefined;
+    child.waiter = undefined;
+    if (child.ended === undefined) child.handle?.kill();
+  }
+
+  async #shutdown(): Promise<void> {
+    await this.#queue;
+    const child = this.#child;
+    // Late stderr of the child is still scrubbed until it has exited.
+    void (child?.exited ?? Promise.resolve()).then(() => this.#secrets.clear());
+    this.#child = undefined;
+    if (child === undefined || child.ended !== undefined) return;
+    child.handle?.write(requestLine({ id: ++this.#nextId, verb: 'exit', params: {} }));
+    child.handle?.end();
+    let timer: NodeJS.Timeout | undefined;
+    const exited = await Promise.race([
+      child.exited.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.#options.closeTimeoutMs ?? 3_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!exited) child.handle?.kill();
+  }
+
+  #clean(text: string): string {
+    const scrubbed = scrubSecrets(text, [...this.#secrets]);
+    return scrubbed.length > MAX_LOGGED_LINE ? `${scrubbed.slice(0, MAX_LOGGED_LINE)}…` : scrubbed;
+  }
+
+  #log(level: 'debug' | 'info' | 'warn', message: string): void {
+    this.#options.log(level, message);
+  }
+}

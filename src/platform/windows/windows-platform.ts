@@ -1,0 +1,225 @@
+import { mkdir } from 'node:fs/promises';
+import { join, win32 } from 'node:path';
+import { MediaNotFoundError, PlatformCommandError, PlatformRejectedError } from '../../errors.ts';
+import { wireServerFromInterfaceOptions } from '../../net/dhcp-cache.ts';
+import { Secret } from '../../util/secret.ts';
+import type {
+  AccountOutcome,
+  AdminAccount,
+  AgentState,
+  CertificateBundle,
+  CertificateImportResult,
+  CompletionMarker,
+  FabricInterface,
+  GuestAgentServices,
+  Platform,
+  ProvisioningMedia,
+} from '../platform.ts';
+import { powershellArgs, powershellPath } from './command-line.ts';
+import { execaRunner, type CommandRunner } from './exec.ts';
+import { HostResult, isInterfaceGuid, isIPv4Address, toFabricInterface, toGuestAgentServices } from './results.ts';
+import { BOOTSTRAP_SCRIPT, loadLibrary, loadScript } from './scripts.ts';
+import { PowerShellSession, type LogFunction } from './session.ts';
+import * as stateFiles from './state-files.ts';
+
+/** Options of the Windows platform; the paths come from config.ts, never from the environment here. */
+export interface WindowsPlatformOptions {
+  /** %SystemRoot%, default C:\Windows: powershell.exe is under it. */
+  systemRoot?: string;
+  /** %SystemDrive%, default C: (custom data goes to <SystemDrive>\AzureData). */
+  systemDrive?: string;
+  /** %ProgramData%, default C:\ProgramData (the state folder is <ProgramData>\winprov). */
+  programData?: string;
+  /** Starts the PowerShell process; execa by default. */
+  runner?: CommandRunner;
+  log?: LogFunction;
+  /** How long one request may take before the session is stopped; default 60 s. */
+  requestTimeoutMs?: number;
+}
+
+/** Hyper-V KVP values Azure reads are at most 1024 bytes (cloud-init's HV_KVP_AZURE_MAX_VALUE_SIZE). */
+const KVP_MAX_BYTES = 1024;
+const THUMBPRINT = /^[0-9A-Fa-f]{40}$/;
+/** LocalMachine store names: My, Root, CA, TrustedPeople, "Remote Desktop", WebHosting ... */
+const STORE_NAME = /^[A-Za-z][A-Za-z0-9 _.-]{0,63}$/;
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/** Cuts text to at most maxBytes of UTF-8 without splitting a character. */
+function truncateUtf8(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  let end = maxBytes;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end -= 1;
+  return bytes.subarray(0, end).toString('utf8');
+}
+
+/**
+ * Windows Server 2016 and later, localized builds included: every verb is a function of a static .ps1
+ * script run by one Windows PowerShell 5.1 session; every value travels as JSON on stdin.
+ */
+export class WindowsPlatform implements Platform {
+  readonly kind = 'windows';
+  readonly stateDirectory: string;
+  readonly #systemDrive: string;
+  readonly #session: PowerShellSession;
+  readonly #requestTimeoutMs: number;
+  readonly #log: LogFunction;
+  #stateDirectoryReady: Promise<void> | undefined;
+
+  constructor(options: WindowsPlatformOptions = {}) {
+    const systemRoot = options.systemRoot ?? 'C:\\Windows';
+    this.#systemDrive = (options.systemDrive ?? 'C:').replace(/[\\/]+$/, '');
+    // Node's own path join: a Windows path on Windows, a temporary folder when tests run elsewhere.
+    this.stateDirectory = join(options.programData ?? 'C:\\ProgramData', 'winprov');
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+    this.#log = options.log ?? (() => undefined);
+    this.#session = new PowerShellSession({
+      file: powershellPath(systemRoot),
+      args: powershellArgs(loadScript(BOOTSTRAP_SCRIPT)),
+      library: loadLibrary(),
+      runner: options.runner ?? execaRunner,
+      log: this.#log,
+      requestTimeoutMs: this.#requestTimeoutMs,
+    });
+  }
+
+  async findFabricInterface(fabricAddress: string): Promise<FabricInterface> {
+    if (!isIPv4Address(fabricAddress)) throw new PlatformRejectedError('findFabricInterface', `the fabric address ${JSON.stringify(fabricAddress)} is not a dotted IPv4 address`);
+    return toFabricInterface('findFabricInterface', await this.#session.request('findFabricInterface', { fabricAddress }));
+  }
+
+  async enableDhcp(iface: FabricInterface, waitMs: number): Promise<FabricInterface> {
+    if (!Number.isSafeInteger(iface.index) || iface.index < 0) throw new PlatformRejectedError('enableDhcp', `interface index ${iface.index} is not a non-negative integer`);
+    const wait = Math.max(0, Math.floor(waitMs));
+    const result = await this.#session.request('enableDhcp', { index: iface.index, waitMs: wait }, { timeoutMs: wait + this.#requestTimeoutMs });
+    const updated = toFabricInterface('enableDhcp', result);
+    if (!new HostResult('enableDhcp', result).boolean('addressAcquired')) {
+      this.#log('warn', `DHCP is enabled on ${updated.name}, but no DHCP address arrived within ${wait} ms`);
+    }
+    return updated;
+  }
+
+  async readCachedWireServerAddress(iface: FabricInterface): Promise<string | undefined> {
+    if (!isInterfaceGuid(iface.id)) throw new PlatformRejectedError('readCachedWireServerAddress', `the interface id ${JSON.stringify(iface.id)} is not a GUID "{...}"`);
+    const r = new HostResult('readCachedWireServerAddress', await this.#session.request('readDhcpInterfaceOptions', { interfaceId: iface.id }));
+    if (!r.boolean('found')) return undefined;
+    return wireServerFromInterfaceOptions(Buffer.from(r.string('options'), 'base64'));
+  }
+
+  async readProvisioningMedia(): Promise<ProvisioningMedia> {
+    const r = new HostResult('readProvisioningMedia', await this.#session.request('readProvisioningMedia', {}));
+    if (!r.boolean('found')) {
+      const searched = r.list('searched').filter((d): d is string => typeof d === 'string');
+      throw new MediaNotFoundError(`no ready drive holds E6DA6616-8EC4-48E0-BE93-58CE6ACE3CFB.tag (drives searched: ${searched.join(', ') || 'none'})`);
+    }
+    const location = r.string('location');
+    const ovfEnv = r.optionalString('ovfEnv');
+    if (ovfEnv === undefined) throw new MediaNotFoundError(`the provisioning media at ${location} has no ovf-env.xml`);
+    const customData = r.optionalString('customData');
+    return {
+      location,
+      ovfEnv: new Secret<Uint8Array>(Buffer.from(ovfEnv, 'base64')),
+      customData: customData === undefined ? undefined : new Secret<Uint8Array>(Buffer.from(customData, 'base64')),
+    };
+  }
+
+  /** As Windows decodes the SMBIOS UUID; callers compare with the fabric's id in both byte orders (see identity.ps1). */
+  async readVmId(): Promise<string> {
+    const uuid = new HostResult('readVmId', await this.#session.request('readVmId', {})).string('uuid');
+    if (!UUID.test(uuid)) throw new PlatformCommandError('readVmId', `Win32_ComputerSystemProduct.UUID ${JSON.stringify(uuid).slice(0, 60)} is not a UUID`);
+    return uuid.toLowerCase();
+  }
+
+  async setComputerName(name: string): Promise<'renamed' | 'unchanged'> {
+    return new HostResult('setComputerName', await this.#session.request('setComputerName', { name })).oneOf('outcome', ['renamed', 'unchanged'] as const);
+  }
+
+  async ensureAdminAccount(account: AdminAccount): Promise<AccountOutcome> {
+    const password = account.password.reveal();
+    const result = await this.#session.request(
+      'ensureAdminAccount',
+      { username: account.username, password, resetPasswordOnFirstLogon: account.resetPasswordOnFirstLogon },
+      { secrets: [password] },
+    );
+    return new HostResult('ensureAdminAccount', result).oneOf('outcome', ['created', 'updated'] as const);
+  }
+
+  async importCertificates(bundle: CertificateBundle): Promise<CertificateImportResult[]> {
+    for (const p of bundle.placements) {
+      if (!THUMBPRINT.test(p.thumbprint)) throw new PlatformRejectedError('importCertificates', `thumbprint ${JSON.stringify(p.thumbprint).slice(0, 60)} is not 40 hexadecimal digits`);
+      if (!STORE_NAME.test(p.store)) throw new PlatformRejectedError('importCertificates', `store ${JSON.stringify(p.store).slice(0, 80)} is not a certificate store name`);
+    }
+    if (bundle.placements.length === 0) return [];
+    const pfx = Buffer.from(bundle.pfx.reveal()).toString('base64');
+    const placements = bundle.placements.map((p) => ({ thumbprint: p.thumbprint.toUpperCase(), store: p.store }));
+    const result = await this.#session.request('importCertificates', { pfx, pfxPassword: bundle.pfxPassword, placements }, { secrets: [pfx] });
+    return new HostResult('importCertificates', result).list('results').map((entry) => {
+      const r = new HostResult('importCertificates', entry);
+      return { thumbprint: r.string('thumbprint'), store: r.string('store'), outcome: r.oneOf('outcome', ['imported', 'present'] as const) };
+    });
+  }
+
+  async writeCustomData(data: Secret<Uint8Array>): Promise<string> {
+    const encoded = Buffer.from(data.reveal()).toString('base64');
+    const directory = win32.join(`${this.#systemDrive}\\`, 'AzureData');
+    const result = await this.#session.request('writeCustomData', { directory, data: encoded }, { secrets: [encoded] });
+    return new HostResult('writeCustomData', result).string('path');
+  }
+
+  async setTimeZone(timeZoneId: string): Promise<'changed' | 'unchanged'> {
+    if (timeZoneId.trim() === '') throw new PlatformRejectedError('setTimeZone', 'the time zone id is empty');
+    return new HostResult('setTimeZone', await this.#session.request('setTimeZone', { timeZoneId })).oneOf('outcome', ['changed', 'unchanged'] as const);
+  }
+
+  async setGuestAgentServices(enabled: boolean): Promise<GuestAgentServices> {
+    return toGuestAgentServices('setGuestAgentServices', await this.#session.request('setGuestAgentServices', { enabled }));
+  }
+
+  async readGuestAgentServices(): Promise<GuestAgentServices> {
+    return toGuestAgentServices('readGuestAgentServices', await this.#session.request('readGuestAgentServices', {}));
+  }
+
+  async writeKvpReport(report: string): Promise<void> {
+    await this.#session.request('writeKvpReport', { report: truncateUtf8(report, KVP_MAX_BYTES) });
+  }
+
+  /** Creates the state folder with its SYSTEM + Administrators ACL (PowerShell), once per run. */
+  ensureStateDirectory(): Promise<void> {
+    this.#stateDirectoryReady ??= (async () => {
+      await this.#session.request('ensureStateDirectory', { path: this.stateDirectory });
+      // PowerShell created it on Windows; elsewhere (tests) the folder is made here.
+      await mkdir(this.stateDirectory, { recursive: true });
+    })().catch((err: unknown) => {
+      this.#stateDirectoryReady = undefined;
+      throw err;
+    });
+    return this.#stateDirectoryReady;
+  }
+
+  readAgentState(): Promise<AgentState | undefined> {
+    return stateFiles.readAgentState(this.stateDirectory);
+  }
+
+  async writeAgentState(state: AgentState): Promise<void> {
+    await this.ensureStateDirectory();
+    await stateFiles.writeStateJson(this.stateDirectory, stateFiles.STATE_FILE, state);
+  }
+
+  readCompletionMarker(): Promise<CompletionMarker | undefined> {
+    return stateFiles.readCompletionMarker(this.stateDirectory);
+  }
+
+  async writeCompletionMarker(marker: CompletionMarker): Promise<void> {
+    await this.ensureStateDirectory();
+    await stateFiles.writeStateJson(this.stateDirectory, stateFiles.MARKER_FILE, marker);
+  }
+
+  async saveOvfEnvCopy(redactedXml: string): Promise<void> {
+    await this.ensureStateDirectory();
+    await stateFiles.writeStateText(this.stateDirectory, stateFiles.OVF_COPY_FILE, redactedXml);
+  }
+
+  close(): Promise<void> {
+    return this.#session.close();
+  }
+}

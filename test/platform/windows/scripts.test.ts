@@ -1,0 +1,221 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { BOOTSTRAP_SCRIPT, LIBRARY_SCRIPTS, loadLibrary, loadScript } from '../../../src/platform/windows/scripts.ts';
+
+/**
+ * Static checks over the PowerShell scripts: no Windows machine runs them here, so what can be proven
+ * from the text is proven from the text.
+ */
+
+const folder = new URL('../../../src/platform/windows/scripts/', import.meta.url);
+const files = readdirSync(folder).filter((name) => name.endsWith('.ps1')).sort();
+
+interface Split {
+  /** The code with comments removed and every string literal replaced by '' or "". */
+  code: string;
+  /** The contents of double-quoted strings (the only kind PowerShell expands). */
+  expanding: string[];
+}
+
+/** A small PowerShell lexer: comments, '...' ('' escape) and "..." (` and "" escapes). */
+function split(text: string): Split {
+  let code = '';
+  const expanding: string[] = [];
+  for (let i = 0; i < text.length; ) {
+    const c = text[i]!;
+    if (c === '<' && text[i + 1] === '#') {
+      const end = text.indexOf('#>', i + 2);
+      i = end === -1 ? text.length : end + 2;
+    } else if (c === '#') {
+      while (i < text.length && text[i] !== '\n') i += 1;
+    } else if (c === "'") {
+      i += 1;
+      while (i < text.length && !(text[i] === "'" && text[i + 1] !== "'")) i += text[i] === "'" ? 2 : 1;
+      i += 1;
+      code += "''";
+    } else if (c === '"') {
+      let body = '';
+      i += 1;
+      while (i < text.length && !(text[i] === '"' && text[i + 1] !== '"')) {
+        if (text[i] === '`' || text[i] === '"') {
+          body += text.slice(i, i + 2);
+          i += 2;
+        } else {
+          body += text[i];
+          i += 1;
+        }
+      }
+      i += 1;
+      expanding.push(body);
+      code += '""';
+    } else {
+      code += c;
+      i += 1;
+    }
+  }
+  return { code, expanding };
+}
+
+/** What a script does that would let data become code, or run something outside PowerShell. */
+function violations(name: string, text: string): string[] {
+  const { code, expanding } = split(text);
+  const forbidden: [RegExp, string][] = [
+    [/\bInvoke-Expression\b|\biex\b/i, 'Invoke-Expression'],
+    [/\s-f\s/i, 'the -f format operator'],
+    [/\bInvoke-Command\b|\bStart-Process\b|\bStart-Job\b/i, 'another runspace or process'],
+    [/\$ExecutionContext\b|NewScriptBlock|\bCreateNestedPowerShell\b/i, 'script text made at run time'],
+    [/Add-Type\s+[^\n]*-(TypeDefinition|MemberDefinition)/i, 'compiled code'],
+    [/&\s*\$|\.\s+\$/, 'calling a command named by a variable'],
+    [/\.exe\b|\bnetsh\b|\bicacls\b|\btzutil\b|\bnet\s+user\b|\bcmd\b/i, 'an external program'],
+  ];
+  const found = forbidden.filter(([pattern]) => pattern.test(code)).map(([, what]) => what);
+  if (name !== BOOTSTRAP_SCRIPT && /\[ScriptBlock\]::Create/i.test(code)) found.push('text turned into code outside the bootstrap');
+  for (const body of expanding) if (/\$/.test(body)) found.push(`"${body}" expands a variable`);
+  return found;
+}
+
+const sources = new Map(files.map((name) => [name, readFileSync(new URL(name, folder), 'utf8')]));
+const library = [...LIBRARY_SCRIPTS].map((name) => sources.get(name)!).join('\n');
+
+test('the library list names every script of the folder except the bootstrap, and loadScript reads them', () => {
+  assert.deepEqual([...LIBRARY_SCRIPTS, BOOTSTRAP_SCRIPT].sort(), files);
+  for (const { name, text } of loadLibrary()) assert.equal(text, sources.get(name));
+  assert.throws(() => loadScript('../exec.ts'), /not a script name/);
+});
+
+test('the script checker itself catches data turned into code', () => {
+  const bad = [
+    'Invoke-Expression $Request.name',
+    'iex $x',
+    '$cmd = "Rename-Computer $name"',
+    "$cmd = 'Rename-Computer {0}' -f $name",
+    '& $command',
+    '[ScriptBlock]::Create($text)',
+    'netsh interface ip show config',
+    'Start-Process -FilePath $file',
+  ];
+  for (const line of bad) assert.notDeepEqual(violations('x.ps1', line), [], line);
+  assert.deepEqual(violations('x.ps1', "# Invoke-Expression is never used\n$a = 'iex $x' + \"plain `n\""), []);
+});
+
+for (const name of files) {
+  test(`${name}: strict mode, stop on errors, plain ASCII without BOM, balanced brackets`, () => {
+    const text = sources.get(name)!;
+    assert.match(text, /^Set-StrictMode -Version 3\.0$/m);
+    assert.match(text, /^\$ErrorActionPreference = 'Stop'$/m);
+    assert.ok(/^[\t\n\r -~]*$/.test(text), 'ASCII only: Windows PowerShell reads BOM-less files in the ANSI code page');
+    const { code } = split(text);
+    for (const [open, close] of [
+      ['{', '}'],
+      ['(', ')'],
+      ['[', ']'],
+    ] as const) {
+      let depth = 0;
+      for (const c of code) {
+        if (c === open) depth += 1;
+        if (c === close) depth -= 1;
+        assert.ok(depth >= 0, `${close} without ${open}`);
+      }
+      assert.equal(depth, 0, `unbalanced ${open}${close}`);
+    }
+  });
+
+  test(`${name}: no code is built from data (no Invoke-Expression, format operator, interpolation, external programs)`, () => {
+    assert.deepEqual(violations(name, sources.get(name)!), []);
+  });
+}
+
+test('the bootstrap loads the library only from the first stdin line and then reads data with ConvertFrom-Json', () => {
+  const { code } = split(sources.get(BOOTSTRAP_SCRIPT)!);
+  assert.equal((code.match(/\[ScriptBlock\]::Create/g) ?? []).length, 1);
+  assert.match(code, /\$winprovHello = ConvertFrom-Json -InputObject \$winprovReader\.ReadLine\(\)/);
+  assert.match(code, /OpenStandardInput\(\)/);
+  assert.match(code, /UTF8Encoding -ArgumentList \$false/, 'UTF-8 without BOM');
+  assert.match(code, /Start-WinprovHost -Reader \$winprovReader -Writer \$winprovWriter -Marker \$winprovMarker/);
+});
+
+/** The verb table of host.ps1: verb name to function. */
+const verbTable = new Map([...library.matchAll(/^\s+'(\w+)' \{ ([\w-]+) -Request \$Params \}$/gm)].map((m) => [m[1]!, m[2]!]));
+
+/** A function's text, from its definition to the next one. */
+function functionBody(name: string): string {
+  const start = library.indexOf(`function ${name} {`);
+  assert.notEqual(start, -1, `function ${name} is defined`);
+  const next = library.indexOf('\nfunction ', start + 1);
+  return library.slice(start, next === -1 ? undefined : next);
+}
+
+/** The request fields each verb's script reads; the platform test asserts the TypeScript side sends exactly these. */
+const FIELDS: Record<string, string[]> = {
+  findFabricInterface: ['fabricAddress'],
+  enableDhcp: ['index', 'waitMs'],
+  readDhcpInterfaceOptions: ['interfaceId'],
+  readProvisioningMedia: [],
+  readVmId: [],
+  setComputerName: ['name'],
+  ensureAdminAccount: ['password', 'resetPasswordOnFirstLogon', 'username'],
+  importCertificates: ['pfx', 'pfxPassword', 'placements'],
+  writeCustomData: ['data', 'directory'],
+  setTimeZone: ['timeZoneId'],
+  setGuestAgentServices: ['enabled'],
+  readGuestAgentServices: [],
+  writeKvpReport: ['report'],
+  ensureStateDirectory: ['path'],
+};
+
+test('every verb the platform sends is in the host table, and each reads exactly the fields sent', () => {
+  const platformSource = readFileSync(new URL('../../../src/platform/windows/windows-platform.ts', import.meta.url), 'utf8');
+  const sent = new Set([...platformSource.matchAll(/#session\.request\(\s*'(\w+)'/g)].map((m) => m[1]!));
+  assert.deepEqual([...sent].sort(), Object.keys(FIELDS).sort());
+  assert.deepEqual([...verbTable.keys()].sort(), Object.keys(FIELDS).sort());
+  for (const [verb, fn] of verbTable) {
+    const read = new Set([...functionBody(fn).matchAll(/\$Request\.(\w+)/g)].map((m) => m[1]!));
+    assert.deepEqual([...read].sort(), FIELDS[verb], `${fn} reads the fields of ${verb}`);
+  }
+});
+
+test('every Winprov function called anywhere is defined in the library', () => {
+  const defined = new Set([...library.matchAll(/^function ([\w-]+) \{/gm)].map((m) => m[1]!));
+  const called = new Set([...[...sources.values()].join('\n').matchAll(/\b([A-Z][a-z]+-Winprov\w+)/g)].map((m) => m[1]!));
+  for (const name of called) assert.ok(defined.has(name), `${name} is defined`);
+});
+
+test('accounts.ps1 adds to Administrators by SID with the user object, and treats "already a member" as success', () => {
+  const body = functionBody('Add-WinprovAdministrator');
+  assert.match(body, /Add-LocalGroupMember -SID 'S-1-5-32-544' -Member \$User -ErrorAction Stop/);
+  assert.match(body, /if \(Test-WinprovMemberExists -Record \$_\) \{ return \$false \}\s+throw/);
+  const test = functionBody('Test-WinprovMemberExists');
+  assert.match(test, /'MemberExists,\*'/);
+  assert.match(test, /MemberExistsException/);
+  assert.match(test, /-eq 1378/);
+  const account = functionBody('Set-WinprovAdminAccount');
+  assert.match(account, /ConvertTo-SecureString -String \(\[string\]\$Request\.password\) -AsPlainText -Force/);
+  assert.match(account, /PasswordNeverExpires = \(-not \$reset\)/);
+  assert.ok(!/Administrators'|"Administrators/.test(library), 'the group is never named (its name is localized)');
+});
+
+test('certificates.ps1 imports in memory into the machine key set, not exportable, and skips present thumbprints', () => {
+  const body = functionBody('Import-WinprovCertificates');
+  assert.match(body, /X509KeyStorageFlags\]::MachineKeySet -bor \[System\.Security\.Cryptography\.X509Certificates\.X509KeyStorageFlags\]::PersistKeySet/);
+  assert.ok(!/Exportable/.test(split(body).code), 'keys are not exportable');
+  assert.match(body, /\$collection\.Import\(\$bytes,/);
+  assert.match(body, /FindByThumbprint, \$thumbprint, \$false/);
+  assert.ok(!/WriteAllBytes|Set-Content|Out-File|GetTempFileName|Import-PfxCertificate/i.test(split(body).code), 'no temporary PFX file');
+});
+
+test('folders holding secrets get a protected ACL for SYSTEM and Administrators only', () => {
+  const body = functionBody('Set-WinprovPrivateFolder');
+  assert.match(body, /SetAccessRuleProtection\(\$true, \$false\)/);
+  const sids = [...split(body).code.matchAll(/SecurityIdentifier -ArgumentList ''/g)];
+  assert.equal(sids.length, 2);
+  assert.match(body, /'S-1-5-18'/);
+  assert.match(body, /'S-1-5-32-544'/);
+  assert.match(functionBody('Write-WinprovCustomData'), /Set-WinprovPrivateFolder -Path \$folder[\s\S]*WriteAllBytes\(\$temporary/);
+});
+
+test('guest agent services are configured, never started', () => {
+  const code = split(sources.get('services.ps1')!).code;
+  assert.ok(!/Start-Service|\.Start\(/.test(code));
+  assert.match(sources.get('services.ps1')!, /'RdAgent', 'WindowsAzureGuestAgent', 'WindowsAzureTelemetryService'/);
+});

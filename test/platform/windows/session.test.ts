@@ -1,0 +1,136 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PlatformCommandError } from '../../../src/errors.ts';
+import { execaRunner, type CommandRunner, type SessionExit } from '../../../src/platform/windows/exec.ts';
+import { PowerShellSession } from '../../../src/platform/windows/session.ts';
+import { FakeRunner } from './fake-runner.ts';
+
+const HOST = fileURLToPath(new URL('../../fixtures/windows/fake-host.mjs', import.meta.url));
+const LIBRARY = [{ name: 'host.ps1', text: '# static' }];
+
+/** execaRunner, counting spawns and kills. */
+function spyRunner() {
+  const spawns: { kills: number; exit: SessionExit | undefined }[] = [];
+  const runner: CommandRunner = {
+    spawnSession(file, args, events) {
+      const record = { kills: 0, exit: undefined as SessionExit | undefined };
+      spawns.push(record);
+      const session = execaRunner.spawnSession(file, args, {
+        ...events,
+        exit: (info) => {
+          record.exit = info;
+          events.exit(info);
+        },
+      });
+      return {
+        write: (data) => session.write(data),
+        end: () => session.end(),
+        kill: () => {
+          record.kills += 1;
+          session.kill();
+        },
+      };
+    },
+  };
+  return { runner, spawns };
+}
+
+function realSession(t: TestContext, options: { requestTimeoutMs?: number; file?: string } = {}) {
+  const { runner, spawns } = spyRunner();
+  const logged: string[] = [];
+  const session = new PowerShellSession({
+    file: options.file ?? process.execPath,
+    args: options.file === undefined ? [HOST] : [],
+    library: LIBRARY,
+    runner,
+    log: (level, message) => logged.push(`${level}: ${message}`),
+    requestTimeoutMs: options.requestTimeoutMs ?? 5_000,
+    closeTimeoutMs: 2_000,
+  });
+  t.after(() => session.close());
+  return { session, spawns, logged };
+}
+
+test('one real process answers many requests in order, with any Unicode value intact', async (t) => {
+  const { session, spawns } = realSession(t);
+  const values = ['plain', 'Ünïcødé 名前 😀', 'two\nlines\r\n', '\u2028', "it's \"quoted\" `$(x)`"];
+  const answers = await Promise.all(values.map((value) => session.request('echo', { value })));
+  assert.deepEqual(answers, values.map((value) => ({ value })));
+  await session.close();
+  assert.equal(spawns.length, 1);
+  assert.equal(spawns[0]!.exit?.exitCode, 0, 'the host exited on the exit request');
+  assert.equal(spawns[0]!.kills, 0);
+});
+
+test('stray stdout, a forged answer without the marker and stderr are logged, never taken as the answer', async (t) => {
+  const { session, logged } = realSession(t);
+  const secret = 'S3cr3t-value';
+  assert.deepEqual(await session.request('noisy', { secret }, { secrets: [secret] }), { genuine: true });
+  await session.close();
+  assert.ok(logged.includes('debug: PowerShell printed: WARNING: something the cmdlet wanted to say'));
+  assert.ok(logged.some((line) => line.includes('"forged":true')), 'the forged line is only logged');
+  assert.ok(logged.includes('debug: PowerShell printed: partial line then '));
+  assert.ok(logged.includes('warn: PowerShell stderr: stderr mentions [redacted]'));
+  assert.ok(!logged.join('\n').includes(secret));
+});
+
+test('a request that does not answer in time kills the process; the next request gets a new one', async (t) => {
+  const { session, spawns } = realSession(t, { requestTimeoutMs: 300 });
+  const err = await session.request('hang', {}).catch((e: unknown) => e);
+  assert.ok(err instanceof PlatformCommandError);
+  assert.equal(err.context.timedOut, true);
+  assert.deepEqual(await session.request('echo', { after: 'timeout' }), { after: 'timeout' });
+  await session.close();
+  assert.equal(spawns.length, 2);
+  assert.equal(spawns[0]!.kills, 1);
+  assert.equal(spawns[0]!.exit?.signal, 'SIGTERM', 'the hung process really ended');
+});
+
+test('a process that dies during a request is restarted once and the request sent again', async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'winprov-session-'));
+  try {
+    const { session, spawns, logged } = realSession(t);
+    assert.deepEqual(await session.request('crashOnce', { flag: join(folder, 'flag') }), { second: true });
+    assert.equal(spawns.length, 2);
+    assert.equal(spawns[0]!.exit?.exitCode, 9);
+    assert.ok(logged.some((line) => line.startsWith('warn: the PowerShell session ended unexpectedly (exit code 9)')));
+    // The one restart is used up: a second death is an error.
+    const err = await session.request('crash', {}).catch((e: unknown) => e);
+    assert.ok(err instanceof PlatformCommandError);
+    assert.match(err.message, /ended unexpectedly \(exit code 9\); it had already been restarted once/);
+    await session.close();
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('a PowerShell that cannot start is reported after one restart, with the reason', async (t) => {
+  const { session, spawns } = realSession(t, { file: '/nonexistent/System32/WindowsPowerShell/v1.0/powershell.exe' });
+  const err = await session.request('echo', {}).catch((e: unknown) => e);
+  assert.ok(err instanceof PlatformCommandError);
+  assert.match(err.message, /could not start: ENOENT/);
+  assert.equal(spawns.length, 2);
+  await session.close();
+});
+
+test('a library that fails to load fails the request with PowerShell text and is not retried', async () => {
+  const runner = new FakeRunner(() => ({ result: {} }), { failLoading: 'loading network.ps1: Missing closing } in statement block' });
+  const session = new PowerShellSession({ file: 'powershell.exe', args: [], library: LIBRARY, runner, log: () => undefined, requestTimeoutMs: 1_000 });
+  await assert.rejects(session.request('readVmId', {}), /readVmId failed: PowerShell could not load the winprov scripts: loading network\.ps1: Missing closing \}/);
+  await assert.rejects(session.request('setTimeZone', {}), /setTimeZone failed: PowerShell could not load/);
+  assert.equal(runner.spawns.length, 1);
+  await session.close();
+});
+
+test('answers split into 3-byte chunks and preceded by stray text are still read whole', async () => {
+  const runner = new FakeRunner((_verb, params) => ({ result: params }), { chunkBytes: 3, strayBeforeAnswer: 'AVERTISSEMENT : é ' });
+  const logged: string[] = [];
+  const session = new PowerShellSession({ file: 'powershell.exe', args: [], library: LIBRARY, runner, log: (_l, m) => logged.push(m), requestTimeoutMs: 1_000 });
+  assert.deepEqual(await session.request('echo', { name: 'Ğüñ 日本語 😀' }), { name: 'Ğüñ 日本語 😀' });
+  await session.close();
+  assert.ok(logged.includes('PowerShell printed: AVERTISSEMENT : é '));
+});

@@ -1,0 +1,402 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { inspect } from 'node:util';
+import { MediaNotFoundError, PlatformCommandError, PlatformRejectedError } from '../../../src/errors.ts';
+import type { FabricInterface, Platform } from '../../../src/platform/platform.ts';
+import { LIBRARY_SCRIPTS, loadScript } from '../../../src/platform/windows/scripts.ts';
+import { WindowsPlatform } from '../../../src/platform/windows/windows-platform.ts';
+import { Secret } from '../../../src/util/secret.ts';
+import { FakeRunner, requests, stdinLines, type Reply, type Responder } from './fake-runner.ts';
+
+const IFACE = {
+  name: 'Ethernet 2',
+  index: 7,
+  id: '{3F2504E0-4F89-11D3-9A0C-0305E82C3301}',
+  mac: '00-0D-3A-12-34-56',
+  dhcpEnabled: true,
+  addresses: ['10.0.0.4'],
+};
+
+/** A DhcpInterfaceOptions record: code, two zero words, length, expiry, data padded to 4. */
+function optionRecord(code: number, data: number[]): Buffer {
+  const header = Buffer.alloc(20);
+  header.writeUInt32LE(code, 0);
+  header.writeUInt32LE(data.length, 8);
+  header.writeUInt32LE(1_700_000_000, 16);
+  const padded = Buffer.alloc(Math.ceil(data.length / 4) * 4);
+  Buffer.from(data).copy(padded);
+  return Buffer.concat([header, padded]);
+}
+
+const DHCP_OPTIONS = Buffer.concat([optionRecord(1, [255, 255, 255, 0]), optionRecord(245, [0xa8, 0x3f, 0x81, 0x10])]);
+
+function cannedAnswer(verb: string, params: Record<string, unknown>): Reply {
+  switch (verb) {
+    case 'findFabricInterface':
+      return { result: IFACE };
+    case 'enableDhcp':
+      return { result: { ...IFACE, addressAcquired: true } };
+    case 'readDhcpInterfaceOptions':
+      return { result: { found: true, options: DHCP_OPTIONS.toString('base64') } };
+    case 'readProvisioningMedia':
+      return { result: { found: true, location: 'D:\\', ovfEnv: Buffer.from('<Environment/>').toString('base64'), customData: Buffer.from('echo hi').toString('base64') } };
+    case 'readVmId':
+      return { result: { uuid: 'D0DF4C54-4ECB-4A4B-9954-5BDF3ED5C3B8' } };
+    case 'setComputerName':
+      return { result: { outcome: 'renamed', pending: params.name } };
+    case 'ensureAdminAccount':
+      return { result: { outcome: 'created', sid: 'S-1-5-21-1-2-3-1001', addedToAdministrators: true } };
+    case 'importCertificates':
+      return { result: { results: (params.placements as { thumbprint: string; store: string }[]).map((p) => ({ ...p, outcome: 'imported', hasPrivateKey: true })) } };
+    case 'writeCustomData':
+      return { result: { path: `${params.directory as string}\\CustomData.bin` } };
+    case 'setTimeZone':
+      return { result: { outcome: 'changed', id: params.timeZoneId } };
+    case 'setGuestAgentServices':
+    case 'readGuestAgentServices':
+      return { result: { installed: [{ name: 'RdAgent', startMode: params.enabled === true ? 'Automatic' : 'Disabled', running: false }] } };
+    case 'writeKvpReport':
+      return { result: { written: true } };
+    case 'ensureStateDirectory':
+      return { result: { path: params.path } };
+    default:
+      return { error: { message: `unknown verb ${verb}` } };
+  }
+}
+
+function makePlatform(respond: Responder = cannedAnswer, options: { requestTimeoutMs?: number; log?: (level: string, message: string) => void } = {}) {
+  const runner = new FakeRunner(respond);
+  const platform = new WindowsPlatform({ runner, requestTimeoutMs: options.requestTimeoutMs ?? 2_000, log: options.log });
+  return { runner, platform };
+}
+
+const PFX = randomBytes(300);
+const PASSWORD = `Pw-${randomUUID()}!`;
+const CUSTOM_DATA = Buffer.from(`#cloud-config ${randomUUID()}`);
+
+/** Every verb, with the request fields it must send. */
+const VERBS: { name: string; call: (p: Platform) => Promise<unknown>; verb: string; params: Record<string, unknown> }[] = [
+  { name: 'findFabricInterface', call: (p) => p.findFabricInterface('10.20.30.40'), verb: 'findFabricInterface', params: { fabricAddress: '10.20.30.40' } },
+  { name: 'enableDhcp', call: (p) => p.enableDhcp(IFACE, 1_500), verb: 'enableDhcp', params: { index: 7, waitMs: 1_500 } },
+  { name: 'readCachedWireServerAddress', call: (p) => p.readCachedWireServerAddress(IFACE), verb: 'readDhcpInterfaceOptions', params: { interfaceId: IFACE.id } },
+  { name: 'readProvisioningMedia', call: (p) => p.readProvisioningMedia(), verb: 'readProvisioningMedia', params: {} },
+  { name: 'readVmId', call: (p) => p.readVmId(), verb: 'readVmId', params: {} },
+  { name: 'setComputerName', call: (p) => p.setComputerName('WEB-FRONT-01'), verb: 'setComputerName', params: { name: 'WEB-FRONT-01' } },
+  {
+    name: 'ensureAdminAccount',
+    call: (p) => p.ensureAdminAccount({ username: 'operator7', password: new Secret(PASSWORD), resetPasswordOnFirstLogon: true }),
+    verb: 'ensureAdminAccount',
+    params: { username: 'operator7', password: PASSWORD, resetPasswordOnFirstLogon: true },
+  },
+  {
+    name: 'importCertificates',
+    call: (p) =>
+      p.importCertificates({
+        pfx: new Secret<Uint8Array>(PFX),
+        pfxPassword: null,
+        placements: [
+          { thumbprint: 'ab'.repeat(20), store: 'My', hasPrivateKey: true },
+          { thumbprint: 'CD'.repeat(20), store: 'Remote Desktop', hasPrivateKey: false },
+        ],
+      }),
+    verb: 'importCertificates',
+    params: {
+      pfx: PFX.toString('base64'),
+      pfxPassword: null,
+      placements: [
+        { thumbprint: 'AB'.repeat(20), store: 'My' },
+        { thumbprint: 'CD'.repeat(20), store: 'Remote Desktop' },
+      ],
+    },
+  },
+  { name: 'writeCustomData', call: (p) => p.writeCustomData(new Secret<Uint8Array>(CUSTOM_DATA)), verb: 'writeCustomData', params: { directory: 'C:\\AzureData', data: CUSTOM_DATA.toString('base64') } },
+  { name: 'setTimeZone', call: (p) => p.setTimeZone('Tokyo Standard Time'), verb: 'setTimeZone', params: { timeZoneId: 'Tokyo Standard Time' } },
+  { name: 'setGuestAgentServices', call: (p) => p.setGuestAgentServices(true), verb: 'setGuestAgentServices', params: { enabled: true } },
+  { name: 'readGuestAgentServices', call: (p) => p.readGuestAgentServices(), verb: 'readGuestAgentServices', params: {} },
+  { name: 'writeKvpReport', call: (p) => p.writeKvpReport('result=success|agent=winprov'), verb: 'writeKvpReport', params: { report: 'result=success|agent=winprov' } },
+];
+
+/** Every string (and, for bytes, base64) value inside a request's params. */
+function leafStrings(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(leafStrings);
+  if (typeof value === 'object' && value !== null) return Object.values(value).flatMap(leafStrings);
+  if (typeof value === 'number') return [String(value)];
+  return [];
+}
+
+function decodedBootstrap(args: string[]): string {
+  const encoded = args[args.indexOf('-EncodedCommand') + 1]!;
+  return Buffer.from(encoded, 'base64').toString('utf16le');
+}
+
+test('every verb runs in one session of the full powershell.exe path, its values only as JSON on stdin', async () => {
+  const { runner, platform } = makePlatform();
+  for (const v of VERBS) await v.call(platform);
+  await platform.close();
+
+  assert.equal(runner.spawns.length, 1, 'one PowerShell process for all verbs');
+  const spawn = runner.spawns[0]!;
+  assert.equal(spawn.file, 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe');
+  for (const flag of ['-NoProfile', '-NonInteractive']) assert.ok(spawn.args.includes(flag), flag);
+  assert.equal(spawn.args[spawn.args.indexOf('-ExecutionPolicy') + 1], 'Bypass');
+  assert.equal(spawn.args[spawn.args.indexOf('-InputFormat') + 1], 'None');
+  assert.equal(decodedBootstrap(spawn.args), loadScript('bootstrap.ps1'), 'the only code on the command line is the static bootstrap');
+
+  const sent = requests(spawn).filter((r) => r.verb !== 'exit');
+  assert.deepEqual(
+    sent.map((r) => r.verb),
+    VERBS.map((v) => v.verb),
+  );
+  for (const [i, v] of VERBS.entries()) {
+    assert.deepEqual(sent[i]!.params, v.params, `${v.name} sends its values as JSON fields`);
+    const argv = [...spawn.args, decodedBootstrap(spawn.args)].join('\n');
+    for (const value of leafStrings(v.params).filter((s) => s.length >= 4)) {
+      assert.ok(!argv.includes(value), `${v.name}: ${value.slice(0, 20)} is not on the command line`);
+    }
+  }
+  assert.equal(requests(spawn).at(-1)?.verb, 'exit', 'close() asks the host to exit');
+  assert.ok(spawn.stdinEnded);
+});
+
+test('the first stdin line carries the static library scripts and a marker, and nothing else', async () => {
+  const { runner, platform } = makePlatform();
+  await platform.readVmId();
+  await platform.close();
+  const hello = JSON.parse(stdinLines(runner.spawns[0]!)[0]!) as { marker: string; library: { name: string; text: string }[] };
+  assert.deepEqual(Object.keys(hello).sort(), ['library', 'marker']);
+  assert.match(hello.marker, /^@@winprov-[0-9a-f-]{36}@@$/);
+  assert.deepEqual(
+    hello.library.map((s) => s.name),
+    [...LIBRARY_SCRIPTS],
+  );
+  for (const script of hello.library) assert.equal(script.text, loadScript(script.name));
+});
+
+test('the password, the PFX bytes and the custom data appear only inside JSON data lines on stdin', async () => {
+  const { runner, platform } = makePlatform();
+  for (const v of VERBS) await v.call(platform);
+  await platform.close();
+  const spawn = runner.spawns[0]!;
+  const scripts = ['bootstrap.ps1', ...LIBRARY_SCRIPTS].map((name) => loadScript(name)).join('\n');
+  const forms = [PASSWORD, PFX.toString('base64'), PFX.toString('hex'), CUSTOM_DATA.toString('utf8'), CUSTOM_DATA.toString('base64')];
+  const argvBytes = Buffer.from(spawn.args.join('\0'), 'utf8');
+  for (const form of forms) {
+    assert.ok(!spawn.args.some((arg) => arg.includes(form)), 'not in argv');
+    assert.ok(!decodedBootstrap(spawn.args).includes(form), 'not in the bootstrap code');
+    assert.ok(!scripts.includes(form), 'not in any script text');
+  }
+  assert.equal(argvBytes.indexOf(PFX.subarray(0, 16)), -1, 'raw PFX bytes are not in argv');
+
+  const lines = stdinLines(spawn);
+  assert.ok(!lines[0]!.includes(PASSWORD) && !lines[0]!.includes(PFX.toString('base64')) && !lines[0]!.includes(CUSTOM_DATA.toString('base64')), 'not in the code line');
+  const carrying = (form: string) => lines.slice(1).filter((line) => line.includes(form)).map((line) => (JSON.parse(line) as { verb: string }).verb);
+  assert.deepEqual(carrying(PASSWORD), ['ensureAdminAccount']);
+  assert.deepEqual(carrying(PFX.toString('base64')), ['importCertificates']);
+  assert.deepEqual(carrying(CUSTOM_DATA.toString('base64')), ['writeCustomData']);
+});
+
+test('hostile names reach PowerShell only as JSON data and round-trip exactly', async () => {
+  const hostile = [`it's "quoted"`, 'a;b & c | d', '$(Remove-Item -Recurse C:\\)', '`n`0 back`ticks', 'two\r\nlines', 'Ünïcødé 名前 😀', '\u2028\u0000end', "'; exit 1; '"];
+  const { runner, platform } = makePlatform();
+  for (const name of hostile) {
+    await platform.setComputerName(name);
+    await platform.ensureAdminAccount({ username: name, password: new Secret(PASSWORD), resetPasswordOnFirstLogon: false });
+    await platform.setTimeZone(name);
+  }
+  await platform.close();
+  assert.equal(runner.spawns.length, 1);
+  const spawn = runner.spawns[0]!;
+  const sent = requests(spawn).filter((r) => r.verb !== 'exit');
+  assert.equal(sent.length, hostile.length * 3, 'each request stayed one line');
+  for (const [i, name] of hostile.entries()) {
+    assert.equal(sent[i * 3]!.params.name, name);
+    assert.equal(sent[i * 3 + 1]!.params.username, name);
+    assert.equal(sent[i * 3 + 2]!.params.timeZoneId, name);
+    assert.ok(!spawn.args.some((arg) => arg.includes(name)));
+  }
+});
+
+test('results become domain values: interface, lowercase VM id, media as secrets, option 245 from the cache', async () => {
+  const { platform } = makePlatform();
+  const iface: FabricInterface = await platform.findFabricInterface('10.20.30.40');
+  assert.deepEqual(iface, IFACE);
+  assert.equal(await platform.readVmId(), 'd0df4c54-4ecb-4a4b-9954-5bdf3ed5c3b8');
+  assert.equal(await platform.readCachedWireServerAddress(IFACE), '168.63.129.16');
+  const media = await platform.readProvisioningMedia();
+  assert.equal(media.location, 'D:\\');
+  assert.equal(Buffer.from(media.ovfEnv.reveal()).toString(), '<Environment/>');
+  assert.equal(String(media.ovfEnv), '[redacted]');
+  assert.equal(Buffer.from(media.customData!.reveal()).toString(), 'echo hi');
+  assert.deepEqual(await platform.readGuestAgentServices(), { installed: [{ name: 'RdAgent', startMode: 'Disabled', running: false }] });
+  assert.equal(await platform.writeCustomData(new Secret<Uint8Array>(Buffer.from('x'))), 'C:\\AzureData\\CustomData.bin');
+  await platform.close();
+});
+
+test('the interface cache without option 245, or without a value at all, yields undefined', async () => {
+  const { platform } = makePlatform((verb, params) => (verb === 'readDhcpInterfaceOptions' ? { result: { found: false } } : cannedAnswer(verb, params)));
+  assert.equal(await platform.readCachedWireServerAddress(IFACE), undefined);
+  await platform.close();
+  const other = makePlatform((verb, params) =>
+    verb === 'readDhcpInterfaceOptions' ? { result: { found: true, options: optionRecord(3, [10, 0, 0, 1]).toString('base64') } } : cannedAnswer(verb, params),
+  );
+  assert.equal(await other.platform.readCachedWireServerAddress(IFACE), undefined);
+  await other.platform.close();
+});
+
+test('paths follow the constructor options, not the environment', async () => {
+  const runner = new FakeRunner(cannedAnswer);
+  const platform = new WindowsPlatform({ runner, systemRoot: 'D:\\WINNT\\', systemDrive: 'E:', programData: 'E:\\Data' });
+  assert.equal(platform.stateDirectory.replaceAll('/', '\\').endsWith('E:\\Data\\winprov'), true);
+  await platform.writeCustomData(new Secret<Uint8Array>(Buffer.from('x')));
+  await platform.close();
+  assert.equal(runner.spawns[0]!.file, 'D:\\WINNT\\System32\\WindowsPowerShell\\v1.0\\powershell.exe');
+  assert.equal(requests(runner.spawns[0]!)[0]!.params.directory, 'E:\\AzureData');
+});
+
+test('a password-policy refusal is a PlatformRejectedError with PowerShell text and without the password', async () => {
+  const messages = [
+    'Unable to update the password. The value provided for the new password does not meet the length, complexity, or history requirements of the domain.',
+    'Impossible de mettre à jour le mot de passe. La valeur fournie pour le nouveau mot de passe ne correspond pas aux exigences de longueur, de complexité ou d’historique du domaine.',
+  ];
+  for (const message of messages) {
+    const { platform } = makePlatform((verb, params) =>
+      verb === 'ensureAdminAccount'
+        ? { error: { message, fullyQualifiedErrorId: 'InvalidPassword,Microsoft.PowerShell.Commands.NewLocalUserCommand', exceptionTypes: ['Microsoft.PowerShell.Commands.InvalidPasswordException'], hresult: -2146233088 } }
+        : cannedAnswer(verb, params),
+    );
+    const err = await platform.ensureAdminAccount({ username: 'operator7', password: new Secret(PASSWORD), resetPasswordOnFirstLogon: false }).catch((e: unknown) => e);
+    await platform.close();
+    assert.ok(err instanceof PlatformRejectedError, 'rejected, whatever the language');
+    assert.equal(err.code, 'PLATFORM_REJECTED');
+    assert.ok(err.message.includes(message.slice(0, 40)), 'carries PowerShell text');
+    assert.match(err.message, /password policy/);
+    assert.match(err.message, /InvalidPassword,Microsoft\.PowerShell\.Commands\.NewLocalUserCommand/);
+    for (const text of [String(err), err.stack ?? '', JSON.stringify(err), inspect(err, { depth: 9 })]) assert.ok(!text.includes(PASSWORD));
+  }
+});
+
+test('a failure whose text echoes the password keeps PowerShell text but loses the password', async () => {
+  const { platform } = makePlatform((verb, params) =>
+    verb === 'ensureAdminAccount'
+      ? { error: { message: `Cannot bind parameter 'Password'. Cannot convert the "${params.password as string}" value of type "System.String" to type "System.Security.SecureString".`, fullyQualifiedErrorId: 'CannotConvertArgumentNoMessage,Microsoft.PowerShell.Commands.NewLocalUserCommand', win32: null } }
+      : cannedAnswer(verb, params),
+  );
+  const err = await platform.ensureAdminAccount({ username: 'operator7', password: new Secret(PASSWORD), resetPasswordOnFirstLogon: false }).catch((e: unknown) => e);
+  await platform.close();
+  assert.ok(err instanceof PlatformCommandError);
+  assert.match(err.message, /Cannot bind parameter 'Password'\. Cannot convert the "\[redacted\]" value/);
+  for (const text of [String(err), err.stack ?? '', JSON.stringify(err), inspect(err, { depth: 9 })]) assert.ok(!text.includes(PASSWORD));
+});
+
+test('an account that already exists and is already an administrator is "updated", not a failure', async () => {
+  const { platform } = makePlatform((verb, params) =>
+    verb === 'ensureAdminAccount' ? { result: { outcome: 'updated', sid: 'S-1-5-21-1-2-3-500', addedToAdministrators: false } } : cannedAnswer(verb, params),
+  );
+  assert.equal(await platform.ensureAdminAccount({ username: 'operator7', password: new Secret(PASSWORD), resetPasswordOnFirstLogon: false }), 'updated');
+  await platform.close();
+});
+
+test('a rename Windows refuses (Win32 87) is a rejection; an access failure is a command error', async () => {
+  for (const [win32, kind] of [
+    [87, PlatformRejectedError],
+    [5, PlatformCommandError],
+  ] as const) {
+    const { platform } = makePlatform((verb, params) =>
+      verb === 'setComputerName' ? { error: { message: win32 === 87 ? 'The parameter is incorrect' : 'Access is denied', fullyQualifiedErrorId: 'System.ComponentModel.Win32Exception', win32 } } : cannedAnswer(verb, params),
+    );
+    const err = await platform.setComputerName('bad/name').catch((e: unknown) => e);
+    await platform.close();
+    assert.ok(err instanceof kind, String(err));
+    assert.match((err as Error).message, new RegExp(`Win32 ${win32}`));
+  }
+});
+
+test('a script rejection (unknown time zone id) keeps the script rule and Windows text', async () => {
+  const { platform } = makePlatform((verb, params) =>
+    verb === 'setTimeZone'
+      ? { error: { message: "The time zone ID 'Mars Standard Time' was not found on the local computer.", fullyQualifiedErrorId: 'WinprovRejected', rule: 'the time zone id is not one Windows knows (Get-TimeZone -ListAvailable lists the ids)' } }
+      : cannedAnswer(verb, params),
+  );
+  const err = await platform.setTimeZone('Mars Standard Time').catch((e: unknown) => e);
+  await platform.close();
+  assert.ok(err instanceof PlatformRejectedError);
+  assert.match(err.message, /^setTimeZone: the time zone id is not one Windows knows .*Windows: The time zone ID 'Mars Standard Time' was not found/);
+});
+
+test('no provisioning media is a MediaNotFoundError naming the drives searched', async () => {
+  const { platform } = makePlatform((verb, params) => (verb === 'readProvisioningMedia' ? { result: { found: false, searched: ['C:\\', 'E:\\'] } } : cannedAnswer(verb, params)));
+  const err = await platform.readProvisioningMedia().catch((e: unknown) => e);
+  assert.ok(err instanceof MediaNotFoundError);
+  assert.match(err.message, /C:\\, E:\\/);
+  const noOvf = makePlatform((verb, params) => (verb === 'readProvisioningMedia' ? { result: { found: true, location: 'F:\\', ovfEnv: null, customData: null } } : cannedAnswer(verb, params)));
+  const err2 = await noOvf.platform.readProvisioningMedia().catch((e: unknown) => e);
+  assert.ok(err2 instanceof MediaNotFoundError);
+  assert.match(err2.message, /F:\\ has no ovf-env\.xml/);
+  await platform.close();
+  await noOvf.platform.close();
+});
+
+test('a request that does not answer in time stops the session; the next verb starts a new one', async () => {
+  const { runner, platform } = makePlatform((verb, params) => (verb === 'readVmId' ? { hang: true } : cannedAnswer(verb, params)), { requestTimeoutMs: 60 });
+  const err = await platform.readVmId().catch((e: unknown) => e);
+  assert.ok(err instanceof PlatformCommandError);
+  assert.match(err.message, /did not answer within 60 ms/);
+  assert.equal(err.context.timedOut, true);
+  assert.equal(runner.spawns[0]!.killed, true);
+  assert.equal(await platform.setTimeZone('UTC'), 'changed');
+  assert.equal(runner.spawns.length, 2);
+  await platform.close();
+});
+
+test('enableDhcp may take its wait on top of the request timeout, and warns when no address came', async () => {
+  const logged: string[] = [];
+  const { platform } = makePlatform(
+    (verb, params) => (verb === 'enableDhcp' ? { result: { ...IFACE, addressAcquired: false }, delayMs: 150 } : verb === 'readVmId' ? { result: { uuid: randomUUID() }, delayMs: 150 } : cannedAnswer(verb, params)),
+    { requestTimeoutMs: 80, log: (level, message) => logged.push(`${level}: ${message}`) },
+  );
+  const iface = await platform.enableDhcp({ ...IFACE, dhcpEnabled: false }, 200);
+  assert.equal(iface.dhcpEnabled, true);
+  assert.ok(logged.some((line) => line.startsWith('warn: ') && line.includes('no DHCP address arrived within 200 ms')));
+  await assert.rejects(platform.readVmId(), /did not answer within 80 ms/);
+  await platform.close();
+});
+
+test('the KVP report is cut to 1024 UTF-8 bytes without splitting a character', async () => {
+  const { runner, platform } = makePlatform();
+  await platform.writeKvpReport(`x${'é'.repeat(2_000)}`);
+  await platform.close();
+  const sent = requests(runner.spawns[0]!)[0]!.params.report as string;
+  assert.ok(Buffer.byteLength(sent, 'utf8') <= 1024);
+  assert.equal(sent, `x${'é'.repeat(511)}`);
+});
+
+test('invalid certificate placements are refused before PowerShell is started; none means no request', async () => {
+  const { runner, platform } = makePlatform();
+  const bundle = (thumbprint: string, store: string) => ({ pfx: new Secret<Uint8Array>(PFX), pfxPassword: '' as const, placements: [{ thumbprint, store, hasPrivateKey: true }] });
+  await assert.rejects(platform.importCertificates(bundle('12345', 'My')), PlatformRejectedError);
+  await assert.rejects(platform.importCertificates(bundle('AB'.repeat(20), '..\\My')), PlatformRejectedError);
+  assert.deepEqual(await platform.importCertificates({ pfx: new Secret<Uint8Array>(PFX), pfxPassword: '', placements: [] }), []);
+  assert.equal(runner.spawns.length, 0);
+  await platform.close();
+});
+
+test('an answer of the wrong shape is a PlatformCommandError, not a half-filled value', async () => {
+  const { platform } = makePlatform((verb, params) =>
+    verb === 'readVmId' ? { result: { uuid: 'not-a-uuid' } } : verb === 'setComputerName' ? { result: { outcome: 'maybe' } } : cannedAnswer(verb, params),
+  );
+  await assert.rejects(platform.readVmId(), PlatformCommandError);
+  await assert.rejects(platform.setComputerName('WEB01'), /outcome/);
+  await platform.close();
+});
+
+test('close() is idempotent and later verbs fail instead of starting PowerShell again', async () => {
+  const { runner, platform } = makePlatform();
+  await platform.readVmId();
+  await Promise.all([platform.close(), platform.close()]);
+  await platform.close();
+  await assert.rejects(platform.readVmId(), /session is closed/);
+  assert.equal(runner.spawns.length, 1);
+  assert.equal(requests(runner.spawns[0]!).filter((r) => r.verb === 'exit').length, 1);
+});
