@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLog, redactText } from '../../src/util/log.ts';
+import { Secret } from '../../src/util/secret.ts';
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'winprov-log-'));
+}
+
+test('the file gets JSON lines at every level, the console only from its level', async () => {
+  const dir = await tempDir();
+  try {
+    const lines: string[] = [];
+    const log = createLog({ consoleLevel: 'info', write: (l) => void lines.push(l), filePath: join(dir, 'winprov.log') });
+    log.debug('quiet detail', { step: 'x' });
+    log.info('step done', { durationMs: 5 });
+    log.warn('careful');
+    const records = (await readFile(join(dir, 'winprov.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(records.map((r) => [r.level, r.message]), [['debug', 'quiet detail'], ['info', 'step done'], ['warn', 'careful']]);
+    assert.equal(records[1].durationMs, 5);
+    assert.equal(lines.length, 2);
+    assert.match(lines[0]!, /^\d\d:\d\d:\d\d\.\d{3} step done\n$/);
+    assert.match(lines[1]!, /WARN careful/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the file rotates by size and keeps the configured number of old files', async () => {
+  const dir = await tempDir();
+  try {
+    const log = createLog({ consoleLevel: 'error', write: () => {}, filePath: join(dir, 'winprov.log'), maxFileBytes: 400, maxFiles: 2 });
+    for (let i = 0; i < 40; i++) log.info(`line ${i} ${'x'.repeat(40)}`);
+    const names = (await readdir(dir)).sort();
+    assert.deepEqual(names, ['winprov.log', 'winprov.log.1', 'winprov.log.2']);
+    for (const name of names) {
+      const size = (await readFile(join(dir, name))).byteLength;
+      assert.ok(size <= 400, `${name} is ${size} bytes`);
+    }
+    const newest = (await readFile(join(dir, 'winprov.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).message);
+    assert.match(newest.at(-1)!, /^line 39 /);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the serial mirror gets the human lines with CRLF', async () => {
+  const dir = await tempDir();
+  try {
+    const serial = join(dir, 'com1.txt');
+    const log = createLog({ consoleLevel: 'info', write: () => {}, serial });
+    log.info('> discover');
+    log.debug('not mirrored');
+    log.info('< discover ok in 3 ms');
+    const text = await readFile(serial, 'utf8');
+    assert.match(text, /^\d\d:\d\d:\d\d\.\d{3} > discover\r\n\d\d:\d\d:\d\d\.\d{3} < discover ok in 3 ms\r\n$/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('secrets are masked in fields, in text and when wrapped in Secret', async () => {
+  const dir = await tempDir();
+  try {
+    const lines: string[] = [];
+    const log = createLog({ consoleLevel: 'debug', write: (l) => void lines.push(l), filePath: join(dir, 'winprov.log') });
+    log.info('ovf <wa:AdminPassword>Pl4nted-Secret</wa:AdminPassword> read', { AdminPassword: 'Pl4nted-Secret', wrapped: new Secret('Pl4nted-Secret') });
+    const file = await readFile(join(dir, 'winprov.log'), 'utf8');
+    assert.doesNotMatch(file + lines.join(''), /Pl4nted-Secret/);
+    assert.match(file, /\[redacted\]/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('redactText masks passwords, custom data and private keys in any text', () => {
+  const text = '<AdminPassword>a</AdminPassword><CustomData>b64</CustomData>\n-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----';
+  const out = redactText(text);
+  assert.doesNotMatch(out, />a<|b64|MIIB/);
+});
+
+test('a log file that cannot be written degrades to the console with one warning', async () => {
+  const dir = await tempDir();
+  try {
+    // The log's folder would have to be inside a regular file: every write fails (ENOTDIR).
+    await writeFile(join(dir, 'not-a-folder'), 'x');
+    const lines: string[] = [];
+    const log = createLog({ consoleLevel: 'info', write: (l) => void lines.push(l), filePath: join(dir, 'not-a-folder', 'winprov.log') });
+    log.info('one');
+    log.info('two');
+    assert.equal(lines.filter((l) => /cannot be written/.test(l)).length, 1);
+    assert.ok(lines.some((l) => /two/.test(l)));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
