@@ -70,10 +70,12 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   const session = new FabricSession(settings, platform, log, AGENT_VERSION, deadline);
   const run = { platform, log, settings, journal, session, alreadyProvisioned: false };
   log.info(`winprov ${AGENT_VERSION} provisioning on the ${platform.kind} platform`);
+  await recordEvent(run, 'start', `winprov ${AGENT_VERSION} started provisioning (run ${journal.state.runId})`);
   try {
     const outcome = await provisionSteps(run);
     await journal.finish(outcome);
     await writeKvp(run, outcome === 'ready' ? 'success' : 'applied');
+    await recordEvent(run, 'success', outcome === 'ready' ? 'provisioning succeeded; the fabric acknowledged Ready' : 'provisioning applied; Ready deferred to SetupComplete');
     log.info(outcome === 'ready' ? 'provisioning succeeded: the fabric acknowledged Ready' : 'provisioning applied; Ready is deferred to the next run');
     return { outcome, exitCode: 0, error: undefined, alreadyProvisioned: run.alreadyProvisioned, state: journal.state };
   } catch (err) {
@@ -81,6 +83,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
     log.error(`provisioning failed [${error.code}]: ${error.describe()}`, { code: error.code });
     await reportFailure(run, error);
     await journal.finish('failed', error);
+    await recordEvent(run, 'failure', `provisioning failed [${error.code}]: ${error.describe()}`);
     return { outcome: 'failed', exitCode: error.exitCode, error, alreadyProvisioned: run.alreadyProvisioned, state: journal.state };
   }
 }
@@ -204,6 +207,15 @@ async function reportFailure(run: Run, error: AgentError): Promise<void> {
     run.log.info('the fabric received the ProvisioningFailed report');
   } catch (err) {
     run.log.error(`the ProvisioningFailed report could not be delivered: ${toAgentError(err).reason}; the KVP report carries it`);
+  }
+}
+
+/** The event log is for operators; failing to write it must not change the run's outcome. */
+async function recordEvent(run: Run, kind: 'start' | 'success' | 'failure', message: string): Promise<void> {
+  try {
+    await run.platform.recordEvent({ kind, message });
+  } catch (err) {
+    run.log.warn(`the event log entry could not be written: ${toAgentError(err).reason}`);
   }
 }
 

@@ -88,7 +88,10 @@ export class ConfigError extends AgentError {
 
 export class UnsupportedPlatformError extends AgentError {
   constructor(reason: string, options: AgentErrorOptions = {}) {
-    super('UNSUPPORTED_PLATFORM', reason, EXIT_CODES.usage, options);
+    super('UNSUPPORTED_PLATFORM', reason, EXIT_CODES.usage, {
+      hint: 'winprov changes Windows only on Windows; elsewhere run it with --platform sandbox --sandbox DIR',
+      ...options,
+    });
   }
 }
 

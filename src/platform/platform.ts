@@ -72,6 +72,14 @@ export interface GuestAgentServices {
   installed: { name: string; startMode: ServiceStartMode; running: boolean }[];
 }
 
+/** Event log entries: 1000 start (Information), 1001 success (Information), 1002 failure (Error). */
+export interface AgentEvent {
+  kind: 'start' | 'success' | 'failure';
+  message: string;
+}
+
+export const EVENT_IDS = { start: 1000, success: 1001, failure: 1002 } as const;
+
 /** Written before Ready; a second run on the same VM applies nothing and re-sends Ready. */
 export interface CompletionMarker {
   vmId: string;
@@ -158,6 +166,8 @@ export interface Platform {
   readGuestAgentServices(): Promise<GuestAgentServices>;
   /** Hyper-V KVP PROVISIONING_REPORT (REG_SZ, at most 1 KB). */
   writeKvpReport(report: string): Promise<void>;
+  /** An entry in the Windows Application event log (source winprov): the run started, succeeded or failed. */
+  recordEvent(event: AgentEvent): Promise<void>;
 
   readAgentState(): Promise<AgentState | undefined>;
   writeAgentState(state: AgentState): Promise<void>;

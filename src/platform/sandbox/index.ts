@@ -9,9 +9,10 @@ import { wireServerFromInterfaceOptions } from '../../net/dhcp-cache.ts';
 import { ADMINISTRATORS_SID, defaultMachine, loadMachine, saveMachine, type SandboxMachine } from './machine.ts';
 import { checkComputerName, checkPasswordPolicy, checkStoreName, checkUserName } from './rules.ts';
 import type {
-  AccountOutcome, AdminAccount, AgentState, CertificateBundle, CertificateImportResult, CompletionMarker,
+  AccountOutcome, AdminAccount, AgentEvent, AgentState, CertificateBundle, CertificateImportResult, CompletionMarker,
   DiagnosticFile, FabricInterface, GuestAgentServices, ImageVerbs, Platform, ProvisioningMedia,
 } from '../platform.ts';
+import { EVENT_IDS } from '../platform.ts';
 
 /**
  * A file-backed fake Windows rooted in a folder: machine.json (the OS state), drives/<letter>/ (the
@@ -216,6 +217,13 @@ export class SandboxPlatform implements Platform, ImageVerbs {
     });
   }
 
+  async recordEvent(event: AgentEvent): Promise<void> {
+    await this.change('recordEvent', (machine) => {
+      (machine.events ??= []).push({ at: new Date().toISOString(), id: EVENT_IDS[event.kind], kind: event.kind, message: event.message.slice(0, 31_000) });
+      return { result: undefined };
+    });
+  }
+
   async readAgentState(): Promise<AgentState | undefined> {
     return readJsonFile<AgentState>(join(this.stateDirectory, 'state.json'), (why) => new StateError(`state.json ${why}`));
   }
@@ -272,10 +280,11 @@ export class SandboxPlatform implements Platform, ImageVerbs {
       if (data !== undefined) files.push({ name: `windows/Panther/${name}`, data });
     }
     const machine = await this.machine();
-    const { changes, ...registry } = machine;
+    const { changes, events: _events, ...registry } = machine;
     registry.users = registry.users.map((u) => ({ ...u, passwordDigest: '[not collected]' }));
     files.push({ name: 'windows/registry.txt', data: JSON.stringify(registry, null, 2) });
-    files.push({ name: 'windows/events.txt', data: changes.map((c) => `${c.at} ${c.verb}: ${c.detail}`).join('\n') });
+    files.push({ name: 'windows/changes.txt', data: changes.map((c) => `${c.at} ${c.verb}: ${c.detail}`).join('\n') });
+    files.push({ name: 'windows/events.txt', data: (machine.events ?? []).map((e) => `${e.at} winprov ${e.id} ${e.kind}: ${e.message}`).join('\n') });
     return files;
   }
 

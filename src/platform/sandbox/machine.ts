@@ -64,6 +64,8 @@ export interface SandboxMachine {
   kvp: Record<string, string>;
   /** ACLs the platform set on folders, by sandbox-relative path. */
   acls: Record<string, string[]>;
+  /** Application event log entries written by source winprov. */
+  events?: { at: string; id: number; kind: string; message: string }[];
   /** Every change the platform made, in order. */
   changes: SandboxChange[];
   /** For crash tests: the process kills itself (SIGKILL) right after this verb saved its change. */

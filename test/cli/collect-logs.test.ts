@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { unzipSync, strFromU8 } from 'fflate';
+import { provisioningFixture } from '../helpers/provisioning.ts';
+import { runCli } from '../helpers/cli.ts';
+
+const PASSWORD = 'Zq-collect-LOGS-9876';
+
+test('collect-logs writes a zip with logs, journal, status, redacted ovf-env and the Windows equivalents', async () => {
+  const fx = await provisioningFixture({ scenario: { adminPassword: PASSWORD, customData: 'custom-data-marker-4321' } });
+  try {
+    assert.equal((await fx.run()).outcome, 'ready');
+    const panther = join(fx.sandboxRoot, 'Windows', 'Panther');
+    await mkdir(join(panther, 'UnattendGC'), { recursive: true });
+    await writeFile(join(panther, 'setupact.log'), `Info [Shell Unattend] Running 'specialize' pass\nInfo <AdminPassword>${PASSWORD}</AdminPassword>\n`);
+    await writeFile(join(panther, 'UnattendGC', 'setupact.log'), 'Info [Shell Unattend] OOBE pass\n');
+    const output = join(fx.root, 'logs.zip');
+    const { code, out } = await runCli(['collect-logs', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '-o', output]);
+    assert.equal(code, 0, out);
+    const entries = unzipSync(new Uint8Array(await readFile(output)));
+    assert.deepEqual(Object.keys(entries).sort(), [
+      'status.json',
+      'windows/Panther/UnattendGC/setupact.log',
+      'windows/Panther/setupact.log',
+      'windows/changes.txt',
+      'windows/events.txt',
+      'windows/registry.txt',
+      'winprov/ovf-env.xml',
+      'winprov/provisioned.json',
+      'winprov/state.json',
+      'winprov/winprov.log',
+    ]);
+    const text = (name: string) => strFromU8(entries[name]!);
+    assert.equal(JSON.parse(text('status.json')).status, 'provisioned');
+    assert.equal(JSON.parse(text('winprov/state.json')).result, 'ready');
+    assert.match(text('winprov/winprov.log'), /"message":"< ready ok in \d+ ms/);
+    assert.match(text('winprov/ovf-env.xml'), /AdminPassword>\[redacted\]</);
+    assert.match(text('windows/Panther/setupact.log'), /Running 'specialize' pass/);
+    assert.match(text('windows/events.txt'), /winprov 1001 success/);
+    for (const name of Object.keys(entries)) {
+      assert.doesNotMatch(text(name), new RegExp(PASSWORD), `${name} holds the password`);
+      assert.doesNotMatch(text(name), /custom-data-marker-4321/, `${name} holds the custom data`);
+    }
+  } finally {
+    await fx.close();
+  }
+});

@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { provisioningFixture } from '../helpers/provisioning.ts';
+import { runCli } from '../helpers/cli.ts';
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+test('prepare-image --dry-run lists what it would do and changes nothing', async () => {
+  const fx = await provisioningFixture({ scenario: { customData: 'payload' } });
+  try {
+    assert.equal((await fx.run()).outcome, 'ready');
+    const before = await fx.machine();
+    const { code, out } = await runCli(['prepare-image', '--dry-run', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.equal(code, 0);
+    assert.match(out, /would remove .*ProgramData\/winprov/);
+    assert.match(out, /would remove .*AzureData\/CustomData.bin/);
+    assert.match(out, /would set RdAgent to Disabled \(now Automatic\)/);
+    assert.match(out, /sysprep.exe \/generalize \/oobe \/mode:vm \/shutdown \/unattend:".*unattend.xml"/);
+    assert.deepEqual(await fx.machine(), before);
+    assert.ok(await exists(join(fx.platform.stateDirectory, 'state.json')));
+  } finally {
+    await fx.close();
+  }
+});
+
+test('prepare-image removes state, marker, ovf copy, custom data and logs, and disables the guest agent', async () => {
+  const fx = await provisioningFixture({ scenario: { customData: 'payload' } });
+  try {
+    assert.equal((await fx.run()).outcome, 'ready');
+    const { code } = await runCli(['prepare-image', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.equal(code, 0);
+    assert.equal(await exists(fx.platform.stateDirectory), false);
+    assert.equal(await exists(join(fx.sandboxRoot, 'SystemDrive', 'AzureData', 'CustomData.bin')), false);
+    const machine = await fx.machine();
+    assert.ok(machine.services.every((s) => s.startMode === 'Disabled'));
+    // The image provisions the next VM afresh: a new run applies again.
+    const again = await fx.run();
+    assert.equal(again.outcome, 'ready');
+    assert.equal(again.alreadyProvisioned, false);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('prepare-image --defer-ready installs SetupComplete.cmd and names the deferred template', async () => {
+  const fx = await provisioningFixture();
+  try {
+    await mkdir(fx.platform.installDirectory, { recursive: true });
+    await writeFile(join(fx.platform.installDirectory, 'SetupComplete.cmd'), '@echo off\r\n"%ProgramFiles%\\winprov\\winprov.exe" provision\r\nexit /b 0\r\n');
+    const { code, out } = await runCli(['prepare-image', '--defer-ready', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.equal(code, 0, out);
+    const installed = await readFile(join(fx.sandboxRoot, 'Windows', 'Setup', 'Scripts', 'SetupComplete.cmd'), 'utf8');
+    assert.match(installed, /winprov.exe" provision/);
+    assert.match(out, /unattend-deferred.xml/);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('prepare-image --defer-ready without the installed SetupComplete.cmd fails clearly', async () => {
+  const fx = await provisioningFixture();
+  try {
+    const { code, err } = await runCli(['prepare-image', '--defer-ready', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.equal(code, 5);
+    assert.match(err, /SetupComplete.cmd is missing; reinstall winprov/);
+  } finally {
+    await fx.close();
+  }
+});
