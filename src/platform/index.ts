@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { UnsupportedPlatformError, UsageError } from '../errors.ts';
 import type { AgentConfig } from '../config.ts';
 import type { Log } from '../util/log.ts';
@@ -16,7 +17,8 @@ export async function createPlatform(config: Pick<AgentConfig, 'platform' | 'san
   if (choice === 'windows') {
     if (hostPlatform !== 'win32') throw new UnsupportedPlatformError(`--platform windows needs Windows; this is ${hostPlatform}`);
     const { WindowsPlatform } = await import('./windows/index.ts');
-    return new WindowsPlatform({ ...config.windows, log: (level, message) => log[level](message) });
+    // The executable sits in the install folder, beside the unattend templates and SetupComplete.cmd.
+    return new WindowsPlatform({ ...config.windows, installDirectory: dirname(process.execPath), log: (level, message) => log[level](message) });
   }
   if (config.sandboxRoot === undefined) throw new UsageError('--platform sandbox needs --sandbox DIR (the sandbox folder)');
   const { SandboxPlatform } = await import('./sandbox/index.ts');

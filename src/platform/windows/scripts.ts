@@ -20,6 +20,8 @@ export const LIBRARY_SCRIPTS = [
   'files.ps1',
   'services.ps1',
   'kvp.ps1',
+  'events.ps1',
+  'diagnostics.ps1',
 ] as const;
 
 const SCRIPT_NAME = /^[a-z][a-z0-9-]*\.ps1$/;

@@ -6,20 +6,27 @@ import { Secret } from '../../util/secret.ts';
 import type {
   AccountOutcome,
   AdminAccount,
+  AgentEvent,
   AgentState,
   CertificateBundle,
   CertificateImportResult,
   CompletionMarker,
+  DiagnosticFile,
   FabricInterface,
   GuestAgentServices,
+  ImageVerbs,
   Platform,
   ProvisioningMedia,
 } from '../platform.ts';
+import * as artifacts from './artifacts.ts';
 import { powershellArgs, powershellPath } from './command-line.ts';
+import { readSetupFiles, toDiagnosticFiles } from './diagnostics.ts';
+import { toEventEntry } from './event-entry.ts';
 import { execaRunner, type CommandRunner } from './exec.ts';
 import { HostResult, isInterfaceGuid, isIPv4Address, toFabricInterface, toGuestAgentServices } from './results.ts';
 import { BOOTSTRAP_SCRIPT, loadLibrary, loadScript } from './scripts.ts';
 import { PowerShellSession, type LogFunction } from './session.ts';
+import { installSetupComplete } from './setup-complete.ts';
 import * as stateFiles from './state-files.ts';
 
 /** Options of the Windows platform; the paths come from config.ts, never from the environment here. */
@@ -30,6 +37,8 @@ export interface WindowsPlatformOptions {
   systemDrive?: string;
   /** %ProgramData%, default C:\ProgramData (the state folder is <ProgramData>\winprov). */
   programData?: string;
+  /** Where winprov.exe and its unattend templates are installed; default C:\Program Files\winprov. */
+  installDirectory?: string;
   /** Starts the PowerShell process; execa by default. */
   runner?: CommandRunner;
   log?: LogFunction;
@@ -57,9 +66,11 @@ function truncateUtf8(text: string, maxBytes: number): string {
  * Windows Server 2016 and later, localized builds included: every verb is a function of a static .ps1
  * script run by one Windows PowerShell 5.1 session; every value travels as JSON on stdin.
  */
-export class WindowsPlatform implements Platform {
+export class WindowsPlatform implements Platform, ImageVerbs {
   readonly kind = 'windows';
   readonly stateDirectory: string;
+  readonly installDirectory: string;
+  readonly #systemRoot: string;
   readonly #systemDrive: string;
   readonly #session: PowerShellSession;
   readonly #requestTimeoutMs: number;
@@ -68,9 +79,11 @@ export class WindowsPlatform implements Platform {
 
   constructor(options: WindowsPlatformOptions = {}) {
     const systemRoot = options.systemRoot ?? 'C:\\Windows';
+    this.#systemRoot = systemRoot;
     this.#systemDrive = (options.systemDrive ?? 'C:').replace(/[\\/]+$/, '');
     // Node's own path join: a Windows path on Windows, a temporary folder when tests run elsewhere.
     this.stateDirectory = join(options.programData ?? 'C:\\ProgramData', 'winprov');
+    this.installDirectory = options.installDirectory ?? 'C:\\Program Files\\winprov';
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.#log = options.log ?? (() => undefined);
     this.#session = new PowerShellSession({
@@ -183,6 +196,12 @@ export class WindowsPlatform implements Platform {
     await this.#session.request('writeKvpReport', { report: truncateUtf8(report, KVP_MAX_BYTES) });
   }
 
+  /** Writes the Application event log entry; registers the source winprov first when the MSI has not. */
+  async recordEvent(event: AgentEvent): Promise<void> {
+    const r = new HostResult('recordEvent', await this.#session.request('recordEvent', { ...toEventEntry(event) }));
+    if (r.boolean('created')) this.#log('info', `registered the event source winprov in the ${r.string('log')} log (the winprov MSI normally does this)`);
+  }
+
   /** Creates the state folder with its SYSTEM + Administrators ACL (PowerShell), once per run. */
   ensureStateDirectory(): Promise<void> {
     this.#stateDirectoryReady ??= (async () => {
@@ -217,6 +236,43 @@ export class WindowsPlatform implements Platform {
   async saveOvfEnvCopy(redactedXml: string): Promise<void> {
     await this.ensureStateDirectory();
     await stateFiles.writeStateText(this.stateDirectory, stateFiles.OVF_COPY_FILE, redactedXml);
+  }
+
+  listAgentArtifacts(): Promise<string[]> {
+    return artifacts.listAgentArtifacts({ stateDirectory: this.stateDirectory, systemDrive: this.#systemDrive });
+  }
+
+  removeAgentArtifacts(): Promise<string[]> {
+    return artifacts.removeAgentArtifacts({ stateDirectory: this.stateDirectory, systemDrive: this.#systemDrive });
+  }
+
+  /** Writes the script, ASCII with CRLF; a SetupComplete.cmd that is not winprov's is kept as a backup (logged as a warning). */
+  async installSetupComplete(script: string): Promise<string> {
+    const result = await installSetupComplete(this.#systemRoot, script);
+    if (result.backup !== undefined) {
+      this.#log('warn', `${result.path} was not winprov's: it is kept as ${result.backup}; Windows runs only SetupComplete.cmd, so its commands no longer run unless winprov's script calls them`);
+    }
+    this.#log('info', result.outcome === 'unchanged' ? `${result.path} is already winprov's current script` : `wrote ${result.path}`);
+    return result.path;
+  }
+
+  /**
+   * Setup logs read by Node, registry values and event log extracts from diagnostics.ps1. What cannot be
+   * read is described in windows/collection-notes.txt instead of failing the whole collection.
+   */
+  async collectDiagnostics(): Promise<DiagnosticFile[]> {
+    const { files, notes } = await readSetupFiles(this.#systemRoot);
+    try {
+      // Formatting hundreds of event messages can take a while on a busy log.
+      const result = await this.#session.request('readDiagnostics', {}, { timeoutMs: 2 * this.#requestTimeoutMs });
+      files.push(...toDiagnosticFiles('readDiagnostics', result));
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      this.#log('warn', `registry values and event logs were not collected: ${reason}`);
+      notes.push(`registry values and event logs were not collected: ${reason}`);
+    }
+    if (notes.length > 0) files.push({ name: 'windows/collection-notes.txt', data: `${notes.join('\r\n')}\r\n` });
+    return files;
   }
 
   close(): Promise<void> {

@@ -16,12 +16,15 @@ interface Split {
   code: string;
   /** The contents of double-quoted strings (the only kind PowerShell expands). */
   expanding: string[];
+  /** The contents of single-quoted strings, '' unescaped. */
+  literal: string[];
 }
 
 /** A small PowerShell lexer: comments, '...' ('' escape) and "..." (` and "" escapes). */
 function split(text: string): Split {
   let code = '';
   const expanding: string[] = [];
+  const literal: string[] = [];
   for (let i = 0; i < text.length; ) {
     const c = text[i]!;
     if (c === '<' && text[i + 1] === '#') {
@@ -30,8 +33,10 @@ function split(text: string): Split {
     } else if (c === '#') {
       while (i < text.length && text[i] !== '\n') i += 1;
     } else if (c === "'") {
+      const start = i + 1;
       i += 1;
       while (i < text.length && !(text[i] === "'" && text[i + 1] !== "'")) i += text[i] === "'" ? 2 : 1;
+      literal.push(text.slice(start, i).replaceAll("''", "'"));
       i += 1;
       code += "''";
     } else if (c === '"') {
@@ -54,7 +59,7 @@ function split(text: string): Split {
       i += 1;
     }
   }
-  return { code, expanding };
+  return { code, expanding, literal };
 }
 
 /** What a script does that would let data become code, or run something outside PowerShell. */
@@ -162,6 +167,8 @@ const FIELDS: Record<string, string[]> = {
   readGuestAgentServices: [],
   writeKvpReport: ['report'],
   ensureStateDirectory: ['path'],
+  recordEvent: ['entryType', 'eventId', 'message'],
+  readDiagnostics: [],
 };
 
 test('every verb the platform sends is in the host table, and each reads exactly the fields sent', () => {
@@ -218,4 +225,56 @@ test('guest agent services are configured, never started', () => {
   const code = split(sources.get('services.ps1')!).code;
   assert.ok(!/Start-Service|\.Start\(/.test(code));
   assert.match(sources.get('services.ps1')!, /'RdAgent', 'WindowsAzureGuestAgent', 'WindowsAzureTelemetryService'/);
+});
+
+test('events.ps1 writes only as source winprov, with the checked entry type, and registers the source only when it is missing', () => {
+  const body = functionBody('Write-WinprovEvent');
+  assert.match(body, /\$source = 'winprov'/);
+  assert.match(body, /\$typeName -cne 'Information' -and \$typeName -cne 'Warning' -and \$typeName -cne 'Error'/);
+  assert.match(body, /\[System\.Diagnostics\.EventLog\]::WriteEntry\(\$source, \[string\]\$Request\.message, \$entryType, \$eventId\)/);
+  assert.ok(body.indexOf('Register-WinprovEventSource') < body.indexOf('::WriteEntry('), 'the source is checked before the write');
+  const register = functionBody('Register-WinprovEventSource');
+  assert.match(register, /if \(\[System\.Diagnostics\.EventLog\]::SourceExists\(\$Source\)\) \{ return \$false \}/);
+  assert.match(register, /EventSourceCreationData -ArgumentList \$Source, 'Application'/);
+  assert.match(register, /CreateEventSource\(\$creation\)/);
+  // A failed registration names the cause in plain words (the agent logs it as a warning and goes on).
+  assert.ok(split(register).literal.some((text) => text.includes('is not registered (the winprov MSI registers it) and could not be created')));
+  assert.ok(!/Write-EventLog|New-EventLog|MessageResourceFile/.test(split(sources.get('events.ps1')!).code), 'one way to write, the default message file');
+});
+
+test('diagnostics.ps1 only reads: registry keys opened read-only, no writes, and none of the secret-bearing sources', () => {
+  const text = sources.get('diagnostics.ps1')!;
+  const { code, literal } = split(text);
+  const opens = [...code.matchAll(/OpenSubKey\(([^)]*)\)/g)].map((m) => m[1]!);
+  assert.ok(opens.length >= 2);
+  for (const args of opens) assert.match(args, /, \$false$/, `OpenSubKey(${args}) is read-only`);
+  assert.ok(!/CreateSubKey|SetValue|DeleteValue|DeleteSubKey|Set-ItemProperty|New-Item|Remove-Item|Set-Content|Out-File|Clear-EventLog|Limit-EventLog/i.test(code));
+  for (const forbidden of ['DhcpInterfaceOptions', 'CustomData', 'ovf-env', 'unattend', 'Panther', 'AzureData']) {
+    assert.ok(!literal.some((s) => s.toLowerCase().includes(forbidden.toLowerCase())), `no string names ${forbidden}`);
+  }
+});
+
+test('diagnostics.ps1 reads the registry values and event log extracts collect-logs documents', () => {
+  const facts = functionBody('Get-WinprovRegistryFacts');
+  for (const key of [
+    "'SYSTEM\\Setup' -Names @('SystemSetupInProgress', 'SetupType', 'CmdLine', 'OOBEInProgress'",
+    "'SYSTEM\\Setup\\Status\\SysprepStatus'",
+    "'SOFTWARE\\Microsoft\\Virtual Machine\\Guest'",
+    "'SOFTWARE\\Microsoft\\Windows Azure'",
+    "'SOFTWARE\\Microsoft\\GuestAgent'",
+    "'SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters\\Interfaces'",
+    "-Names @('EnableDHCP', 'DhcpIPAddress', 'DhcpSubnetMask', 'DhcpServer'",
+    "@('RdAgent', 'WindowsAzureGuestAgent', 'WindowsAzureTelemetryService')",
+    "-Names @('Start', 'DelayedAutostart', 'ImagePath')",
+  ]) {
+    assert.ok(facts.includes(key), key);
+  }
+  const verb = functionBody('Get-WinprovDiagnostics');
+  assert.match(verb, /Get-WinprovEventExtract -Filter @\{ LogName = 'Application'; ProviderName = 'winprov' \} -MaxEvents 200/);
+  assert.match(verb, /Get-WinprovEventExtract -Filter @\{ LogName = 'System'; Level = @\(1, 2, 3\) \} -MaxEvents 100/);
+  const extract = functionBody('Get-WinprovEventExtract');
+  assert.match(extract, /Get-WinEvent -FilterHashtable \$Filter -MaxEvents \$MaxEvents -ErrorAction Stop/);
+  assert.match(extract, /'NoMatchingEventsFound\*'/);
+  assert.match(extract, /ToUniversalTime\(\)\.ToString\('o', \[System\.Globalization\.CultureInfo\]::InvariantCulture\)/);
+  assert.ok(!/LevelDisplayName/.test(extract), 'the level travels as its number; its display name is localized');
 });

@@ -1,12 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { MediaNotFoundError, PlatformCommandError, PlatformRejectedError } from '../../../src/errors.ts';
 import type { FabricInterface, Platform } from '../../../src/platform/platform.ts';
 import { LIBRARY_SCRIPTS, loadScript } from '../../../src/platform/windows/scripts.ts';
 import { WindowsPlatform } from '../../../src/platform/windows/windows-platform.ts';
 import { Secret } from '../../../src/util/secret.ts';
+import { REGISTRY, WINPROV_EVENTS } from './diagnostics-answer.ts';
 import { FakeRunner, requests, stdinLines, type Reply, type Responder } from './fake-runner.ts';
 
 const IFACE = {
@@ -60,6 +64,10 @@ function cannedAnswer(verb: string, params: Record<string, unknown>): Reply {
       return { result: { written: true } };
     case 'ensureStateDirectory':
       return { result: { path: params.path } };
+    case 'recordEvent':
+      return { result: { source: 'winprov', log: 'Application', created: false } };
+    case 'readDiagnostics':
+      return { result: { registry: REGISTRY, winprovEvents: WINPROV_EVENTS, systemEvents: { events: [], error: null } } };
     default:
       return { error: { message: `unknown verb ${verb}` } };
   }
@@ -115,6 +123,12 @@ const VERBS: { name: string; call: (p: Platform) => Promise<unknown>; verb: stri
   { name: 'setGuestAgentServices', call: (p) => p.setGuestAgentServices(true), verb: 'setGuestAgentServices', params: { enabled: true } },
   { name: 'readGuestAgentServices', call: (p) => p.readGuestAgentServices(), verb: 'readGuestAgentServices', params: {} },
   { name: 'writeKvpReport', call: (p) => p.writeKvpReport('result=success|agent=winprov'), verb: 'writeKvpReport', params: { report: 'result=success|agent=winprov' } },
+  {
+    name: 'recordEvent',
+    call: (p) => p.recordEvent({ kind: 'failure', message: 'provisioning failed [DHCP_DISABLED]: DHCP is disabled on Ethernet 2' }),
+    verb: 'recordEvent',
+    params: { eventId: 1002, entryType: 'Error', message: 'provisioning failed [DHCP_DISABLED]: DHCP is disabled on Ethernet 2' },
+  },
 ];
 
 /** Every string (and, for bytes, base64) value inside a request's params. */
@@ -152,7 +166,9 @@ test('every verb runs in one session of the full powershell.exe path, its values
   for (const [i, v] of VERBS.entries()) {
     assert.deepEqual(sent[i]!.params, v.params, `${v.name} sends its values as JSON fields`);
     const argv = [...spawn.args, decodedBootstrap(spawn.args)].join('\n');
-    for (const value of leafStrings(v.params).filter((s) => s.length >= 4)) {
+    // Words of the static bootstrap itself ("Error" in $ErrorActionPreference) prove nothing either way.
+    const bootstrap = loadScript('bootstrap.ps1');
+    for (const value of leafStrings(v.params).filter((s) => s.length >= 4 && !bootstrap.includes(s))) {
       assert.ok(!argv.includes(value), `${v.name}: ${value.slice(0, 20)} is not on the command line`);
     }
   }
@@ -399,4 +415,90 @@ test('close() is idempotent and later verbs fail instead of starting PowerShell 
   await assert.rejects(platform.readVmId(), /session is closed/);
   assert.equal(runner.spawns.length, 1);
   assert.equal(requests(runner.spawns[0]!).filter((r) => r.verb === 'exit').length, 1);
+});
+
+test('recordEvent sends the id, entry type and cut message as JSON fields, and logs when it had to register the source', async () => {
+  const logged: string[] = [];
+  const { runner, platform } = makePlatform(
+    (verb, params) => (verb === 'recordEvent' && params.eventId === 1000 ? { result: { source: 'winprov', log: 'Application', created: true } } : cannedAnswer(verb, params)),
+    { log: (level, message) => logged.push(`${level}: ${message}`) },
+  );
+  await platform.recordEvent({ kind: 'start', message: 'winprov 0.1.0 started provisioning' });
+  await platform.recordEvent({ kind: 'success', message: `done ${'z'.repeat(40_000)}` });
+  await platform.close();
+  const sent = requests(runner.spawns[0]!).filter((r) => r.verb === 'recordEvent');
+  assert.deepEqual(sent[0]!.params, { eventId: 1000, entryType: 'Information', message: 'winprov 0.1.0 started provisioning' });
+  assert.equal(sent[1]!.params.eventId, 1001);
+  assert.ok((sent[1]!.params.message as string).length <= 31_000);
+  assert.ok(logged.some((line) => line.startsWith('info: ') && line.includes('registered the event source winprov in the Application log')));
+  assert.equal(logged.filter((line) => line.includes('registered the event source')).length, 1, 'only when it was created');
+});
+
+test('an event source that is missing and cannot be created is a PlatformCommandError with PowerShell text', async () => {
+  const message = 'the event source winprov is not registered (the winprov MSI registers it) and could not be created: Requested registry access is not allowed.';
+  const { platform } = makePlatform((verb, params) =>
+    verb === 'recordEvent' ? { error: { message, fullyQualifiedErrorId: 'InvalidOperationException', exceptionTypes: ['System.InvalidOperationException', 'System.Security.SecurityException'] } } : cannedAnswer(verb, params),
+  );
+  const err = await platform.recordEvent({ kind: 'start', message: 'x' }).catch((e: unknown) => e);
+  await platform.close();
+  assert.ok(err instanceof PlatformCommandError);
+  assert.match(err.message, /^recordEvent failed: the event source winprov is not registered .* could not be created: Requested registry access/);
+});
+
+test('the install directory is a constructor option with the MSI folder as default', async () => {
+  const runner = new FakeRunner(cannedAnswer);
+  assert.equal(new WindowsPlatform({ runner }).installDirectory, 'C:\\Program Files\\winprov');
+  assert.equal(new WindowsPlatform({ runner, installDirectory: 'D:\\Tools\\winprov' }).installDirectory, 'D:\\Tools\\winprov');
+  assert.equal(runner.spawns.length, 0);
+});
+
+test('collectDiagnostics returns the Setup logs of its systemRoot, then registry and event files from one readDiagnostics request', async (t) => {
+  const systemRoot = await mkdtemp(join(tmpdir(), 'winprov-windows-'));
+  t.after(() => rm(systemRoot, { recursive: true, force: true }));
+  await mkdir(join(systemRoot, 'Panther', 'UnattendGC'), { recursive: true });
+  await mkdir(join(systemRoot, 'Setup', 'Scripts'), { recursive: true });
+  await writeFile(join(systemRoot, 'Panther', 'setupact.log'), 'act');
+  await writeFile(join(systemRoot, 'Panther', 'setuperr.log'), 'err');
+  await writeFile(join(systemRoot, 'Panther', 'UnattendGC', 'setupact.log'), 'gc act');
+  await writeFile(join(systemRoot, 'Setup', 'Scripts', 'SetupComplete.cmd'), '@echo off');
+  const runner = new FakeRunner(cannedAnswer);
+  const platform = new WindowsPlatform({ runner, systemRoot, requestTimeoutMs: 2_000 });
+  const files = await platform.collectDiagnostics();
+  await platform.close();
+  assert.deepEqual(
+    files.map((f) => f.name),
+    [
+      'windows/Panther/setupact.log',
+      'windows/Panther/setuperr.log',
+      'windows/Panther/UnattendGC/setupact.log',
+      'windows/Setup/Scripts/SetupComplete.cmd',
+      'windows/registry.txt',
+      'windows/events-winprov.txt',
+      'windows/events-system.txt',
+    ],
+  );
+  const text = (name: string) => String(files.find((f) => f.name === name)!.data);
+  assert.match(text('windows/registry.txt'), /HKLM\\SYSTEM\\Setup\r\n  SystemSetupInProgress  REG_DWORD  0x00000001 \(1\)/);
+  assert.match(text('windows/events-winprov.txt'), /Error  winprov  1002/);
+  assert.equal(text('windows/events-system.txt').includes('(no events)'), true);
+  const sent = runner.allRequests().filter((r) => r.verb !== 'exit');
+  assert.deepEqual(sent, [{ id: 1, verb: 'readDiagnostics', params: {} }]);
+});
+
+test('when PowerShell cannot gather the registry and events, the Setup logs still come back with a note saying why', async (t) => {
+  const systemRoot = await mkdtemp(join(tmpdir(), 'winprov-windows-'));
+  t.after(() => rm(systemRoot, { recursive: true, force: true }));
+  await mkdir(join(systemRoot, 'Panther'), { recursive: true });
+  await writeFile(join(systemRoot, 'Panther', 'setuperr.log'), 'err');
+  const logged: string[] = [];
+  const runner = new FakeRunner((verb, params) => (verb === 'readDiagnostics' ? { error: { message: 'Get-WinEvent : The RPC server is unavailable', fullyQualifiedErrorId: 'System.Diagnostics.Eventing.Reader.EventLogException' } } : cannedAnswer(verb, params)));
+  const platform = new WindowsPlatform({ runner, systemRoot, log: (level, message) => logged.push(`${level}: ${message}`) });
+  const files = await platform.collectDiagnostics();
+  await platform.close();
+  assert.deepEqual(
+    files.map((f) => f.name),
+    ['windows/Panther/setuperr.log', 'windows/collection-notes.txt'],
+  );
+  assert.match(String(files[1]!.data), /registry values and event logs were not collected: readDiagnostics failed: Get-WinEvent : The RPC server is unavailable/);
+  assert.ok(logged.some((line) => line.startsWith('warn: ') && line.includes('The RPC server is unavailable')));
 });

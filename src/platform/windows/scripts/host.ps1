@@ -97,6 +97,8 @@ function Invoke-WinprovVerb {
             'readGuestAgentServices' { Get-WinprovGuestAgentServices -Request $Params }
             'writeKvpReport' { Set-WinprovKvpReport -Request $Params }
             'ensureStateDirectory' { Initialize-WinprovStateDirectory -Request $Params }
+            'recordEvent' { Write-WinprovEvent -Request $Params }
+            'readDiagnostics' { Get-WinprovDiagnostics -Request $Params }
             default { throw (New-Object -TypeName System.NotSupportedException -ArgumentList ('unknown verb ' + $Verb)) }
         })
     if ($output.Count -ne 1) {

@@ -1,0 +1,102 @@
+import { constants } from 'node:fs';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PlatformCommandError, PlatformRejectedError } from '../../errors.ts';
+import { writeFileAtomic } from '../../util/files.ts';
+
+/**
+ * %SystemRoot%\Setup\Scripts\SetupComplete.cmd for the deferred-Ready mode. Windows Setup runs that one
+ * file, as SYSTEM, after OOBE and before the logon screen; there is no second slot. So a SetupComplete.cmd
+ * that is not winprov's is never overwritten silently: it is copied to SetupComplete.cmd.winprov-backup
+ * (.2, .3 ... when an earlier, different backup exists) before winprov's script replaces it, and the
+ * caller is told. Its commands no longer run unless winprov's script is edited to call the backup.
+ * A file is winprov's when it has a line starting with "rem winprov" (the header of every version of
+ * the shipped script) or is byte for byte the script being installed.
+ */
+
+/** The backup of a SetupComplete.cmd that was not winprov's. */
+export const BACKUP_SUFFIX = '.winprov-backup';
+const MAX_BACKUPS = 20;
+const OURS = /^rem winprov\b/im;
+
+/** What installSetupComplete did. */
+export interface SetupCompleteResult {
+  path: string;
+  outcome: 'written' | 'unchanged';
+  /** Where a SetupComplete.cmd that was not winprov's was kept. */
+  backup: string | undefined;
+}
+
+/** The script folder under the given %SystemRoot%. */
+export function setupScriptsDirectory(systemRoot: string): string {
+  return join(systemRoot, 'Setup', 'Scripts');
+}
+
+/**
+ * The bytes cmd.exe should read: no BOM (cmd.exe would take it as part of the first command), CRLF line
+ * ends (with bare LF, cmd.exe's label search for goto and call can miss labels), and
+ * ASCII only: cmd.exe decodes a batch file in the console's OEM code page, so anything else is read
+ * differently on every localized build.
+ */
+export function toBatchText(script: string): Buffer {
+  const text = (script.charCodeAt(0) === 0xfeff ? script.slice(1) : script).replace(/\r?\n|\r/g, '\r\n');
+  const withEnd = text.endsWith('\r\n') ? text : `${text}\r\n`;
+  const bad = /[^\t\r\n\x20-\x7e]/.exec(withEnd);
+  if (bad !== null) {
+    const line = withEnd.slice(0, bad.index).split('\r\n').length;
+    const code = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    throw new PlatformRejectedError('installSetupComplete', `SetupComplete.cmd must be printable ASCII text, as cmd.exe reads it in the OEM code page (U+${code} on line ${line})`);
+  }
+  return Buffer.from(withEnd, 'latin1');
+}
+
+async function readIfExists(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new PlatformCommandError('installSetupComplete', `${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/** Copies a foreign SetupComplete.cmd next to itself; an identical earlier backup is reused. */
+async function keepBackup(path: string, existing: Buffer): Promise<string> {
+  for (let n = 1; n <= MAX_BACKUPS; n += 1) {
+    const backup = `${path}${BACKUP_SUFFIX}${n === 1 ? '' : `.${n}`}`;
+    const earlier = await readIfExists(backup);
+    if (earlier !== undefined) {
+      if (earlier.equals(existing)) return backup;
+      continue;
+    }
+    try {
+      // COPYFILE_EXCL: a backup that appeared meanwhile is never overwritten.
+      await copyFile(path, backup, constants.COPYFILE_EXCL);
+      return backup;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw new PlatformCommandError('installSetupComplete', `the existing SetupComplete.cmd could not be copied to ${backup} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  throw new PlatformCommandError('installSetupComplete', `${path} is not winprov's and ${MAX_BACKUPS} different backups of it exist already; move them away first`);
+}
+
+/** Writes SetupComplete.cmd atomically under the given %SystemRoot%, keeping a foreign one as a backup. */
+export async function installSetupComplete(systemRoot: string, script: string): Promise<SetupCompleteResult> {
+  const content = toBatchText(script);
+  const folder = setupScriptsDirectory(systemRoot);
+  const path = join(folder, 'SetupComplete.cmd');
+  try {
+    await mkdir(folder, { recursive: true });
+  } catch (err) {
+    throw new PlatformCommandError('installSetupComplete', `${folder} cannot be created (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const existing = await readIfExists(path);
+  if (existing !== undefined && existing.equals(content)) return { path, outcome: 'unchanged', backup: undefined };
+  const backup = existing !== undefined && !OURS.test(existing.toString('latin1')) ? await keepBackup(path, existing) : undefined;
+  try {
+    await writeFileAtomic(path, content);
+  } catch (err) {
+    throw new PlatformCommandError('installSetupComplete', `${path} cannot be written (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return { path, outcome: 'written', backup };
+}
