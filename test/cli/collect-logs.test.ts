@@ -25,7 +25,7 @@ test('collect-logs writes a zip with logs, journal, status, redacted ovf-env and
       'windows/Panther/UnattendGC/setupact.log',
       'windows/Panther/setupact.log',
       'windows/changes.txt',
-      'windows/events.txt',
+      'windows/events-winprov.txt',
       'windows/registry.txt',
       'winprov/ovf-env.xml',
       'winprov/provisioned.json',
@@ -38,7 +38,7 @@ test('collect-logs writes a zip with logs, journal, status, redacted ovf-env and
     assert.match(text('winprov/winprov.log'), /"message":"< ready ok in \d+ ms/);
     assert.match(text('winprov/ovf-env.xml'), /AdminPassword>\[redacted\]</);
     assert.match(text('windows/Panther/setupact.log'), /Running 'specialize' pass/);
-    assert.match(text('windows/events.txt'), /winprov 1001 success/);
+    assert.match(text('windows/events-winprov.txt'), /winprov 1001 success/);
     for (const name of Object.keys(entries)) {
       assert.doesNotMatch(text(name), new RegExp(PASSWORD), `${name} holds the password`);
       assert.doesNotMatch(text(name), /custom-data-marker-4321/, `${name} holds the custom data`);

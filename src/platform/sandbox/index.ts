@@ -1,12 +1,14 @@
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { digest } from './password.ts';
 import { Secret } from '../../util/secret.ts';
 import { readJsonFile, writeFileAtomic, writeJsonFile } from '../../util/files.ts';
-import { MediaNotFoundError, PlatformCommandError, PlatformRejectedError, StateError } from '../../errors.ts';
+import { PlatformCommandError, PlatformRejectedError, StateError } from '../../errors.ts';
 import { readPkcs12 } from '../../crypto/pkcs12.ts';
 import { wireServerFromInterfaceOptions } from '../../net/dhcp-cache.ts';
 import { ADMINISTRATORS_SID, defaultMachine, loadMachine, saveMachine, type SandboxMachine } from './machine.ts';
+import { sandboxDiagnostics } from './diagnostics.ts';
+import { exists, readSandboxMedia } from './media.ts';
 import { checkComputerName, checkPasswordPolicy, checkStoreName, checkUserName } from './rules.ts';
 import type {
   AccountOutcome, AdminAccount, AgentEvent, AgentState, CertificateBundle, CertificateImportResult, CompletionMarker,
@@ -21,11 +23,8 @@ import { EVENT_IDS } from '../platform.ts';
  * the real agent against it.
  */
 
-export const MEDIA_TAG_FILE = 'E6DA6616-8EC4-48E0-BE93-58CE6ACE3CFB.tag';
 const GUEST_AGENT_SERVICES = ['RdAgent', 'WindowsAzureGuestAgent', 'WindowsAzureTelemetryService'];
 const KVP_MAX_BYTES = 1024;
-// A cheap digest: it only lets tests check which password was set; it protects nothing of value.
-const SCRYPT = { N: 1024, r: 8, p: 1 };
 
 export interface SandboxOptions {
   /** Creates a default machine when the folder has none (a fresh generalized image). */
@@ -87,26 +86,7 @@ export class SandboxPlatform implements Platform, ImageVerbs {
   }
 
   async readProvisioningMedia(): Promise<ProvisioningMedia> {
-    const drives = join(this.root, 'drives');
-    let letters: string[] = [];
-    try {
-      letters = (await readdir(drives)).sort();
-    } catch {
-      // No drives folder: no media.
-    }
-    for (const letter of letters) {
-      const folder = join(drives, letter);
-      if (!(await exists(join(folder, MEDIA_TAG_FILE)))) continue;
-      let ovfEnv: Uint8Array;
-      try {
-        ovfEnv = await readFile(join(folder, 'ovf-env.xml'));
-      } catch {
-        throw new MediaNotFoundError(`the provisioning media (drive ${letter}:) has no ovf-env.xml`);
-      }
-      const customData = await readFile(join(folder, 'CustomData.bin')).catch(() => undefined);
-      return { location: `${letter}:\\`, ovfEnv: new Secret(ovfEnv), customData: customData === undefined ? undefined : new Secret(customData) };
-    }
-    throw new MediaNotFoundError(`no drive holds ${MEDIA_TAG_FILE}`);
+    return readSandboxMedia(join(this.root, 'drives'));
   }
 
   async readVmId(): Promise<string> {
@@ -272,20 +252,9 @@ export class SandboxPlatform implements Platform, ImageVerbs {
     return path;
   }
 
-  /** The sandbox's equivalents: its Panther logs if any, machine.json as the "registry", its change log as events. */
+  /** The sandbox's equivalents: its Panther logs if any, machine.json as the "registry", its events. */
   async collectDiagnostics(): Promise<DiagnosticFile[]> {
-    const files: DiagnosticFile[] = [];
-    for (const name of ['setupact.log', 'setuperr.log', 'UnattendGC/setupact.log', 'UnattendGC/setuperr.log']) {
-      const data = await readFile(join(this.root, 'Windows', 'Panther', name)).catch(() => undefined);
-      if (data !== undefined) files.push({ name: `windows/Panther/${name}`, data });
-    }
-    const machine = await this.machine();
-    const { changes, events: _events, ...registry } = machine;
-    registry.users = registry.users.map((u) => ({ ...u, passwordDigest: '[not collected]' }));
-    files.push({ name: 'windows/registry.txt', data: JSON.stringify(registry, null, 2) });
-    files.push({ name: 'windows/changes.txt', data: changes.map((c) => `${c.at} ${c.verb}: ${c.detail}`).join('\n') });
-    files.push({ name: 'windows/events.txt', data: (machine.events ?? []).map((e) => `${e.at} winprov ${e.id} ${e.kind}: ${e.message}`).join('\n') });
-    return files;
+    return sandboxDiagnostics(this.root, await this.machine());
   }
 
   private async ensureStateDirectory(): Promise<void> {
@@ -308,19 +277,6 @@ export class SandboxPlatform implements Platform, ImageVerbs {
   }
 }
 
-/** Checks a password against the digest the sandbox stored (for tests). */
-export function passwordMatches(passwordDigest: string, password: string): boolean {
-  const [salt, hash] = passwordDigest.split(':');
-  if (!salt || !hash) return false;
-  const actual = scryptSync(password, Buffer.from(salt, "hex"), 32, SCRYPT);
-  return timingSafeEqual(actual, Buffer.from(hash, 'hex'));
-}
-
-function digest(password: string): string {
-  const salt = randomBytes(16);
-  return `${salt.toString('hex')}:${scryptSync(password, salt, 32, SCRYPT).toString('hex')}`;
-}
-
 function guestAgentView(machine: SandboxMachine): GuestAgentServices {
   return { installed: machine.services.filter((s) => GUEST_AGENT_SERVICES.includes(s.name)).map((s) => ({ ...s })) };
 }
@@ -332,11 +288,5 @@ function truncateUtf8(text: string, maxBytes: number): string {
   return new TextDecoder().decode(bytes.subarray(0, maxBytes)).replace(/\uFFFD$/, '');
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { passwordMatches } from './password.ts';
+export { MEDIA_TAG_FILE } from './media.ts';

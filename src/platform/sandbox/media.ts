@@ -1,0 +1,40 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Secret } from '../../util/secret.ts';
+import { MediaNotFoundError } from '../../errors.ts';
+import type { ProvisioningMedia } from '../platform.ts';
+
+/** The tag file Azure puts on the provisioning media (cloudbase-init finds the drive the same way). */
+export const MEDIA_TAG_FILE = 'E6DA6616-8EC4-48E0-BE93-58CE6ACE3CFB.tag';
+
+/** The sandbox's drives are folders drives/<letter>/; the one holding the tag file is the media. */
+export async function readSandboxMedia(drives: string): Promise<ProvisioningMedia> {
+  let letters: string[] = [];
+  try {
+    letters = (await readdir(drives)).sort();
+  } catch {
+    // No drives folder: no media.
+  }
+  for (const letter of letters) {
+    const folder = join(drives, letter);
+    if (!(await exists(join(folder, MEDIA_TAG_FILE)))) continue;
+    let ovfEnv: Uint8Array;
+    try {
+      ovfEnv = await readFile(join(folder, 'ovf-env.xml'));
+    } catch {
+      throw new MediaNotFoundError(`the provisioning media (drive ${letter}:) has no ovf-env.xml`);
+    }
+    const customData = await readFile(join(folder, 'CustomData.bin')).catch(() => undefined);
+    return { location: `${letter}:\\`, ovfEnv: new Secret(ovfEnv), customData: customData === undefined ? undefined : new Secret(customData) };
+  }
+  throw new MediaNotFoundError(`no drive holds ${MEDIA_TAG_FILE}`);
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
