@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createPlatform } from '../platform/index.ts';
 import { createLog } from '../util/log.ts';
+import { XMLValidator } from 'fast-xml-parser';
 import { PlatformCommandError } from '../errors.ts';
 import type { AgentConfig } from '../config.ts';
 import type { CommandIo } from './io.ts';
@@ -10,7 +11,8 @@ import type { CommandIo } from './io.ts';
  * `winprov prepare-image`: what to run before `sysprep /generalize`. Removes winprov's state, marker,
  * ovf-env copy, custom data and logs (so the captured image provisions every VM afresh), sets the guest
  * agent services to Disabled (they must not start before Ready), installs SetupComplete.cmd for the
- * deferred-Ready mode, and prints the sysprep command with the installed unattend template.
+ * deferred-Ready mode, puts the unattend template at %WINDIR%\Panther\Unattend\unattend.xml (where sysprep
+ * and Setup find it) and prints the sysprep command.
  * --dry-run lists what it would do and changes nothing.
  */
 export async function prepareImageCommand(config: Readonly<AgentConfig>, io: CommandIo): Promise<number> {
@@ -18,6 +20,7 @@ export async function prepareImageCommand(config: Readonly<AgentConfig>, io: Com
   const platform = await createPlatform(config, log);
   const deferred = config.phase === 'apply';
   const template = join(platform.installDirectory, deferred ? 'unattend-deferred.xml' : 'unattend.xml');
+  const sysprep = (answerFile: string) => `%WINDIR%\\System32\\Sysprep\\sysprep.exe /generalize /oobe /mode:vm /shutdown /unattend:"${answerFile}"`;
   const say = (line: string) => io.out(`${config.dryRun ? 'would ' : ''}${line}\n`);
   try {
     const artifacts = config.dryRun ? await platform.listAgentArtifacts() : await platform.removeAgentArtifacts();
@@ -39,8 +42,20 @@ export async function prepareImageCommand(config: Readonly<AgentConfig>, io: Com
       if (config.dryRun) say(`install ${source} as %WINDIR%\\Setup\\Scripts\\SetupComplete.cmd`);
       else say(`install SetupComplete.cmd at ${await platform.installSetupComplete(script)}`);
     }
-    io.out(`\nNext, generalize the image with the ${deferred ? 'deferred-Ready' : ''}${deferred ? ' ' : ''}unattend template:\n`);
-    io.out(`  %WINDIR%\\System32\\Sysprep\\sysprep.exe /generalize /oobe /mode:vm /shutdown /unattend:"${template}"\n`);
+    const xml = await readFile(template, 'utf8').catch(() => {
+      throw new PlatformCommandError('prepare-image', `${template} is missing; reinstall winprov`);
+    });
+    if (XMLValidator.validate(xml) !== true || !/RunSynchronousCommand/.test(xml)) {
+      throw new PlatformCommandError('prepare-image', `${template} is not a valid unattend template (it must be well-formed XML with the specialize RunSynchronousCommand)`);
+    }
+    if (config.dryRun) {
+      say(`install ${template} as %WINDIR%\\Panther\\Unattend\\unattend.xml`);
+      io.out(`\nThen generalize the image:\n  ${sysprep('%WINDIR%\\Panther\\Unattend\\unattend.xml')}\n`);
+    } else {
+      const installed = await platform.installUnattend(xml);
+      say(`install ${template} at ${installed}`);
+      io.out(`\nNext, generalize the image (for Packer: /quit instead of /shutdown, see unattend/README.md):\n  ${sysprep(installed)}\n`);
+    }
     return 0;
   } finally {
     await platform.close();

@@ -194,6 +194,8 @@ export interface ImageVerbs {
   listAgentArtifacts(): Promise<string[]>;
   /** Removes them; returns what was removed. */
   removeAgentArtifacts(): Promise<string[]>;
+  /** Writes the answer file to %WINDIR%\Panther\Unattend\unattend.xml, where sysprep and Setup find it; returns its path. */
+  installUnattend(xml: string): Promise<string>;
   /** Writes %WINDIR%\Setup\Scripts\SetupComplete.cmd (deferred-Ready mode); returns its path. */
   installSetupComplete(script: string): Promise<string>;
   /** Windows Setup logs (Panther, UnattendGC), the relevant registry keys as text, event log extracts. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { provisioningFixture } from '../helpers/provisioning.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -9,18 +9,29 @@ async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
+/** What the MSI puts beside winprov.exe: the shipped templates and SetupComplete.cmd. */
+async function installTemplates(installDirectory: string): Promise<void> {
+  await mkdir(installDirectory, { recursive: true });
+  for (const name of ['unattend.xml', 'unattend-deferred.xml', 'SetupComplete.cmd']) {
+    await cp(new URL(`../../unattend/${name}`, import.meta.url), join(installDirectory, name));
+  }
+}
+
 test('prepare-image --dry-run lists what it would do and changes nothing', async () => {
   const fx = await provisioningFixture({ scenario: { customData: 'payload' } });
   try {
     assert.equal((await fx.run()).outcome, 'ready');
+    await installTemplates(fx.platform.installDirectory);
     const before = await fx.machine();
     const { code, out } = await runCli(['prepare-image', '--dry-run', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
     assert.equal(code, 0);
     assert.match(out, /would remove .*ProgramData\/winprov/);
     assert.match(out, /would remove .*AzureData\/CustomData.bin/);
     assert.match(out, /would set RdAgent to Disabled \(now Automatic\)/);
-    assert.match(out, /sysprep.exe \/generalize \/oobe \/mode:vm \/shutdown \/unattend:".*unattend.xml"/);
+    assert.match(out, /would install .*unattend.xml as %WINDIR%\\Panther\\Unattend\\unattend.xml/);
+    assert.match(out, /sysprep.exe \/generalize \/oobe \/mode:vm \/shutdown \/unattend:"%WINDIR%\\Panther\\Unattend\\unattend.xml"/);
     assert.deepEqual(await fx.machine(), before);
+    assert.equal(await exists(join(fx.sandboxRoot, 'Windows', 'Panther', 'Unattend', 'unattend.xml')), false);
     assert.ok(await exists(join(fx.platform.stateDirectory, 'state.json')));
   } finally {
     await fx.close();
@@ -31,8 +42,12 @@ test('prepare-image removes state, marker, ovf copy, custom data and logs, and d
   const fx = await provisioningFixture({ scenario: { customData: 'payload' } });
   try {
     assert.equal((await fx.run()).outcome, 'ready');
-    const { code } = await runCli(['prepare-image', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
-    assert.equal(code, 0);
+    await installTemplates(fx.platform.installDirectory);
+    const { code, out } = await runCli(['prepare-image', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.equal(code, 0, out);
+    const answerFile = join(fx.sandboxRoot, 'Windows', 'Panther', 'Unattend', 'unattend.xml');
+    assert.equal(await readFile(answerFile, 'utf8'), await readFile(new URL('../../unattend/unattend.xml', import.meta.url), 'utf8'));
+    assert.ok(out.includes(`/unattend:"${answerFile}"`));
     assert.equal(await exists(fx.platform.stateDirectory), false);
     assert.equal(await exists(join(fx.sandboxRoot, 'SystemDrive', 'AzureData', 'CustomData.bin')), false);
     const machine = await fx.machine();
@@ -49,21 +64,25 @@ test('prepare-image removes state, marker, ovf copy, custom data and logs, and d
 test('prepare-image --defer-ready installs SetupComplete.cmd and names the deferred template', async () => {
   const fx = await provisioningFixture();
   try {
-    await mkdir(fx.platform.installDirectory, { recursive: true });
-    await writeFile(join(fx.platform.installDirectory, 'SetupComplete.cmd'), '@echo off\r\n"%ProgramFiles%\\winprov\\winprov.exe" provision\r\nexit /b 0\r\n');
+    await installTemplates(fx.platform.installDirectory);
     const { code, out } = await runCli(['prepare-image', '--defer-ready', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
     assert.equal(code, 0, out);
     const installed = await readFile(join(fx.sandboxRoot, 'Windows', 'Setup', 'Scripts', 'SetupComplete.cmd'), 'utf8');
     assert.match(installed, /winprov.exe" provision/);
     assert.match(out, /unattend-deferred.xml/);
+    const answerFile = await readFile(join(fx.sandboxRoot, 'Windows', 'Panther', 'Unattend', 'unattend.xml'), 'utf8');
+    assert.match(answerFile, /provision --defer-ready/);
   } finally {
     await fx.close();
   }
 });
 
-test('prepare-image --defer-ready without the installed SetupComplete.cmd fails clearly', async () => {
+test('prepare-image without the installed templates fails clearly', async () => {
   const fx = await provisioningFixture();
   try {
+    const plain = await runCli(['prepare-image', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.equal(plain.code, 5);
+    assert.match(plain.err, /unattend.xml is missing; reinstall winprov/);
     const { code, err } = await runCli(['prepare-image', '--defer-ready', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
     assert.equal(code, 5);
     assert.match(err, /SetupComplete.cmd is missing; reinstall winprov/);

@@ -245,6 +245,13 @@ export class SandboxPlatform implements Platform, ImageVerbs {
     return found;
   }
 
+  async installUnattend(xml: string): Promise<string> {
+    const path = join(this.root, 'Windows', 'Panther', 'Unattend', 'unattend.xml');
+    await writeFileAtomic(path, xml);
+    await this.change('installUnattend', () => ({ detail: 'wrote Windows/Panther/Unattend/unattend.xml', result: undefined }));
+    return path;
+  }
+
   async installSetupComplete(script: string): Promise<string> {
     const path = join(this.root, 'Windows', 'Setup', 'Scripts', 'SetupComplete.cmd');
     await writeFileAtomic(path, script);

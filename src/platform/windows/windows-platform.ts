@@ -27,6 +27,7 @@ import { HostResult, isInterfaceGuid, isIPv4Address, toFabricInterface, toGuestA
 import { BOOTSTRAP_SCRIPT, loadLibrary, loadScript } from './scripts.ts';
 import { PowerShellSession, type LogFunction } from './session.ts';
 import { installSetupComplete } from './setup-complete.ts';
+import { writeFileAtomic } from '../../util/files.ts';
 import * as stateFiles from './state-files.ts';
 
 /** Options of the Windows platform; the paths come from config.ts, never from the environment here. */
@@ -247,6 +248,13 @@ export class WindowsPlatform implements Platform, ImageVerbs {
   }
 
   /** Writes the script, ASCII with CRLF; a SetupComplete.cmd that is not winprov's is kept as a backup (logged as a warning). */
+  async installUnattend(xml: string): Promise<string> {
+    // Setup searches %WINDIR%\Panther\Unattend before removable media (the implicit search order).
+    const path = join(this.#systemRoot, 'Panther', 'Unattend', 'unattend.xml');
+    await writeFileAtomic(path, xml);
+    return path;
+  }
+
   async installSetupComplete(script: string): Promise<string> {
     const result = await installSetupComplete(this.#systemRoot, script);
     if (result.backup !== undefined) {

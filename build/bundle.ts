@@ -1,0 +1,128 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join, relative, resolve } from 'node:path';
+import * as esbuild from 'esbuild';
+import { inlineScripts, inlinedInputName, type InlineScriptsOptions } from './inline-scripts.ts';
+import { BUNDLE, ROOT, gitCommit, readPackage, versionLineProblem } from './project.ts';
+import { describeSize, runTool, timed } from './run.ts';
+
+/** The PowerShell script loader and its folder (see inline-scripts.ts). */
+export const SCRIPTS_MODULE = join(ROOT, 'src/platform/windows/scripts.ts');
+export const SCRIPTS_DIR = join(ROOT, 'src/platform/windows/scripts');
+
+/** What to bundle; the defaults build the agent (tests bundle their own fixtures with the same settings). */
+export interface BundleOptions {
+  entry?: string;
+  outfile?: string;
+  commit?: string;
+  scripts?: InlineScriptsOptions;
+}
+
+/** What bundle() wrote. */
+export interface BundleResult {
+  outfile: string;
+  bytes: number;
+  commit: string;
+}
+
+/**
+ * Bundles src/ into one CommonJS file for Node 24 with the commit stamped in. The file is checked before
+ * it is written: every import left in it must be a Node built-in (a SEA can load nothing else), and no
+ * source module may locate files through import.meta.url (there are no files beside the executable).
+ */
+export async function bundle(options: BundleOptions = {}): Promise<BundleResult> {
+  const outfile = options.outfile ?? BUNDLE;
+  const commit = options.commit ?? gitCommit();
+  const scripts = options.scripts ?? { module: SCRIPTS_MODULE, scriptsDir: SCRIPTS_DIR };
+  const result = await esbuild.build({
+    entryPoints: [options.entry ?? join(ROOT, 'build/entry.ts')],
+    // Input paths in the metafile and in the bundle's comments are relative to this.
+    absWorkingDir: ROOT,
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    legalComments: 'none',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    define: {
+      WINPROV_COMMIT: JSON.stringify(commit),
+      // build/entry.ts calls runMain(); src/main.ts must not call it a second time.
+      'import.meta.main': 'false',
+      // Dependencies (tslog) call createRequire(import.meta.url); in CommonJS import.meta is empty, so
+      // give them this file's URL. In a SEA, __filename is the executable's path.
+      'import.meta.url': '__winprov_bundle_url',
+    },
+    banner: { js: 'var __winprov_bundle_url = require("node:url").pathToFileURL(__filename).href;' },
+    // Any other import.meta use would be silently empty in CommonJS, and an import() or require() whose
+    // path is computed at run time would look for a file that is not there: make both build errors.
+    logOverride: { 'empty-import-meta': 'error', 'unsupported-dynamic-import': 'error', 'unsupported-require-call': 'error' },
+    plugins: [inlineScripts(scripts)],
+  }).catch((err: unknown) => {
+    const errors = (err as { errors?: esbuild.Message[] }).errors ?? [];
+    const lines = errors.map((e) => `  ${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.text}`);
+    throw new Error(`esbuild failed:\n${lines.join('\n') || String(err)}`);
+  });
+
+  const problems = [...leftoverImports(result.metafile), ...sourceRelativeFiles(result.metafile, scripts.module), ...uninlinedScripts(result.metafile, scripts.module)];
+  if (problems.length > 0) throw new Error(`the bundle is not self-contained:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+
+  const output = result.outputFiles[0]!;
+  mkdirSync(join(outfile, '..'), { recursive: true });
+  writeFileSync(outfile, output.contents);
+  return { outfile, bytes: output.contents.byteLength, commit };
+}
+
+/** Imports still in the output that are not Node built-ins (a runtime import() of a .ts file, say). */
+function leftoverImports(metafile: esbuild.Metafile): string[] {
+  const builtins = new Set(builtinModules);
+  const problems: string[] = [];
+  for (const output of Object.values(metafile.outputs)) {
+    for (const imported of output.imports) {
+      const name = imported.path.replace(/^node:/, '');
+      if (!builtins.has(name) && !builtins.has(name.split('/')[0]!)) problems.push(`${imported.kind} of "${imported.path}" is left for run time`);
+    }
+  }
+  return problems;
+}
+
+/** Our modules (not dependencies, not the script loader, whose reads are inlined) that locate files beside themselves. */
+function sourceRelativeFiles(metafile: esbuild.Metafile, scriptsModule: string): string[] {
+  return Object.keys(metafile.inputs)
+    // "namespace:path" inputs are generated modules, not files.
+    .filter((input) => !input.includes(':') && !input.split('/').includes('node_modules') && join(ROOT, input) !== resolve(scriptsModule))
+    .filter((input) => /\bimport\.meta\.(url|dirname|filename|resolve)\b/.test(readFileSync(join(ROOT, input), 'utf8')))
+    .map((input) => `${input} uses import.meta to find files; the executable has no files beside it`);
+}
+
+/** The script loader is in the bundle but its reads were not inlined (it no longer reads through node:fs). */
+function uninlinedScripts(metafile: esbuild.Metafile, scriptsModule: string): string[] {
+  const loader = relative(ROOT, resolve(scriptsModule));
+  if (!(loader in metafile.inputs) || inlinedInputName(scriptsModule) in metafile.inputs) return [];
+  return [`${loader} is bundled but does not read its scripts with readFileSync from node:fs, so none were inlined`];
+}
+
+/** Runs a built winprov with --version and fails unless it names this version, the pinned Node and the commit. */
+export function smokeVersion(command: string, args: readonly string[], commit: string): string {
+  const result = runTool(command, [...args, '--version'], { timeoutMs: 30_000 });
+  const { version, nodeVersion } = readPackage();
+  const problem = result.status === 0 ? versionLineProblem(result.stdout, { version, nodeVersion, commit }) : `exited with ${result.status}: ${result.stderr.trim()}`;
+  if (problem !== undefined) throw new Error(`${relative(ROOT, command) || command} ${args.join(' ')}: ${problem}`);
+  return result.stdout.trim();
+}
+
+async function main(): Promise<void> {
+  console.log('winprov bundle');
+  const built = await timed('esbuild -> dist/winprov.cjs', () => bundle());
+  const line = await timed('node dist/winprov.cjs --version', () => smokeVersion(process.execPath, [built.outfile], built.commit));
+  console.log(`  ${relative(ROOT, built.outfile)}: ${describeSize(built.bytes)}; ${line}`);
+}
+
+if (import.meta.main) {
+  main().catch((err: unknown) => {
+    console.error(`build failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,72 @@
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { DIST, ROOT, UNATTEND, WINDOWS_EXE, readPackage } from './project.ts';
+import { describeSize, runOrFail, timed } from './run.ts';
+
+/** The WiX source template and the file build/msi.ts writes from it. */
+export const WXS_TEMPLATE = join(ROOT, 'build/msi/winprov.wxs.in');
+export const WXS = join(ROOT, 'build/msi/winprov.wxs');
+/** The product family's identity across versions (also in the template; check.ts compares the two). */
+export const UPGRADE_CODE = 'A4834F5E-B608-4EAA-97B4-AD336465BB1A';
+/** The files the MSI installs to %ProgramFiles%\winprov besides winprov.exe. */
+export const UNATTEND_FILES = ['unattend.xml', 'unattend-deferred.xml', 'SetupComplete.cmd'] as const;
+
+/** dist/winprov-<version>-x64.msi */
+export function msiPath(version: string): string {
+  return join(DIST, `winprov-${version}-x64.msi`);
+}
+
+/**
+ * The package version as Windows Installer's ProductVersion: major.minor.build, at most 255.255.65535
+ * (ProductVersion property). A pre-release suffix has no place there, and two builds that differ only by
+ * it would not upgrade each other, so it is refused rather than dropped.
+ */
+export function productVersion(version: string): string {
+  const match = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
+  if (!match) throw new Error(`package.json version ${JSON.stringify(version)} is not major.minor.patch, which an MSI ProductVersion needs`);
+  const [major, minor, build] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  if (major > 255 || minor > 255 || build > 65535) throw new Error(`version ${version} is over an MSI ProductVersion's limits (255.255.65535)`);
+  return `${major}.${minor}.${build}`;
+}
+
+/** The WiX source with the version filled in; every @NAME@ placeholder must be known. */
+export function renderWxs(template: string, values: { version: string }): string {
+  const filled = template.replace(/@VERSION@/g, productVersion(values.version));
+  const left = /@[A-Z_]+@/.exec(filled);
+  if (left) throw new Error(`${relative(ROOT, WXS_TEMPLATE)}: unknown placeholder ${left[0]}`);
+  return filled;
+}
+
+/**
+ * The rows of one table of a built MSI, read with msiinfo (msitools). `msiinfo export` prints the column
+ * names, their types and the table's keys, then one tab-separated line per row.
+ */
+export function readMsiTable(msi: string, table: string): Record<string, string>[] {
+  const lines = runOrFail('msiinfo', ['export', msi, table]).split(/\r?\n/).filter((line) => line !== '');
+  const columns = lines[0]?.split('\t') ?? [];
+  return lines.slice(3).map((line) => {
+    const cells = line.split('\t');
+    return Object.fromEntries(columns.map((column, i) => [column, cells[i] ?? '']));
+  });
+}
+
+async function main(): Promise<void> {
+  const { version } = readPackage();
+  const inputs = [WINDOWS_EXE, ...UNATTEND_FILES.map((name) => join(UNATTEND, name))];
+  const missing = inputs.filter((file) => !existsSync(file)).map((file) => relative(ROOT, file));
+  if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: run "npm run build:exe" first`);
+
+  console.log(`winprov MSI ${version}`);
+  writeFileSync(WXS, renderWxs(readFileSync(WXS_TEMPLATE, 'utf8'), { version }));
+  const output = msiPath(version);
+  // wixl resolves File/@Source against its working directory: the repository root.
+  await timed(`wixl -> ${relative(ROOT, output)}`, () => runOrFail('wixl', ['--arch', 'x64', '--output', output, WXS], { cwd: ROOT }));
+  console.log(`  ${relative(ROOT, output)}: ${describeSize(statSync(output).size)}`);
+}
+
+if (import.meta.main) {
+  main().catch((err: unknown) => {
+    console.error(`build failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,116 @@
+# Example: an Azure managed image with winprov baked in, built by Packer's azure-arm builder.
+# It is an example to adapt, not part of winprov's build or CI, and it has not been run from this repository.
+#
+#   npm run build:msi                      # dist/winprov-<version>-x64.msi
+#   packer init unattend/packer
+#   packer build -var subscription_id=... -var resource_group=... -var winprov_version=0.1.0 unattend/packer
+#
+# Authentication: `az login` beforehand (use_azure_cli_auth), or replace it with client_id/client_secret
+# or a managed identity as the azure-arm builder documents.
+
+packer {
+  required_plugins {
+    azure = {
+      source  = "github.com/hashicorp/azure"
+      version = ">= 2.0.0"
+    }
+  }
+}
+
+variable "subscription_id" {
+  type        = string
+  description = "Subscription that holds the image."
+}
+
+variable "resource_group" {
+  type        = string
+  description = "Existing resource group for the managed image."
+}
+
+variable "location" {
+  type    = string
+  default = "westeurope"
+}
+
+variable "image_name" {
+  type    = string
+  default = "winprov-ws2022"
+}
+
+variable "vm_size" {
+  type    = string
+  default = "Standard_D2s_v5"
+}
+
+variable "winprov_version" {
+  type        = string
+  description = "Version in the MSI's file name (package.json version)."
+}
+
+variable "msi_dir" {
+  type    = string
+  default = "dist"
+}
+
+variable "defer_ready" {
+  type        = bool
+  default     = false
+  description = "true: deferred-Ready mode (Ready from SetupComplete.cmd after OOBE); false: Ready at the end of specialize."
+}
+
+source "azure-arm" "winprov" {
+  use_azure_cli_auth = true
+  subscription_id    = var.subscription_id
+
+  os_type         = "Windows"
+  image_publisher = "MicrosoftWindowsServer"
+  image_offer     = "WindowsServer"
+  image_sku       = "2022-datacenter" # or a Generation 2 SKU such as "2022-datacenter-g2"
+  location        = var.location
+  vm_size         = var.vm_size
+
+  managed_image_name                = "${var.image_name}-${var.winprov_version}"
+  managed_image_resource_group_name = var.resource_group
+
+  communicator   = "winrm"
+  winrm_use_ssl  = true
+  winrm_insecure = true
+  winrm_timeout  = "10m"
+  winrm_username = "packer"
+}
+
+build {
+  sources = ["source.azure-arm.winprov"]
+
+  provisioner "file" {
+    source      = "${var.msi_dir}/winprov-${var.winprov_version}-x64.msi"
+    destination = "C:\\Windows\\Temp\\winprov.msi"
+  }
+
+  provisioner "powershell" {
+    inline = [
+      "$ErrorActionPreference = 'Stop'",
+      # The build VM was provisioned by Azure's own agent; let its guest agent finish starting before we change it.
+      "foreach ($service in Get-Service -Name RdAgent, WindowsAzureGuestAgent -ErrorAction SilentlyContinue) { while ((Get-Service $service.Name).Status -ne 'Running') { Start-Sleep -Seconds 5 } }",
+      # Per-machine install to %ProgramFiles%\\winprov, with a verbose log; 3010 means success, reboot pending.
+      "$msi = Start-Process msiexec.exe -ArgumentList '/i', 'C:\\Windows\\Temp\\winprov.msi', '/qn', '/l*v', 'C:\\Windows\\Temp\\winprov-msi.log' -Wait -PassThru",
+      "if ($msi.ExitCode -notin 0, 3010) { Get-Content C:\\Windows\\Temp\\winprov-msi.log -Tail 40; throw \"msiexec exited with $($msi.ExitCode)\" }",
+      "& \"$env:ProgramFiles\\winprov\\winprov.exe\" --version",
+    ]
+  }
+
+  provisioner "powershell" {
+    inline = [
+      "$ErrorActionPreference = 'Stop'",
+      # Resets winprov's state, sets the guest agent services to Disabled (they must not run before Ready),
+      # places the unattend template at C:\\Windows\\Panther\\Unattend\\unattend.xml and, with
+      # --defer-ready, installs SetupComplete.cmd.
+      "& \"$env:ProgramFiles\\winprov\\winprov.exe\" prepare-image ${var.defer_ready ? "--defer-ready" : ""}",
+      "if ($LASTEXITCODE -ne 0) { throw \"winprov prepare-image exited with $LASTEXITCODE\" }",
+      # /quit, not /shutdown: Packer deallocates and captures the VM itself once this script returns; a
+      # shutdown would cut the WinRM session under the running provisioner. Wait until generalize is done.
+      "& $env:SystemRoot\\System32\\Sysprep\\sysprep.exe /generalize /oobe /mode:vm /quiet /quit /unattend:C:\\Windows\\Panther\\Unattend\\unattend.xml",
+      "while ($true) { $state = (Get-ItemProperty HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Setup\\State).ImageState; if ($state -eq 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE') { break }; Write-Output $state; Start-Sleep -Seconds 10 }",
+    ]
+  }
+}
