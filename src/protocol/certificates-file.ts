@@ -1,5 +1,5 @@
 import { FabricDocumentError } from '../errors.ts';
-import { childOf, parseXml, textOf, type XmlFailure, type XmlNode } from './xml.ts';
+import { childOf, parseXml, textOf, type XmlFailure, type XmlNode, rootOf } from './xml.ts';
 
 /**
  * The CertificateFile document (the goal state's Certificates URL). Data is base64 of a CMS
@@ -31,7 +31,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 export function parseCertificateFile(xml: string | Uint8Array): CertificateFile {
   const fail: XmlFailure = (field, rule) => new FabricDocumentError(DOCUMENT, field, rule);
   const doc = parseXml(xml, fail, { maxBytes: CERTIFICATE_FILE_MAX_BYTES });
-  const root = rootOf(doc, fail);
+  const root = rootOf(doc, DOCUMENT, fail);
 
   const format = textOf(root['Format'], 'Format', fail);
   // The format ends up in a warning; keep it loggable.
@@ -55,12 +55,4 @@ function decodeBase64(text: string, fail: XmlFailure): Uint8Array | undefined {
   if (compact.length % 4 !== 0) throw fail('Data', 'must be base64 in complete 4-character groups');
   // A copy, so the blob does not share Buffer's pooled memory.
   return new Uint8Array(Buffer.from(compact, 'base64'));
-}
-
-function rootOf(doc: XmlNode, fail: XmlFailure): XmlNode {
-  const names = Object.keys(doc).filter((key) => !key.startsWith('#'));
-  if (names.length !== 1 || names[0] !== DOCUMENT) throw fail('(document)', `must have the single root element ${DOCUMENT}`);
-  const root = childOf(doc, DOCUMENT, DOCUMENT, fail);
-  if (root === undefined) throw fail(DOCUMENT, 'must contain elements, not text');
-  return root;
 }

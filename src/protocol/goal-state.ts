@@ -1,5 +1,5 @@
 import { FabricDocumentError } from '../errors.ts';
-import { childOf, childrenOf, parseXml, textOf, type XmlFailure, type XmlNode } from './xml.ts';
+import { childOf, childrenOf, parseXml, textOf, type XmlFailure, type XmlNode, rootOf } from './xml.ts';
 
 /**
  * The `GET /machine/?comp=goalstate` answer. Incarnation, ContainerId and InstanceId are echoed in every
@@ -48,7 +48,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 export function parseGoalState(xml: string | Uint8Array): GoalState {
   const fail: XmlFailure = (field, rule) => new FabricDocumentError(DOCUMENT, field, rule);
   const doc = parseXml(xml, fail, { arrays: ['RoleInstance'], maxBytes: GOAL_STATE_MAX_BYTES });
-  const root = rootOf(doc, fail);
+  const root = rootOf(doc, DOCUMENT, fail);
 
   const incarnation = requiredText(root, 'Incarnation', 'Incarnation', fail);
   if (!INCARNATION.test(incarnation)) throw fail('Incarnation', 'must be 1 to 20 digits');
@@ -80,14 +80,6 @@ function parseRoleInstance(node: XmlNode, fail: XmlFailure): RoleInstance {
     certificatesUrl: optionalUrl(config, 'Certificates', at('Certificates'), fail),
     configName: optionalId(config, 'ConfigName', at('ConfigName'), fail),
   };
-}
-
-function rootOf(doc: XmlNode, fail: XmlFailure): XmlNode {
-  const names = Object.keys(doc).filter((key) => !key.startsWith('#'));
-  if (names.length !== 1 || names[0] !== DOCUMENT) throw fail('(document)', `must have the single root element ${DOCUMENT}`);
-  const root = childOf(doc, DOCUMENT, DOCUMENT, fail);
-  if (root === undefined) throw fail(DOCUMENT, 'must contain elements, not text');
-  return root;
 }
 
 function requiredText(node: XmlNode, name: string, field: string, fail: XmlFailure): string {

@@ -1,5 +1,5 @@
 import { FabricDocumentError } from '../errors.ts';
-import { attributeOf, childOf, childrenOf, parseXml, type XmlFailure, type XmlNode } from './xml.ts';
+import { attributeOf, childOf, childrenOf, parseXml, type XmlFailure, type XmlNode, rootOf } from './xml.ts';
 
 /**
  * The HostingEnvironmentConfig document (URL from the goal state). winprov reads only StoredCertificates:
@@ -42,7 +42,7 @@ const LOCATIONS: Readonly<Record<string, StoredCertificate['storeLocation']>> = 
 export function parseHostingEnvironmentConfig(xml: string | Uint8Array): HostingEnvironmentConfig {
   const fail: XmlFailure = (field, rule) => new FabricDocumentError(DOCUMENT, field, rule);
   const doc = parseXml(xml, fail, { arrays: ['StoredCertificate'], maxBytes: HOSTING_ENV_MAX_BYTES });
-  const root = rootOf(doc, fail);
+  const root = rootOf(doc, DOCUMENT, fail);
   const stored = childOf(root, 'StoredCertificates', 'StoredCertificates', fail);
   if (stored === undefined) {
     if (root['StoredCertificates'] !== undefined) throw fail('StoredCertificates', 'must contain elements, not text');
@@ -88,12 +88,4 @@ function parseStoredCertificate(node: XmlNode, path: string, fail: XmlFailure): 
   if (storeLocation === undefined) throw fail(`${path}/@configurationLevel`, 'must be "System" or "User"');
 
   return { name, thumbprint: id[1]!.toUpperCase(), storeName, storeLocation };
-}
-
-function rootOf(doc: XmlNode, fail: XmlFailure): XmlNode {
-  const names = Object.keys(doc).filter((key) => !key.startsWith('#'));
-  if (names.length !== 1 || names[0] !== DOCUMENT) throw fail('(document)', `must have the single root element ${DOCUMENT}`);
-  const root = childOf(doc, DOCUMENT, DOCUMENT, fail);
-  if (root === undefined) throw fail(DOCUMENT, 'must contain elements, not text');
-  return root;
 }

@@ -1,5 +1,5 @@
 import { FabricDocumentError, FabricVersionError } from '../errors.ts';
-import { childOf, parseXml, textOf, type XmlFailure, type XmlNode } from './xml.ts';
+import { childOf, parseXml, textOf, type XmlFailure, type XmlNode, rootOf } from './xml.ts';
 
 /**
  * The `GET /?comp=versions` answer: the wire protocol versions the fabric prefers and supports.
@@ -30,7 +30,7 @@ const MAX_VERSION_LENGTH = 64;
 export function parseVersions(xml: string | Uint8Array): FabricVersions {
   const fail: XmlFailure = (field, rule) => new FabricDocumentError(DOCUMENT, field, rule);
   const doc = parseXml(xml, fail, { arrays: ['Version'], maxBytes: VERSIONS_MAX_BYTES });
-  const root = rootOf(doc, fail);
+  const root = rootOf(doc, DOCUMENT, fail);
   return {
     preferred: versionList(root, 'Preferred', fail),
     supported: versionList(root, 'Supported', fail),
@@ -43,14 +43,6 @@ export function chooseProtocolVersion(v: FabricVersions): ProtocolVersion {
   const chosen = PROTOCOL_VERSIONS.find((version) => offered.has(version));
   if (chosen === undefined) throw new FabricVersionError([...offered]);
   return chosen;
-}
-
-function rootOf(doc: XmlNode, fail: XmlFailure): XmlNode {
-  const names = Object.keys(doc).filter((key) => !key.startsWith('#'));
-  if (names.length !== 1 || names[0] !== DOCUMENT) throw fail('(document)', `must have the single root element ${DOCUMENT}`);
-  const root = childOf(doc, DOCUMENT, DOCUMENT, fail);
-  if (root === undefined) throw fail(DOCUMENT, 'must contain elements, not text');
-  return root;
 }
 
 /** The Version texts of Preferred or Supported; an absent list is empty (the sample has no Supported 2012-11-30). */

@@ -100,6 +100,15 @@ export function childOf(node: XmlNode, name: string, field: string, fail: XmlFai
   return value;
 }
 
+/** The document's root element, which must be the only one and be named `name` (parseXml accepts <A/><B/>). */
+export function rootOf(doc: XmlNode, name: string, fail: XmlFailure): XmlNode {
+  const names = Object.keys(doc).filter((key) => !key.startsWith('#'));
+  if (names.length !== 1 || names[0] !== name) throw fail('(document)', `must have the single root element ${name}`);
+  const root = childOf(doc, name, name, fail);
+  if (root === undefined) throw fail(name, 'must contain elements, not text');
+  return root;
+}
+
 /** A repeated child as an array of element nodes. */
 export function childrenOf(node: XmlNode, name: string, field: string, fail: XmlFailure): XmlNode[] {
   const value = node[name];
