@@ -1,5 +1,5 @@
 import { FabricDocumentError } from '../errors.ts';
-import { childOf, parseXml, textOf, type XmlFailure, type XmlNode, rootOf } from './xml.ts';
+import { parseXml, rootOf, textOf, type XmlFailure } from './xml.ts';
 
 /**
  * The CertificateFile document (the goal state's Certificates URL). Data is base64 of a CMS
