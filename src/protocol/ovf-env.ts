@@ -61,8 +61,8 @@ const REDACTED = '[redacted]';
 // so only the position survives.
 const fail: XmlFailure = (field, rule) => {
   if (field === '(document)' && rule.startsWith('is not well-formed XML')) {
-    const at = /:(\d+):(\d+)\s*$/.exec(rule);
-    return new OvfError(field, `is not well-formed XML${at ? ` (at line ${at[1]}, column ${at[2]})` : ''}`);
+    const at = /\(at line \d+, column \d+\)/.exec(rule);
+    return new OvfError(field, `is not well-formed XML${at ? ` ${at[0]}` : ''}`);
   }
   return new OvfError(field, rule);
 };

@@ -29,6 +29,10 @@ export const UNATTEND_CONTENT_MAX_BYTES = 4096;
 
 const ECHO_MAX = 40;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// Characters that change how a name reads without being seen: Unicode format characters (zero-width space
+// U+200B, right-to-left override U+202E, U+FEFF ...), separators other than the space, unpaired surrogates.
+const INVISIBLE = /(?:(?! )\p{Zs})|[\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'gu');
 const COMPUTER_NAME = /^[A-Za-z0-9-]{1,15}$/;
 const USER_NAME_FORBIDDEN = /["/\\[\]:;|=,+*?<>@]/;
 const TIME_ZONE = /^[A-Za-z0-9 ()+\-.,:]{1,64}$/;
@@ -77,7 +81,9 @@ export function quote(value: string, password: Text): string {
     const p = password.toLowerCase();
     if (v.length > 0 && (p.includes(v) || v.includes(p))) return '(value not shown: it overlaps the password)';
   }
-  return value.length > ECHO_MAX ? `${JSON.stringify(value.slice(0, ECHO_MAX))}...` : JSON.stringify(value);
+  const shown = value.length > ECHO_MAX ? `${JSON.stringify(value.slice(0, ECHO_MAX))}...` : JSON.stringify(value);
+  // An echoed right-to-left override would reorder the log line that prints it: show such characters escaped.
+  return shown.replace(INVISIBLE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function missing(field: string, where?: string): OvfError {
@@ -113,6 +119,12 @@ export function checkAdminUsername(value: Text, password: Text): string {
     throw invalid(field, rule, value, password);
   }
   if (value.endsWith('.')) throw invalid(field, 'must not end with a period', value, password);
+  const hidden = INVISIBLE.exec(value);
+  if (hidden !== null) {
+    // Such a name shows as another one in logs and in Windows' own lists ("ops\u200Badmin" reads "opsadmin").
+    const code = `U+${hidden[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+    throw invalid(field, `must not contain invisible or direction-changing characters (${code} at position ${hidden.index + 1}: zero-width, bidirectional override, non-breaking space ...)`);
+  }
   if (RESERVED_USER_NAMES.has(value.toLowerCase())) {
     const rule = 'must not be one of the names Azure reserves (administrator, admin, guest, root ...)';
     throw invalid(field, rule, value, password);

@@ -39,6 +39,7 @@ export function parseXml(input: string | Uint8Array, fail: XmlFailure, options: 
   if (text.trim() === '') throw fail('(document)', 'is empty');
   if (/<!DOCTYPE/i.test(text)) throw fail('(document)', 'must not contain a DOCTYPE declaration');
   if (/<!ENTITY/i.test(text)) throw fail('(document)', 'must not declare entities');
+  checkCharacterReferences(text, fail);
   const arrays = new Set(options.arrays ?? []);
   const parser = new XMLParser({
     removeNSPrefix: true,
@@ -56,11 +57,37 @@ export function parseXml(input: string | Uint8Array, fail: XmlFailure, options: 
   try {
     parsed = parser.parse(text, true);
   } catch (err) {
+    // A syntax error keeps only its position: the parser's text can quote document content (a
+    // password holding a "<"). Its other refusals (nesting depth, __proto__ tags) name only the rule.
     const message = err instanceof Error ? err.message : String(err);
-    throw fail('(document)', `is not well-formed XML: ${message.split('\n')[0]!.slice(0, 160)}`);
+    const at = /:(\d+):(\d+)\s*$/.exec(message);
+    const why = at ? ` (at line ${at[1]}, column ${at[2]})` : `: ${message.split('\n')[0]!.slice(0, 160)}`;
+    throw fail('(document)', `is not well-formed XML${why}`);
   }
   if (!isNode(parsed)) throw fail('(document)', 'has no root element');
   return parsed;
+}
+
+// XML 1.0 section 2.2: Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
+const CHARACTER_REFERENCE = /&#(?:x([0-9A-Fa-f]+)|([0-9]+));/g;
+
+function isXmlChar(code: number): boolean {
+  return code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
+}
+
+/**
+ * A character reference to a character XML forbids is a fatal error (XML 1.0 section 4.1). The parser
+ * would drop "&#0;" silently, so "Pass&#0;word1!" would become another password than the one sent.
+ * The error names the element the reference stands in. (Raw control characters are left to each
+ * field's own rule, which names the field.)
+ */
+function checkCharacterReferences(text: string, fail: XmlFailure): void {
+  for (const match of text.matchAll(CHARACTER_REFERENCE)) {
+    const code = match[1] !== undefined ? parseInt(match[1], 16) : Number(match[2]);
+    if (isXmlChar(code)) continue;
+    const tag = /<([A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)[^<]*$/.exec(text.slice(0, match.index!));
+    throw fail(tag?.[2] ?? '(document)', `contains the character reference ${match[0].slice(0, 16)}, which names a character XML does not allow`);
+  }
 }
 
 export function isNode(value: unknown): value is XmlNode {
