@@ -4,6 +4,7 @@ import { FabricSession, type FabricSettings } from './fabric-session.ts';
 import { applyConfiguration } from './apply.ts';
 import { fetchCertificates } from './certificates.ts';
 import { createTransportCertificate } from './crypto/transport-cert.ts';
+import type { TransportKeyPair } from './crypto/transport-key.ts';
 import { parseOvfEnv, redactOvfEnv, type ProvisioningConfig } from './protocol/ovf-env.ts';
 import { AGENT_VERSION } from './version.ts';
 import { silentLog, type Log } from './util/log.ts';
@@ -46,6 +47,8 @@ export const DEFAULT_RUN_SETTINGS: RunSettings = {
 
 export interface ProvisionOptions {
   platform: Platform;
+  /** A transport key generation already under way (main starts it before the agent's modules load). */
+  transportKey?: Promise<TransportKeyPair>;
   log?: Log;
   settings?: Partial<RunSettings>;
 }
@@ -68,7 +71,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   const deadline = Date.now() + settings.deadlineMs;
   const journal = new Journal(platform, log, AGENT_VERSION);
   const session = new FabricSession(settings, platform, log, AGENT_VERSION, deadline);
-  const run = { platform, log, settings, journal, session, alreadyProvisioned: false };
+  const run: Run = { platform, log, settings, journal, session, alreadyProvisioned: false, provisioningReport: undefined, transportKey: options.transportKey };
   log.info(`winprov ${AGENT_VERSION} provisioning on the ${platform.kind} platform`);
   await recordEvent(run, 'start', `winprov ${AGENT_VERSION} started provisioning (run ${journal.state.runId})`);
   try {
@@ -95,12 +98,15 @@ interface Run {
   journal: Journal;
   session: FabricSession;
   alreadyProvisioned: boolean;
+  /** The NotReady/Provisioning report while in flight; settled (never rejected) once the fabric answered or it gave up. */
+  provisioningReport: Promise<void> | undefined;
+  transportKey: Promise<TransportKeyPair> | undefined;
 }
 
 async function provisionSteps(run: Run): Promise<'ready' | 'applied'> {
   const { platform, journal, session, settings } = run;
   // Key generation is the costliest local work; it runs on the thread pool while the network steps run.
-  const transport = createTransportCertificate();
+  const transport = createTransportCertificate(run.transportKey);
   transport.catch(() => {});
 
   const vmId = await journal.step('identity', () => platform.readVmId(), (id) => `VM ${id}`);
@@ -123,9 +129,10 @@ async function provisionSteps(run: Run): Promise<'ready' | 'applied'> {
   Object.assign(journal.state.fabric, { containerId: goalState.containerId, instanceId: goalState.roleInstance.instanceId, incarnation: goalState.incarnation });
 
   // The portal shows "provisioning" while we work; a failure of this report is not fatal by itself.
-  const provisioningReport = sendReport(run, { state: 'NotReady', subStatus: 'Provisioning', description: 'winprov is provisioning the VM' }).catch((err: unknown) => {
+  const provisioningReport = sendReport(run, { state: 'NotReady', subStatus: 'Provisioning', description: 'winprov is provisioning the VM' }).then(() => undefined, (err: unknown) => {
     run.log.warn(`the Provisioning report was not accepted: ${toAgentError(err).reason}`);
   });
+  run.provisioningReport = provisioningReport;
 
   const { config, media } = await configuration;
   if (run.alreadyProvisioned) {
@@ -195,13 +202,16 @@ async function sendReport(run: Run, report: { state: 'Ready' | 'NotReady'; subSt
 async function reportFailure(run: Run, error: AgentError): Promise<void> {
   const description = `${error.code}: ${error.describe()}`;
   await writeKvp(run, 'error', error);
+  // The fabric keeps the last report it accepted: a Provisioning report still in flight must land first.
+  await run.provisioningReport;
+  // Every call of the failure report gets the grace time: the run's own deadline may be what failed.
   const deadline = Date.now() + run.settings.failureReportGraceMs;
   try {
     if (run.session.client === undefined) await run.session.discover(undefined, deadline);
     if (run.session.goalState === undefined) {
       const client = run.session.client!;
-      if (client.protocolVersion === '2012-11-30') await client.negotiateVersion().catch(() => undefined);
-      await run.session.fetchGoalState();
+      if (client.protocolVersion === '2012-11-30') await client.negotiateVersion(deadline).catch(() => undefined);
+      await run.session.fetchGoalState(deadline);
     }
     await sendReport(run, { state: 'NotReady', subStatus: 'ProvisioningFailed', description }, deadline);
     run.log.info('the fabric received the ProvisioningFailed report');

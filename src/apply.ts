@@ -37,9 +37,9 @@ export async function applyConfiguration(
   } else {
     await journal.step('certificate-import', async () => {
       const results = await platform.importCertificates(certificates);
-      for (const result of results.filter((r) => r.outcome === 'imported')) {
-        await journal.applied('certificate', `${result.thumbprint} into LocalMachine\\${result.store}`);
-      }
+      // Recorded together, so the journal writes them once rather than once per certificate.
+      await Promise.all(results.filter((r) => r.outcome === 'imported').map((result) =>
+        journal.applied('certificate', `${result.thumbprint} into LocalMachine\\${result.store}`)));
       return results;
     }, (results) => `${results.filter((r) => r.outcome === 'imported').length} imported, ${results.filter((r) => r.outcome === 'present').length} already present`);
   }

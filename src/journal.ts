@@ -13,7 +13,10 @@ export class Journal {
   readonly #platform: Platform;
   readonly #log: Log;
   readonly #now: () => number;
-  #saving: Promise<void> = Promise.resolve();
+  /** The last write, started or waiting to start. */
+  #tail: Promise<void> = Promise.resolve();
+  /** A write waiting to start, which later saves join; undefined once it has started. */
+  #pending: Promise<void> | undefined;
 
   constructor(platform: Platform, log: Log, agentVersion: string, now: () => number = Date.now) {
     this.#platform = platform;
@@ -83,14 +86,23 @@ export class Journal {
     await this.save();
   }
 
-  /** Saves the journal; saves are serialized so an older state never overwrites a newer one. */
+  /**
+   * Saves the journal: resolves once a write that holds the state as it is now has finished. Writes are
+   * serialized so an older state never overwrites a newer one; a save asked while a write waits to start
+   * joins that write (it takes the state when it starts), so records made together cost one write.
+   */
   save(): Promise<void> {
-    const snapshot = structuredClone(this.state);
-    this.#saving = this.#saving.then(
-      () => this.#platform.writeAgentState(snapshot),
-      () => this.#platform.writeAgentState(snapshot),
-    );
-    return this.#saving.catch((err: unknown) => {
+    this.#pending ??= this.#queueWrite();
+    return this.#pending;
+  }
+
+  #queueWrite(): Promise<void> {
+    const write = (): Promise<void> => {
+      this.#pending = undefined;
+      return this.#platform.writeAgentState(structuredClone(this.state));
+    };
+    this.#tail = this.#tail.then(write, write);
+    return this.#tail.catch((err: unknown) => {
       // The journal is for operators; losing one save must not fail provisioning.
       this.#log.warn(`journal could not be saved: ${(err as Error).message}`);
     });

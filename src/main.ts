@@ -18,8 +18,12 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       case 'version':
         io.out(versionText());
         return EXIT_CODES.ok;
-      case 'provision':
-        return await (await import('./cli/provision.ts')).provisionCommand(config, io);
+      case 'provision': {
+        // The transport key is a run's costliest local work: start it before the agent's modules load.
+        const transportKey = (await import('./crypto/transport-key.ts')).generateTransportKeyPair();
+        transportKey.catch(() => {});
+        return await (await import('./cli/provision.ts')).provisionCommand(config, io, transportKey);
+      }
       case 'demo':
         return await (await import('./cli/demo.ts')).demoCommand(config, io);
       case 'simulate':

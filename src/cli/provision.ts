@@ -3,17 +3,18 @@ import { provision, type ProvisionResult, type RunSettings } from '../agent.ts';
 import { createPlatform } from '../platform/index.ts';
 import { createLog } from '../util/log.ts';
 import type { AgentConfig } from '../config.ts';
+import type { TransportKeyPair } from '../crypto/transport-key.ts';
 import type { CommandIo } from './io.ts';
 
 /** `winprov provision`: the run Windows Setup starts in the specialize pass (and SetupComplete, deferred). */
-export async function provisionCommand(config: Readonly<AgentConfig>, io: CommandIo): Promise<number> {
+export async function provisionCommand(config: Readonly<AgentConfig>, io: CommandIo, transportKey?: Promise<TransportKeyPair>): Promise<number> {
   const log = createLog({ consoleLevel: config.consoleLevel, write: io.out, serial: config.serial });
   log.debug(`configuration from ${config.sources.join(', ')}`);
   const platform = await createPlatform(config, log);
   log.attachFile(join(platform.stateDirectory, 'winprov.log'));
   let result: ProvisionResult;
   try {
-    result = await provision({ platform, log, settings: runSettingsOf(config, platform.kind) });
+    result = await provision({ platform, log, settings: runSettingsOf(config, platform.kind), transportKey });
   } finally {
     await platform.close();
   }

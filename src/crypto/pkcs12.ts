@@ -1,13 +1,14 @@
-import { X509Certificate, createHash, createHmac, createPrivateKey, timingSafeEqual } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { CertificateError } from '../errors.ts';
+import { MAC_DIGESTS, MAX_ITERATIONS, isPkcs12PbeScheme, pkcs12Mac, pkcs12PbeDecrypt } from './pkcs12-pbe.ts';
 
 /**
  * Reads the PKCS#12 (RFC 7292) inside the fabric's envelope: which certificates it holds and which of them
  * come with their private key. The SafeBag walk is ours so that each thumbprint is taken over the certificate
- * bytes exactly as stored (forge re-encodes certificates it parses); forge does the PKCS#12 key derivation
- * and the password-based decryption.
+ * bytes exactly as stored (forge re-encodes certificates it parses). Key derivation and PKCS#12 PBE are in
+ * pkcs12-pbe.ts on node:crypto, OpenSSL opens shrouded keys, forge is left with ASN.1 and PBES2.
  */
 
 /** One certificate of the PFX, as Windows will list it after the import. */
@@ -41,14 +42,7 @@ const OID_CERT_BAG = '1.2.840.113549.1.12.10.1.3';
 const OID_SAFE_CONTENTS_BAG = '1.2.840.113549.1.12.10.1.6';
 const OID_X509_CERTIFICATE = '1.2.840.113549.1.9.22.1';
 const OID_FRIENDLY_NAME = '1.2.840.113549.1.9.20';
-
-/** MAC digests (RFC 7292 appendix B with the MacData digest), by OID. */
-const MAC_DIGESTS: Record<string, { node: string; forge: () => forge.md.MessageDigest; length: number }> = {
-  '1.3.14.3.2.26': { node: 'sha1', forge: () => forge.md.sha1.create(), length: 20 },
-  '2.16.840.1.101.3.4.2.1': { node: 'sha256', forge: () => forge.md.sha256.create(), length: 32 },
-  '2.16.840.1.101.3.4.2.2': { node: 'sha384', forge: () => forge.md.sha384.create(), length: 48 },
-  '2.16.840.1.101.3.4.2.3': { node: 'sha512', forge: () => forge.md.sha512.create(), length: 64 },
-};
+const OID_PBES2 = '1.2.840.113549.1.5.13';
 
 /** Thrown inside one password attempt; readPkcs12 catches it and tries the next password. */
 class WrongPassword extends CertificateError {
@@ -59,7 +53,8 @@ class WrongPassword extends CertificateError {
 
 interface Bags {
   certificates: { der: Buffer; friendlyName: string | undefined }[];
-  keys: Buffer[];
+  /** PKCS#8 DER, or the key OpenSSL already opened. */
+  keys: (Buffer | KeyObject)[];
 }
 
 /** Opens a PFX with password '' and then null, and lists its certificates with thumbprints and key presence. */
@@ -116,11 +111,9 @@ function verifyMac(macData: Asn1, data: string, password: Password): void {
   const digest = MAC_DIGESTS[digestOid];
   if (digest === undefined) fail(`MAC digest ${digestOid} is not supported (SHA-1 or SHA-2 only)`);
   const expected = Buffer.from(bytes(digestInfo[1], 'MAC digest'), 'binary');
-  const salt = forge.util.createBuffer(bytes(fields[1], 'macSalt'));
-  const iterations = fields[2] === undefined ? 1 : integer(fields[2], 'MAC iterations');
-  if (iterations < 1 || iterations > 10_000_000) fail(`MAC iteration count ${iterations} is out of range`);
-  const macKey = forge.pkcs12.generateKey(password, salt, 3, iterations, digest.length, digest.forge());
-  const actual = createHmac(digest.node, Buffer.from(macKey.getBytes(), 'binary')).update(data, 'binary').digest();
+  const salt = Buffer.from(bytes(fields[1], 'macSalt'), 'binary');
+  const iterations = checkedIterations(fields[2] === undefined ? 1 : integer(fields[2], 'MAC iterations'), 'MAC');
+  const actual = pkcs12Mac(digest, password, salt, iterations, Buffer.from(data, 'binary'));
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw new WrongPassword();
 }
 
@@ -140,9 +133,7 @@ function readSafeContents(der: string, password: Password, bags: Bags, depth: nu
     } else if (bagId === OID_KEY_BAG) {
       bags.keys.push(Buffer.from(forge.asn1.toDer(value!).getBytes(), 'binary'));
     } else if (bagId === OID_SHROUDED_KEY_BAG) {
-      // EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm, encryptedData OCTET STRING }
-      const epki = children(value, 'EncryptedPrivateKeyInfo');
-      bags.keys.push(Buffer.from(pbeDecrypt(epki[0], bytes(epki[1], 'encryptedData'), password), 'binary'));
+      bags.keys.push(openShroudedKey(value, password));
     } else if (bagId === OID_SAFE_CONTENTS_BAG) {
       readSafeContents(forge.asn1.toDer(value!).getBytes(), password, bags, depth + 1);
     }
@@ -150,22 +141,65 @@ function readSafeContents(der: string, password: Password, bags: Bags, depth: nu
   }
 }
 
-/** Password-based decryption (PKCS#12 PBE or PBES2) with forge; a padding failure means the wrong password. */
+/**
+ * EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm, encryptedData }. OpenSSL opens it natively when it can (one
+ * 2000-iteration derivation per key is most of reading a PFX): its passphrase "" is our '' (BMPString NUL for PKCS#12
+ * PBE, no bytes for PBES2), null has no passphrase form, and the count is checked first (OpenSSL has no cap). What
+ * OpenSSL refuses is decrypted step by step, which tells a wrong password (padding) from a key that does not load.
+ */
+function openShroudedKey(value: Asn1 | undefined, password: Password): Buffer | KeyObject {
+  const epki = children(value, 'EncryptedPrivateKeyInfo');
+  if (password === '' && countWithinRange(epki[0])) {
+    try {
+      return createPrivateKey({ key: Buffer.from(forge.asn1.toDer(value!).getBytes(), 'binary'), format: 'der', type: 'pkcs8', passphrase: '' });
+    } catch {
+      // Decided below.
+    }
+  }
+  return Buffer.from(pbeDecrypt(epki[0], bytes(epki[1], 'encryptedData'), password), 'binary');
+}
+
+/** Password-based decryption: PKCS#12 PBE in pkcs12-pbe.ts, PBES2 with forge; a padding failure means the wrong password. */
 function pbeDecrypt(algorithm: Asn1 | undefined, ciphertext: string, password: Password): string {
   const parts = children(algorithm, 'encryption AlgorithmIdentifier');
   const algorithmOid = oid(parts[0], 'encryption algorithm');
+  if (isPkcs12PbeScheme(algorithmOid)) {
+    // pkcs-12PbeParams ::= SEQUENCE { salt OCTET STRING, iterations INTEGER }
+    const params = children(parts[1], 'pkcs-12PbeParams');
+    const salt = Buffer.from(bytes(params[0], 'pkcs-12PbeParams salt'), 'binary');
+    const iterations = checkedIterations(integer(params[1], 'pkcs-12PbeParams iterations'), 'PBE');
+    const plaintext = pkcs12PbeDecrypt(algorithmOid, salt, iterations, password, Buffer.from(ciphertext, 'binary'));
+    if (plaintext === undefined) throw new WrongPassword();
+    return plaintext.toString('binary');
+  }
   let cipher: forge.cipher.BlockCipher;
   try {
     cipher = (forge.pki as unknown as PbeModule).pbe.getCipher(algorithmOid, parts[1], password);
   } catch (error) {
-    if (/unsupported/i.test(error instanceof Error ? error.message : '')) {
-      fail(`encryption algorithm ${algorithmOid} is not supported`);
-    }
+    if (/unsupported/i.test(error instanceof Error ? error.message : '')) fail(`encryption algorithm ${algorithmOid} is not supported`);
     throw new WrongPassword();
   }
   cipher.update(forge.util.createBuffer(ciphertext));
   if (!cipher.finish()) throw new WrongPassword();
   return cipher.output.getBytes();
+}
+
+/** True when the iteration count of a PKCS#12 PBE or PBES2 (PBKDF2) algorithm is readable and in range. */
+function countWithinRange(algorithm: Asn1 | undefined): boolean {
+  try {
+    const [id, params] = children(algorithm, 'encryption AlgorithmIdentifier');
+    // pkcs-12PbeParams { salt, iterations }; PBES2-params { keyDerivationFunc { id-PBKDF2, { salt, iterationCount, ... } }, encryptionScheme }
+    const count = isPkcs12PbeScheme(oid(id, 'algorithm')) ? children(params, 'PBE params')[1]
+      : oid(id, 'algorithm') === OID_PBES2 ? children(children(children(params, 'PBES2')[0], 'KDF')[1], 'PBKDF2')[1] : undefined;
+    return count !== undefined && checkedIterations(integer(count, 'iteration count'), 'PBE') > 0;
+  } catch {
+    return false;
+  }
+}
+
+function checkedIterations(iterations: number, what: string): number {
+  if (iterations < 1 || iterations > MAX_ITERATIONS) fail(`${what} iteration count ${iterations} is out of range`);
+  return iterations;
 }
 
 /** forge's password-based cipher factory; @types/node-forge does not declare pki.pbe. */
@@ -190,7 +224,7 @@ function describe(bags: Bags): DecryptedCertificate[] {
   const keys: KeyObject[] = [];
   for (const der of bags.keys) {
     try {
-      keys.push(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
+      keys.push(Buffer.isBuffer(der) ? createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }) : der);
     } catch {
       // A key node:crypto cannot load matches no certificate; Windows decides on import.
     }

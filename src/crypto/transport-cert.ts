@@ -1,7 +1,7 @@
-import { generateKeyPair, randomBytes, sign } from 'node:crypto';
-import { promisify } from 'node:util';
+import { randomBytes, sign } from 'node:crypto';
 import forge from 'node-forge';
 import { Secret } from '../util/secret.ts';
+import { generateTransportKeyPair, type TransportKeyPair } from './transport-key.ts';
 
 /**
  * The throw-away transport certificate: the fabric encrypts the tenant certificates to its public key
@@ -20,18 +20,14 @@ export interface TransportCertificate {
 
 const SUBJECT = [{ shortName: 'CN', value: 'winprov transport' }];
 const DAY_MS = 24 * 60 * 60 * 1000;
-const generateRsaKeyPair = promisify(generateKeyPair);
 
 /**
- * Creates a fresh RSA-2048 key and a self-signed sha256 certificate for it. The key generation runs on
- * libuv's thread pool (async generateKeyPair), so the caller can overlap it with fabric discovery.
+ * Creates a fresh RSA-2048 key (or takes one whose generation the caller started earlier) and a
+ * self-signed sha256 certificate for it. The key generation runs on libuv's thread pool (async
+ * generateKeyPair), so the caller can overlap it with start-up and fabric discovery.
  */
-export async function createTransportCertificate(): Promise<TransportCertificate> {
-  const { publicKey, privateKey } = await generateRsaKeyPair('rsa', {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  });
+export async function createTransportCertificate(keyPair: Promise<TransportKeyPair> = generateTransportKeyPair()): Promise<TransportCertificate> {
+  const { publicKey, privateKey } = await keyPair;
 
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKey);

@@ -1,0 +1,176 @@
+import { createDecipheriv, createHmac, hash } from 'node:crypto';
+import forge from 'node-forge';
+import { CertificateError } from '../errors.ts';
+
+/**
+ * PKCS#12 password-based encryption (RFC 7292 appendices B and C): the key derivation on node:crypto
+ * hashing, and decryption with the PKCS#12 PBE schemes. A PFX runs one 2000-iteration derivation per MAC,
+ * per encrypted SafeContents and per shrouded key; forge's general-purpose SHA-1 made that most of the
+ * time of reading a PFX.
+ */
+
+/** A hash for the KDF: node's name, output length u and block length v in bytes (RFC 7292 B.2). */
+export interface KdfDigest {
+  node: string;
+  length: number;
+  block: number;
+}
+
+/** SHA-1, the hash of the PKCS#12 PBE schemes and of most MACs. */
+export const SHA1: KdfDigest = { node: 'sha1', length: 20, block: 64 };
+
+/** The most KDF iterations a PFX may ask for: real ones use 2000 to a few hundred thousand, and a derivation cannot be interrupted. */
+export const MAX_ITERATIONS = 10_000_000;
+
+/** MAC digests (RFC 7292 appendix B with the MacData digest), by OID. */
+export const MAC_DIGESTS: Record<string, KdfDigest> = {
+  '1.3.14.3.2.26': SHA1,
+  '2.16.840.1.101.3.4.2.1': { node: 'sha256', length: 32, block: 64 },
+  '2.16.840.1.101.3.4.2.2': { node: 'sha384', length: 48, block: 128 },
+  '2.16.840.1.101.3.4.2.3': { node: 'sha512', length: 64, block: 128 },
+};
+
+/** The PFX MAC: HMAC over the AuthenticatedSafe with the key the KDF derives for purpose 3 (RFC 7292 appendix B.4). */
+export function pkcs12Mac(digest: KdfDigest, password: string | null, salt: Uint8Array, iterations: number, data: Uint8Array): Buffer {
+  return createHmac(digest.node, pkcs12Kdf(password, salt, 3, iterations, digest.length, digest)).update(data).digest();
+}
+
+/** The PBE schemes read here (RFC 7292 appendix C), by OID: key length and the CBC decryption. */
+const SCHEMES: Record<string, { keyLength: number; decrypt: (key: Buffer, iv: Buffer, data: Buffer) => Buffer }> = {
+  // pbeWithSHAAnd3-KeyTripleDES-CBC: what the fabric and Windows use.
+  '1.2.840.113549.1.12.1.3': { keyLength: 24, decrypt: desEde3Decrypt },
+  // pbeWithSHAAnd40BitRC2-CBC: older Windows exports encrypt certificates with it; OpenSSL 3 has RC2 only in its legacy provider.
+  '1.2.840.113549.1.12.1.6': { keyLength: 5, decrypt: rc2Decrypt },
+};
+
+/** True for a PKCS#12 PBE scheme pkcs12PbeDecrypt can open. */
+export function isPkcs12PbeScheme(oid: string): boolean {
+  return Object.hasOwn(SCHEMES, oid);
+}
+
+/**
+ * Decrypts with a PKCS#12 PBE scheme: key (ID 1) and IV (ID 2) from the SHA-1 KDF. undefined when the
+ * CBC padding is wrong, which is what a wrong password gives.
+ */
+export function pkcs12PbeDecrypt(oid: string, salt: Buffer, iterations: number, password: string | null, data: Buffer): Buffer | undefined {
+  const scheme = SCHEMES[oid];
+  if (scheme === undefined) throw new CertificateError(`PKCS#12: encryption algorithm ${oid} is not a PKCS#12 PBE scheme read here`);
+  const key = pkcs12Kdf(password, salt, 1, iterations, scheme.keyLength);
+  const iv = pkcs12Kdf(password, salt, 2, iterations, 8);
+  try {
+    return scheme.decrypt(key, iv, data);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The PKCS#12 key derivation (RFC 7292 appendix B.2): `length` bytes for purpose `id` (1 key, 2 IV,
+ * 3 MAC key). The password is taken as a BMPString with its two-byte NUL, so '' is 00 00; null (no
+ * password at all) is no bytes.
+ */
+export function pkcs12Kdf(password: string | null, salt: Uint8Array, id: 1 | 2 | 3, iterations: number, length: number, digest: KdfDigest = SHA1): Buffer {
+  if (!Number.isInteger(iterations) || iterations < 1) throw new CertificateError(`PKCS#12: the key derivation iteration count must be at least 1, not ${iterations}`);
+  const v = digest.block;
+  const passwordBytes = password === null ? Buffer.alloc(0) : Buffer.from(`${password}\0`, 'utf16le').swap16();
+  const input = Buffer.concat([repeatToBlocks(Buffer.from(salt), v), repeatToBlocks(passwordBytes, v)]);
+  const diversifier = Buffer.alloc(v, id);
+  const out = Buffer.alloc(length);
+  for (let produced = 0; produced < length; produced += digest.length) {
+    // A_i = H^r(D || I)
+    const a = iterate(digest, hash(digest.node, Buffer.concat([diversifier, input]), 'buffer'), iterations - 1);
+    a.copy(out, produced);
+    if (produced + digest.length >= length) break;
+    // I_j = (I_j + B + 1) mod 2^(8v) for every v-byte block of I, B being A_i repeated to v bytes.
+    const b = repeatToBlocks(a, v);
+    for (let offset = 0; offset < input.length; offset += v) {
+      let carry = 1;
+      for (let k = v - 1; k >= 0; k--) {
+        const sum = input[offset + k]! + b[k]! + carry;
+        input[offset + k] = sum & 0xff;
+        carry = sum >> 8;
+      }
+    }
+  }
+  return out;
+}
+
+/** Hashes a digest `rounds` more times: SHA-1 in JS (see sha1Rehash), others with node:crypto. */
+function iterate(digest: KdfDigest, first: Buffer, rounds: number): Buffer {
+  if (digest === SHA1) return sha1Rehash(first, rounds);
+  let a = first;
+  for (let round = 0; round < rounds; round++) a = hash(digest.node, a, 'buffer');
+  return a;
+}
+
+/**
+ * SHA-1 (FIPS 180-4) applied `rounds` times to a 20-byte digest. Each round is one compression of a
+ * single padded block, kept in 32-bit words: a node:crypto call costs about 1 us per round, four times
+ * this loop once the JIT has compiled it, and the KDF runs 2000 rounds per block derived.
+ */
+export function sha1Rehash(first: Uint8Array, rounds: number): Buffer {
+  if (first.length !== 20) throw new CertificateError(`PKCS#12: a SHA-1 digest has 20 bytes, not ${first.length}`);
+  const view = new DataView(first.buffer, first.byteOffset, 20);
+  let h0 = view.getInt32(0), h1 = view.getInt32(4), h2 = view.getInt32(8), h3 = view.getInt32(12), h4 = view.getInt32(16);
+  const w = new Int32Array(80);
+  // The block: the 160-bit message, the 1 bit, zeros, and the message length in bits.
+  w[5] = 0x80000000 | 0;
+  w[15] = 160;
+  for (let round = 0; round < rounds; round++) {
+    w[0] = h0; w[1] = h1; w[2] = h2; w[3] = h3; w[4] = h4;
+    for (let t = 16; t < 80; t++) {
+      const x = w[t - 3]! ^ w[t - 8]! ^ w[t - 14]! ^ w[t - 16]!;
+      w[t] = (x << 1) | (x >>> 31);
+    }
+    let a = 0x67452301, b = 0xefcdab89 | 0, c = 0x98badcfe | 0, d = 0x10325476, e = 0xc3d2e1f0 | 0;
+    let t = 0;
+    for (; t < 20; t++) {
+      const x = (((a << 5) | (a >>> 27)) + ((b & c) | (~b & d)) + e + 0x5a827999 + w[t]!) | 0;
+      e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = x;
+    }
+    for (; t < 40; t++) {
+      const x = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + 0x6ed9eba1 + w[t]!) | 0;
+      e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = x;
+    }
+    for (; t < 60; t++) {
+      const x = (((a << 5) | (a >>> 27)) + ((b & c) | (b & d) | (c & d)) + e + (0x8f1bbcdc | 0) + w[t]!) | 0;
+      e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = x;
+    }
+    for (; t < 80; t++) {
+      const x = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + (0xca62c1d6 | 0) + w[t]!) | 0;
+      e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = x;
+    }
+    h0 = (0x67452301 + a) | 0;
+    h1 = ((0xefcdab89 | 0) + b) | 0;
+    h2 = ((0x98badcfe | 0) + c) | 0;
+    h3 = (0x10325476 + d) | 0;
+    h4 = ((0xc3d2e1f0 | 0) + e) | 0;
+  }
+  const out = Buffer.alloc(20);
+  out.writeInt32BE(h0, 0);
+  out.writeInt32BE(h1, 4);
+  out.writeInt32BE(h2, 8);
+  out.writeInt32BE(h3, 12);
+  out.writeInt32BE(h4, 16);
+  return out;
+}
+
+/** Repeats the bytes to fill whole v-byte blocks (RFC 7292 B.2 steps 2 and 3); empty stays empty. */
+function repeatToBlocks(data: Buffer, v: number): Buffer {
+  const out = Buffer.alloc(v * Math.ceil(data.length / v));
+  for (let i = 0; i < out.length; i++) out[i] = data[i % data.length]!;
+  return out;
+}
+
+function desEde3Decrypt(key: Buffer, iv: Buffer, data: Buffer): Buffer {
+  const decipher = createDecipheriv('des-ede3-cbc', key, iv);
+  return Buffer.concat([decipher.update(data), decipher.final()]);
+}
+
+function rc2Decrypt(key: Buffer, iv: Buffer, data: Buffer): Buffer {
+  const cipher = forge.rc2.createDecryptionCipher(key.toString('binary'), key.length * 8);
+  cipher.start(iv.toString('binary'));
+  cipher.update(forge.util.createBuffer(data.toString('binary')));
+  if (!cipher.finish()) throw new CertificateError('PKCS#12: RC2-CBC padding check failed');
+  return Buffer.from(cipher.output.getBytes(), 'binary');
+}

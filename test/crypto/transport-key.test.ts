@@ -1,0 +1,24 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { generateTransportKeyPair } from '../../src/crypto/transport-key.ts';
+import { createTransportCertificate } from '../../src/crypto/transport-cert.ts';
+
+test('the transport key pair is a fresh RSA-2048 pair in SPKI and PKCS#8 PEM', async () => {
+  const [a, b] = await Promise.all([generateTransportKeyPair(), generateTransportKeyPair()]);
+  assert.match(a.publicKey, /^-----BEGIN PUBLIC KEY-----/);
+  assert.match(a.privateKey, /^-----BEGIN PRIVATE KEY-----/);
+  const key = createPrivateKey(a.privateKey);
+  assert.equal(key.asymmetricKeyDetails?.modulusLength, 2048);
+  assert.equal(createPublicKey(key).export({ type: 'spki', format: 'pem' }), a.publicKey);
+  assert.notEqual(a.publicKey, b.publicKey);
+});
+
+test('a key generation started early is the key the transport certificate is made for', async () => {
+  const started = generateTransportKeyPair();
+  const transport = await createTransportCertificate(started);
+  const { publicKey, privateKey } = await started;
+  const certificate = new X509Certificate(transport.certPem);
+  assert.equal(certificate.publicKey.export({ type: 'spki', format: 'pem' }), publicKey);
+  assert.equal(transport.keyPem.reveal(), privateKey);
+});
