@@ -93,15 +93,19 @@ export class FabricSession {
     return this.#requireClient().negotiateVersion();
   }
 
-  async fetchGoalState(): Promise<CompleteGoalState> {
-    this.goalState = await this.#requireClient().goalState();
+  /** Fetches the current goal state; `deadline` overrides the run's (the failure report has its own grace). */
+  async fetchGoalState(deadline?: number): Promise<CompleteGoalState> {
+    this.goalState = await this.#requireClient().goalState(deadline);
     return this.goalState;
   }
 
-  /** Runs a call that depends on the goal state; on 410 Gone, refreshes the goal state and runs it again. */
-  async withFreshGoalState<T>(call: (goalState: CompleteGoalState, client: WireClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs a call that depends on the goal state; on 410 Gone, refreshes the goal state and runs it again.
+   * A refresh is bounded by `deadline` when given, else by the run's.
+   */
+  async withFreshGoalState<T>(call: (goalState: CompleteGoalState, client: WireClient) => Promise<T>, deadline?: number): Promise<T> {
     for (let refresh = 0; ; refresh++) {
-      const goalState = this.goalState ?? (await this.fetchGoalState());
+      const goalState = this.goalState ?? (await this.fetchGoalState(deadline));
       try {
         return await call(goalState, this.#requireClient());
       } catch (err) {
@@ -124,6 +128,7 @@ export class FabricSession {
         },
         deadline,
       ),
+      deadline,
     );
   }
 

@@ -52,20 +52,20 @@ export class WireClient {
     return this.#version;
   }
 
-  /** GET /?comp=versions and picks the newest version both sides speak. */
-  async negotiateVersion(): Promise<ProtocolVersion> {
-    const response = await this.#get(`${this.baseUrl}${VERSIONS_PATH}`, 'versions', {});
+  /** GET /?comp=versions and picks the newest version both sides speak; `deadline` overrides the run's (failure report). */
+  async negotiateVersion(deadline = this.#options.deadline): Promise<ProtocolVersion> {
+    const response = await this.#get(`${this.baseUrl}${VERSIONS_PATH}`, 'versions', {}, deadline);
     this.#version = chooseProtocolVersion(parseVersions(response.body));
     return this.#version;
   }
 
-  /** GET the goal state; fetched again (bounded) while it names no RoleInstance. */
-  async goalState(): Promise<CompleteGoalState> {
+  /** GET the goal state; fetched again (bounded) while it names no RoleInstance. `deadline` overrides the run's. */
+  async goalState(deadline = this.#options.deadline): Promise<CompleteGoalState> {
     const url = `${this.baseUrl}${GOAL_STATE_PATH}`;
     const policy = { ...ROLE_INSTANCE_POLICY, maxAttempts: this.#options.roleInstanceAttempts ?? ROLE_INSTANCE_POLICY.maxAttempts };
     return withRetry(
       async () => {
-        const goalState = parseGoalState((await this.#get(url, 'goal state', this.#headers())).body);
+        const goalState = parseGoalState((await this.#get(url, 'goal state', this.#headers(), deadline)).body);
         if (goalState.roleInstance === undefined) {
           throw new FabricDocumentError('GoalState', 'RoleInstance', 'is missing from Container/RoleInstanceList', {
             hint: 'the fabric had not finished the goal state; it was fetched again several times',
@@ -75,7 +75,7 @@ export class WireClient {
       },
       {
         policy,
-        deadline: this.#options.deadline,
+        deadline,
         classify: (err) => (err instanceof FabricDocumentError && err.field === 'RoleInstance' ? { kind: 'status', status: 503 } : undefined),
         onRetry: (event) => this.#options.onRetry?.('a goal state with a RoleInstance', event),
         what: 'a goal state with a RoleInstance',
@@ -129,12 +129,12 @@ export class WireClient {
     };
   }
 
-  async #get(url: string, what: string, headers: Record<string, string>): Promise<HttpResponse> {
+  async #get(url: string, what: string, headers: Record<string, string>, deadline = this.#options.deadline): Promise<HttpResponse> {
     return fabricRequest({
       method: 'GET',
       url,
       headers,
-      ...this.#budgets(this.#options.deadline),
+      ...this.#budgets(deadline),
       policy: this.#options.readPolicy ?? READ_POLICY,
       onRetry: (event) => this.#options.onRetry?.(`the ${what}`, event),
     });
