@@ -49,8 +49,8 @@ test('scenario file errors are UsageErrors that name the file and the key', asyn
     [{ scenario: {} }, /description must be a non-empty string/],
     [{ description: 'x', extra: 1 }, /: extra is not a key \(description, scenario, faults\)/],
     [{ description: 'x', scenario: { computername: 'a' } }, /scenario\.computername is not a scenario key/],
-    [{ description: 'x', scenario: { certificateCount: '2' } }, /scenario\.certificateCount must be an integer 0-8/],
-    [{ description: 'x', scenario: { certificateCount: 9 } }, /scenario\.certificateCount must be an integer 0-8/],
+    [{ description: 'x', scenario: { certificateCount: '2' } }, /scenario\.certificateCount must be an integer 0-64/],
+    [{ description: 'x', scenario: { certificateCount: 65 } }, /scenario\.certificateCount must be an integer 0-64/],
     [{ description: 'x', scenario: { provisionGuestAgent: 'yes' } }, /scenario\.provisionGuestAgent must be a boolean/],
     [{ description: 'x', scenario: { adminPassword: 123 } }, /scenario\.adminPassword must be a string/],
     [{ description: 'x', scenario: { winRmHttps: true, certificateCount: 0 } }, /scenario\.winRmHttps needs certificateCount/],
@@ -81,6 +81,8 @@ test('resolveScenario keeps given values and ignores undefined ones', () => {
   assert.equal('timeZone' in scenario, false);
   assert.equal(scenario.adminUsername, 'azureuser');
   assert.throws(() => resolveScenario({ certificateCount: 1.5 }), /simulator option scenario\.certificateCount/);
+  // The benchmark's largest row asks for 50 certificates.
+  assert.equal(resolveScenario({ certificateCount: 64 }).certificateCount, 64);
 });
 
 test('validateScenario returns only known keys with their values', () => {

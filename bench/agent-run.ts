@@ -1,0 +1,69 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SandboxPlatform } from '../src/platform/sandbox/index.ts';
+import type { BenchFabric } from './fabric.ts';
+import { spawnTimed } from './spawn-timed.ts';
+
+/**
+ * One timed provisioning run of the bundled agent: a fresh sandbox with the simulator's media, the agent
+ * spawned as `node --require rss-preload.cjs dist/winprov.cjs provision --platform sandbox ...`, the time
+ * from just before spawn to the acknowledged Ready, the step durations from the journal the run leaves
+ * (ProgramData/winprov/state.json), and the peak RSS the preload wrote at exit.
+ */
+
+/** How to start the agent. */
+export interface AgentCommand {
+  node: string;
+  bundle: string;
+  preload: string;
+  /** A folder for the run's sandbox (removed afterwards). */
+  workDir: string;
+}
+
+/** What one run measured. */
+export interface AgentRun {
+  timeToReadyMs: number;
+  exitMs: number;
+  peakRssMb: number;
+  /** Step name -> duration (ms), skipped steps left out. */
+  steps: Record<string, number>;
+}
+
+const RUN_TIMEOUT_MS = 60_000;
+
+/** Runs the agent once against the fabric; throws with the agent's output when it does not reach Ready. */
+export async function runAgent(command: AgentCommand, fabric: BenchFabric): Promise<AgentRun> {
+  const root = await mkdtemp(join(command.workDir, 'run-'));
+  try {
+    const sandbox = join(root, 'sandbox');
+    await SandboxPlatform.open(sandbox, { create: true });
+    await fabric.simulator.writeProvisioningMedia(join(sandbox, 'drives', 'D'));
+    const rssFile = join(root, 'maxrss');
+    const ready = fabric.nextReady();
+    const run = await spawnTimed(
+      command.node,
+      ['--require', command.preload, command.bundle, 'provision', '--platform', 'sandbox', '--sandbox', sandbox, '--fabric', fabric.url, '--deadline', '60s'],
+      { env: { ...process.env, WINPROV_BENCH_RSS_FILE: rssFile }, timeoutMs: RUN_TIMEOUT_MS },
+    );
+    // The Ready callback ran before the simulator answered, so it has fired by the time the agent exited.
+    ready.cancel();
+    const readyAt = await ready.at.catch(() => undefined);
+    if (run.code !== 0 || readyAt === undefined) {
+      throw new Error(`the agent exited with ${run.code ?? run.signal}${readyAt === undefined ? ' without an accepted Ready' : ''}:\n${run.output}`);
+    }
+    const state = JSON.parse(await readFile(join(sandbox, 'ProgramData', 'winprov', 'state.json'), 'utf8')) as { steps: { name: string; durationMs?: number; outcome?: string }[] };
+    const steps: Record<string, number> = {};
+    for (const step of state.steps) {
+      if (step.outcome === 'ok' && step.durationMs !== undefined) steps[step.name] = step.durationMs;
+    }
+    return {
+      timeToReadyMs: readyAt - run.startMs,
+      exitMs: run.exitMs - run.startMs,
+      // ru_maxrss is in KiB on Linux; reported in MB (10^6 bytes), the unit of the target.
+      peakRssMb: (Number(await readFile(rssFile, 'utf8')) * 1024) / 1e6,
+      steps,
+    };
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,68 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runAgent } from './agent-run.ts';
+import { BenchFabric } from './fabric.ts';
+import { selectRows } from './rows.ts';
+import { summarize } from './stats.ts';
+import { formatTable, type Cell } from './table.ts';
+
+/**
+ * `node bench/compare.ts --bundle A.cjs --bundle B.cjs [--runs N] [--rows certs-1,certs-50]`: time to
+ * Ready of two or more agent builds, interleaved run by run (the order rotating each round), so that
+ * the effect of one change is measured under the same noise. The first bundle is the baseline.
+ */
+
+const PRELOAD = resolve(import.meta.dirname, 'rss-preload.cjs');
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { bundle: { type: 'string', multiple: true }, runs: { type: 'string', default: '15' }, rows: { type: 'string' } },
+    strict: true,
+  });
+  const bundles = (values.bundle ?? []).map((b) => resolve(b));
+  if (bundles.length < 2) throw new Error('name at least two --bundle files; the first is the baseline');
+  for (const bundle of bundles) if (!existsSync(bundle)) throw new Error(`${bundle} does not exist`);
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
+  const rows = selectRows(values.rows ?? 'certs-1');
+
+  const workDir = await mkdtemp(join(os.tmpdir(), 'winprov-compare-'));
+  const fabrics = await Promise.all(rows.map((row) => BenchFabric.start(row)));
+  const samples = rows.map(() => bundles.map(() => ({ ready: [] as number[], rss: [] as number[] })));
+  try {
+    for (let round = 0; round <= runs; round++) {
+      for (const [r, fabric] of fabrics.entries()) {
+        for (let k = 0; k < bundles.length; k++) {
+          const b = (k + round) % bundles.length;
+          const run = await runAgent({ node: process.execPath, bundle: bundles[b]!, preload: PRELOAD, workDir }, fabric);
+          // Round 0 warms the simulators and the file cache; it is not recorded.
+          if (round === 0) continue;
+          samples[r]![b]!.ready.push(run.timeToReadyMs);
+          samples[r]![b]!.rss.push(run.peakRssMb);
+        }
+      }
+      if (round > 0) process.stderr.write(`round ${round}/${runs}\n`);
+    }
+  } finally {
+    for (const fabric of fabrics) await fabric.stop();
+    await rm(workDir, { recursive: true, force: true });
+  }
+  const table: Cell[][] = [];
+  for (const [r, row] of rows.entries()) {
+    const baseline = summarize(samples[r]![0]!.ready).median;
+    for (const [b, bundle] of bundles.entries()) {
+      const ready = summarize(samples[r]![b]!.ready);
+      table.push([row.name, basename(bundle), ready.median, ready.p90, ready.median - baseline, summarize(samples[r]![b]!.rss).median]);
+    }
+  }
+  process.stdout.write(`${formatTable({ headings: ['row', 'bundle', 'Ready median ms', 'Ready p90 ms', 'vs first ms', 'peak RSS MB'], rows: table, digits: [0, 0, 0, 0, 0, 1] })}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`compare failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

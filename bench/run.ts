@@ -1,0 +1,197 @@
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createTransportCertificate } from '../src/crypto/transport-cert.ts';
+import { runAgent, type AgentCommand } from './agent-run.ts';
+import { buildBundle, bundleState } from './bundle.ts';
+import { BenchFabric } from './fabric.ts';
+import { fabricSequence } from './fabric-floor.ts';
+import { timeDecrypt, timeKeyGeneration } from './local-floor.ts';
+import { buildResult, renderReport, type RowSamples, type SharedSamples } from './report.ts';
+import { selectRows } from './rows.ts';
+import { spawnTimed } from './spawn-timed.ts';
+
+/**
+ * `npm run bench [-- --runs N] [--out FILE] [--rebuild | --no-build] [--rows a,b] [--bundle FILE]`: the bundled agent against fabric
+ * simulators in this process, N timed runs per row, the rows' runs interleaved (A B C A B C ...) so that
+ * noise on a shared machine hits every row alike, with the floor's parts measured in the same rounds.
+ * Prints the tables and writes the JSON (default bench/results/latest.json).
+ */
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BUNDLE = join(ROOT, 'dist', 'winprov.cjs');
+const PRELOAD = join(ROOT, 'bench', 'rss-preload.cjs');
+
+interface Options {
+  runs: number;
+  out: string;
+  build: 'if-needed' | 'always' | 'never';
+  /** The bundle to measure; another than dist/winprov.cjs is measured as it is (never built). */
+  bundle: string;
+  rows: string | undefined;
+}
+
+function readOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      runs: { type: 'string', default: '20' },
+      out: { type: 'string' },
+      rebuild: { type: 'boolean' },
+      'no-build': { type: 'boolean' },
+      bundle: { type: 'string' },
+      rows: { type: 'string' },
+    },
+    strict: true,
+  });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new Error(`--runs must be an integer 1-1000, got ${values.runs}`);
+  if (values.rebuild && values['no-build']) throw new Error('--rebuild and --no-build exclude each other');
+  const bundle = resolve(values.bundle ?? BUNDLE);
+  return {
+    runs,
+    out: resolve(values.out ?? join(ROOT, 'bench', 'results', 'latest.json')),
+    build: bundle !== BUNDLE ? 'never' : values.rebuild ? 'always' : values['no-build'] ? 'never' : 'if-needed',
+    bundle,
+    rows: values.rows,
+  };
+}
+
+function prepareBundle(build: Options['build'], bundle: string): void {
+  if (bundle !== BUNDLE) {
+    if (bundleState(bundle, []) === 'missing') throw new Error(`${bundle} does not exist`);
+    return;
+  }
+  const state = bundleState(BUNDLE, [join(ROOT, 'src'), join(ROOT, 'build', 'entry.ts'), join(ROOT, 'package-lock.json')]);
+  if (build === 'never') {
+    if (state === 'missing') throw new Error(`${relative(ROOT, BUNDLE)} is missing (run without --no-build to build it)`);
+    if (state === 'stale') progress(`note: ${relative(ROOT, BUNDLE)} is older than src/; measuring it as it is`);
+    return;
+  }
+  if (build === 'always' || state !== 'current') {
+    progress(`building ${relative(ROOT, BUNDLE)} (${build === 'always' ? 'asked' : state}) with node build/bundle.ts`);
+    buildBundle(ROOT);
+  }
+}
+
+function machine(): Record<string, string | number> {
+  let cpu = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpu;
+  } catch {
+    // Not Linux: os.cpus() names it.
+  }
+  return {
+    nproc: os.availableParallelism(),
+    cpu,
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    loadAverageAtStart: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+  };
+}
+
+const METHOD = {
+  timeToReady: 'performance.now() just before spawn() to the simulator callback for the accepted Ready report, both in the benchmark process',
+  steps: 'steps[].durationMs of ProgramData/winprov/state.json left by each run',
+  peakRss: 'node --require bench/rss-preload.cjs: process.resourceUsage().maxRSS (getrusage high-water mark) written at exit; its cost is the start-up difference with and without it',
+  floor: 'median node -e 0 + median raw-HTTP fabric sequence (versions, goal state, hosting env config + certificates + NotReady report, Ready) + median RSA-2048 generateKeyPair + median in-process decryptEnvelopedData + readPkcs12 of the same envelope (the last two only for rows with certificates)',
+  interleaving: 'each round runs every row once, then the start-up probes and one key generation',
+};
+
+function progress(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function main(): Promise<void> {
+  const options = readOptions(process.argv.slice(2));
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const context = machine();
+  prepareBundle(options.build, options.bundle);
+  const selected = selectRows(options.rows);
+
+  const workDir = await mkdtemp(join(os.tmpdir(), 'winprov-bench-'));
+  const fabrics: BenchFabric[] = [];
+  try {
+    progress(`starting ${selected.length} fabric simulators (tenant certificates are generated now, before any timing)`);
+    for (const row of selected) fabrics.push(await BenchFabric.start(row));
+    const transport = await createTransportCertificate();
+    const recipient = { keyPem: transport.keyPem, certPem: transport.certPem };
+    const command: AgentCommand = { node: process.execPath, bundle: options.bundle, preload: PRELOAD, workDir };
+
+    const rows: RowSamples[] = selected.map((row) => ({ ...row, timeToReadyMs: [], exitMs: [], peakRssMb: [], steps: [], fabricRoundTripsMs: [], decryptMs: [] }));
+    const shared: SharedSamples = { nodeStartupMs: [], nodeWithPreloadMs: [], nodePeakRssMb: [], versionMs: [], keyGenerationMs: [] };
+
+    const round = async (record: boolean): Promise<void> => {
+      for (const [i, row] of rows.entries()) {
+        const fabric = fabrics[i]!;
+        const run = await runAgent(command, fabric);
+        const sequence = await fabricSequence(fabric.url, transport.headerValue);
+        const decryptMs = sequence.certificateData === undefined ? undefined : timeDecrypt(sequence.certificateData, recipient);
+        if (!record) continue;
+        row.timeToReadyMs.push(run.timeToReadyMs);
+        row.exitMs.push(run.exitMs);
+        row.peakRssMb.push(run.peakRssMb);
+        row.steps.push(run.steps);
+        row.fabricRoundTripsMs.push(sequence.ms);
+        if (decryptMs !== undefined) row.decryptMs.push(decryptMs);
+      }
+      const startup = await startupProbes(workDir, options.bundle);
+      const keyGenerationMs = await timeKeyGeneration();
+      if (!record) return;
+      shared.nodeStartupMs.push(startup.nodeMs);
+      shared.nodeWithPreloadMs.push(startup.nodeWithPreloadMs);
+      shared.nodePeakRssMb.push(startup.nodePeakRssMb);
+      shared.versionMs.push(startup.versionMs);
+      shared.keyGenerationMs.push(keyGenerationMs);
+    };
+
+    progress('warm-up round (not recorded)');
+    await round(false);
+    for (let r = 1; r <= options.runs; r++) {
+      await round(true);
+      progress(`round ${r}/${options.runs}: ${rows.map((row) => `${row.name} ${Math.round(row.timeToReadyMs.at(-1)!)} ms`).join(', ')}`);
+    }
+
+    const result = buildResult(rows, shared, {
+      startedAt,
+      durationS: Math.round((performance.now() - started) / 100) / 10,
+      runs: options.runs,
+      machine: { ...context, loadAverageAtEnd: os.loadavg().map((l) => l.toFixed(2)).join(' ') },
+      method: METHOD,
+    });
+    process.stdout.write(renderReport(result));
+    await mkdir(dirname(options.out), { recursive: true });
+    await writeFile(options.out, `${JSON.stringify(result, null, 2)}\n`);
+    progress(`wrote ${relative(process.cwd(), options.out)} in ${result.durationS} s`);
+  } finally {
+    for (const fabric of fabrics) await fabric.stop();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/** node -e 0, the same with the RSS preload (its cost, and Node's own peak RSS), and the bundle's --version. */
+async function startupProbes(workDir: string, bundle: string): Promise<{ nodeMs: number; nodeWithPreloadMs: number; nodePeakRssMb: number; versionMs: number }> {
+  const timeoutMs = 30_000;
+  const plain = await spawnTimed(process.execPath, ['-e', '0'], { timeoutMs });
+  const rssFile = join(workDir, 'node-maxrss');
+  const preloaded = await spawnTimed(process.execPath, ['--require', PRELOAD, '-e', '0'], { timeoutMs, env: { ...process.env, WINPROV_BENCH_RSS_FILE: rssFile } });
+  const version = await spawnTimed(process.execPath, [bundle, '--version'], { timeoutMs });
+  for (const [what, run] of [['node -e 0', plain], ['node --require preload -e 0', preloaded], ['winprov --version', version]] as const) {
+    if (run.code !== 0) throw new Error(`${what} exited with ${run.code ?? run.signal}: ${run.output}`);
+  }
+  return {
+    nodeMs: plain.exitMs - plain.startMs,
+    nodeWithPreloadMs: preloaded.exitMs - preloaded.startMs,
+    nodePeakRssMb: (Number(readFileSync(rssFile, 'utf8')) * 1024) / 1e6,
+    versionMs: version.exitMs - version.startMs,
+  };
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
