@@ -1,6 +1,6 @@
 import { WireServerError } from './errors.ts';
 import { discoverFabric, type DiscoveredFabric } from './net/endpoint.ts';
-import { queryWireServerByDhcp } from './net/dhcp-query.ts';
+import { queryWireServerByDhcp, type DhcpQueryOptions } from './net/dhcp-query.ts';
 import { WireClient, probeVersions, type CompleteGoalState } from './net/wire-client.ts';
 import type { RetryPolicy } from './net/retry.ts';
 import type { HealthReport } from './protocol/health.ts';
@@ -13,14 +13,8 @@ import type { Log } from './util/log.ts';
  * from it, the goal state is fetched again and the call repeated with the new incarnation.
  */
 
-export interface DhcpQuerySettings {
-  serverAddress: string;
-  serverPort: number;
-  clientPort: number;
-  bindAddress: string;
-  timeoutMs: number;
-  attempts: number;
-}
+/** Where our own DHCP query goes and how long it waits (the MAC comes from the interface). */
+export type DhcpQuerySettings = Pick<DhcpQueryOptions, 'serverAddress' | 'serverPort' | 'clientPort' | 'bindAddress' | 'timeoutMs' | 'attempts'>;
 
 export interface FabricSettings {
   fabricUrl: string | undefined;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import forge from 'node-forge';
+import { seq, objectId, integer, octets, nullValue, toDer } from './asn1.ts';
 
 /**
  * The simulator's CMS EnvelopedData builder (RFC 5652 section 6), shaped like the fabric's certificates blob.
@@ -85,22 +86,7 @@ function subjectKeyIdentifier(cert: forge.pki.Certificate): string {
   return forge.pki.getPublicKeyFingerprint(cert.publicKey, { type: 'RSAPublicKey', md: forge.md.sha1.create(), encoding: 'binary' });
 }
 
-function seq(items: forge.asn1.Asn1[]): forge.asn1.Asn1 {
-  return asn1.create(Class.UNIVERSAL, Type.SEQUENCE, true, items);
-}
 
-function objectId(oid: string): forge.asn1.Asn1 {
-  return asn1.create(Class.UNIVERSAL, Type.OID, false, asn1.oidToDer(oid).getBytes());
-}
 
-function integer(value: number): forge.asn1.Asn1 {
-  return asn1.create(Class.UNIVERSAL, Type.INTEGER, false, asn1.integerToDer(value).getBytes());
-}
 
-function octets(binary: string): forge.asn1.Asn1 {
-  return asn1.create(Class.UNIVERSAL, Type.OCTETSTRING, false, binary);
-}
 
-function nullValue(): forge.asn1.Asn1 {
-  return asn1.create(Class.UNIVERSAL, Type.NULL, false, '');
-}

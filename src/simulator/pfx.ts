@@ -2,6 +2,7 @@ import { createCipheriv, createHash, createHmac, generateKeyPair, randomBytes, s
 import type { KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
+import { seq, objectId, integer, octets, nullValue, toDer } from './asn1.ts';
 
 /**
  * The tenant certificates the simulated fabric hands out, packed like the real fabric's PFX: PKCS#12
@@ -223,26 +224,8 @@ function explicit0(value: forge.asn1.Asn1): forge.asn1.Asn1 {
   return asn1.create(Class.CONTEXT_SPECIFIC, 0, true, [value]);
 }
 
-function seq(items: forge.asn1.Asn1[]): forge.asn1.Asn1 {
-  return asn1.create(Class.UNIVERSAL, Type.SEQUENCE, true, items);
-}
 
-function objectId(oid: string): forge.asn1.Asn1 {
-  return asn1.create(Class.UNIVERSAL, Type.OID, false, asn1.oidToDer(oid).getBytes());
-}
 
-function integer(value: number): forge.asn1.Asn1 {
-  return asn1.create(Class.UNIVERSAL, Type.INTEGER, false, asn1.integerToDer(value).getBytes());
-}
 
-function octets(bytes: Buffer | string): forge.asn1.Asn1 {
-  return asn1.create(Class.UNIVERSAL, Type.OCTETSTRING, false, typeof bytes === 'string' ? bytes : bytes.toString('binary'));
-}
 
-function nullValue(): forge.asn1.Asn1 {
-  return asn1.create(Class.UNIVERSAL, Type.NULL, false, '');
-}
 
-function toDer(value: forge.asn1.Asn1): Buffer {
-  return Buffer.from(asn1.toDer(value).getBytes(), 'binary');
-}

@@ -5,9 +5,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspect } from 'node:util';
 import forge from 'node-forge';
-import { CertificateError } from '../../src/errors.ts';
 import { createTransportCertificate } from '../../src/crypto/transport-cert.ts';
 import type { TransportCertificate } from '../../src/crypto/transport-cert.ts';
 import { decryptEnvelopedData } from '../../src/crypto/enveloped-data.ts';
@@ -16,6 +14,8 @@ import { buildEnvelopedData } from '../../src/simulator/cms.ts';
 import type { EnvelopeOptions } from '../../src/simulator/cms.ts';
 import { generateTenantCertificates } from '../../src/simulator/pfx.ts';
 import { Secret } from '../../src/util/secret.ts';
+import { opensslAvailable } from '../helpers/openssl.ts';
+import { assertCertificateError } from '../helpers/certificate-error.ts';
 
 const fixtures = new URL('../fixtures/fabric/', import.meta.url);
 const fixture = (name: string): string => readFileSync(new URL(name, fixtures), 'utf8');
@@ -29,23 +29,6 @@ const transport = createTransportCertificate();
 const otherTransport = createTransportCertificate();
 const tenant = generateTenantCertificates(3);
 
-/** Runs fn, expects a CertificateError whose text matches, and checks that no printed form carries key or PEM text. */
-function assertCertificateError(fn: () => unknown, pattern: RegExp, keyPem?: string): CertificateError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof CertificateError, `expected a CertificateError, got ${String(caught)}`);
-  assert.match(caught.reason, pattern);
-  const keyBody = keyPem?.split('\n')[2] ?? 'no key given';
-  for (const printed of [caught.message, String(caught.stack), JSON.stringify(caught), inspect(caught, { depth: 9 })]) {
-    assert.ok(!printed.includes('-----BEGIN'), 'no PEM text in the error');
-    assert.ok(!printed.includes(keyBody), 'no key material in the error');
-  }
-  return caught;
-}
 
 test('decrypts the fabric sample to a PFX holding exactly the two expected certificates', () => {
   const contents = readPkcs12(decryptEnvelopedData(fabricBlob, fabricRecipient));
@@ -203,15 +186,6 @@ test(
     }
   },
 );
-
-function opensslAvailable(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'pipe' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function replaceOnce(der: Uint8Array, fromHex: string, toHex: string): Buffer {
   const buffer = Buffer.from(der);

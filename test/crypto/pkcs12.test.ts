@@ -5,13 +5,14 @@ import { X509Certificate, createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspect } from 'node:util';
 import forge from 'node-forge';
 import { CertificateError } from '../../src/errors.ts';
 import { decryptEnvelopedData } from '../../src/crypto/enveloped-data.ts';
 import { readPkcs12 } from '../../src/crypto/pkcs12.ts';
 import { generateTenantCertificates } from '../../src/simulator/pfx.ts';
 import { Secret } from '../../src/util/secret.ts';
+import { opensslAvailable } from '../helpers/openssl.ts';
+import { assertCertificateError } from '../helpers/certificate-error.ts';
 
 // Fills the simulator's key pool on the thread pool while the other tests run; the timing test needs it warm.
 const warmPool = generateTenantCertificates(50);
@@ -45,19 +46,6 @@ function forgePfx(password: string | null, algorithm: '3des' | 'aes256'): { pfx:
   };
 }
 
-function assertCertificateError(fn: () => unknown, pattern: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught instanceof CertificateError, `expected a CertificateError, got ${String(caught)}`);
-  assert.match(caught.reason, pattern);
-  for (const printed of [caught.message, JSON.stringify(caught), inspect(caught, { depth: 9 })]) {
-    assert.ok(!printed.includes('-----BEGIN'), 'no PEM text in the error');
-  }
-}
 
 test('the fabric sample opens with the empty-string password and shows thumbprint, friendly name without NUL, DC subject', () => {
   const contents = readPkcs12(fabricPfx());
@@ -169,12 +157,3 @@ test(
     }
   },
 );
-
-function opensslAvailable(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'pipe' });
-    return true;
-  } catch {
-    return false;
-  }
-}
