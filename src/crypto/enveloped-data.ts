@@ -1,6 +1,7 @@
 import { X509Certificate, constants, createDecipheriv, createHash, createPrivateKey, privateDecrypt } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import forge from 'node-forge';
+import { derReader, type Asn1 } from './der.ts';
 import { CertificateError } from '../errors.ts';
 import type { Secret } from '../util/secret.ts';
 
@@ -10,7 +11,6 @@ import type { Secret } from '../util/secret.ts';
  * so this walks the ASN.1 itself; RSA and the block ciphers run in node:crypto.
  */
 
-type Asn1 = forge.asn1.Asn1;
 const { Class, Type } = forge.asn1;
 
 const OID_ENVELOPED_DATA = '1.2.840.113549.1.7.3';
@@ -218,42 +218,13 @@ function decryptContent(encryptedContentInfo: Asn1[], cek: Buffer): Uint8Array {
   }
 }
 
-// ---- ASN.1 reading helpers: each failure names the structure being read.
+// ---- ASN.1 reading: der.ts, with this module's error prefix.
 
-function parse(input: Uint8Array | string, what: string): Asn1 {
-  const binary = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('binary');
-  if (binary.length === 0) fail(`${what} is empty`);
-  try {
-    const fromDer = forge.asn1.fromDer as unknown as (b: forge.util.ByteBuffer, o: object) => Asn1;
-    return fromDer(forge.util.createBuffer(binary), { strict: true, parseAllBytes: true, decodeBitStrings: false });
-  } catch (error) {
-    // forge's messages name only lengths and tags ("Too few bytes to read ASN.1 value."), never content.
-    const detail = error instanceof Error ? error.message : 'unreadable';
-    return fail(`${what} is not valid DER/BER: ${detail}${/few bytes/i.test(detail) ? ' (truncated?)' : ''}`);
-  }
-}
+const { parse, children, universal, oid, bytes, fail: failWith } = derReader('certificates envelope');
 
-function children(node: Asn1 | undefined, what: string): Asn1[] {
-  if (node === undefined || !node.constructed || !Array.isArray(node.value)) fail(`${what} is missing or not a constructed value`);
-  return node.value as Asn1[];
-}
-
-function universal(node: Asn1 | undefined, type: forge.asn1.Type, what: string): Asn1 {
-  if (node === undefined || node.tagClass !== Class.UNIVERSAL || node.type !== type) fail(`${what} is missing or has the wrong ASN.1 type`);
-  return node;
-}
-
-function oid(node: Asn1 | undefined, what: string): string {
-  const value = universal(node, Type.OID, what).value;
-  if (typeof value !== 'string' || value.length === 0) fail(`${what} is not a valid OBJECT IDENTIFIER`);
-  return forge.asn1.derToOid(value);
-}
-
-/** The contents octets of a primitive value, or the concatenated segments of a BER constructed string. */
-function bytes(node: Asn1 | undefined, what: string): string {
-  if (node === undefined) return fail(`${what} is missing`);
-  if (typeof node.value === 'string') return node.value;
-  return node.value.map((segment) => bytes(segment, what)).join('');
+// A declared function, so the compiler sees that it never returns.
+function fail(rule: string): never {
+  return failWith(rule);
 }
 
 /** An INTEGER's contents without redundant leading zero octets, so 00 8F and 8F compare equal. */
@@ -269,8 +240,4 @@ function hex(binary: string): string {
 function describeOid(value: string): string {
   const name = (forge.pki.oids as unknown as Record<string, string | undefined>)[value];
   return name === undefined ? value : `${name} (${value})`;
-}
-
-function fail(rule: string): never {
-  throw new CertificateError(`certificates envelope: ${rule}`);
 }

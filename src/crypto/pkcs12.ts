@@ -1,6 +1,7 @@
 import { X509Certificate, createHash, createPrivateKey, timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import forge from 'node-forge';
+import { derReader, type Asn1 } from './der.ts';
 import { CertificateError } from '../errors.ts';
 import { MAC_DIGESTS, MAX_ITERATIONS, isPkcs12PbeScheme, pkcs12Mac, pkcs12PbeDecrypt } from './pkcs12-pbe.ts';
 
@@ -30,7 +31,6 @@ export interface Pkcs12Contents {
   certificates: DecryptedCertificate[];
 }
 
-type Asn1 = forge.asn1.Asn1;
 type Password = '' | null;
 const { Class, Type } = forge.asn1;
 
@@ -59,6 +59,10 @@ interface Bags {
 
 /** Opens a PFX with password '' and then null, and lists its certificates with thumbprints and key presence. */
 export function readPkcs12(pfx: Uint8Array): Pkcs12Contents {
+  // The same bytes are read again by whoever imports them (the sandbox checks its placements against
+  // them): the key derivations are the costly part, so one buffer is read once.
+  const known = opened.get(pfx);
+  if (known !== undefined) return structuredClone(known);
   const root = parse(Buffer.from(pfx.buffer, pfx.byteOffset, pfx.byteLength).toString('binary'), 'PFX');
   for (const password of ['', null] as const) {
     let bags: Bags;
@@ -68,10 +72,13 @@ export function readPkcs12(pfx: Uint8Array): Pkcs12Contents {
       if (error instanceof WrongPassword) continue;
       throw error;
     }
-    return { password, certificates: describe(bags) };
+    opened.set(pfx, { password, certificates: describe(bags) });
+    return structuredClone(opened.get(pfx)!);
   }
   return fail('neither the empty password nor no password opens it (MAC or decryption check failed)');
 }
+
+const opened = new WeakMap<Uint8Array, Pkcs12Contents>();
 
 /** PFX ::= SEQUENCE { version 3, authSafe ContentInfo (data), macData MacData OPTIONAL } */
 function openPfx(root: Asn1, password: Password): Bags {
@@ -254,46 +261,17 @@ function matches(cert: X509Certificate, key: KeyObject): boolean {
   }
 }
 
-// ---- ASN.1 reading helpers: each failure names the structure being read.
+// ---- ASN.1 reading: der.ts, with this module's error prefix.
 
-function parse(binary: string, what: string): Asn1 {
-  if (binary.length === 0) fail(`${what} is empty`);
-  try {
-    const fromDer = forge.asn1.fromDer as unknown as (b: forge.util.ByteBuffer, o: object) => Asn1;
-    return fromDer(forge.util.createBuffer(binary), { strict: true, parseAllBytes: true, decodeBitStrings: false });
-  } catch (error) {
-    // forge's messages name only lengths and tags, never content.
-    return fail(`${what} is not valid DER/BER: ${error instanceof Error ? error.message : 'unreadable'}`);
-  }
-}
+const { parse, children, universal, oid, bytes, fail: failWith } = derReader('PKCS#12');
 
-function children(node: Asn1 | undefined, what: string): Asn1[] {
-  if (node === undefined || !node.constructed || !Array.isArray(node.value)) fail(`${what} is missing or not a constructed value`);
-  return node.value as Asn1[];
-}
-
-function oid(node: Asn1 | undefined, what: string): string {
-  if (node === undefined || node.tagClass !== Class.UNIVERSAL || node.type !== Type.OID || typeof node.value !== 'string') {
-    fail(`${what} is not an OBJECT IDENTIFIER`);
-  }
-  return forge.asn1.derToOid(node.value);
+// A declared function, so the compiler sees that it never returns.
+function fail(rule: string): never {
+  return failWith(rule);
 }
 
 function integer(node: Asn1 | undefined, what: string): number {
-  if (node === undefined || node.tagClass !== Class.UNIVERSAL || node.type !== Type.INTEGER || typeof node.value !== 'string') {
-    fail(`${what} is not an INTEGER`);
-  }
-  if (node.value.length === 0 || node.value.length > 4) fail(`${what} is out of range`);
-  return forge.asn1.derToInteger(node.value);
-}
-
-/** The contents octets of a primitive value, or the concatenated segments of a BER constructed string. */
-function bytes(node: Asn1 | undefined, what: string): string {
-  if (node === undefined) return fail(`${what} is missing`);
-  if (typeof node.value === 'string') return node.value;
-  return node.value.map((segment) => bytes(segment, what)).join('');
-}
-
-function fail(rule: string): never {
-  throw new CertificateError(`PKCS#12: ${rule}`);
+  const value = universal(node, Type.INTEGER, what).value;
+  if (typeof value !== 'string' || value.length === 0 || value.length > 4) fail(`${what} is out of range`);
+  return forge.asn1.derToInteger(value as string);
 }

@@ -157,3 +157,14 @@ test(
     }
   },
 );
+
+test('the same PFX buffer is read once; each caller gets its own copy of the result', async () => {
+  const generated = await generateTenantCertificates(2);
+  const first = readPkcs12(generated.pfx);
+  first.certificates[0]!.thumbprint = 'changed by a caller';
+  const second = readPkcs12(generated.pfx);
+  assert.deepEqual(second.certificates.map((c) => c.thumbprint), generated.certificates.map((c) => c.thumbprint));
+  const started = performance.now();
+  readPkcs12(generated.pfx);
+  assert.ok(performance.now() - started < 5, 'a second read does not derive keys again');
+});
