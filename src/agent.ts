@@ -135,6 +135,9 @@ async function provisionSteps(run: Run): Promise<'ready' | 'applied'> {
   run.provisioningReport = provisioningReport;
 
   const { config, media } = await configuration;
+  for (const request of notAppliedRequests(config)) run.log.warn(`ovf-env.xml asks for ${request}, which winprov does not apply; configure it in the image or with an extension`);
+  // Azure sends this for every VM; the image's own Windows Update policy stays in force.
+  if (config.enableAutomaticUpdates !== undefined) run.log.debug(`automatic updates are left as the image has them (ovf-env.xml: ${config.enableAutomaticUpdates ? 'on' : 'off'})`);
   if (run.alreadyProvisioned) {
     await journal.skip('apply', `VM ${vmId} was provisioned at ${marker!.provisionedAt} by winprov ${marker!.agentVersion}; nothing is applied again`);
   } else {
@@ -166,6 +169,14 @@ async function provisionSteps(run: Run): Promise<'ready' | 'applied'> {
   await journal.step('guest-agent', () => platform.setGuestAgentServices(config.platform.provisionGuestAgent), (s) =>
     s.installed.length === 0 ? 'no guest agent installed' : s.installed.map((x) => `${x.name} ${x.startMode}`).join(', '));
   return 'ready';
+}
+
+/** What the provisioning configuration may ask for that winprov does not apply (README: "Not applied"). */
+function notAppliedRequests(config: ProvisioningConfig): string[] {
+  const requests: string[] = [];
+  if (config.winRmListeners.length > 0) requests.push(`WinRM listeners (${config.winRmListeners.map((l) => l.protocol).join(', ')})`);
+  if (config.additionalUnattendContent.length > 0) requests.push(`additional unattend content (${config.additionalUnattendContent.map((c) => c.settingName).join(', ')})`);
+  return requests;
 }
 
 async function readConfiguration(platform: Platform): Promise<{ config: ProvisioningConfig; media: ProvisioningMedia }> {

@@ -104,3 +104,14 @@ test('ProvisionGuestAgent false leaves the guest agent services disabled', async
     await fx.close();
   }
 });
+
+test('what ovf-env.xml asks for and winprov does not apply is said in the log, and the run still succeeds', async () => {
+  const fx = await provisioningFixture({ scenario: { adminPassword: PASSWORD, certificateCount: 1, winRmHttps: true } });
+  try {
+    const result = await fx.run();
+    assert.equal(result.outcome, 'ready', result.error?.describe());
+    assert.ok(fx.lines.some((l) => /WARN ovf-env.xml asks for WinRM listeners \(.*Https.*\), which winprov does not apply/.test(l)), fx.lines.join(''));
+  } finally {
+    await fx.close();
+  }
+});
