@@ -174,7 +174,6 @@ async function provisionSteps(run: Run): Promise<'ready' | 'applied'> {
 /** What the provisioning configuration may ask for that winprov does not apply (README: "Not applied"). */
 function notAppliedRequests(config: ProvisioningConfig): string[] {
   const requests: string[] = [];
-  if (config.winRmListeners.length > 0) requests.push(`WinRM listeners (${config.winRmListeners.map((l) => l.protocol).join(', ')})`);
   if (config.additionalUnattendContent.length > 0) requests.push(`additional unattend content (${config.additionalUnattendContent.map((c) => c.settingName).join(', ')})`);
   return requests;
 }

@@ -6,7 +6,7 @@ import type { CertificateBundle, Platform, ProvisioningMedia } from './platform/
 
 /**
  * The apply steps, in order, each idempotent and each recorded in the journal before it returns:
- * computer name, admin account, certificates, custom data, time zone. Run again on the same machine
+ * computer name, admin account, certificates, WinRM listeners, custom data, time zone. Run again on the same machine
  * they change nothing (the platform compares against what is already there).
  */
 export async function applyConfiguration(
@@ -42,6 +42,18 @@ export async function applyConfiguration(
         journal.applied('certificate', `${result.thumbprint} into LocalMachine\\${result.store}`)));
       return results;
     }, (results) => `${results.filter((r) => r.outcome === 'imported').length} imported, ${results.filter((r) => r.outcome === 'present').length} already present`);
+  }
+
+  if (config.winRmListeners.length === 0) {
+    await journal.skip('winrm', 'ovf-env.xml asks for no WinRM listener');
+  } else {
+    await journal.step('winrm', async () => {
+      const results = await platform.configureWinRm(config.winRmListeners);
+      for (const result of results.filter((r) => r.outcome !== 'present')) {
+        await journal.applied('winrm', `${result.protocol} listener on port ${result.port} ${result.outcome}`);
+      }
+      return results;
+    }, (results) => results.map((r) => `${r.protocol}:${r.port} ${r.outcome}`).join(', '));
   }
 
   const customData = customDataOf(media, config);

@@ -65,6 +65,18 @@ export interface CertificateImportResult {
   outcome: 'imported' | 'present';
 }
 
+export interface WinRmListenerRequest {
+  protocol: 'Http' | 'Https';
+  /** Uppercase SHA-1 thumbprint of the certificate an Https listener presents. */
+  certificateThumbprint: string | undefined;
+}
+
+export interface WinRmListenerResult {
+  protocol: 'Http' | 'Https';
+  port: number;
+  outcome: 'created' | 'updated' | 'present';
+}
+
 export type ServiceStartMode = 'Automatic' | 'Manual' | 'Disabled';
 
 export interface GuestAgentServices {
@@ -156,6 +168,12 @@ export interface Platform {
   ensureAdminAccount(account: AdminAccount): Promise<AccountOutcome>;
   /** Imports each placement's certificate into LocalMachine\<store>. Idempotent by thumbprint. */
   importCertificates(bundle: CertificateBundle): Promise<CertificateImportResult[]>;
+  /**
+   * Creates the WinRM listeners ovf-env.xml asks for (Https bound to a certificate in LocalMachine\My that
+   * has its private key) with their firewall rules (5985, 5986). Idempotent: a listener already there
+   * with the same binding is left alone.
+   */
+  configureWinRm(listeners: WinRmListenerRequest[]): Promise<WinRmListenerResult[]>;
   /** Writes %SystemDrive%\AzureData\CustomData.bin (folder limited to SYSTEM and Administrators); returns its path. */
   writeCustomData(data: Secret<Uint8Array>): Promise<string>;
   /** Sets the Windows time zone by its id ("Pacific Standard Time"). */

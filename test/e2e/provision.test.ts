@@ -105,12 +105,21 @@ test('ProvisionGuestAgent false leaves the guest agent services disabled', async
   }
 });
 
-test('what ovf-env.xml asks for and winprov does not apply is said in the log, and the run still succeeds', async () => {
-  const fx = await provisioningFixture({ scenario: { adminPassword: PASSWORD, certificateCount: 1, winRmHttps: true } });
+test('WinRM listeners from ovf-env.xml: Https bound to the imported certificate, firewall open, idempotent', async () => {
+  const fx = await provisioningFixture({ scenario: { adminPassword: PASSWORD, certificateCount: 2, winRmHttps: true } });
   try {
     const result = await fx.run();
     assert.equal(result.outcome, 'ready', result.error?.describe());
-    assert.ok(fx.lines.some((l) => /WARN ovf-env.xml asks for WinRM listeners \(.*Https.*\), which winprov does not apply/.test(l)), fx.lines.join(''));
+    const machine = await fx.machine();
+    const first = fx.simulator.expected.certificates[0]!;
+    const https = machine.winrm?.listeners.find((l) => l.transport === 'HTTPS');
+    assert.equal(https?.port, 5986);
+    assert.equal(https?.certificateThumbprint, first.thumbprint);
+    assert.ok(machine.winrm?.firewallPorts.includes(5986));
+    assert.ok(result.state.applied.some((a) => a.what === 'winrm' && /Https listener on port 5986 created/.test(a.detail)));
+    // Run again as a new image would not: the same VM applies nothing, the listener stays as it is.
+    assert.equal((await fx.run()).outcome, 'ready');
+    assert.deepEqual((await fx.machine()).winrm, machine.winrm);
   } finally {
     await fx.close();
   }

@@ -215,6 +215,14 @@ test('a whole run on the Windows platform puts no password, PFX, key or custom d
         return { result: { path: params['path'] } };
       case 'recordEvent':
         return { result: { created: false, log: 'Application' } };
+      case 'configureWinRm':
+        return {
+          result: {
+            results: (params['listeners'] as { protocol: string }[]).map((l) => ({ protocol: l.protocol, port: l.protocol === 'Https' ? 5986 : 5985, outcome: 'created', firewallRule: 'created', ruleName: `winprov-WinRM-${l.protocol.toUpperCase()}-In` })),
+            serviceStarted: true,
+            startModeChanged: false,
+          },
+        };
       default:
         return { result: { written: true } };
     }

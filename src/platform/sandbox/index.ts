@@ -13,6 +13,7 @@ import { checkComputerName, checkPasswordPolicy, checkStoreName, checkUserName }
 import type {
   AccountOutcome, AdminAccount, AgentEvent, AgentState, CertificateBundle, CertificateImportResult, CompletionMarker,
   DiagnosticFile, FabricInterface, GuestAgentServices, ImageVerbs, Platform, ProvisioningMedia,
+  WinRmListenerRequest, WinRmListenerResult,
 } from '../platform.ts';
 import { EVENT_IDS } from '../platform.ts';
 
@@ -151,6 +152,32 @@ export class SandboxPlatform implements Platform, ImageVerbs {
       }
       const imported = results.filter((r) => r.outcome === 'imported');
       return { detail: imported.length ? `imported ${imported.map((r) => `${r.thumbprint} into LocalMachine\\${r.store}`).join(', ')}` : undefined, result: results };
+    });
+  }
+
+  async configureWinRm(listeners: WinRmListenerRequest[]): Promise<WinRmListenerResult[]> {
+    return this.change('configureWinRm', (machine) => {
+      const winrm = (machine.winrm ??= { listeners: [], firewallPorts: [] });
+      const results: WinRmListenerResult[] = [];
+      const changed: string[] = [];
+      for (const request of listeners) {
+        const https = request.protocol === 'Https';
+        const port = https ? 5986 : 5985;
+        const thumbprint = https ? request.certificateThumbprint : undefined;
+        // WinRM refuses an HTTPS listener whose certificate is not in LocalMachine\My with its private key.
+        if (https && !machine.certificateStores.My?.some((c) => c.thumbprint === thumbprint && c.hasPrivateKey)) {
+          throw new PlatformRejectedError('configureWinRm', `the HTTPS listener's certificate ${thumbprint} is not in LocalMachine\\My with its private key`);
+        }
+        const transport = https ? 'HTTPS' as const : 'HTTP' as const;
+        const existing = winrm.listeners.find((l) => l.transport === transport);
+        const outcome = existing === undefined ? 'created' : existing.certificateThumbprint === thumbprint ? 'present' : 'updated';
+        if (existing === undefined) winrm.listeners.push({ transport, port, ...(thumbprint ? { certificateThumbprint: thumbprint } : {}) });
+        else if (thumbprint) existing.certificateThumbprint = thumbprint;
+        if (!winrm.firewallPorts.includes(port)) winrm.firewallPorts.push(port);
+        if (outcome !== 'present') changed.push(`${transport} listener on ${port}${thumbprint ? ` with ${thumbprint}` : ''}`);
+        results.push({ protocol: request.protocol, port, outcome });
+      }
+      return { detail: changed.length ? `WinRM ${changed.join(', ')}` : undefined, result: results };
     });
   }
 

@@ -60,6 +60,8 @@ export interface SandboxMachine {
   groups: Record<string, { name: string; members: string[] }>;
   certificateStores: Record<string, SandboxCertificate[]>;
   services: { name: string; startMode: ServiceStartMode; running: boolean }[];
+  /** WinRM listeners and the firewall rules opened for them. */
+  winrm?: { listeners: { transport: 'HTTP' | 'HTTPS'; port: number; certificateThumbprint?: string }[]; firewallPorts: number[] };
   /** HKLM\SOFTWARE\Microsoft\Virtual Machine\Guest values. */
   kvp: Record<string, string>;
   /** ACLs the platform set on folders, by sandbox-relative path. */

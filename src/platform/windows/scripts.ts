@@ -17,6 +17,7 @@ export const LIBRARY_SCRIPTS = [
   'identity.ps1',
   'accounts.ps1',
   'certificates.ps1',
+  'winrm.ps1',
   'files.ps1',
   'services.ps1',
   'kvp.ps1',

@@ -17,6 +17,8 @@ import type {
   ImageVerbs,
   Platform,
   ProvisioningMedia,
+  WinRmListenerRequest,
+  WinRmListenerResult,
 } from '../platform.ts';
 import * as artifacts from './artifacts.ts';
 import { powershellArgs, powershellPath } from './command-line.ts';
@@ -29,6 +31,7 @@ import { PowerShellSession, type LogFunction } from './session.ts';
 import { installSetupComplete } from './setup-complete.ts';
 import { writeFileAtomic } from '../../util/files.ts';
 import * as stateFiles from './state-files.ts';
+import { toWinRmParams, toWinRmResults } from './winrm.ts';
 
 /** Options of the Windows platform; the paths come from config.ts, never from the environment here. */
 export interface WindowsPlatformOptions {
@@ -171,6 +174,13 @@ export class WindowsPlatform implements Platform, ImageVerbs {
       const r = new HostResult('importCertificates', entry);
       return { thumbprint: r.string('thumbprint'), store: r.string('store'), outcome: r.oneOf('outcome', ['imported', 'present'] as const) };
     });
+  }
+
+  /** Thumbprints are checked here; the certificate store, the service and the firewall in winrm.ps1. */
+  async configureWinRm(listeners: WinRmListenerRequest[]): Promise<WinRmListenerResult[]> {
+    const requested = toWinRmParams(listeners);
+    if (requested.length === 0) return [];
+    return toWinRmResults(await this.#session.request('configureWinRm', { listeners: requested }), requested, this.#log);
   }
 
   async writeCustomData(data: Secret<Uint8Array>): Promise<string> {

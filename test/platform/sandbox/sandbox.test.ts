@@ -100,3 +100,11 @@ test('the KVP report is cut to 1 KB on a character boundary', () => withSandbox(
   assert.ok(Buffer.byteLength(value) <= 1024);
   assert.equal(value, 'é'.repeat(512));
 }));
+
+test('WinRM: an HTTPS listener needs its certificate in My with the private key; Http needs none', () => withSandbox(async (platform) => {
+  await assert.rejects(platform.configureWinRm([{ protocol: 'Https', certificateThumbprint: 'B'.repeat(40) }]), (err: unknown) => err instanceof PlatformRejectedError && /not in LocalMachine\\My/.test(err.message));
+  const results = await platform.configureWinRm([{ protocol: 'Http', certificateThumbprint: undefined }]);
+  assert.deepEqual(results, [{ protocol: 'Http', port: 5985, outcome: 'created' }]);
+  assert.deepEqual((await platform.configureWinRm([{ protocol: 'Http', certificateThumbprint: undefined }]))[0]!.outcome, 'present');
+  assert.deepEqual((await platform.machine()).winrm, { listeners: [{ transport: 'HTTP', port: 5985 }], firewallPorts: [5985] });
+}));

@@ -161,6 +161,7 @@ const FIELDS: Record<string, string[]> = {
   setComputerName: ['name'],
   ensureAdminAccount: ['password', 'resetPasswordOnFirstLogon', 'username'],
   importCertificates: ['pfx', 'pfxPassword', 'placements'],
+  configureWinRm: ['listeners'],
   writeCustomData: ['data', 'directory'],
   setTimeZone: ['timeZoneId'],
   setGuestAgentServices: ['enabled'],
@@ -209,6 +210,61 @@ test('certificates.ps1 imports in memory into the machine key set, not exportabl
   assert.match(body, /\$collection\.Import\(\$bytes,/);
   assert.match(body, /FindByThumbprint, \$thumbprint, \$false/);
   assert.ok(!/WriteAllBytes|Set-Content|Out-File|GetTempFileName|Import-PfxCertificate/i.test(split(body).code), 'no temporary PFX file');
+});
+
+test('winrm.ps1 checks every HTTPS certificate in LocalMachine\\My with its private key before it changes anything', () => {
+  const verb = functionBody('Set-WinprovWinRmListeners');
+  const check = verb.indexOf('Test-WinprovListenerCertificate -Thumbprint $thumbprint');
+  assert.notEqual(check, -1);
+  for (const change of ['Enable-WinprovWinRmService', 'Set-WinprovWinRmListener ', 'Set-WinprovWinRmFirewallRule']) {
+    assert.ok(check < verb.indexOf(change), `the certificate is checked before ${change.trim()}`);
+  }
+  assert.ok(split(verb).literal.some((text) => text === "the HTTPS listener's certificate "), 'the rule names the thumbprint');
+  assert.match(verb, /Stop-WinprovRejected -Rule \('the HTTPS listener''s certificate ' \+ \$thumbprint \+ ' is not in LocalMachine\\My with its private key'\)/);
+  const certificate = functionBody('Test-WinprovListenerCertificate');
+  assert.match(certificate, /X509Store -ArgumentList 'My', \(\[System\.Security\.Cryptography\.X509Certificates\.StoreLocation\]::LocalMachine\)/);
+  assert.match(certificate, /OpenFlags\]::ReadOnly\)/);
+  assert.match(certificate, /FindByThumbprint, \$Thumbprint, \$false/);
+  assert.match(certificate, /if \(\$certificate\.HasPrivateKey\) \{ return \$true \}/);
+});
+
+test('winrm.ps1 configures only the WinRM service, the listeners asked for and its own firewall rules', () => {
+  const code = split(sources.get('winrm.ps1')!).code;
+  assert.ok(!/Set-WSManQuickConfig|Enable-PSRemoting|Set-NetConnectionProfile|Restart-Service/i.test(code), 'no quick configuration, no network profile change, no restart');
+  const service = functionBody('Enable-WinprovWinRmService');
+  assert.match(service, /Set-Service -Name 'WinRM' -StartupType Automatic/);
+  assert.match(service, /Start-Service -Name 'WinRM'/);
+  const table = functionBody('Get-WinprovWinRmTransport');
+  assert.match(table, /'Http' \{ return @\{ transport = 'HTTP'; port = 5985; rule = 'winprov-WinRM-HTTP-In';/);
+  assert.match(table, /'Https' \{ return @\{ transport = 'HTTPS'; port = 5986; rule = 'winprov-WinRM-HTTPS-In';/);
+  assert.match(table, /switch -CaseSensitive/);
+});
+
+test('winrm.ps1 finds the listener on every address, creates it or changes it in place, and never sets a Hostname', () => {
+  const find = functionBody('Get-WinprovWinRmListener');
+  assert.match(find, /Get-WSManInstance -ResourceURI 'winrm\/config\/Listener' -Enumerate/);
+  assert.match(find, /-Name 'Source'\) -eq 'Compatibility'\) \{ continue \}/);
+  assert.match(find, /-Name 'Address'\) -eq '\*'/);
+  const listener = functionBody('Set-WinprovWinRmListener');
+  assert.match(listener, /\$selector = @\{ Address = '\*'; Transport = \$Transport \}/);
+  // ValueSet property names are case-sensitive (Set-WSManInstance documentation).
+  assert.match(listener, /\$values = @\{ Port = \[string\]\$Port; Enabled = 'true' \}/);
+  assert.match(listener, /\$values\.CertificateThumbprint = \$Thumbprint/);
+  assert.match(listener, /\$null = New-WSManInstance -ResourceURI 'winrm\/config\/Listener' -SelectorSet \$selector -ValueSet \$values\s+return 'created'/);
+  assert.match(listener, /\$null = Set-WSManInstance -ResourceURI 'winrm\/config\/Listener' -SelectorSet \$selector -ValueSet \$values\s+return 'updated'/);
+  assert.match(listener, /if \(\$same\) \{ return 'present' \}/);
+  assert.ok(!/Hostname|Remove-WSManInstance/.test(split(listener).code));
+});
+
+test('winrm.ps1 opens each port with a rule found by its Name, inbound TCP, allowed on every profile', () => {
+  const rule = functionBody('Set-WinprovWinRmFirewallRule');
+  assert.match(rule, /Get-NetFirewallRule -Name \$Name -ErrorAction SilentlyContinue/);
+  assert.ok(rule.indexOf('Get-NetFirewallRule') < rule.indexOf('New-NetFirewallRule'), 'looked up before it is created');
+  for (const cmdlet of ['Set-NetFirewallRule -Name $Name', 'New-NetFirewallRule -Name $Name -DisplayName $DisplayName']) {
+    const line = rule.split('\n').find((l) => l.includes(cmdlet));
+    assert.ok(line !== undefined, cmdlet);
+    for (const part of ['-Enabled True', '-Direction Inbound', '-Action Allow', '-Profile Any', '-Protocol TCP', '-LocalPort $Port']) assert.ok(line.includes(part), `${cmdlet}: ${part}`);
+  }
 });
 
 test('folders holding secrets get a protected ACL for SYSTEM and Administrators only', () => {

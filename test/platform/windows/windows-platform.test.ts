@@ -53,6 +53,14 @@ function cannedAnswer(verb: string, params: Record<string, unknown>): Reply {
       return { result: { outcome: 'created', sid: 'S-1-5-21-1-2-3-1001', addedToAdministrators: true } };
     case 'importCertificates':
       return { result: { results: (params.placements as { thumbprint: string; store: string }[]).map((p) => ({ ...p, outcome: 'imported', hasPrivateKey: true })) } };
+    case 'configureWinRm':
+      return {
+        result: {
+          results: (params.listeners as { protocol: string }[]).map((l) => ({ protocol: l.protocol, port: l.protocol === 'Https' ? 5986 : 5985, outcome: 'created', firewallRule: 'present', ruleName: 'x' })),
+          serviceStarted: false,
+          startModeChanged: false,
+        },
+      };
     case 'writeCustomData':
       return { result: { path: `${params.directory as string}\\CustomData.bin` } };
     case 'setTimeZone':
@@ -117,6 +125,12 @@ const VERBS: { name: string; call: (p: Platform) => Promise<unknown>; verb: stri
         { thumbprint: 'CD'.repeat(20), store: 'Remote Desktop' },
       ],
     },
+  },
+  {
+    name: 'configureWinRm',
+    call: (p) => p.configureWinRm([{ protocol: 'Http', certificateThumbprint: undefined }, { protocol: 'Https', certificateThumbprint: 'ef'.repeat(20) }]),
+    verb: 'configureWinRm',
+    params: { listeners: [{ protocol: 'Http', certificateThumbprint: null }, { protocol: 'Https', certificateThumbprint: 'EF'.repeat(20) }] },
   },
   { name: 'writeCustomData', call: (p) => p.writeCustomData(new Secret<Uint8Array>(CUSTOM_DATA)), verb: 'writeCustomData', params: { directory: 'C:\\AzureData', data: CUSTOM_DATA.toString('base64') } },
   { name: 'setTimeZone', call: (p) => p.setTimeZone('Tokyo Standard Time'), verb: 'setTimeZone', params: { timeZoneId: 'Tokyo Standard Time' } },

@@ -91,6 +91,7 @@ function Invoke-WinprovVerb {
             'setComputerName' { Set-WinprovComputerName -Request $Params }
             'ensureAdminAccount' { Set-WinprovAdminAccount -Request $Params }
             'importCertificates' { Import-WinprovCertificates -Request $Params }
+            'configureWinRm' { Set-WinprovWinRmListeners -Request $Params }
             'writeCustomData' { Write-WinprovCustomData -Request $Params }
             'setTimeZone' { Set-WinprovTimeZone -Request $Params }
             'setGuestAgentServices' { Set-WinprovGuestAgentServices -Request $Params }
