@@ -11,9 +11,13 @@ export async function provisionCommand(config: Readonly<AgentConfig>, io: Comman
   const log = createLog({ consoleLevel: config.consoleLevel, write: io.out, serial: config.serial });
   log.debug(`configuration from ${config.sources.join(', ')}`);
   const platform = await createPlatform(config, log);
-  log.attachFile(join(platform.stateDirectory, 'winprov.log'));
   let result: ProvisionResult;
   try {
+    // The folder gets its restricted ACL before the first log line lands in it.
+    await platform.ensureStateDirectory().then(
+      () => log.attachFile(join(platform.stateDirectory, 'winprov.log')),
+      (err: unknown) => log.warn(`the state folder ${platform.stateDirectory} could not be prepared (${(err as Error).message}); logging to the console only`),
+    );
     result = await provision({ platform, log, settings: runSettingsOf(config, platform.kind), transportKey });
   } finally {
     await platform.close();

@@ -187,6 +187,8 @@ export interface Platform {
   /** An entry in the Windows Application event log (source winprov): the run started, succeeded or failed. */
   recordEvent(event: AgentEvent): Promise<void>;
 
+  /** Creates the state folder limited to SYSTEM and Administrators (before the log file goes there). */
+  ensureStateDirectory(): Promise<void>;
   readAgentState(): Promise<AgentState | undefined>;
   writeAgentState(state: AgentState): Promise<void>;
   readCompletionMarker(): Promise<CompletionMarker | undefined>;

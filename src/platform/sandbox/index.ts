@@ -291,7 +291,7 @@ export class SandboxPlatform implements Platform, ImageVerbs {
     return sandboxDiagnostics(this.root, await this.machine());
   }
 
-  private async ensureStateDirectory(): Promise<void> {
+  async ensureStateDirectory(): Promise<void> {
     await mkdir(this.stateDirectory, { recursive: true, mode: 0o700 });
   }
 
