@@ -48,7 +48,10 @@ export class Journal {
       const detail = describe?.(result);
       if (detail) record.detail = detail;
       this.#log.info(`< ${name} ok in ${record.durationMs} ms${detail ? `: ${detail}` : ''}`, { step: name, event: 'end', durationMs: record.durationMs, outcome: 'ok' });
-      await this.save();
+      // Not awaited: a step's "ok" is bookkeeping, and waiting for each fsync'd write would put every
+      // write on the critical path. What must be durable is awaited where it is recorded (applied(),
+      // reported(), finish()), and writes are serialized, so those saves carry this record too.
+      void this.save();
       return result;
     } catch (err) {
       record.durationMs = Math.round(performance.now() - started);

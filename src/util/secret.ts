@@ -36,6 +36,3 @@ export class Secret<T> {
   }
 }
 
-export function isSecret(value: unknown): value is Secret<unknown> {
-  return value instanceof Secret;
-}
