@@ -5,7 +5,7 @@ import { applyConfiguration } from './apply.ts';
 import { fetchCertificates } from './certificates.ts';
 import { createTransportCertificate } from './crypto/transport-cert.ts';
 import type { TransportKeyPair } from './crypto/transport-key.ts';
-import { parseOvfEnv, redactOvfEnv, type ProvisioningConfig } from './protocol/ovf-env.ts';
+import { readOvfEnv, type ProvisioningConfig } from './protocol/ovf-env.ts';
 import { AGENT_VERSION } from './version.ts';
 import { silentLog, type Log } from './util/log.ts';
 import type { AgentState, FabricInterface, Platform, ProvisioningMedia } from './platform/platform.ts';
@@ -180,10 +180,10 @@ function notAppliedRequests(config: ProvisioningConfig): string[] {
 
 async function readConfiguration(platform: Platform): Promise<{ config: ProvisioningConfig; media: ProvisioningMedia }> {
   const media = await platform.readProvisioningMedia();
-  const bytes = media.ovfEnv.reveal();
+  const ovfEnv = readOvfEnv(media.ovfEnv.reveal());
   // The redacted copy is saved first, so a document that fails validation can still be inspected.
-  await platform.saveOvfEnvCopy(redactOvfEnv(bytes));
-  return { config: parseOvfEnv(bytes), media };
+  await platform.saveOvfEnvCopy(ovfEnv.redacted);
+  return { config: ovfEnv.config(), media };
 }
 
 /** Azure needs DHCP inside the guest (a static address is a classic OSProvisioningTimedOut). */

@@ -5,9 +5,9 @@ import {
   checkListener, checkPackageName, checkTimeZone, checkUnattendSetting, quote,
   type CertificateSetting, type UnattendSetting, type WinRmListener,
 } from './ovf-rules.ts';
-import {
-  childOf, childrenOf, decodeUtf8, escapeXml, isNode, parseXml, textOf, type XmlFailure, type XmlNode,
-} from './xml.ts';
+import { childOf, childrenOf, isNode, parseXml, textOf, type XmlFailure, type XmlNode } from './xml.ts';
+import { redactOvfEnv, redactParsedOvfEnv } from './ovf-redact.ts';
+import { OVF_ENV_MAX_BYTES } from './ovf-rules.ts';
 
 /**
  * ovf-env.xml, the user's provisioning configuration on the provisioning media (fabric-protocol.md 6.3):
@@ -46,16 +46,8 @@ export interface ProvisioningConfig {
   };
 }
 
-/**
- * Size limit of ovf-env.xml. The largest legitimate part is custom data: at most 65,535 bytes (ARM), which
- * is 87,380 characters of base64. Two unattend settings under 4 KB each grow at most 6x when entity-escaped
- * (&quot;), about 48 KiB; everything else fits in a few KiB. That is under 150 KiB, so 256 KiB leaves room
- * while keeping a hostile document cheap to refuse.
- */
-export const OVF_ENV_MAX_BYTES = 256 * 1024;
 
 const ARRAYS = ['CertificateSetting', 'Listener', 'UnattendPass', 'UnattendComponent', 'ComponentSetting'];
-const REDACTED = '[redacted]';
 
 // The parser's "not well-formed" messages quote document text (a tag name made of password characters),
 // so only the position survives.
@@ -69,7 +61,34 @@ const fail: XmlFailure = (field, rule) => {
 
 /** Parses and validates ovf-env.xml; throws OvfError(field, rule), never quoting a secret. */
 export function parseOvfEnv(xml: string | Uint8Array): ProvisioningConfig {
-  const environment = environmentOf(parseXml(xml, fail, { arrays: ARRAYS, maxBytes: OVF_ENV_MAX_BYTES }));
+  return configOf(parseXml(xml, fail, { arrays: ARRAYS, maxBytes: OVF_ENV_MAX_BYTES }));
+}
+
+/**
+ * Reads ovf-env.xml once for both of its uses: the redacted copy to save (always available, even for a
+ * document that fails validation) and the validated configuration (which may throw OvfError).
+ */
+export function readOvfEnv(xml: string | Uint8Array): { redacted: string; config: () => ProvisioningConfig } {
+  let document: XmlNode | undefined;
+  let failure: unknown;
+  try {
+    document = parseXml(xml, fail, { arrays: ARRAYS, maxBytes: OVF_ENV_MAX_BYTES });
+  } catch (err) {
+    failure = err;
+  }
+  return {
+    redacted: redactParsedOvfEnv(xml, document),
+    config: () => {
+      if (document === undefined) throw failure;
+      return configOf(document);
+    },
+  };
+}
+
+export { redactOvfEnv, OVF_ENV_MAX_BYTES };
+
+function configOf(document: XmlNode): ProvisioningConfig {
+  const environment = environmentOf(document);
   const set = windowsSet(environment);
   const text = (name: string): string | undefined => textOf(set[name], name, fail);
   const password = text('AdminPassword');
@@ -182,113 +201,4 @@ function platformSettings(environment: XmlNode, password: string | undefined): P
     kmsServerHostname: checkKmsHost(text('KmsServerHostname'), password),
     preprovisionedVm: checkBoolean('PreprovisionedVm', text('PreprovisionedVm'), password) ?? false,
   };
-}
-
-// ---- Redaction -------------------------------------------------------------------------------------
-
-/** Element local names whose content is secret: anything with Password in it, CustomData, unattend Content. */
-function isSecretElement(qualifiedName: string): boolean {
-  const local = qualifiedName.slice(qualifiedName.lastIndexOf(':') + 1);
-  return /password|customdata/i.test(local) || /^content$/i.test(local);
-}
-
-/**
- * The copy of ovf-env.xml that is saved: the original text with the content of every secret element
- * (AdminPassword, DomainJoin Password, anything named *Password*, CustomData, Content) and every *Password*
- * attribute value replaced by "[redacted]", whatever the prefix, CDATA or nesting; comments are dropped.
- * A document that is not well-formed, too large, or whose secret shows up anywhere else yields a
- * placeholder document instead: a secret is never returned.
- */
-export function redactOvfEnv(xml: string | Uint8Array): string {
-  const size = typeof xml === 'string' ? Buffer.byteLength(xml, 'utf8') : xml.byteLength;
-  if (size > OVF_ENV_MAX_BYTES) return placeholder(size, `it is larger than the limit of ${OVF_ENV_MAX_BYTES} bytes`);
-  let original: XmlNode;
-  let text: string;
-  try {
-    original = parseXml(xml, fail, { maxBytes: OVF_ENV_MAX_BYTES });
-    text = typeof xml === 'string' ? xml : decodeUtf8(xml, fail);
-  } catch {
-    return placeholder(size, 'it could not be read as XML');
-  }
-  const copy = redactText(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  if (copy === undefined) return placeholder(size, 'it could not be read as XML');
-  try {
-    parseXml(copy, fail, { maxBytes: 2 * OVF_ENV_MAX_BYTES });
-  } catch {
-    return placeholder(size, 'the redacted text did not read back as XML');
-  }
-  // A second line of defence: no secret the parser saw may survive, raw or escaped. Values shorter than
-  // 6 characters are skipped: they collide with ordinary markup and are no valid password anyway.
-  for (const secret of secretValues(original)) {
-    if (secret.trim().length >= 6 && (copy.includes(secret) || copy.includes(escapeXml(secret)))) {
-      return placeholder(size, 'a secret value also appears outside its element');
-    }
-  }
-  return copy;
-}
-
-function placeholder(size: number, reason: string): string {
-  return (
-    '<?xml version="1.0" encoding="utf-8"?>\n' +
-    `<!-- This ovf-env.xml was not kept because ${reason}; it may hold the admin password or custom data. -->\n` +
-    `<OvfEnvNotSaved bytes="${size}"/>\n`
-  );
-}
-
-/** Every text the parser read inside a secret element or a *Password* attribute. */
-function secretValues(node: unknown, inside = false, found: string[] = []): string[] {
-  if (typeof node === 'string') {
-    if (inside) found.push(node);
-  } else if (Array.isArray(node)) {
-    for (const item of node) secretValues(item, inside, found);
-  } else if (isNode(node)) {
-    for (const [key, value] of Object.entries(node)) {
-      const secret = key.startsWith('@_') ? /password/i.test(key) : key !== '#text' && isSecretElement(key);
-      secretValues(value, inside || secret, found);
-    }
-  }
-  return found;
-}
-
-// One token at a time: a comment (group 1, dropped), CDATA, a processing instruction, an end tag (group 2),
-// a start tag (group 3; quoted values may hold '>'), text, or a lone '<': a declaration (DOCTYPE) or broken markup.
-const TOKEN = new RegExp(
-  String.raw`(<!--[^]*?-->)|<!\[CDATA\[[^]*?\]\]>|<\?[^]*?\?>|<\/([^\s>]+)\s*>` +
-    String.raw`|<([^\s/>!?<]+)(?:[^<>"']|"[^"]*"|'[^']*')*>|[^<]+|<`,
-  'y',
-);
-const PASSWORD_ATTRIBUTE = /(\s[^\s=<>]*password[^\s=<>]*\s*=\s*)(["'])[^]*?\2/gi;
-
-/** Copies the text, dropping the content of secret elements and comments; undefined when the markup is broken. */
-function redactText(text: string): string | undefined {
-  const token = new RegExp(TOKEN);
-  const stack: string[] = [];
-  let out = '';
-  let hiddenDepth = -1; // stack depth of the secret element whose content is being dropped; -1 while copying
-  let contentStart = 0;
-  let position = 0;
-  for (let match = token.exec(text); match !== null; match = token.exec(text)) {
-    const [part, comment, endName, startName] = match;
-    if (part === '<') return undefined;
-    if (endName !== undefined) {
-      if (stack.pop() !== endName) return undefined;
-      if (stack.length === hiddenDepth) {
-        if (match.index > contentStart) out += REDACTED;
-        hiddenDepth = -1;
-      }
-    }
-    // Comments are dropped: the fabric writes none, and one is a place a secret could hide.
-    if (hiddenDepth < 0 && comment === undefined) {
-      out += startName === undefined ? part : part.replace(PASSWORD_ATTRIBUTE, `$1$2${REDACTED}$2`);
-    }
-    if (startName !== undefined && !part.endsWith('/>')) {
-      if (hiddenDepth < 0 && isSecretElement(startName)) {
-        hiddenDepth = stack.length;
-        contentStart = match.index + part.length;
-      }
-      stack.push(startName);
-    }
-    position = match.index + part.length;
-  }
-  return stack.length === 0 && position === text.length ? out : undefined;
 }

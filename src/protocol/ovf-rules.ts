@@ -25,6 +25,14 @@ export const DISALLOWED_PASSWORDS: ReadonlySet<string> = new Set(
 );
 
 /** Size limit of one AdditionalUnattendContent Content ("less than 4 KB including the root element"). */
+/**
+ * Size limit of ovf-env.xml. The largest legitimate part is custom data: at most 65,535 bytes (ARM), which
+ * is 87,380 characters of base64. Two unattend settings under 4 KB each grow at most 6x when entity-escaped
+ * (&quot;), about 48 KiB; everything else fits in a few KiB. That is under 150 KiB, so 256 KiB leaves room
+ * while keeping a hostile document cheap to refuse.
+ */
+export const OVF_ENV_MAX_BYTES = 256 * 1024;
+
 export const UNATTEND_CONTENT_MAX_BYTES = 4096;
 
 const ECHO_MAX = 40;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { OvfError } from '../../src/errors.ts';
-import { OVF_ENV_MAX_BYTES, parseOvfEnv, redactOvfEnv, type ProvisioningConfig } from '../../src/protocol/ovf-env.ts';
+import { OVF_ENV_MAX_BYTES, parseOvfEnv, readOvfEnv, redactOvfEnv, type ProvisioningConfig } from '../../src/protocol/ovf-env.ts';
 import { parseXml, textOf, type XmlNode } from '../../src/protocol/xml.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/ovf/${name}.xml`, import.meta.url), 'utf8');
@@ -337,4 +337,19 @@ test('no truncation of a real-shaped document returns its secrets', () => {
   for (let end = 0; end < xml.length; end += 3) {
     assertNoSecrets(redactOvfEnv(xml.slice(0, end)), DEFAULT_NS_SECRETS);
   }
+});
+
+test('readOvfEnv gives the same redacted copy and configuration as the two separate calls', () => {
+  const dir = new URL('../fixtures/ovf/', import.meta.url);
+  for (const name of ['windows-default-namespace.xml', 'windows-wa-prefixed.xml', 'windows-ns0-ns1.xml', 'windows-minimal.xml']) {
+    const xml = readFileSync(new URL(name, dir));
+    const read = readOvfEnv(xml);
+    assert.equal(read.redacted, redactOvfEnv(xml), name);
+    assert.deepEqual(JSON.stringify(read.config()), JSON.stringify(parseOvfEnv(xml)), name);
+    assert.equal(read.config().adminPassword.reveal(), parseOvfEnv(xml).adminPassword.reveal(), name);
+  }
+  const broken = readOvfEnv('<Environment><AdminPassword>Secr3t-Value!</Environment>');
+  assert.match(broken.redacted, /OvfEnvNotSaved/);
+  assert.doesNotMatch(broken.redacted, /Secr3t-Value!/);
+  assert.throws(() => broken.config(), (err: Error) => /not well-formed/.test(err.message));
 });
