@@ -124,3 +124,28 @@ test('WinRM listeners from ovf-env.xml: Https bound to the imported certificate,
     await fx.close();
   }
 });
+
+test('deferred Ready: the specialize run applies everything without Ready; the SetupComplete run sends Ready and applies nothing', async () => {
+  const fx = await provisioningFixture({ scenario: { adminPassword: PASSWORD, certificateCount: 1, provisionGuestAgent: true } });
+  try {
+    const specialize = await fx.run({ phase: 'apply' });
+    assert.equal(specialize.outcome, 'applied', specialize.error?.describe());
+    assert.equal(specialize.exitCode, 0);
+    assert.deepEqual(fx.simulator.healthReports.map((r) => `${r.state}/${r.subStatus ?? ''}`), ['NotReady/Provisioning']);
+    const applied = await fx.machine();
+    assert.equal(applied.pendingComputerName, fx.simulator.scenario.computerName);
+    assert.ok(applied.services.every((s) => s.startMode === 'Disabled'), 'the guest agent is not enabled before Ready');
+    assert.ok(await fx.platform.readCompletionMarker());
+
+    const setupComplete = await fx.run();
+    assert.equal(setupComplete.outcome, 'ready');
+    assert.equal(setupComplete.alreadyProvisioned, true);
+    assert.deepEqual(fx.simulator.healthReports.map((r) => `${r.state}/${r.subStatus ?? ''}`), ['NotReady/Provisioning', 'NotReady/Provisioning', 'Ready/']);
+    const after = await fx.machine();
+    assert.deepEqual(after.users, applied.users);
+    assert.deepEqual(after.certificateStores, applied.certificateStores);
+    assert.ok(after.services.every((s) => s.startMode === 'Automatic'), 'the guest agent is enabled after Ready');
+  } finally {
+    await fx.close();
+  }
+});
