@@ -1,5 +1,6 @@
 import { PlatformCommandError } from '../../errors.ts';
 import type { CommandRunner, Session, SessionExit } from './exec.ts';
+import { readableStderr } from './clixml.ts';
 import { scrubSecrets, toPlatformError } from './failure.ts';
 import { helloLine, LineSplitter, newMarker, parseHostLine, requestLine, type HostAnswer } from './protocol.ts';
 
@@ -163,12 +164,15 @@ export class PowerShellSession {
     waiter.settle({ kind: 'answer', answer: parsed.answer });
   }
 
+  /** Windows PowerShell's stderr is CLIXML under -EncodedCommand (clixml.ts): logged as the text it carries. */
   #onStderr(child: Child, line: string): void {
-    if (line.trim() === '') return;
-    const clean = this.#clean(line);
-    child.stderrTail.push(clean);
-    if (child.stderrTail.length > STDERR_TAIL_LINES) child.stderrTail.shift();
-    this.#log('warn', `PowerShell stderr: ${clean}`);
+    for (const text of readableStderr(line)) {
+      if (text.trim() === '') continue;
+      const clean = this.#clean(text);
+      child.stderrTail.push(clean);
+      if (child.stderrTail.length > STDERR_TAIL_LINES) child.stderrTail.shift();
+      this.#log('warn', `PowerShell stderr: ${clean}`);
+    }
   }
 
   #onExit(child: Child, info: SessionExit): void {

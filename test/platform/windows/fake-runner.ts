@@ -11,8 +11,8 @@ export type Reply =
   | { error: HostFailure }
   /** Never answer (the session's timeout must fire). */
   | { hang: true }
-  /** Exit with this code without answering. */
-  | { crash: number };
+  /** Exit with this code without answering, after writing stderr if given. */
+  | { crash: number; stderr?: string };
 
 export type Responder = (verb: string, params: Record<string, unknown>, spawn: RecordedSpawn) => Reply;
 
@@ -106,6 +106,8 @@ export class FakeRunner implements CommandRunner {
       const reply = this.#respond(verb, params, spawn);
       if ('hang' in reply) return;
       if ('crash' in reply) {
+        const stderr = reply.stderr;
+        if (stderr !== undefined) setImmediate(() => events.stderr(Buffer.from(stderr, 'utf8')));
         setImmediate(() => exit(reply.crash));
         return;
       }

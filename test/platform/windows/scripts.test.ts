@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { requestLine } from '../../../src/platform/windows/protocol.ts';
 import { BOOTSTRAP_SCRIPT, LIBRARY_SCRIPTS, loadLibrary, loadScript } from '../../../src/platform/windows/scripts.ts';
 
 /**
@@ -333,4 +334,78 @@ test('diagnostics.ps1 reads the registry values and event log extracts collect-l
   assert.match(extract, /'NoMatchingEventsFound\*'/);
   assert.match(extract, /ToUniversalTime\(\)\.ToString\('o', \[System\.Globalization\.CultureInfo\]::InvariantCulture\)/);
   assert.ok(!/LevelDisplayName/.test(extract), 'the level travels as its number; its display name is localized');
+});
+
+test('the bootstrap silences progress before anything else and sets the preferences module functions see as globals', () => {
+  const statements = split(sources.get(BOOTSTRAP_SCRIPT)!)
+    .code.split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  // "Preparing modules for first use" is a progress record; under -EncodedCommand it reaches stderr as CLIXML.
+  assert.equal(statements[0], "$global:ProgressPreference = ''");
+  const text = sources.get(BOOTSTRAP_SCRIPT)!;
+  assert.match(text, /^\$global:ErrorActionPreference = 'Stop'$/m);
+  assert.match(text, /^\$global:ConfirmPreference = 'None'$/m, 'no confirmation prompt in -NonInteractive mode');
+  assert.match(text, /^\$global:ProgressPreference = 'SilentlyContinue'$/m);
+});
+
+test('every cmdlet of a CDXML module (NetTCPIP, NetAdapter, NetSecurity, DnsClient) is given -ErrorAction itself', () => {
+  // Functions of script and CDXML modules do not see their caller's $ErrorActionPreference (PowerShell #4568, #24389).
+  const cdxml = /\b(?:Get|Set|New|Remove|Find|Enable|Disable)-(?:Net[A-Z]\w*|DnsClient\w*)\b/;
+  let calls = 0;
+  for (const [name, text] of sources) {
+    for (const line of split(text).code.split('\n')) {
+      for (const segment of line.split('|')) {
+        if (!cdxml.test(segment)) continue;
+        calls += 1;
+        assert.match(segment, /-ErrorAction (Stop|SilentlyContinue)\b/, `${name}: ${segment.trim()}`);
+      }
+    }
+  }
+  assert.ok(calls >= 14, `all calls were seen (${calls})`);
+});
+
+test('.Count is only read from arrays and collections: strict mode fails it on a single object in Windows PowerShell 5.1', () => {
+  for (const [name, text] of sources) {
+    const { code } = split(text);
+    for (const [, variable] of code.matchAll(/\$(\w+)\.Count\b/g)) {
+      const made = new RegExp(
+        `\\$${variable} = (@\\(|New-Object -TypeName System\\.Collections\\.Generic\\.List|\\$\\w+\\.Certificates\\.Find\\()|\\[string\\[\\]\\] \\$${variable}\\b`,
+        'i',
+      );
+      assert.match(code, made, `${name}: $${variable}.Count`);
+    }
+  }
+});
+
+test('host.ps1 answers a request line ConvertFrom-Json refuses under the id protocol.ts wrote first', () => {
+  const host = sources.get('host.ps1')!;
+  const pattern = /if \(\$line -match '([^']+)'\) \{ \$id = \[int\]\$Matches\[1\] \}/.exec(host);
+  assert.ok(pattern !== null, 'the id is read before ConvertFrom-Json');
+  assert.ok(host.indexOf(pattern[0]) < host.indexOf('ConvertFrom-Json -InputObject $line'));
+  const regex = new RegExp(pattern[1]!);
+  for (const id of [1, 42, 123456789]) {
+    const line = requestLine({ id, verb: 'importCertificates', params: { pfx: 'A'.repeat(200_000) } });
+    assert.equal(regex.exec(line)?.[1], String(id));
+  }
+  assert.equal(regex.exec('{"verb":"x","id":3}'), null, 'only the leading id is trusted');
+});
+
+test('host.ps1 always answers: a result or failure that cannot be serialized becomes a failure answer for the same id', () => {
+  const send = functionBody('Send-WinprovAnswer');
+  assert.match(send, /try \{\s+\$text = ConvertTo-Json -InputObject \$Answer -Compress -Depth 16\s+\} catch \{/);
+  assert.match(send, /@\{ id = \$Id; ok = \$false; error = \$failure \}/);
+  const loop = functionBody('Start-WinprovHost');
+  assert.match(loop, /try \{\s+\$failure = ConvertTo-WinprovFailure -Record \$record\s+\} catch \{/);
+  assert.match(loop, /Send-WinprovAnswer -Writer \$Writer -Marker \$Marker -Id \$id -Answer \$answer/);
+  assert.ok(!/Send-WinprovLine -Writer \$Writer -Marker \$Marker -Message \$answer/.test(loop));
+  // 5.1 turns anything nested deeper than -Depth into its type name, silently.
+  for (const [, depth] of library.matchAll(/ConvertTo-Json [^\n]*-Depth (\d+)/g)) assert.ok(Number(depth) >= 16);
+  assert.match(loop, /is64BitProcess = \[System\.Environment\]::Is64BitProcess/);
+});
+
+test('a DHCP lease is recognised by the PrefixOrigin name or its raw value, an impossible time zone id is a rejection', () => {
+  assert.match(functionBody('Enable-WinprovDhcp'), /\(\[string\]\$_\.PrefixOrigin -eq 'Dhcp' -or \[string\]\$_\.PrefixOrigin -eq '3'\)/);
+  const zone = functionBody('Set-WinprovTimeZone');
+  assert.match(zone, /-Type \(\[System\.TimeZoneNotFoundException\]\)\) -or \(Test-WinprovException -Record \$_ -Type \(\[System\.ArgumentException\]\)\)/);
 });

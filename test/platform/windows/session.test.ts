@@ -134,3 +134,23 @@ test('answers split into 3-byte chunks and preceded by stray text are still read
   await session.close();
   assert.ok(logged.includes('PowerShell printed: AVERTISSEMENT : é '));
 });
+
+test('CLIXML on stderr is logged and reported as the text it carries, with secrets removed after decoding', async () => {
+  const secret = 'pa&ss<w>rd';
+  const stderr =
+    '#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">' +
+    '<Obj S="progress" RefId="0"><MS><PR N="Record"><AV>Preparing modules for first use.</AV></PR></MS></Obj>' +
+    '<S S="Error">Set-LocalUser : value pa&amp;ss&lt;w&gt;rd refused_x000D__x000A_</S>' +
+    '<S S="Error">+ FullyQualifiedErrorId : InvalidPassword_x000D__x000A_</S></Objs>';
+  const runner = new FakeRunner(() => ({ crash: 1, stderr }));
+  const logged: string[] = [];
+  const session = new PowerShellSession({ file: 'powershell.exe', args: [], library: LIBRARY, runner, log: (l, m) => logged.push(`${l}: ${m}`), requestTimeoutMs: 1_000 });
+  const err = await session.request('ensureAdminAccount', { password: secret }, { secrets: [secret] }).catch((e: unknown) => e);
+  await session.close();
+  assert.ok(err instanceof PlatformCommandError);
+  assert.match(err.message, /exit code 1; stderr: Set-LocalUser : value \[redacted\] refused \+ FullyQualifiedErrorId : InvalidPassword/);
+  assert.ok(logged.includes('warn: PowerShell stderr: Set-LocalUser : value [redacted] refused + FullyQualifiedErrorId : InvalidPassword'));
+  const all = logged.join('\n') + err.message;
+  assert.ok(!all.includes('Preparing modules') && !all.includes('CLIXML') && !all.includes('&amp;'), 'progress and markup are not shown');
+  assert.ok(!all.includes(secret) && !all.includes('pa&amp;ss'), 'the secret is removed in its decoded and its escaped form');
+});

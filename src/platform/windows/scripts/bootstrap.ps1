@@ -4,9 +4,17 @@
 # loop of host.ps1. Everything after that line is JSON data (requests), never code.
 # powershell.exe is started with -InputFormat None so that its console host never reads stdin itself
 # (with Text it would feed stdin lines to $input on a second thread and steal requests).
+# Progress first: module auto-loading's "Preparing modules for first use" is a progress record, and with
+# -EncodedCommand Windows PowerShell 5.1 writes progress to a redirected stderr as CLIXML.
+# -EncodedCommand runs this text in the global scope; the preferences are set as globals by name all the
+# same, because functions of script and CDXML modules (NetTCPIP, NetSecurity, DnsClient ...) see only
+# the global values, never their caller's (PowerShell issues 4568 and 24389). ConfirmPreference None: a
+# confirmation prompt cannot be answered in -NonInteractive mode and would fail the request instead.
+$global:ProgressPreference = 'SilentlyContinue'
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
-$ProgressPreference = 'SilentlyContinue'
+$global:ErrorActionPreference = 'Stop'
+$global:ConfirmPreference = 'None'
 
 # Raw standard streams, UTF-8 without BOM both ways: the console code pages (localized builds use OEM
 # pages such as 850 or 932) never touch the protocol.

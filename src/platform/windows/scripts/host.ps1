@@ -65,12 +65,34 @@ function ConvertTo-WinprovFailure {
 }
 
 function Send-WinprovLine {
+    # -Depth 16: Windows PowerShell 5.1's ConvertTo-Json silently replaces a hashtable or array nested
+    # deeper than -Depth by its type name ("System.Collections.Hashtable"); the deepest answer
+    # (readDiagnostics) nests 7 levels. Its output length is not limited (MaxJsonLength Int32.MaxValue).
     param(
         [Parameter(Mandatory = $true)] [System.IO.TextWriter] $Writer,
         [Parameter(Mandatory = $true)] [string] $Marker,
         [Parameter(Mandatory = $true)] [hashtable] $Message
     )
-    $Writer.WriteLine($Marker + (ConvertTo-Json -InputObject $Message -Compress -Depth 8))
+    $Writer.WriteLine($Marker + (ConvertTo-Json -InputObject $Message -Compress -Depth 16))
+}
+
+function Send-WinprovAnswer {
+    # One answer line whatever happens: an answer that cannot be serialized (or a failure that cannot be
+    # described) becomes a small failure answer for the same id. An exception escaping here would end
+    # the process, and the caller would send the request again only to meet the same fault.
+    param(
+        [Parameter(Mandatory = $true)] [System.IO.TextWriter] $Writer,
+        [Parameter(Mandatory = $true)] [string] $Marker,
+        [Parameter(Mandatory = $true)] [int] $Id,
+        [Parameter(Mandatory = $true)] [hashtable] $Answer
+    )
+    try {
+        $text = ConvertTo-Json -InputObject $Answer -Compress -Depth 16
+    } catch {
+        $failure = @{ message = ('the answer could not be written as JSON: ' + $_.Exception.Message); fullyQualifiedErrorId = [string]$_.FullyQualifiedErrorId }
+        $text = ConvertTo-Json -InputObject @{ id = $Id; ok = $false; error = $failure } -Compress
+    }
+    $Writer.WriteLine($Marker + $text)
 }
 
 function Invoke-WinprovVerb {
@@ -116,12 +138,17 @@ function Start-WinprovHost {
         [Parameter(Mandatory = $true)] [System.IO.TextWriter] $Writer,
         [Parameter(Mandatory = $true)] [string] $Marker
     )
-    Send-WinprovLine -Writer $Writer -Marker $Marker -Message @{ id = 0; ok = $true; result = @{ psVersion = [string]$PSVersionTable.PSVersion; culture = [string][System.Globalization.CultureInfo]::CurrentUICulture.Name } }
+    # is64BitProcess: a 32-bit PowerShell (SysWOW64) lacks the LocalAccounts module.
+    $ready = @{ psVersion = [string]$PSVersionTable.PSVersion; culture = [string][System.Globalization.CultureInfo]::CurrentUICulture.Name; is64BitProcess = [System.Environment]::Is64BitProcess }
+    Send-WinprovLine -Writer $Writer -Marker $Marker -Message @{ id = 0; ok = $true; result = $ready }
     while ($true) {
         $line = $Reader.ReadLine()
         if ($null -eq $line) { return }
         if ($line.Length -eq 0) { continue }
         $id = 0
+        # protocol.ts writes the id first: a line ConvertFrom-Json refuses is still answered under its id,
+        # so the caller sees the failure at once instead of waiting for its timeout.
+        if ($line -match '^\{"id":([0-9]{1,9}),') { $id = [int]$Matches[1] }
         $stop = $false
         try {
             $request = ConvertFrom-Json -InputObject $line
@@ -135,12 +162,19 @@ function Start-WinprovHost {
                 $answer = @{ id = $id; ok = $true; result = $result }
             }
         } catch {
-            $answer = @{ id = $id; ok = $false; error = (ConvertTo-WinprovFailure -Record $_) }
+            $record = $_
+            try {
+                $failure = ConvertTo-WinprovFailure -Record $record
+            } catch {
+                $failure = @{ message = ('the failure could not be described: ' + $_.Exception.Message); fullyQualifiedErrorId = [string]$record.FullyQualifiedErrorId }
+            }
+            $answer = @{ id = $id; ok = $false; error = $failure }
+            $record = $null
         }
         # The request line may hold a password: drop every reference before the next read.
         $line = $null
         $request = $null
-        Send-WinprovLine -Writer $Writer -Marker $Marker -Message $answer
+        Send-WinprovAnswer -Writer $Writer -Marker $Marker -Id $id -Answer $answer
         $answer = $null
         if ($stop) { return }
     }

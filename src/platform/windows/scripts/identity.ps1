@@ -54,13 +54,15 @@ function Set-WinprovComputerName {
 
 function Set-WinprovTimeZone {
     # The id ("Pacific Standard Time") is looked up first so that an unknown id is a rejection, not a
-    # failure; ids are not localized (display names are).
+    # failure; ids are not localized (display names are). FindSystemTimeZoneById throws
+    # TimeZoneNotFoundException for an unknown id and ArgumentException for one no registry key can
+    # have (longer than 255 characters, or holding a NUL).
     param([Parameter(Mandatory = $true)] $Request)
     $id = [string]$Request.timeZoneId
     try {
         $zone = [System.TimeZoneInfo]::FindSystemTimeZoneById($id)
     } catch {
-        if (Test-WinprovException -Record $_ -Type ([System.TimeZoneNotFoundException])) {
+        if ((Test-WinprovException -Record $_ -Type ([System.TimeZoneNotFoundException])) -or (Test-WinprovException -Record $_ -Type ([System.ArgumentException]))) {
             Stop-WinprovRejected -Rule 'the time zone id is not one Windows knows (Get-TimeZone -ListAvailable lists the ids)' -Exception $_.Exception
         }
         throw

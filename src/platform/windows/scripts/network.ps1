@@ -1,14 +1,16 @@
 # Network verbs: the interface that reaches the fabric, DHCP on it, and the DHCP client's cached options.
 # Only language-neutral values are read (enum values, addresses, GUIDs, registry bytes); the localized
-# text of netsh or ipconfig is never parsed.
+# text of netsh or ipconfig is never parsed. Every NetTCPIP/NetAdapter/DnsClient cmdlet is a function of a
+# CDXML module and is given -ErrorAction itself: such functions do not see their caller's preference
+# variables (PowerShell issues 4568 and 24389).
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 
 function Get-WinprovInterfaceState {
     # The domain view of one interface: alias, index, GUID, MAC, IPv4 DHCP state, IPv4 addresses.
     param([Parameter(Mandatory = $true)] [int] $Index)
-    $adapter = Get-NetAdapter -InterfaceIndex $Index -IncludeHidden
-    $ipInterface = Get-NetIPInterface -InterfaceIndex $Index -AddressFamily IPv4
+    $adapter = Get-NetAdapter -InterfaceIndex $Index -IncludeHidden -ErrorAction Stop
+    $ipInterface = Get-NetIPInterface -InterfaceIndex $Index -AddressFamily IPv4 -ErrorAction Stop
     $addresses = @(Get-NetIPAddress -InterfaceIndex $Index -AddressFamily IPv4 -ErrorAction SilentlyContinue | ForEach-Object { [string]$_.IPAddress })
     # Dhcp is the NetTCPIP enum (Disabled = 0, Enabled = 1): its name is never localized; the raw CIM
     # value is accepted too in case the type data that names it is missing.
@@ -39,7 +41,7 @@ function Get-WinprovFabricInterface {
     $address = [string]$Request.fabricAddress
     $index = $null
     try {
-        $route = @(Find-NetRoute -RemoteIPAddress $address | Where-Object { $_.CimClass.CimClassName -eq 'MSFT_NetRoute' }) | Select-Object -First 1
+        $route = @(Find-NetRoute -RemoteIPAddress $address -ErrorAction Stop | Where-Object { $_.CimClass.CimClassName -eq 'MSFT_NetRoute' }) | Select-Object -First 1
         if ($null -ne $route) { $index = [int]$route.InterfaceIndex }
     } catch {
         # Find-NetRoute fails when no route reaches the address; the default route below decides then.
@@ -72,16 +74,17 @@ function Enable-WinprovDhcp {
         if ([string]$client.StartType -ne 'Automatic') { Set-Service -Name 'Dhcp' -StartupType Automatic }
         if ($client.Status -ne [System.ServiceProcess.ServiceControllerStatus]::Running) { Start-Service -Name 'Dhcp' }
     }
-    Set-NetIPInterface -InterfaceIndex $index -AddressFamily IPv4 -Dhcp Enabled
-    Get-NetIPAddress -InterfaceIndex $index -AddressFamily IPv4 -PrefixOrigin Manual -ErrorAction SilentlyContinue | Remove-NetIPAddress -Confirm:$false
-    Get-NetRoute -InterfaceIndex $index -AddressFamily IPv4 -DestinationPrefix '0.0.0.0/0' -Protocol NetMgmt -ErrorAction SilentlyContinue | Remove-NetRoute -Confirm:$false
-    Set-DnsClientServerAddress -InterfaceIndex $index -ResetServerAddresses
+    Set-NetIPInterface -InterfaceIndex $index -AddressFamily IPv4 -Dhcp Enabled -ErrorAction Stop
+    Get-NetIPAddress -InterfaceIndex $index -AddressFamily IPv4 -PrefixOrigin Manual -ErrorAction SilentlyContinue | Remove-NetIPAddress -Confirm:$false -ErrorAction Stop
+    Get-NetRoute -InterfaceIndex $index -AddressFamily IPv4 -DestinationPrefix '0.0.0.0/0' -Protocol NetMgmt -ErrorAction SilentlyContinue | Remove-NetRoute -Confirm:$false -ErrorAction Stop
+    Set-DnsClientServerAddress -InterfaceIndex $index -ResetServerAddresses -ErrorAction Stop
 
     $deadline = [DateTime]::UtcNow.AddMilliseconds($waitMs)
     $acquired = $false
     while ($true) {
+        # PrefixOrigin Dhcp is 3 in MSFT_NetIPAddress; the raw value counts too, as for Dhcp above.
         $leased = @(Get-NetIPAddress -InterfaceIndex $index -AddressFamily IPv4 -ErrorAction SilentlyContinue | Where-Object {
-                [string]$_.PrefixOrigin -eq 'Dhcp' -and -not ([string]$_.IPAddress).StartsWith('169.254.')
+                ([string]$_.PrefixOrigin -eq 'Dhcp' -or [string]$_.PrefixOrigin -eq '3') -and -not ([string]$_.IPAddress).StartsWith('169.254.')
             })
         if ($leased.Count -gt 0) { $acquired = $true; break }
         if ([DateTime]::UtcNow -ge $deadline) { break }

@@ -116,12 +116,13 @@ function Set-WinprovWinRmFirewallRule {
         [Parameter(Mandatory = $true)] [string] $DisplayName,
         [Parameter(Mandatory = $true)] [int] $Port
     )
+    # NetSecurity's cmdlets are CDXML module functions: -ErrorAction is passed to each (see network.ps1).
     $existing = @(Get-NetFirewallRule -Name $Name -ErrorAction SilentlyContinue)
     if ($existing.Count -gt 0) {
-        Set-NetFirewallRule -Name $Name -Enabled True -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort $Port
+        Set-NetFirewallRule -Name $Name -Enabled True -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort $Port -ErrorAction Stop
         return 'present'
     }
-    $null = New-NetFirewallRule -Name $Name -DisplayName $DisplayName -Enabled True -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort $Port
+    $null = New-NetFirewallRule -Name $Name -DisplayName $DisplayName -Enabled True -Direction Inbound -Action Allow -Profile Any -Protocol TCP -LocalPort $Port -ErrorAction Stop
     return 'created'
 }
 
