@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve, win32 } from 'node:path';
 import { ConfigError, UsageError } from './errors.ts';
 
 /**
@@ -43,8 +43,11 @@ export interface AgentConfig {
   port: number;
   scenarioFile: string | undefined;
   mediaDir: string | undefined;
-  /** Windows folders, from the environment of the process (SystemRoot, SystemDrive, ProgramData). */
-  windows: { systemRoot: string; systemDrive: string; programData: string };
+  /**
+   * Windows folders, from the environment of the process (SystemRoot, SystemDrive, ProgramData), and the
+   * PowerShell to run the scripts with (setting "powershell"; default Windows PowerShell 5.1 under SystemRoot).
+   */
+  windows: { systemRoot: string; systemDrive: string; programData: string; powershell?: string };
   /** Where the configuration came from, for the log. */
   sources: string[];
 }
@@ -75,7 +78,7 @@ const DEFAULTS = {
 /** Keys accepted in winprov.json and (upper-snake-cased, WINPROV_ prefixed) in the environment. */
 const FILE_KEYS = [
   'platform', 'sandbox', 'fabric', 'fabricPort', 'fallbackAddress', 'repairDhcp', 'deadline', 'connectTimeout',
-  'readTimeout', 'maxResponseBytes', 'logLevel', 'serial',
+  'readTimeout', 'maxResponseBytes', 'logLevel', 'serial', 'powershell',
 ] as const;
 type FileKey = (typeof FILE_KEYS)[number];
 type Layer = Partial<Record<FileKey, string | number | boolean>>;
@@ -170,6 +173,7 @@ export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
       systemRoot: env.SystemRoot ?? env.SYSTEMROOT ?? 'C:\\Windows',
       systemDrive: env.SystemDrive ?? env.SYSTEMDRIVE ?? 'C:',
       programData: env.ProgramData ?? env.PROGRAMDATA ?? 'C:\\ProgramData',
+      ...(merged.powershell === undefined || merged.powershell === '' ? {} : { powershell: absolutePath('powershell', String(merged.powershell)) }),
     },
     sources,
   };
@@ -258,6 +262,12 @@ function fabricUrl(text: string): string {
     throw new ConfigError('fabric', 'must be a plain http://host[:port] URL (the WireServer speaks plain HTTP)');
   }
   return `${url.protocol}//${url.host}`;
+}
+
+/** An absolute path of either kind (C:\\... or /...): the setting names an executable, never looked up on PATH. */
+function absolutePath(field: string, text: string): string {
+  if (!isAbsolute(text) && !win32.isAbsolute(text)) throw new ConfigError(field, 'must be an absolute path to the PowerShell executable');
+  return text;
 }
 
 function ipv4(field: string, text: string): string {

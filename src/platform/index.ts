@@ -15,7 +15,11 @@ export async function createPlatform(config: Pick<AgentConfig, 'platform' | 'san
     throw new UnsupportedPlatformError(`winprov provisions Windows; this is ${hostPlatform}. Use --platform sandbox --sandbox DIR to run against the file-backed sandbox`);
   }
   if (choice === 'windows') {
-    if (hostPlatform !== 'win32') throw new UnsupportedPlatformError(`--platform windows needs Windows; this is ${hostPlatform}`);
+    // Elsewhere only with a PowerShell named by the "powershell" setting: the test tier's pwsh that
+    // emulates Windows runs the same scripts through the same protocol.
+    if (hostPlatform !== 'win32' && config.windows.powershell === undefined) {
+      throw new UnsupportedPlatformError(`--platform windows needs Windows; this is ${hostPlatform}`);
+    }
     const { WindowsPlatform } = await import('./windows/index.ts');
     // The executable sits in the install folder, beside the unattend templates and SetupComplete.cmd.
     return new WindowsPlatform({ ...config.windows, installDirectory: dirname(process.execPath), log: (level, message) => log[level](message) });

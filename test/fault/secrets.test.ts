@@ -9,7 +9,7 @@ import { provision } from '../../src/agent.ts';
 import { WindowsPlatform } from '../../src/platform/windows/windows-platform.ts';
 import { createLog } from '../../src/util/log.ts';
 import type { FaultScript } from '../../src/simulator/index.ts';
-import { FakeRunner, stdinLines, type Reply } from '../platform/windows/fake-runner.ts';
+import { FakeRunner, parseRequests, stdinLines, type Reply } from '../platform/windows/fake-runner.ts';
 import { provisioningFixture, type ProvisioningFixture } from '../helpers/provisioning.ts';
 import { cli, collectLogs, fabricRecords, fetchPfx, filesUnder, findings, needles, plant, scanSandbox, type Planted } from './secret-scan.ts';
 
@@ -253,10 +253,12 @@ test('a whole run on the Windows platform puts no password, PFX, key or custom d
   found.push(...findings('log lines', lines.join(''), list));
   for (const [rel, data] of await filesUnder(programData)) found.push(...findings(`ProgramData/${rel}`, data.toString('latin1'), list));
   assert.deepEqual(found, []);
-  // The secrets did travel, as JSON data lines on stdin only.
-  const dataLines = runner.spawns.flatMap((s) => stdinLines(s).slice(1)).join('\n');
-  assert.ok(dataLines.includes(JSON.stringify(planted.password).slice(1, -1)), 'the password went as data');
-  assert.ok(dataLines.includes(Buffer.from(planted.customData).toString('base64')), 'the custom data went as data');
+  // The secrets did travel, on secret lines of stdin only, never inside a JSON request line.
+  const sentRequests = runner.spawns.flatMap((s) => parseRequests(stdinLines(s).slice(1)));
+  assert.deepEqual(findings('JSON request lines', sentRequests.map((r) => r.line).join('\n'), list), []);
+  const secretValues = sentRequests.flatMap((r) => Object.values(r.secrets));
+  assert.ok(secretValues.includes(Buffer.from(planted.password, 'utf8').toString('base64')), 'the password went on a secret line');
+  assert.ok(secretValues.includes(Buffer.from(planted.customData).toString('base64')), 'the custom data went on a secret line');
   scanned.push(`windows: ${runner.spawns.length} PowerShell process(es), ${runner.allRequests().length} requests, ${lines.length} log lines`);
 });
 

@@ -4,19 +4,28 @@ import { randomUUID } from 'node:crypto';
  * The JSON-lines protocol between winprov and its PowerShell host (scripts/host.ps1), UTF-8 without BOM
  * both ways, one message per "\n"-terminated line:
  *   stdin, first line : {"marker":"...","library":[{"name":"host.ps1","text":"..."}, ...]}  (static code)
- *   stdin, then       : {"id":1,"verb":"setComputerName","params":{...}}                     (data only)
+ *   stdin, then       : {"id":1,"secrets":0,"verb":"setComputerName","params":{...}}         (data only)
+ *                       followed by exactly "secrets" lines "<name>:<base64>", one per secret value
  *   stdout            : <marker>{"id":1,"ok":true,"result":{...}} | <marker>{"id":1,"ok":false,"error":{...}}
  *                       <marker>{"log":"warn","message":"..."}
  * Any stdout text without the per-session random marker is stray output (warnings, Write-Host) and only
  * ever logged. JSON escapes CR and LF inside strings, so a value can never break a line.
+ * Secrets (the password, the PFX, the custom data) never sit in the JSON line: host.ps1 parses that line
+ * with ConvertFrom-Json -InputObject, and Module Logging (event 4103) records every value bound to a cmdlet
+ * parameter. They follow on lines of their own, which the host reads and decodes with .NET calls only.
  */
 
-/** One request line. */
+/** One request: its JSON line, then one line per secret. */
 export interface HostRequest {
   id: number;
   verb: string;
   params: Record<string, unknown>;
+  /** Secret values by name; text is sent as its UTF-8 bytes. */
+  secrets?: Readonly<Record<string, string | Uint8Array>>;
 }
+
+/** Names of secret values: letters only, so "<name>:" can never be confused with base64 or JSON. */
+const SECRET_NAME = /^[A-Za-z]{1,32}$/;
 
 /** PowerShell's description of a failed request (host.ps1 ConvertTo-WinprovFailure). */
 export interface HostFailure {
@@ -53,9 +62,15 @@ export function helloLine(marker: string, library: readonly { name: string; text
   return jsonLine({ marker, library });
 }
 
-/** A request line. */
+/** A request: the JSON line (id first, then the count of secret lines: host.ps1 reads both before parsing), then the secret lines. */
 export function requestLine(request: HostRequest): string {
-  return jsonLine(request);
+  const secrets = Object.entries(request.secrets ?? {});
+  let text = jsonLine({ id: request.id, secrets: secrets.length, verb: request.verb, params: request.params });
+  for (const [name, value] of secrets) {
+    if (!SECRET_NAME.test(name)) throw new TypeError(`secret name ${JSON.stringify(name)} is not 1-32 letters`);
+    text += `${name}:${Buffer.from(typeof value === 'string' ? Buffer.from(value, 'utf8') : value).toString('base64')}\n`;
+  }
+  return text;
 }
 
 const MAX_LINE_BYTES = 64 * 1024 * 1024;

@@ -32,8 +32,11 @@ export interface PowerShellSessionOptions {
 export interface RequestOptions {
   /** Overrides the session's request timeout (a verb that waits on purpose needs longer). */
   timeoutMs?: number;
-  /** Values to remove from any text this request makes PowerShell print or fail with. */
-  secrets?: readonly string[];
+  /**
+   * Secret values, sent on lines of their own (protocol.ts) and removed from any text this request makes
+   * PowerShell print or fail with: text as it is and as base64, bytes as base64.
+   */
+  secrets?: Readonly<Record<string, string | Uint8Array>>;
 }
 
 type Outcome = { kind: 'answer'; answer: HostAnswer } | { kind: 'ended'; detail: string } | { kind: 'timeout' };
@@ -95,7 +98,12 @@ export class PowerShellSession {
 
   async #exchange(verb: string, params: Record<string, unknown>, options: RequestOptions): Promise<unknown> {
     const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
-    for (const secret of options.secrets ?? []) if (secret !== '') this.#secrets.add(secret);
+    for (const value of Object.values(options.secrets ?? {})) {
+      const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
+      if (bytes.length === 0) continue;
+      if (typeof value === 'string') this.#secrets.add(value);
+      this.#secrets.add(bytes.toString('base64'));
+    }
     for (;;) {
       if (this.#startFailure !== undefined) throw new PlatformCommandError(verb, this.#startFailure);
       const child = this.#child ?? this.#spawn();
@@ -112,7 +120,7 @@ export class PowerShellSession {
       }
       if (child.ready) {
         const id = ++this.#nextId;
-        child.handle?.write(requestLine({ id, verb, params }));
+        child.handle?.write(requestLine({ id, verb, params, secrets: options.secrets }));
         outcome = await this.#await(child, id, Math.max(1, deadline - Date.now()));
       }
       if (outcome === undefined) continue;

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { join, win32 } from 'node:path';
+import { join, sep } from 'node:path';
 import { MediaNotFoundError, PlatformCommandError, PlatformRejectedError } from '../../errors.ts';
 import { wireServerFromInterfaceOptions } from '../../net/dhcp-cache.ts';
 import { Secret } from '../../util/secret.ts';
@@ -43,6 +43,11 @@ export interface WindowsPlatformOptions {
   programData?: string;
   /** Where winprov.exe and its unattend templates are installed; default C:\Program Files\winprov. */
   installDirectory?: string;
+  /**
+   * The PowerShell executable; default Windows PowerShell 5.1 under systemRoot. Another one (pwsh with the
+   * test tier's emulated Windows) gets the same arguments, bootstrap and protocol.
+   */
+  powershell?: string;
   /** Starts the PowerShell process; execa by default. */
   runner?: CommandRunner;
   log?: LogFunction;
@@ -91,7 +96,7 @@ export class WindowsPlatform implements Platform, ImageVerbs {
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.#log = options.log ?? (() => undefined);
     this.#session = new PowerShellSession({
-      file: powershellPath(systemRoot),
+      file: options.powershell ?? powershellPath(systemRoot),
       args: powershellArgs(loadScript(BOOTSTRAP_SCRIPT)),
       library: loadLibrary(),
       runner: options.runner ?? execaRunner,
@@ -152,11 +157,10 @@ export class WindowsPlatform implements Platform, ImageVerbs {
   }
 
   async ensureAdminAccount(account: AdminAccount): Promise<AccountOutcome> {
-    const password = account.password.reveal();
     const result = await this.#session.request(
       'ensureAdminAccount',
-      { username: account.username, password, resetPasswordOnFirstLogon: account.resetPasswordOnFirstLogon },
-      { secrets: [password] },
+      { username: account.username, resetPasswordOnFirstLogon: account.resetPasswordOnFirstLogon },
+      { secrets: { password: account.password.reveal() } },
     );
     return new HostResult('ensureAdminAccount', result).oneOf('outcome', ['created', 'updated'] as const);
   }
@@ -167,9 +171,8 @@ export class WindowsPlatform implements Platform, ImageVerbs {
       if (!STORE_NAME.test(p.store)) throw new PlatformRejectedError('importCertificates', `store ${JSON.stringify(p.store).slice(0, 80)} is not a certificate store name`);
     }
     if (bundle.placements.length === 0) return [];
-    const pfx = Buffer.from(bundle.pfx.reveal()).toString('base64');
     const placements = bundle.placements.map((p) => ({ thumbprint: p.thumbprint.toUpperCase(), store: p.store }));
-    const result = await this.#session.request('importCertificates', { pfx, pfxPassword: bundle.pfxPassword, placements }, { secrets: [pfx] });
+    const result = await this.#session.request('importCertificates', { pfxPassword: bundle.pfxPassword, placements }, { secrets: { pfx: bundle.pfx.reveal() } });
     return new HostResult('importCertificates', result).list('results').map((entry) => {
       const r = new HostResult('importCertificates', entry);
       return { thumbprint: r.string('thumbprint'), store: r.string('store'), outcome: r.oneOf('outcome', ['imported', 'present'] as const) };
@@ -184,9 +187,9 @@ export class WindowsPlatform implements Platform, ImageVerbs {
   }
 
   async writeCustomData(data: Secret<Uint8Array>): Promise<string> {
-    const encoded = Buffer.from(data.reveal()).toString('base64');
-    const directory = win32.join(`${this.#systemDrive}\\`, 'AzureData');
-    const result = await this.#session.request('writeCustomData', { directory, data: encoded }, { secrets: [encoded] });
+    // Node's own path join, as for the state folder: a Windows path on Windows, a folder of the test's elsewhere.
+    const directory = join(`${this.#systemDrive}${sep}`, 'AzureData');
+    const result = await this.#session.request('writeCustomData', { directory }, { secrets: { customData: data.reveal() } });
     return new HostResult('writeCustomData', result).string('path');
   }
 

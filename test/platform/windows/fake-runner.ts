@@ -39,9 +39,47 @@ export function stdinLines(spawn: RecordedSpawn): string[] {
   return Buffer.concat(spawn.stdin).toString('utf8').split('\n').filter((line) => line !== '');
 }
 
-/** The parsed request lines (every line after the hello line). */
-export function requests(spawn: RecordedSpawn): { id: number; verb: string; params: Record<string, unknown> }[] {
-  return stdinLines(spawn).slice(1).map((line) => JSON.parse(line) as { id: number; verb: string; params: Record<string, unknown> });
+export interface RecordedRequest {
+  id: number;
+  verb: string;
+  /** The JSON line's params, with each secret line merged in (see withSecrets). */
+  params: Record<string, unknown>;
+  /** The secret lines' values, base64 as sent. */
+  secrets: Record<string, string>;
+  /** The JSON line exactly as sent. */
+  line: string;
+}
+
+/**
+ * The params a verb sees: the JSON line's, plus the secrets by name, the password as its text and every
+ * other secret as the base64 it was sent as (so tests compare with the values they passed in).
+ */
+function withSecrets(params: Record<string, unknown>, secrets: Record<string, string>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...params };
+  for (const [name, base64] of Object.entries(secrets)) merged[name] = name === 'password' ? Buffer.from(base64, 'base64').toString('utf8') : base64;
+  return merged;
+}
+
+/** Cuts request text (every line after the hello line) into requests: a JSON line, then its secret lines. */
+export function parseRequests(lines: readonly string[]): RecordedRequest[] {
+  const out: RecordedRequest[] = [];
+  for (let at = 0; at < lines.length; ) {
+    const line = lines[at]!;
+    const message = JSON.parse(line) as { id: number; verb: string; params: Record<string, unknown>; secrets: number };
+    const secrets: Record<string, string> = {};
+    for (const secretLine of lines.slice(at + 1, at + 1 + message.secrets)) {
+      const colon = secretLine.indexOf(':');
+      secrets[secretLine.slice(0, colon)] = secretLine.slice(colon + 1);
+    }
+    at += 1 + message.secrets;
+    out.push({ id: message.id, verb: message.verb, params: withSecrets(message.params, secrets), secrets, line });
+  }
+  return out;
+}
+
+/** The parsed requests of a spawn (every line after the hello line): id, verb and params with the secrets merged in. */
+export function requests(spawn: RecordedSpawn): Pick<RecordedRequest, 'id' | 'verb' | 'params'>[] {
+  return parseRequests(stdinLines(spawn).slice(1)).map(({ id, verb, params }) => ({ id, verb, params }));
 }
 
 export class FakeRunner implements CommandRunner {
@@ -55,7 +93,7 @@ export class FakeRunner implements CommandRunner {
   }
 
   /** Every request sent in any session, in order. */
-  allRequests(): { id: number; verb: string; params: Record<string, unknown> }[] {
+  allRequests(): Pick<RecordedRequest, 'id' | 'verb' | 'params'>[] {
     return this.spawns.flatMap((spawn) => requests(spawn));
   }
 
@@ -64,6 +102,8 @@ export class FakeRunner implements CommandRunner {
     this.spawns.push(spawn);
     let pending = '';
     let marker: string | undefined;
+    /** A request line waiting for its secret lines. */
+    let waiting: { lines: string[]; needed: number } | undefined;
     const exit = (exitCode: number | undefined, signal?: string) => {
       if (spawn.exited) return;
       spawn.exited = true;
@@ -86,7 +126,19 @@ export class FakeRunner implements CommandRunner {
       else deliver();
     };
     const onLine = (line: string) => {
+      if (waiting !== undefined) {
+        waiting.lines.push(line);
+        if (waiting.lines.length < waiting.needed + 1) return;
+        const [request] = parseRequests(waiting.lines);
+        waiting = undefined;
+        answer(request!);
+        return;
+      }
       const message = JSON.parse(line) as Record<string, unknown>;
+      if (marker !== undefined && typeof message.secrets === 'number' && message.secrets > 0) {
+        waiting = { lines: [line], needed: message.secrets };
+        return;
+      }
       if (marker === undefined) {
         marker = message.marker as string;
         if (this.#options.failLoading !== undefined) {
@@ -97,7 +149,9 @@ export class FakeRunner implements CommandRunner {
         send({ id: 0, ok: true, result: { psVersion: '5.1.17763.6414', culture: 'de-DE' } });
         return;
       }
-      const { id, verb, params } = message as { id: number; verb: string; params: Record<string, unknown> };
+      answer(parseRequests([line])[0]!);
+    };
+    const answer = ({ id, verb, params }: RecordedRequest) => {
       if (verb === 'exit') {
         send({ id, ok: true, result: {} });
         setImmediate(() => exit(0));

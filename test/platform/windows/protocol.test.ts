@@ -7,7 +7,22 @@ test('a request is one line of JSON whatever its values hold, and parses back to
   const line = requestLine({ id: 3, verb: 'setComputerName', params });
   assert.equal(line.indexOf('\n'), line.length - 1);
   assert.ok(!/[\r\u2028\u2029]/.test(line), 'no character a line reader could end a line at');
-  assert.deepEqual(JSON.parse(line), { id: 3, verb: 'setComputerName', params });
+  assert.deepEqual(JSON.parse(line), { id: 3, secrets: 0, verb: 'setComputerName', params });
+});
+
+test('secrets follow the JSON line, one "name:base64" line each, and never sit in the JSON', () => {
+  const password = 'pa:ss\nw\u2028ord 😀';
+  const pfx = Buffer.from([0, 1, 2, 0xff, 0x0a]);
+  const text = requestLine({ id: 9, verb: 'x', params: { user: 'u' }, secrets: { password, pfx } });
+  const lines = text.split('\n');
+  assert.equal(lines.length, 4, 'three lines and the final newline');
+  assert.equal(lines[3], '');
+  assert.ok(lines[0]!.startsWith('{"id":9,"secrets":2,'), 'id and count come first, for the host to read before parsing');
+  assert.deepEqual(JSON.parse(lines[0]!), { id: 9, secrets: 2, verb: 'x', params: { user: 'u' } });
+  assert.equal(lines[1], `password:${Buffer.from(password, 'utf8').toString('base64')}`);
+  assert.equal(lines[2], `pfx:${pfx.toString('base64')}`);
+  assert.ok(!lines[0]!.includes('pa:ss'));
+  assert.throws(() => requestLine({ id: 1, verb: 'x', params: {}, secrets: { 'a:b': 'x' } }), /not 1-32 letters/);
 });
 
 test('the hello line holds only the marker and the library', () => {

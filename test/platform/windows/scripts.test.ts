@@ -160,10 +160,10 @@ const FIELDS: Record<string, string[]> = {
   readProvisioningMedia: [],
   readVmId: [],
   setComputerName: ['name'],
-  ensureAdminAccount: ['password', 'resetPasswordOnFirstLogon', 'username'],
-  importCertificates: ['pfx', 'pfxPassword', 'placements'],
+  ensureAdminAccount: ['resetPasswordOnFirstLogon', 'username'],
+  importCertificates: ['pfxPassword', 'placements'],
   configureWinRm: ['listeners'],
-  writeCustomData: ['data', 'directory'],
+  writeCustomData: ['directory'],
   setTimeZone: ['timeZoneId'],
   setGuestAgentServices: ['enabled'],
   readGuestAgentServices: [],
@@ -184,6 +184,21 @@ test('every verb the platform sends is in the host table, and each reads exactly
   }
 });
 
+/** The secret lines each verb reads (by name, with Get-WinprovSecret or New-WinprovSecureString). */
+const SECRETS: Record<string, string[]> = { ensureAdminAccount: ['password'], importCertificates: ['pfx'], writeCustomData: ['customData'] };
+
+test('each verb reads exactly the secrets the platform sends, and only through the host', () => {
+  const platformSource = readFileSync(new URL('../../../src/platform/windows/windows-platform.ts', import.meta.url), 'utf8');
+  for (const [verb, fn] of verbTable) {
+    const call = new RegExp(`#session\\.request\\(\\s*'${verb}'[\\s\\S]*?\\);`).exec(platformSource)?.[0] ?? '';
+    const sent = [...(/secrets: \{([^}]*)\}/.exec(call)?.[1] ?? '').matchAll(/(\w+):/g)].map((m) => m[1]!).sort();
+    const read = [...functionBody(fn).matchAll(/(?:Get-WinprovSecret -Name|New-WinprovSecureString -SecretName) '(\w+)'/g)].map((m) => m[1]!).sort();
+    assert.deepEqual(sent, SECRETS[verb] ?? [], `the platform sends the secrets of ${verb}`);
+    assert.deepEqual(read, SECRETS[verb] ?? [], `${fn} reads the secrets of ${verb}`);
+  }
+  assert.ok(!/ConvertTo-SecureString/.test(split(library).code), 'no SecureString from a bound -String');
+});
+
 test('every Winprov function called anywhere is defined in the library', () => {
   const defined = new Set([...library.matchAll(/^function ([\w-]+) \{/gm)].map((m) => m[1]!));
   const called = new Set([...[...sources.values()].join('\n').matchAll(/\b([A-Z][a-z]+-Winprov\w+)/g)].map((m) => m[1]!));
@@ -199,7 +214,7 @@ test('accounts.ps1 adds to Administrators by SID with the user object, and treat
   assert.match(test, /MemberExistsException/);
   assert.match(test, /-eq 1378/);
   const account = functionBody('Set-WinprovAdminAccount');
-  assert.match(account, /ConvertTo-SecureString -String \(\[string\]\$Request\.password\) -AsPlainText -Force/);
+  assert.match(account, /\$password = New-WinprovSecureString -SecretName 'password'/);
   assert.match(account, /PasswordNeverExpires = \(-not \$reset\)/);
   assert.ok(!/Administrators'|"Administrators/.test(library), 'the group is never named (its name is localized)');
 });
@@ -380,13 +395,15 @@ test('.Count is only read from arrays and collections: strict mode fails it on a
 
 test('host.ps1 answers a request line ConvertFrom-Json refuses under the id protocol.ts wrote first', () => {
   const host = sources.get('host.ps1')!;
-  const pattern = /if \(\$line -match '([^']+)'\) \{ \$id = \[int\]\$Matches\[1\] \}/.exec(host);
-  assert.ok(pattern !== null, 'the id is read before ConvertFrom-Json');
-  assert.ok(host.indexOf(pattern[0]) < host.indexOf('ConvertFrom-Json -InputObject $line'));
+  const pattern = /if \(\$line -match '([^']+)'\) \{ \$id = \[int\]\$Matches\[1\]; \$secretCount = \[int\]\$Matches\[2\] \}/.exec(host);
+  assert.ok(pattern !== null, 'the id and the count of secret lines are read before ConvertFrom-Json');
+  assert.ok(host.indexOf(pattern[0]) < host.indexOf('Read-WinprovSecretLines -Reader $Reader -Count $secretCount'));
+  assert.ok(host.indexOf('Read-WinprovSecretLines -Reader $Reader -Count $secretCount') < host.indexOf('ConvertFrom-Json -InputObject $line'), 'secret lines are consumed even when the JSON is refused');
   const regex = new RegExp(pattern[1]!);
   for (const id of [1, 42, 123456789]) {
-    const line = requestLine({ id, verb: 'importCertificates', params: { pfx: 'A'.repeat(200_000) } });
+    const line = requestLine({ id, verb: 'importCertificates', params: { placements: 'A'.repeat(200_000) }, secrets: { pfx: Buffer.alloc(3) } });
     assert.equal(regex.exec(line)?.[1], String(id));
+    assert.equal(regex.exec(line)?.[2], '1');
   }
   assert.equal(regex.exec('{"verb":"x","id":3}'), null, 'only the leading id is trusted');
 });

@@ -69,7 +69,7 @@ test('one real process answers many requests in order, with any Unicode value in
 test('stray stdout, a forged answer without the marker and stderr are logged, never taken as the answer', async (t) => {
   const { session, logged } = realSession(t);
   const secret = 'S3cr3t-value';
-  assert.deepEqual(await session.request('noisy', { secret }, { secrets: [secret] }), { genuine: true });
+  assert.deepEqual(await session.request('noisy', { secret }, { secrets: { secret } }), { genuine: true });
   await session.close();
   assert.ok(logged.includes('debug: PowerShell printed: WARNING: something the cmdlet wanted to say'));
   assert.ok(logged.some((line) => line.includes('"forged":true')), 'the forged line is only logged');
@@ -145,7 +145,7 @@ test('CLIXML on stderr is logged and reported as the text it carries, with secre
   const runner = new FakeRunner(() => ({ crash: 1, stderr }));
   const logged: string[] = [];
   const session = new PowerShellSession({ file: 'powershell.exe', args: [], library: LIBRARY, runner, log: (l, m) => logged.push(`${l}: ${m}`), requestTimeoutMs: 1_000 });
-  const err = await session.request('ensureAdminAccount', { password: secret }, { secrets: [secret] }).catch((e: unknown) => e);
+  const err = await session.request('ensureAdminAccount', {}, { secrets: { password: secret } }).catch((e: unknown) => e);
   await session.close();
   assert.ok(err instanceof PlatformCommandError);
   assert.match(err.message, /exit code 1; stderr: Set-LocalUser : value \[redacted\] refused \+ FullyQualifiedErrorId : InvalidPassword/);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { inspect } from 'node:util';
 import { MediaNotFoundError, PlatformCommandError, PlatformRejectedError } from '../../../src/errors.ts';
 import type { FabricInterface, Platform } from '../../../src/platform/platform.ts';
@@ -11,7 +11,7 @@ import { LIBRARY_SCRIPTS, loadScript } from '../../../src/platform/windows/scrip
 import { WindowsPlatform } from '../../../src/platform/windows/windows-platform.ts';
 import { Secret } from '../../../src/util/secret.ts';
 import { REGISTRY, WINPROV_EVENTS } from './diagnostics-answer.ts';
-import { FakeRunner, requests, stdinLines, type Reply, type Responder } from './fake-runner.ts';
+import { FakeRunner, parseRequests, requests, stdinLines, type Reply, type Responder } from './fake-runner.ts';
 
 const IFACE = {
   name: 'Ethernet 2',
@@ -132,7 +132,7 @@ const VERBS: { name: string; call: (p: Platform) => Promise<unknown>; verb: stri
     verb: 'configureWinRm',
     params: { listeners: [{ protocol: 'Http', certificateThumbprint: null }, { protocol: 'Https', certificateThumbprint: 'EF'.repeat(20) }] },
   },
-  { name: 'writeCustomData', call: (p) => p.writeCustomData(new Secret<Uint8Array>(CUSTOM_DATA)), verb: 'writeCustomData', params: { directory: 'C:\\AzureData', data: CUSTOM_DATA.toString('base64') } },
+  { name: 'writeCustomData', call: (p) => p.writeCustomData(new Secret<Uint8Array>(CUSTOM_DATA)), verb: 'writeCustomData', params: { directory: join(`C:${sep}`, 'AzureData'), customData: CUSTOM_DATA.toString('base64') } },
   { name: 'setTimeZone', call: (p) => p.setTimeZone('Tokyo Standard Time'), verb: 'setTimeZone', params: { timeZoneId: 'Tokyo Standard Time' } },
   { name: 'setGuestAgentServices', call: (p) => p.setGuestAgentServices(true), verb: 'setGuestAgentServices', params: { enabled: true } },
   { name: 'readGuestAgentServices', call: (p) => p.readGuestAgentServices(), verb: 'readGuestAgentServices', params: {} },
@@ -204,7 +204,7 @@ test('the first stdin line carries the static library scripts and a marker, and 
   for (const script of hello.library) assert.equal(script.text, loadScript(script.name));
 });
 
-test('the password, the PFX bytes and the custom data appear only inside JSON data lines on stdin', async () => {
+test('the password, the PFX bytes and the custom data appear only on secret lines of stdin, never in JSON, argv or script text', async () => {
   const { runner, platform } = makePlatform();
   for (const v of VERBS) await v.call(platform);
   await platform.close();
@@ -220,11 +220,17 @@ test('the password, the PFX bytes and the custom data appear only inside JSON da
   assert.equal(argvBytes.indexOf(PFX.subarray(0, 16)), -1, 'raw PFX bytes are not in argv');
 
   const lines = stdinLines(spawn);
-  assert.ok(!lines[0]!.includes(PASSWORD) && !lines[0]!.includes(PFX.toString('base64')) && !lines[0]!.includes(CUSTOM_DATA.toString('base64')), 'not in the code line');
-  const carrying = (form: string) => lines.slice(1).filter((line) => line.includes(form)).map((line) => (JSON.parse(line) as { verb: string }).verb);
-  assert.deepEqual(carrying(PASSWORD), ['ensureAdminAccount']);
-  assert.deepEqual(carrying(PFX.toString('base64')), ['importCertificates']);
-  assert.deepEqual(carrying(CUSTOM_DATA.toString('base64')), ['writeCustomData']);
+  const sent = parseRequests(lines.slice(1));
+  const encoded = [Buffer.from(PASSWORD).toString('base64'), PFX.toString('base64'), CUSTOM_DATA.toString('base64')];
+  for (const form of [...forms, ...encoded]) {
+    assert.ok(!lines[0]!.includes(form), 'not in the code line');
+    assert.ok(!sent.some((request) => request.line.includes(form)), 'not in any JSON request line');
+  }
+  const carrying = (base64: string) => sent.filter((request) => Object.values(request.secrets).includes(base64)).map((request) => request.verb);
+  assert.deepEqual(carrying(encoded[0]!), ['ensureAdminAccount']);
+  assert.deepEqual(carrying(encoded[1]!), ['importCertificates']);
+  assert.deepEqual(carrying(encoded[2]!), ['writeCustomData']);
+  assert.equal(lines.length, 1 + sent.length + 3, 'every stdin line is the hello line, a request line or one of the three secret lines');
 });
 
 test('hostile names reach PowerShell only as JSON data and round-trip exactly', async () => {
@@ -260,7 +266,7 @@ test('results become domain values: interface, lowercase VM id, media as secrets
   assert.equal(String(media.ovfEnv), '[redacted]');
   assert.equal(Buffer.from(media.customData!.reveal()).toString(), 'echo hi');
   assert.deepEqual(await platform.readGuestAgentServices(), { installed: [{ name: 'RdAgent', startMode: 'Disabled', running: false }] });
-  assert.equal(await platform.writeCustomData(new Secret<Uint8Array>(Buffer.from('x'))), 'C:\\AzureData\\CustomData.bin');
+  assert.equal(await platform.writeCustomData(new Secret<Uint8Array>(Buffer.from('x'))), `${join(`C:${sep}`, 'AzureData')}\\CustomData.bin`);
   await platform.close();
 });
 
@@ -282,7 +288,7 @@ test('paths follow the constructor options, not the environment', async () => {
   await platform.writeCustomData(new Secret<Uint8Array>(Buffer.from('x')));
   await platform.close();
   assert.equal(runner.spawns[0]!.file, 'D:\\WINNT\\System32\\WindowsPowerShell\\v1.0\\powershell.exe');
-  assert.equal(requests(runner.spawns[0]!)[0]!.params.directory, 'E:\\AzureData');
+  assert.equal(requests(runner.spawns[0]!)[0]!.params.directory, join(`E:${sep}`, 'AzureData'), 'Node\'s own join, as for the state folder');
 });
 
 test('a password-policy refusal is a PlatformRejectedError with PowerShell text and without the password', async () => {

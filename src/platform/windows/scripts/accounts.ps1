@@ -1,7 +1,8 @@
 # The admin account: created or updated, then made a member of BUILTIN\Administrators.
-# The password reaches this process only inside a JSON data line on stdin and becomes a SecureString
-# here: it is never on a command line (process-creation auditing, event 4688, records those) nor in
-# script text (script-block logging, event 4104, records that).
+# The password reaches this process only as a secret line on stdin (host.ps1) and becomes a SecureString
+# here through method calls: it is never on a command line (process-creation auditing, event 4688,
+# records those), in script text (script-block logging, event 4104) or bound to a cmdlet parameter as
+# text (Module Logging, event 4103: ConvertTo-SecureString -String would record it).
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 
@@ -10,6 +11,22 @@ function Find-WinprovLocalUser {
     # wildcard characters in the name as a pattern.
     param([Parameter(Mandatory = $true)] [string] $Name)
     return (@(Get-LocalUser | Where-Object { $_.Name -eq $Name }) | Select-Object -First 1)
+}
+
+function New-WinprovSecureString {
+    # A read-only SecureString from the UTF-8 bytes of the request's secret of that name, one AppendChar
+    # at a time; the decoded characters are wiped afterwards. The value is never bound to a parameter, not
+    # even of this script's own functions: only the secret's name is.
+    param([Parameter(Mandatory = $true)] [string] $SecretName)
+    $characters = [System.Text.Encoding]::UTF8.GetChars((Get-WinprovSecret -Name $SecretName))
+    $secure = New-Object -TypeName System.Security.SecureString
+    try {
+        foreach ($character in $characters) { $secure.AppendChar($character) }
+    } finally {
+        [System.Array]::Clear($characters, 0, $characters.Length)
+    }
+    $secure.MakeReadOnly()
+    return $secure
 }
 
 function Set-WinprovPasswordExpired {
@@ -63,8 +80,7 @@ function Set-WinprovAdminAccount {
     param([Parameter(Mandatory = $true)] $Request)
     $name = [string]$Request.username
     $reset = [bool]$Request.resetPasswordOnFirstLogon
-    $password = ConvertTo-SecureString -String ([string]$Request.password) -AsPlainText -Force
-    $password.MakeReadOnly()
+    $password = New-WinprovSecureString -SecretName 'password'
 
     $user = Find-WinprovLocalUser -Name $name
     if ($null -eq $user) {

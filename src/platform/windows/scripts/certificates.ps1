@@ -8,7 +8,8 @@ function Import-WinprovCertificates {
     # keys cannot be exported later. For each placement the certificate with that thumbprint is added
     # to LocalMachine\<store> unless the store already holds that thumbprint ("present").
     param([Parameter(Mandatory = $true)] $Request)
-    $bytes = [System.Convert]::FromBase64String([string]$Request.pfx)
+    # A copy: the host wipes its own after the answer, this one is wiped below as soon as it is read.
+    $bytes = [byte[]](Get-WinprovSecret -Name 'pfx').Clone()
     $flags = [System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]::MachineKeySet -bor [System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]::PersistKeySet
     $collection = New-Object -TypeName System.Security.Cryptography.X509Certificates.X509Certificate2Collection
     try {

@@ -34,12 +34,8 @@ function Write-WinprovCustomData {
     Set-WinprovPrivateFolder -Path $folder
     $path = [System.IO.Path]::Combine($folder, 'CustomData.bin')
     $temporary = $path + '.tmp'
-    $bytes = [System.Convert]::FromBase64String([string]$Request.data)
-    try {
-        [System.IO.File]::WriteAllBytes($temporary, $bytes)
-    } finally {
-        [System.Array]::Clear($bytes, 0, $bytes.Length)
-    }
+    # The bytes come from the request's secret line (host.ps1), which the host wipes after the answer.
+    [System.IO.File]::WriteAllBytes($temporary, (Get-WinprovSecret -Name 'customData'))
     if ([System.IO.File]::Exists($path)) {
         # No backup file: NullString, because PowerShell would pass '' for $null.
         [System.IO.File]::Replace($temporary, $path, [System.Management.Automation.Language.NullString]::Value)

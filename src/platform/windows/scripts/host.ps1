@@ -1,13 +1,52 @@
 # winprov request loop and shared helpers. Protocol (see ../protocol.ts):
-#   in : one JSON object per line {"id":n,"verb":"...","params":{...}}
+#   in : one JSON object per line {"id":n,"secrets":k,"verb":"...","params":{...}}, then k lines
+#        "<name>:<base64>", one per secret value of the request (the password, the PFX, the custom data)
 #   out: one line per request: <marker>{"id":n,"ok":true,"result":{...}}
 #                          or  <marker>{"id":n,"ok":false,"error":{"message":"...","fullyQualifiedErrorId":"...",...}}
 #        and optional log lines <marker>{"log":"warn","message":"..."}
 # The marker is random per session, so text that other code writes to stdout (warnings, Write-Host)
 # cannot pass for an answer. Verbs are plain functions chosen by a fixed switch; their parameters come
 # from the JSON object and are used only as values.
+# Secrets never travel in the JSON line: it is parsed with ConvertFrom-Json -InputObject, and Module
+# Logging (event 4103, turned on by many hardening baselines) records every value bound to a cmdlet
+# parameter. Their lines are decoded with .NET calls into $global:WinprovRequestSecrets (name -> byte[])
+# for the one request, read by the verbs with Get-WinprovSecret, and wiped before the next read.
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
+$global:WinprovRequestSecrets = @{}
+
+function Get-WinprovSecret {
+    # The bytes of one secret of the current request. The comma keeps PowerShell from unrolling the
+    # array into the pipeline; nothing here binds the value to a parameter.
+    param([Parameter(Mandatory = $true)] [string] $Name)
+    if (-not $global:WinprovRequestSecrets.ContainsKey($Name)) {
+        throw (New-Object -TypeName System.InvalidOperationException -ArgumentList ('the request carries no secret named ' + $Name))
+    }
+    return , $global:WinprovRequestSecrets[$Name]
+}
+
+function Read-WinprovSecretLines {
+    # Reads the request's secret lines "<name>:<base64>" into $global:WinprovRequestSecrets. They are read
+    # even when the request line itself is refused, so that they are never taken for requests.
+    param(
+        [Parameter(Mandatory = $true)] [System.IO.TextReader] $Reader,
+        [Parameter(Mandatory = $true)] [int] $Count
+    )
+    for ($i = 0; $i -lt $Count; $i++) {
+        $secretLine = $Reader.ReadLine()
+        if ($null -eq $secretLine) { throw (New-Object -TypeName System.IO.EndOfStreamException -ArgumentList 'stdin ended inside a request') }
+        $colon = $secretLine.IndexOf(':')
+        if ($colon -lt 1) { throw (New-Object -TypeName System.FormatException -ArgumentList 'a secret line is not of the form name:base64') }
+        $global:WinprovRequestSecrets[$secretLine.Substring(0, $colon)] = [System.Convert]::FromBase64String($secretLine.Substring($colon + 1))
+        $secretLine = $null
+    }
+}
+
+function Clear-WinprovSecrets {
+    # Overwrites the secret bytes, then forgets them.
+    foreach ($secretBytes in $global:WinprovRequestSecrets.Values) { [System.Array]::Clear($secretBytes, 0, $secretBytes.Length) }
+    $global:WinprovRequestSecrets.Clear()
+}
 
 function Stop-WinprovRejected {
     # Ends the request with a rule the caller reports as "Windows rejected the value". The rule is this
@@ -146,11 +185,14 @@ function Start-WinprovHost {
         if ($null -eq $line) { return }
         if ($line.Length -eq 0) { continue }
         $id = 0
-        # protocol.ts writes the id first: a line ConvertFrom-Json refuses is still answered under its id,
-        # so the caller sees the failure at once instead of waiting for its timeout.
-        if ($line -match '^\{"id":([0-9]{1,9}),') { $id = [int]$Matches[1] }
+        $secretCount = 0
+        # protocol.ts writes the id and the count of secret lines first: a line ConvertFrom-Json refuses is
+        # still answered under its id (the caller sees the failure at once instead of waiting for its
+        # timeout), and its secret lines are still consumed.
+        if ($line -match '^\{"id":([0-9]{1,9}),"secrets":([0-9]{1,2}),') { $id = [int]$Matches[1]; $secretCount = [int]$Matches[2] }
         $stop = $false
         try {
+            Read-WinprovSecretLines -Reader $Reader -Count $secretCount
             $request = ConvertFrom-Json -InputObject $line
             $id = [int]$request.id
             $verb = [string]$request.verb
@@ -171,7 +213,7 @@ function Start-WinprovHost {
             $answer = @{ id = $id; ok = $false; error = $failure }
             $record = $null
         }
-        # The request line may hold a password: drop every reference before the next read.
+        Clear-WinprovSecrets
         $line = $null
         $request = $null
         Send-WinprovAnswer -Writer $Writer -Marker $Marker -Id $id -Answer $answer
