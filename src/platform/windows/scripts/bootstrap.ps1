@@ -36,7 +36,7 @@ try {
     }
 } catch {
     $winprovFailure = @{ message = ('loading ' + $winprovLoading + ': ' + $_.ToString()); fullyQualifiedErrorId = [string]$_.FullyQualifiedErrorId }
-    $winprovWriter.WriteLine($winprovMarker + (ConvertTo-Json -InputObject @{ id = 0; ok = $false; error = $winprovFailure } -Compress))
+    $winprovWriter.WriteLine($winprovMarker + (ConvertTo-Json -InputObject @{ id = 0; ok = $false; error = $winprovFailure } -Compress -Depth 16))
     exit 3
 }
 $winprovHello = $null

@@ -129,7 +129,7 @@ function Send-WinprovAnswer {
         $text = ConvertTo-Json -InputObject $Answer -Compress -Depth 16
     } catch {
         $failure = @{ message = ('the answer could not be written as JSON: ' + $_.Exception.Message); fullyQualifiedErrorId = [string]$_.FullyQualifiedErrorId }
-        $text = ConvertTo-Json -InputObject @{ id = $Id; ok = $false; error = $failure } -Compress
+        $text = ConvertTo-Json -InputObject @{ id = $Id; ok = $false; error = $failure } -Compress -Depth 16
     }
     $Writer.WriteLine($Marker + $text)
 }
