@@ -1,0 +1,54 @@
+# The request loop of host.ps1 with every verb script loaded, as the bootstrap loads them: requests and
+# secret lines in, marked answers out.
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'Common.ps1')
+    foreach ($file in @('host.ps1', 'accounts.ps1', 'certificates.ps1', 'diagnostics.ps1', 'events.ps1', 'files.ps1', 'identity.ps1', 'kvp.ps1', 'media.ps1', 'network.ps1', 'services.ps1', 'winrm.ps1')) {
+        . (Get-WinprovScriptPath $file)
+    }
+    function Invoke-TestHost([string[]] $Lines) {
+        $reader = [System.IO.StringReader]::new(($Lines -join "`n") + "`n")
+        $writer = [System.IO.StringWriter]::new()
+        $writer.NewLine = "`n"
+        Start-WinprovHost -Reader $reader -Writer $writer -Marker 'MARK:'
+        return @($writer.ToString().Split("`n").Where({ $_ -ne '' }) | ForEach-Object { Microsoft.PowerShell.Utility\ConvertFrom-Json -InputObject $_.Substring(5) })
+    }
+}
+
+Describe 'the request loop' {
+    BeforeEach { $script:State = New-TestMachine }
+
+    It 'answers ready, then each request under its id' {
+        $answers = Invoke-TestHost @('{"id":1,"secrets":0,"verb":"readVmId","params":{}}', '{"id":2,"secrets":0,"verb":"exit","params":{}}')
+        $answers[0].id | Should -Be 0
+        $answers[0].result.psVersion | Should -Not -BeNullOrEmpty
+        $answers[1].id | Should -Be 1
+        $answers[1].result.uuid | Should -Be $State.computer.uuid
+        $answers[2].ok | Should -BeTrue
+    }
+
+    It 'takes the password from its secret line and wipes it after the answer' {
+        $line = 'password:' + [System.Convert]::ToBase64String([System.Text.Encoding]::UTF8.GetBytes('Host-Secret-Pw1!'))
+        $answers = Invoke-TestHost @('{"id":3,"secrets":1,"verb":"ensureAdminAccount","params":{"username":"hostuser","resetPasswordOnFirstLogon":false}}', $line)
+        $answers[1].ok | Should -BeTrue
+        $answers[1].result.outcome | Should -Be 'created'
+        (Find-TestEntry $State.users 'name' 'hostuser').passwordSha256 | Should -Be (Get-TestSha256 'Host-Secret-Pw1!')
+        $global:WinprovRequestSecrets.Count | Should -Be 0
+    }
+
+    It 'answers a failure with the classification fields, and continues' {
+        $answers = Invoke-TestHost @('{"id":4,"secrets":0,"verb":"setTimeZone","params":{"timeZoneId":"Nowhere"}}', '{"id":5,"secrets":0,"verb":"nope","params":{}}', '{"id":6,"secrets":0,"verb":"readVmId","params":{}}')
+        $answers[1].ok | Should -BeFalse
+        $answers[1].error.fullyQualifiedErrorId | Should -Be 'WinprovRejected'
+        $answers[2].id | Should -Be 5
+        $answers[2].error.exceptionTypes | Should -Contain 'System.NotSupportedException'
+        $answers[3].ok | Should -BeTrue
+    }
+
+    It 'answers a line that is not JSON under its id and consumes its secret lines' {
+        $answers = Invoke-TestHost @('{"id":7,"secrets":1,"verb":', 'password:AAAA', '{"id":8,"secrets":0,"verb":"readVmId","params":{}}')
+        $answers[1].id | Should -Be 7
+        $answers[1].ok | Should -BeFalse
+        $answers[2].id | Should -Be 8
+        $answers[2].ok | Should -BeTrue
+    }
+}
