@@ -8,13 +8,17 @@ import type { TransportKeyPair } from './crypto/transport-key.ts';
 import { readOvfEnv, type ProvisioningConfig } from './protocol/ovf-env.ts';
 import { AGENT_VERSION } from './version.ts';
 import { silentLog, type Log } from './util/log.ts';
+import { recordEvent, sendReport, writeKvp, type Run } from './run.ts';
+import { deliverReady, finishAfterMarker } from './ready.ts';
+import { preferMediaNotFound, reportFailure } from './failure-report.ts';
 import type { AgentState, FabricInterface, Platform, ProvisioningMedia } from './platform/platform.ts';
 
 /**
  * The provisioning run, in order: identity -> provisioning configuration (read while the network steps
  * run) -> DHCP -> discovery -> versions -> goal state -> NotReady/Provisioning -> certificates -> apply
- * -> completion marker -> Ready -> guest agent hand-off. Each step is timed and journaled. Any failure
- * ends in one NotReady/ProvisioningFailed report naming the reason, and a distinct exit code.
+ * -> completion marker -> Ready -> guest agent hand-off. Each step is timed and journaled. A failure
+ * before the completion marker ends in one NotReady/ProvisioningFailed report naming the reason; after
+ * it, the only report is Ready (ready.ts). Every failure has a distinct exit code.
  */
 
 export type Phase = 'full' | 'apply';
@@ -69,9 +73,14 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   const { platform } = options;
   const log = options.log ?? silentLog();
   const deadline = Date.now() + settings.deadlineMs;
+  // Local work (media reads, PowerShell requests) is bounded by the same deadline as the fabric calls.
+  platform.setDeadline(deadline);
   const journal = new Journal(platform, log, AGENT_VERSION);
   const session = new FabricSession(settings, platform, log, AGENT_VERSION, deadline);
-  const run: Run = { platform, log, settings, journal, session, alreadyProvisioned: false, provisioningReport: undefined, transportKey: options.transportKey };
+  const run: Run = {
+    platform, log, settings, journal, session, alreadyProvisioned: false, complete: false, ready: 'not-sent',
+    configuration: undefined, provisioningReport: undefined, transportKey: options.transportKey, graceUntil: undefined,
+  };
   log.info(`winprov ${AGENT_VERSION} provisioning on the ${platform.kind} platform`);
   await recordEvent(run, 'start', `winprov ${AGENT_VERSION} started provisioning (run ${journal.state.runId})`);
   try {
@@ -82,25 +91,19 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
     log.info(outcome === 'ready' ? 'provisioning succeeded: the fabric acknowledged Ready' : 'provisioning applied; Ready is deferred to the next run');
     return { outcome, exitCode: 0, error: undefined, alreadyProvisioned: run.alreadyProvisioned, state: journal.state };
   } catch (err) {
-    const error = toAgentError(err);
+    let error = toAgentError(err);
     log.error(`provisioning failed [${error.code}]: ${error.describe()}`, { code: error.code });
-    await reportFailure(run, error);
+    if (run.complete) {
+      // After the completion marker the only report is Ready (ready.ts).
+      await finishAfterMarker(run, error);
+    } else {
+      error = await preferMediaNotFound(run, error);
+      await reportFailure(run, error);
+      await recordEvent(run, 'failure', `provisioning failed [${error.code}]: ${error.describe()}`);
+    }
     await journal.finish('failed', error);
-    await recordEvent(run, 'failure', `provisioning failed [${error.code}]: ${error.describe()}`);
     return { outcome: 'failed', exitCode: error.exitCode, error, alreadyProvisioned: run.alreadyProvisioned, state: journal.state };
   }
-}
-
-interface Run {
-  platform: Platform;
-  log: Log;
-  settings: RunSettings;
-  journal: Journal;
-  session: FabricSession;
-  alreadyProvisioned: boolean;
-  /** The NotReady/Provisioning report while in flight; settled (never rejected) once the fabric answered or it gave up. */
-  provisioningReport: Promise<void> | undefined;
-  transportKey: Promise<TransportKeyPair> | undefined;
 }
 
 async function provisionSteps(run: Run): Promise<'ready' | 'applied'> {
@@ -113,6 +116,7 @@ async function provisionSteps(run: Run): Promise<'ready' | 'applied'> {
   journal.state.vmId = vmId;
   const marker = await platform.readCompletionMarker();
   run.alreadyProvisioned = marker?.vmId === vmId;
+  run.complete = run.alreadyProvisioned;
   if (marker !== undefined && !run.alreadyProvisioned) {
     run.log.warn(`the completion marker belongs to VM ${marker.vmId}, not this one (${vmId}): this is a new VM from a captured image; provisioning it`);
   }
@@ -120,6 +124,7 @@ async function provisionSteps(run: Run): Promise<'ready' | 'applied'> {
   // Local and independent of the network: read while DHCP and discovery run; its errors surface below.
   const configuration = journal.step('provisioning-config', () => readConfiguration(platform), ({ config, media }) => `${config.computerName}, ${config.adminUsername}, from ${media.location}`);
   configuration.catch(() => {});
+  run.configuration = configuration;
 
   const iface = await journal.step('dhcp', () => ensureDhcp(run), (i) => `${i.name}: DHCP ${i.dhcpEnabled ? 'enabled' : 'disabled'}`);
   const endpoint = await journal.step('discover', () => session.discover(iface), (e) => `${e.baseUrl} (${e.source})`);
@@ -129,9 +134,12 @@ async function provisionSteps(run: Run): Promise<'ready' | 'applied'> {
   Object.assign(journal.state.fabric, { containerId: goalState.containerId, instanceId: goalState.roleInstance.instanceId, incarnation: goalState.incarnation });
 
   // The portal shows "provisioning" while we work; a failure of this report is not fatal by itself.
-  const provisioningReport = sendReport(run, { state: 'NotReady', subStatus: 'Provisioning', description: 'winprov is provisioning the VM' }).then(() => undefined, (err: unknown) => {
-    run.log.warn(`the Provisioning report was not accepted: ${toAgentError(err).reason}`);
-  });
+  // A machine already provisioned sends no Provisioning: after the marker the only report is Ready.
+  const provisioningReport = run.complete
+    ? Promise.resolve()
+    : sendReport(run, { state: 'NotReady', subStatus: 'Provisioning', description: 'winprov is provisioning the VM' }).then(() => undefined, (err: unknown) => {
+      run.log.warn(`the Provisioning report was not accepted: ${toAgentError(err).reason}`);
+    });
   run.provisioningReport = provisioningReport;
 
   const { config, media } = await configuration;
@@ -160,11 +168,13 @@ async function provisionSteps(run: Run): Promise<'ready' | 'applied'> {
       containerId: goalState.containerId,
       instanceId: goalState.roleInstance.instanceId,
     }));
+    run.complete = true;
   }
+  // The fabric keeps the last report it accepted: Provisioning must land before Ready.
   await provisioningReport;
   if (settings.phase === 'apply') return 'applied';
 
-  await journal.step('ready', () => sendReport(run, { state: 'Ready' }), (status) => `HTTP ${status}`);
+  await journal.step('ready', () => deliverReady(run), (status) => `HTTP ${status}`);
   // Only after Ready: a guest agent seen running before it fails the deployment (OSProvisioningClientError).
   await journal.step('guest-agent', () => platform.setGuestAgentServices(config.platform.provisionGuestAgent), (s) =>
     s.installed.length === 0 ? 'no guest agent installed' : s.installed.map((x) => `${x.name} ${x.startMode}`).join(', '));
@@ -195,61 +205,4 @@ async function ensureDhcp(run: Run): Promise<FabricInterface> {
   const repaired = await run.platform.enableDhcp(iface, run.settings.dhcpWaitMs);
   await run.journal.applied('dhcp', `enabled DHCP on ${iface.name}`);
   return repaired;
-}
-
-async function sendReport(run: Run, report: { state: 'Ready' | 'NotReady'; subStatus?: 'Provisioning' | 'ProvisioningFailed'; description?: string }, deadline?: number): Promise<number> {
-  try {
-    const status = await run.session.report(report, deadline);
-    await run.journal.reported({ ...report, httpStatus: status });
-    return status;
-  } catch (err) {
-    await run.journal.reported({ ...report, httpStatus: toAgentError(err).context['status'] as number | undefined });
-    throw err;
-  }
-}
-
-/** One ProvisioningFailed report (finding the fabric first if the run failed before it), plus KVP. */
-async function reportFailure(run: Run, error: AgentError): Promise<void> {
-  const description = `${error.code}: ${error.describe()}`;
-  await writeKvp(run, 'error', error);
-  // The fabric keeps the last report it accepted: a Provisioning report still in flight must land first.
-  await run.provisioningReport;
-  // Every call of the failure report gets the grace time: the run's own deadline may be what failed.
-  const deadline = Date.now() + run.settings.failureReportGraceMs;
-  try {
-    if (run.session.client === undefined) await run.session.discover(undefined, deadline);
-    if (run.session.goalState === undefined) {
-      const client = run.session.client!;
-      if (client.protocolVersion === '2012-11-30') await client.negotiateVersion(deadline).catch(() => undefined);
-      await run.session.fetchGoalState(deadline);
-    }
-    await sendReport(run, { state: 'NotReady', subStatus: 'ProvisioningFailed', description }, deadline);
-    run.log.info('the fabric received the ProvisioningFailed report');
-  } catch (err) {
-    run.log.error(`the ProvisioningFailed report could not be delivered: ${toAgentError(err).reason}; the KVP report carries it`);
-  }
-}
-
-/** The event log is for operators; failing to write it must not change the run's outcome. */
-async function recordEvent(run: Run, kind: 'start' | 'success' | 'failure', message: string): Promise<void> {
-  try {
-    await run.platform.recordEvent({ kind, message });
-  } catch (err) {
-    run.log.warn(`the event log entry could not be written: ${toAgentError(err).reason}`);
-  }
-}
-
-async function writeKvp(run: Run, result: 'success' | 'applied' | 'error', error?: AgentError): Promise<void> {
-  const fields = [
-    `result=${result}`,
-    ...(error ? [`reason=${error.code}: ${error.reason}`] : []),
-    `agent=winprov/${AGENT_VERSION}`,
-    `vm_id=${run.journal.state.vmId}`,
-    `timestamp=${new Date().toISOString()}`,
-  ];
-  try {
-    await run.platform.writeKvpReport(fields.map((f) => f.replace(/\|/g, '/')).join('|'));
-  } catch (err) {
-    run.log.warn(`the KVP report could not be written: ${toAgentError(err).reason}`);
-  }
 }

@@ -29,6 +29,8 @@ export interface AgentConfig {
   repairDhcp: boolean;
   /** Budget of the whole run in milliseconds. */
   deadlineMs: number;
+  /** How long provision and prepare-image wait for another run's lock before refusing. */
+  lockWaitMs: number;
   connectTimeoutMs: number;
   readTimeoutMs: number;
   maxResponseBytes: number;
@@ -66,6 +68,7 @@ const DEFAULTS = {
   fallbackAddress: '168.63.129.16',
   repairDhcp: true,
   deadlineMs: 20 * 60_000,
+  lockWaitMs: 5_000,
   connectTimeoutMs: 5_000,
   readTimeoutMs: 60_000,
   maxResponseBytes: 8 * 1024 * 1024,
@@ -78,7 +81,7 @@ const DEFAULTS = {
 /** Keys accepted in winprov.json and (upper-snake-cased, WINPROV_ prefixed) in the environment. */
 const FILE_KEYS = [
   'platform', 'sandbox', 'fabric', 'fabricPort', 'fallbackAddress', 'repairDhcp', 'deadline', 'connectTimeout',
-  'readTimeout', 'maxResponseBytes', 'logLevel', 'serial', 'powershell',
+  'readTimeout', 'maxResponseBytes', 'logLevel', 'serial', 'powershell', 'lockWait',
 ] as const;
 type FileKey = (typeof FILE_KEYS)[number];
 type Layer = Partial<Record<FileKey, string | number | boolean>>;
@@ -156,6 +159,7 @@ export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
     fallbackAddress: ipv4('fallbackAddress', String(merged.fallbackAddress ?? DEFAULTS.fallbackAddress)),
     repairDhcp: boolean('repairDhcp', merged.repairDhcp ?? DEFAULTS.repairDhcp),
     deadlineMs: duration('deadline', merged.deadline ?? DEFAULTS.deadlineMs / 1000, 1_000, 24 * 3_600_000),
+    lockWaitMs: duration('lockWait', merged.lockWait ?? DEFAULTS.lockWaitMs / 1000, 0, 600_000),
     connectTimeoutMs: duration('connectTimeout', merged.connectTimeout ?? DEFAULTS.connectTimeoutMs / 1000, 100, 600_000),
     readTimeoutMs: duration('readTimeout', merged.readTimeout ?? DEFAULTS.readTimeoutMs / 1000, 100, 600_000),
     maxResponseBytes: integer('maxResponseBytes', merged.maxResponseBytes ?? DEFAULTS.maxResponseBytes, 64 * 1024, 256 * 1024 * 1024),

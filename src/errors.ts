@@ -22,6 +22,9 @@ export type ErrorCode =
   | 'PLATFORM_REJECTED'
   | 'PLATFORM_COMMAND_FAILED'
   | 'STATE_INVALID'
+  | 'PLATFORM_TIMEOUT'
+  | 'READY_UNCONFIRMED'
+  | 'RUN_LOCKED'
   | 'UNHANDLED';
 
 export type ErrorContext = Record<string, string | number | boolean | undefined>;
@@ -42,6 +45,7 @@ export const EXIT_CODES = {
   platform: 5,
   notProvisioned: 6,
   lastRunFailed: 7,
+  locked: 8,
 } as const;
 
 export class AgentError extends Error {
@@ -180,6 +184,30 @@ export class CertificateError extends AgentError {
   }
 }
 
+/**
+ * The certificates blob asks for a key derivation, or an amount of derivation work, that no fabric PFX
+ * needs (issue "Hold up against a hostile or broken fabric"): refused before the work is done, and not
+ * tried again with another cipher or password.
+ */
+export class CertificateRefusedError extends CertificateError {
+  constructor(reason: string, options: AgentErrorOptions = {}) {
+    super(reason, {
+      hint: 'the certificates blob is broken or was tampered with on the way (the transport certificate travels in the clear); redeploy the VM, and report it if it persists',
+      ...options,
+    });
+  }
+}
+
+/** Decrypting the certificates was still running when the run's deadline passed; it stops between two key derivations. */
+export class CertificateDeadlineError extends AgentError {
+  constructor(deadline: number, options: AgentErrorOptions = {}) {
+    super('DEADLINE_EXCEEDED', `decrypting the certificates was stopped: the run deadline ${new Date(deadline).toISOString()} passed`, EXIT_CODES.fabric, {
+      hint: 'the certificates blob needed more time than the run had left (--deadline); redeploy the VM, and report it if it persists',
+      ...options,
+    });
+  }
+}
+
 export class DhcpDisabledError extends AgentError {
   constructor(interfaceName: string, options: AgentErrorOptions = {}) {
     super('DHCP_DISABLED', `DHCP is disabled on ${interfaceName}, the interface that reaches the fabric`, EXIT_CODES.platform, {
@@ -216,6 +244,45 @@ export class StateError extends AgentError {
   constructor(reason: string, options: AgentErrorOptions = {}) {
     super('STATE_INVALID', reason, EXIT_CODES.platform, {
       hint: 'the agent state folder is damaged; "winprov prepare-image" resets it',
+      ...options,
+    });
+  }
+}
+
+/** A local operation (media read, PowerShell request) did not finish before the run's deadline. */
+export class PlatformTimeoutError extends AgentError {
+  constructor(verb: string, deadline: number, options: AgentErrorOptions = {}) {
+    super('PLATFORM_TIMEOUT', `${verb} did not finish before the run deadline ${new Date(deadline).toISOString()}`, EXIT_CODES.platform, {
+      hint: 'a drive or a Windows command hung; the winprov log shows which, and how long it had',
+      ...options,
+      context: { verb, ...options.context },
+    });
+  }
+}
+
+/**
+ * Ready was sent after the completion marker, but no acknowledgement arrived before the grace period
+ * ended. `probablyAccepted`: at least one attempt reached the fabric and only its answer was lost.
+ */
+export class ReadyUnconfirmedError extends AgentError {
+  readonly probablyAccepted: boolean;
+  constructor(reason: string, probablyAccepted: boolean, options: AgentErrorOptions = {}) {
+    super('READY_UNCONFIRMED', reason, EXIT_CODES.fabric, {
+      hint: probablyAccepted
+        ? 'the fabric probably accepted Ready; check the VM in Azure, and run "winprov provision" again to resend it'
+        : 'the fabric did not take Ready; run "winprov provision" again to resend it (nothing is applied again)',
+      ...options,
+      context: { probablyAccepted, ...options.context },
+    });
+    this.probablyAccepted = probablyAccepted;
+  }
+}
+
+/** Another winprov run holds the state folder's lock (issue "Hold up against a hostile or broken fabric"). */
+export class RunLockedError extends AgentError {
+  constructor(reason: string, options: AgentErrorOptions = {}) {
+    super('RUN_LOCKED', reason, EXIT_CODES.locked, {
+      hint: 'one run at a time: wait for the other run to end; a lock left by a killed run is taken over automatically',
       ...options,
     });
   }

@@ -40,7 +40,10 @@ export class FabricSession {
   readonly #platform: Platform;
   readonly #log: Log;
   readonly #agentVersion: string;
-  readonly #deadline: number;
+  /** The run's deadline; moved to the end of the grace period for the final report (extendDeadline). */
+  #deadline: number;
+  /** Hears every failed attempt of the health report in flight (report's observer). */
+  #reportObserver: ((error: unknown) => void) | undefined;
 
   constructor(settings: FabricSettings, platform: Platform, log: Log, agentVersion: string, deadline: number) {
     this.#settings = settings;
@@ -50,9 +53,23 @@ export class FabricSession {
     this.#deadline = deadline;
   }
 
+  /** The deadline every later call is bounded by. */
+  get deadline(): number {
+    return this.#deadline;
+  }
+
+  /**
+   * Moves the deadline of every later call (and of the "giving up by" the log prints) to `until`: the
+   * final report's grace period starts when the run's own deadline may already have passed.
+   */
+  extendDeadline(until: number): void {
+    this.#deadline = Math.max(this.#deadline, until);
+  }
+
   /** Finds the WireServer: configured URL, else option 245 (OS cache, own query), else the well-known address. */
-  async discover(iface: FabricInterface | undefined, deadline = this.#deadline): Promise<DiscoveredFabric> {
+  async discover(iface: FabricInterface | undefined): Promise<DiscoveredFabric> {
     const settings = this.#settings;
+    const deadline = this.#deadline;
     const query = settings.dhcpQuery;
     this.endpoint = await discoverFabric({
       configured: settings.fabricUrl,
@@ -76,30 +93,29 @@ export class FabricSession {
       readPolicy: settings.readPolicy,
       reportPolicy: settings.reportPolicy,
       onRetry: (what, event) => {
+        this.#reportObserver?.(event.error);
         const until = new Date(event.until).toISOString().slice(11, 19);
-        this.#log.info(`waiting ${(event.delayMs / 1000).toFixed(1)} s for ${what} (attempt ${event.attempt} failed: ${describe(event.error)}); next try at ${until} UTC, giving up by ${new Date(deadline).toISOString().slice(11, 19)} UTC`);
+        // The session's deadline as it is now: during the final report's grace it is the grace's end.
+        this.#log.info(`waiting ${(event.delayMs / 1000).toFixed(1)} s for ${what} (attempt ${event.attempt} failed: ${describe(event.error)}); next try at ${until} UTC, giving up by ${new Date(this.#deadline).toISOString().slice(11, 19)} UTC`);
       },
     });
     return this.endpoint;
   }
 
   async negotiateVersion(): Promise<string> {
-    return this.#requireClient().negotiateVersion();
+    return this.#requireClient().negotiateVersion(this.#deadline);
   }
 
-  /** Fetches the current goal state; `deadline` overrides the run's (the failure report has its own grace). */
-  async fetchGoalState(deadline?: number): Promise<CompleteGoalState> {
-    this.goalState = await this.#requireClient().goalState(deadline);
+  /** Fetches the current goal state. */
+  async fetchGoalState(): Promise<CompleteGoalState> {
+    this.goalState = await this.#requireClient().goalState(this.#deadline);
     return this.goalState;
   }
 
-  /**
-   * Runs a call that depends on the goal state; on 410 Gone, refreshes the goal state and runs it again.
-   * A refresh is bounded by `deadline` when given, else by the run's.
-   */
-  async withFreshGoalState<T>(call: (goalState: CompleteGoalState, client: WireClient) => Promise<T>, deadline?: number): Promise<T> {
+  /** Runs a call that depends on the goal state; on 410 Gone, refreshes the goal state and runs it again. */
+  async withFreshGoalState<T>(call: (goalState: CompleteGoalState, client: WireClient) => Promise<T>): Promise<T> {
     for (let refresh = 0; ; refresh++) {
-      const goalState = this.goalState ?? (await this.fetchGoalState(deadline));
+      const goalState = this.goalState ?? (await this.fetchGoalState());
       try {
         return await call(goalState, this.#requireClient());
       } catch (err) {
@@ -110,20 +126,31 @@ export class FabricSession {
     }
   }
 
-  /** Posts a health report for the current goal state; returns the HTTP status. */
-  async report(report: Pick<HealthReport, 'state' | 'subStatus' | 'description'>, deadline?: number): Promise<number> {
-    return this.withFreshGoalState((goalState, client) =>
-      client.health(
-        {
-          ...report,
-          incarnation: goalState.incarnation,
-          containerId: goalState.containerId,
-          instanceId: goalState.roleInstance.instanceId,
-        },
-        deadline,
-      ),
-      deadline,
-    );
+  /**
+   * Posts a health report for the current goal state; returns the HTTP status. `observe` hears the error
+   * of every failed attempt, the last one included (whether Ready may have reached the fabric is judged
+   * from them: ready-delivery.ts).
+   */
+  async report(report: Pick<HealthReport, 'state' | 'subStatus' | 'description'>, observe?: (error: unknown) => void): Promise<number> {
+    this.#reportObserver = observe;
+    try {
+      return await this.withFreshGoalState((goalState, client) =>
+        client.health(
+          {
+            ...report,
+            incarnation: goalState.incarnation,
+            containerId: goalState.containerId,
+            instanceId: goalState.roleInstance.instanceId,
+          },
+          this.#deadline,
+        ),
+      );
+    } catch (err) {
+      observe?.(err);
+      throw err;
+    } finally {
+      this.#reportObserver = undefined;
+    }
   }
 
   #requireClient(): WireClient {

@@ -32,5 +32,6 @@ Options:
 
 Exit codes: 0 success; 1 unexpected error; 2 usage or configuration; 3 invalid provisioning
 configuration (ovf-env.xml, media); 4 fabric (unreachable, refused, timed out, bad documents);
-5 Windows refused a change. status: 0 provisioned, 6 not provisioned, 7 the last run failed.
+5 Windows refused a change or hung; 8 another winprov run holds the lock (provision, prepare-image).
+status: 0 provisioned, 6 not provisioned, 7 the last run failed.
 `;

@@ -5,6 +5,7 @@ import { createLog } from '../util/log.ts';
 import type { AgentConfig } from '../config.ts';
 import type { TransportKeyPair } from '../crypto/transport-key.ts';
 import type { CommandIo } from './io.ts';
+import { exclusively } from './exclusive-run.ts';
 
 /** `winprov provision`: the run Windows Setup starts in the specialize pass (and SetupComplete, deferred). */
 export async function provisionCommand(config: Readonly<AgentConfig>, io: CommandIo, transportKey?: Promise<TransportKeyPair>): Promise<number> {
@@ -13,12 +14,19 @@ export async function provisionCommand(config: Readonly<AgentConfig>, io: Comman
   const platform = await createPlatform(config, log);
   let result: ProvisionResult;
   try {
-    // The folder gets its restricted ACL before the first log line lands in it.
-    await platform.ensureStateDirectory().then(
-      () => log.attachFile(join(platform.stateDirectory, 'winprov.log')),
-      (err: unknown) => log.warn(`the state folder ${platform.stateDirectory} could not be prepared (${(err as Error).message}); logging to the console only`),
+    // The folder gets its restricted ACL before the lock file and the first log line land in it.
+    const prepared = await platform.ensureStateDirectory().then(
+      () => true,
+      (err: unknown) => {
+        log.warn(`the state folder ${platform.stateDirectory} could not be prepared (${(err as Error).message}); logging to the console only`);
+        return false;
+      },
     );
-    result = await provision({ platform, log, settings: runSettingsOf(config, platform.kind), transportKey });
+    // One run at a time: a second run waits briefly, then refuses (RUN_LOCKED) before it logs to the file.
+    result = await exclusively(platform, { command: 'provision', waitMs: config.lockWaitMs, log }, async () => {
+      if (prepared) log.attachFile(join(platform.stateDirectory, 'winprov.log'));
+      return provision({ platform, log, settings: runSettingsOf(config, platform.kind), transportKey });
+    });
   } finally {
     await platform.close();
   }

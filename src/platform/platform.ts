@@ -196,6 +196,20 @@ export interface Platform {
   /** Saves the (already redacted) copy of ovf-env.xml in the state folder. */
   saveOvfEnvCopy(redactedXml: string): Promise<void>;
 
+  /**
+   * The OS's own run lock, besides the lock file (run-lock.ts), held until close(): on Windows the named
+   * mutex Global\winprov-run, which Windows releases when its holder dies; waits up to waitMs. False
+   * when another live run holds it. The sandbox has none (true).
+   */
+  holdRunMutex(waitMs: number): Promise<boolean>;
+
+  /**
+   * Bounds every later local operation (media reads, PowerShell requests) by this absolute time (ms
+   * epoch): a hung drive or command ends in PLATFORM_TIMEOUT, never holds the run past its deadline.
+   * Set at the start of the run, and moved to the end of the grace period for the final report.
+   */
+  setDeadline(deadline: number): void;
+
   /** Releases what the platform holds (the PowerShell session). Safe to call twice. */
   close(): Promise<void>;
 }

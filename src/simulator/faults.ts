@@ -9,6 +9,10 @@ import { ENDPOINT_NAMES, type EndpointName } from './routes.ts';
 export type FaultStep =
   | { status: number; retryAfter?: string; body?: string }
   | { delayMs: number }
+  /** Health only: the report is accepted (the fabric's state changes), then the answer is delayed. */
+  | { acceptThenDelayMs: number }
+  /** Health only: the report is accepted, then the connection is reset before any answer (a lost acknowledgement). */
+  | { acceptThenReset: true }
   | { reset: true }
   | { hang: true }
   | { truncate: true }
@@ -40,9 +44,10 @@ const FLAG_STEPS: Record<string, readonly EndpointName[] | undefined> = {
   noRoleInstance: ['goalstate'],
   corruptCertificates: ['certificates'],
   wrongRecipient: ['certificates'],
+  acceptThenReset: ['health'],
 };
 
-const STEP_KINDS = ['status', 'delayMs', ...Object.keys(FLAG_STEPS)].join(', ');
+const STEP_KINDS = ['status', 'delayMs', 'acceptThenDelayMs', ...Object.keys(FLAG_STEPS)].join(', ');
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -70,6 +75,11 @@ function checkStep(value: unknown, key: string, endpoint: EndpointName, fail: Ke
   if (kind === 'delayMs') {
     if (!isNonNegativeInteger(value.delayMs)) throw fail(`${key}.delayMs`, 'must be a non-negative integer');
     return { delayMs: value.delayMs };
+  }
+  if (kind === 'acceptThenDelayMs') {
+    if (!isNonNegativeInteger(value.acceptThenDelayMs)) throw fail(`${key}.acceptThenDelayMs`, 'must be a non-negative integer');
+    if (endpoint !== 'health') throw fail(`${key}.acceptThenDelayMs`, 'applies only to health');
+    return { acceptThenDelayMs: value.acceptThenDelayMs };
   }
   if (!(kind in FLAG_STEPS)) throw fail(`${key}.${kind}`, `is not a fault step (one of ${STEP_KINDS})`);
   if (value[kind] !== true) throw fail(`${key}.${kind}`, 'must be true');
@@ -107,6 +117,8 @@ export function validateFaultScript(value: unknown, fail: KeyFailure, base = 'fa
 export function describeStep(step: FaultStep): string {
   if ('status' in step) return `status ${step.status}${step.retryAfter === undefined ? '' : ` (Retry-After: ${step.retryAfter})`}`;
   if ('delayMs' in step) return `delay ${step.delayMs} ms`;
+  if ('acceptThenDelayMs' in step) return `accept, then answer after ${step.acceptThenDelayMs} ms`;
+  if ('acceptThenReset' in step) return 'accept, then reset before answering';
   return Object.keys(step)[0]!;
 }
 

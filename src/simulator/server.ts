@@ -250,6 +250,13 @@ export class FabricSimulator {
       return sendAnswer(res, textAnswer(404, 'not found'));
     }
     if (step !== undefined) {
+      if ('acceptThenReset' in step || 'acceptThenDelayMs' in step) {
+        // The fabric takes the report (its state changes); the answer is lost or late on the way back.
+        const answer = await this.#judgeHealth(req);
+        if ('acceptThenReset' in step) return void req.socket.destroy();
+        await this.#sleep(step.acceptThenDelayMs);
+        return void (this.#phase === 'stopped' || sendAnswer(res, answer));
+      }
       if ('reset' in step) return void req.socket.destroy();
       // Hung: accepted and read, never answered; stop() destroys the socket.
       if ('hang' in step) return void req.resume();

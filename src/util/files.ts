@@ -1,5 +1,5 @@
-import { mkdir, readFile, rename, rm, open } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, readFile, readdir, rename, rm, open } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 /**
@@ -7,6 +7,9 @@ import { randomBytes } from 'node:crypto';
  * folder, flushed, then renamed over the target), so a process killed mid-write leaves the old file or
  * the new one, never half of either.
  */
+
+/** The name writeFileAtomic gives its temporary files: "<target>.<12 hex digits>.tmp", and nothing else. */
+const TEMPORARY_NAME = /^.+\.[0-9a-f]{12}\.tmp$/;
 
 /** Writes data atomically with owner-only permissions (mode 0600 where the OS has modes). */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
@@ -48,4 +51,26 @@ export async function writeJsonFile(path: string, value: unknown): Promise<void>
   await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
-
+/**
+ * Removes the temporary files writeFileAtomic leaves in `directory` when the process is killed between
+ * writing and renaming (only its own naming pattern); returns the names removed. Call it only while no
+ * other run can be writing there (under the run lock).
+ */
+export async function removeLeftoverTemporaryFiles(directory: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(directory);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names.filter((n) => TEMPORARY_NAME.test(n)).sort()) {
+    try {
+      await rm(join(directory, name), { force: true });
+      removed.push(name);
+    } catch {
+      // Left for the next run: a leftover temporary file harms nothing but disk space.
+    }
+  }
+  return removed;
+}

@@ -140,7 +140,8 @@ test('deferred Ready: the specialize run applies everything without Ready; the S
     const setupComplete = await fx.run();
     assert.equal(setupComplete.outcome, 'ready');
     assert.equal(setupComplete.alreadyProvisioned, true);
-    assert.deepEqual(fx.simulator.healthReports.map((r) => `${r.state}/${r.subStatus ?? ''}`), ['NotReady/Provisioning', 'NotReady/Provisioning', 'Ready/']);
+    // The machine is provisioned (completion marker): the SetupComplete run sends Ready and nothing else.
+    assert.deepEqual(fx.simulator.healthReports.map((r) => `${r.state}/${r.subStatus ?? ''}`), ['NotReady/Provisioning', 'Ready/']);
     const after = await fx.machine();
     assert.deepEqual(after.users, applied.users);
     assert.deepEqual(after.certificateStores, applied.certificateStores);
@@ -149,3 +150,27 @@ test('deferred Ready: the specialize run applies everything without Ready; the S
     await fx.close();
   }
 });
+
+test('Ready is final: a run whose Ready was never acknowledged sends no ProvisioningFailed, and the next run only sends Ready', async () => {
+  const lost = Array.from({ length: 6 }, () => ({ acceptThenReset: true as const }));
+  const fx = await provisioningFixture({ scenario: { adminPassword: PASSWORD, certificateCount: 0, provisionGuestAgent: true }, faults: { endpoints: { health: [{ delayMs: 0 }, ...lost] } } });
+  try {
+    const first = await fx.run({ reportPolicy: { baseDelayMs: 5, maxDelayMs: 5, maxAttempts: 3, jitter: 0 }, failureReportGraceMs: 2_000 });
+    assert.equal(first.outcome, 'failed');
+    assert.equal(first.error?.code, 'READY_UNCONFIRMED');
+    assert.equal(first.exitCode, 4);
+    assert.ok(await fx.platform.readCompletionMarker(), 'the marker stays: the machine is provisioned');
+    assert.equal((await fx.machine()).kvp.PROVISIONING_REPORT?.split('|')[1], `reason=READY_UNCONFIRMED: ${first.error!.reason}`);
+    const applied = await fx.machine();
+
+    const second = await fx.run();
+    assert.equal(second.outcome, 'ready', second.error?.describe());
+    assert.equal(second.alreadyProvisioned, true);
+    const reports = fx.simulator.healthReports.map((r) => `${r.state}/${r.subStatus ?? ''}`);
+    assert.deepEqual(reports, ['NotReady/Provisioning', ...Array(6).fill('Ready/'), 'Ready/'], 'Ready only, never ProvisioningFailed');
+    assert.deepEqual((await fx.machine()).users, applied.users, 'nothing applied again');
+  } finally {
+    await fx.close();
+  }
+});
+

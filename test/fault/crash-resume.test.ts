@@ -2,7 +2,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FabricSimulator } from '../../src/simulator/index.ts';
@@ -163,9 +163,14 @@ describe('killed right after a verb and run again', { concurrency: 3 }, () => {
         const readiesBefore = m.simulator.healthReports.filter((r) => r.state === 'Ready' && r.accepted).length;
         assert.equal(readiesBefore, AFTER_READY.has(verb) ? 1 : 0);
 
+        // The killed run held the run lock; the next run takes it over and leaves nothing behind.
+        const stateDirectory = join(m.root, 'ProgramData', 'winprov');
+        assert.ok((await readdir(stateDirectory)).includes('winprov.lock'), 'the killed run left its lock');
         const resumed = await provisionProcess(m.root, m.simulator.url);
         assert.equal(resumed.code, 0, resumed.output.slice(-600));
         assert.equal(resumed.signal, null);
+        assert.match(resumed.output, /took over the lock .*winprov\.lock .*is no longer running/);
+        assert.deepEqual((await readdir(stateDirectory)).filter((n) => n.startsWith('winprov.lock') || n.endsWith('.tmp')), []);
 
         assert.deepEqual(await outcomeOf(m), reference, 'the same machine as an uninterrupted run');
         const machine = (await loadMachine(m.root))!;

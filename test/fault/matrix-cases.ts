@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { FAST_READ, type ProvisioningFixture } from '../helpers/provisioning.ts';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FAST_READ, FAST_REPORT, type ProvisioningFixture } from '../helpers/provisioning.ts';
 import type { SimulatorOptions } from '../../src/simulator/index.ts';
 import type { ProvisionResult, RunSettings } from '../../src/agent.ts';
 import { option245Cache, type EndExpectation } from './support.ts';
@@ -84,6 +86,9 @@ export const CASES: MatrixCase[] = [
     file: 'ready-refused-400.json',
     expect: { outcome: 'failed', code: 'WIRESERVER_HTTP', reason: /HTTP 400/, markerKept: true },
     check: async (fx) => {
+      // A refusal is the fabric's answer: not repeated, no ProvisioningFailed, the guest agent left as it was.
+      assert.equal(count(fx, 'health'), 2, 'Provisioning, then the one refused Ready');
+      assert.ok((await fx.machine()).services.every((s) => s.startMode === 'Disabled'), 'the guest agent was not handed over');
       // Everything had been applied; a second run sends only Ready again.
       const before = await fx.machine();
       const second = await fx.run({ ...BASE });
@@ -159,6 +164,8 @@ export const CASES: MatrixCase[] = [
     expect: { outcome: 'failed', code: 'DEADLINE_EXCEEDED', reason: /goalstate/ },
     minMs: 1_000,
     maxMs: 10_000,
+    // The report's own retries say they give up by the grace's end, not by the deadline that passed.
+    check: (fx) => assertGraceInLog(fx, /reporting ProvisioningFailed to the fabric, giving up by/),
   },
   {
     file: 'fabric-never-up.json',
@@ -282,4 +289,71 @@ export const CASES: MatrixCase[] = [
     },
   },
   { file: 'winrm-https-custom-data.json', expect: READY },
+  {
+    file: 'ready-ack-lost.json',
+    expect: { outcome: 'ready', readyAccepted: 2 },
+    check: (fx) => assert.equal(count(fx, 'health'), 3, 'Provisioning, Ready (answer lost), Ready again'),
+  },
+  {
+    file: 'ready-ack-slow-30s.json',
+    settings: () => ({ readTimeoutMs: 300 }),
+    expect: { outcome: 'ready', readyAccepted: 2 },
+    minMs: 300,
+    check: (fx) => assert.equal(count(fx, 'health'), 3, 'Provisioning, Ready (answer 30 s late), Ready again'),
+  },
+  {
+    file: 'ready-ack-never.json',
+    settings: () => ({ reportPolicy: { ...FAST_REPORT, maxAttempts: 3 } }),
+    expect: { outcome: 'failed', code: 'READY_UNCONFIRMED', reason: /6 attempt\(s\) reached the fabric and lost only the answer/, markerKept: true, readyAccepted: 6 },
+    check: async (fx, result) => {
+      assert.equal(result.exitCode, 4);
+      // Ready was probably accepted: the hand-off happens as after an acknowledged Ready.
+      assert.ok((await fx.machine()).services.every((s) => s.startMode === 'Automatic'), 'the guest agent was handed over');
+      assert.ok(result.state.steps.some((s) => s.name === 'guest-agent' && s.outcome === 'ok'));
+      assertGraceInLog(fx);
+    },
+  },
+  {
+    file: 'ready-503-through-grace.json',
+    settings: () => ({ reportPolicy: { ...FAST_REPORT, maxAttempts: 3 } }),
+    expect: { outcome: 'failed', code: 'READY_UNCONFIRMED', reason: /no attempt is known to have reached the fabric/, markerKept: true },
+    check: async (fx, result) => {
+      assert.equal(count(fx, 'health'), 7, 'Provisioning, three Ready in the run, three in the grace period');
+      assert.ok(result.state.steps.every((s) => s.name !== 'guest-agent'));
+      assert.ok((await fx.machine()).services.every((s) => s.startMode === 'Disabled'), 'the fabric never took Ready: no hand-off');
+      assertGraceInLog(fx);
+    },
+  },
+  {
+    file: 'media-missing-fabric-down.json',
+    setup: (fx) => rm(join(fx.sandboxRoot, 'drives', 'D'), { recursive: true, force: true }),
+    settings: () => ({ deadlineMs: 3_000, failureReportGraceMs: 1_000, readPolicy: PATIENT_READ }),
+    expect: { outcome: 'failed', code: 'MEDIA_NOT_FOUND', reason: /no drive holds/, reported: false },
+    minMs: 1_000,
+    check: (fx) => assert.ok(fx.lines.some((l) => /WARN \[DEADLINE_EXCEEDED\] .*reported instead: there is no provisioning media/.test(l))),
+  },
+  {
+    file: 'media-missing-goalstate-malformed.json',
+    setup: (fx) => rm(join(fx.sandboxRoot, 'drives', 'D'), { recursive: true, force: true }),
+    expect: { outcome: 'failed', code: 'MEDIA_NOT_FOUND', reason: /no drive holds/ },
+  },
+  {
+    file: 'media-read-hangs.json',
+    setup: (fx) => fx.editMachine((m) => void (m.hang = 'readProvisioningMedia')),
+    settings: () => ({ deadlineMs: 2_000, failureReportGraceMs: 3_000 }),
+    expect: { outcome: 'failed', code: 'PLATFORM_TIMEOUT', reason: /readProvisioningMedia did not finish before the run deadline/ },
+    // Within the deadline plus the failure report's grace.
+    minMs: 1_900,
+    maxMs: 5_500,
+  },
 ];
+
+/** During the grace period, every wait says it gives up by the grace's end, never by the passed deadline. */
+function assertGraceInLog(fx: ProvisioningFixture, announced = /Ready, not ProvisioningFailed, is sent again until/): void {
+  const start = fx.lines.findIndex((l) => announced.test(l));
+  assert.ok(start >= 0, 'the grace period was announced');
+  const until = /(?:until|by) (\d\d:\d\d:\d\d) UTC/.exec(fx.lines[start]!)![1];
+  const waits = fx.lines.slice(start).filter((l) => /giving up by/.test(l));
+  assert.ok(waits.length > 0);
+  for (const line of waits) assert.match(line, new RegExp(`giving up by ${until} UTC`));
+}

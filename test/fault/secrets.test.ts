@@ -184,8 +184,6 @@ test('no file created in the temp folder during the runs holds a secret (the tes
 test('a whole run on the Windows platform puts no password, PFX, key or custom data on a command line or in script text', { timeout: 60_000 }, async () => {
   const { fx, planted } = await plantedFixture();
   const mediaDir = join(fx.sandboxRoot, 'drives', 'D');
-  const ovfEnv = await readFile(join(mediaDir, 'ovf-env.xml'));
-  const customData = await readFile(join(mediaDir, 'CustomData.bin'));
   const vmId = randomUUID();
   const respond = (verb: string, params: Record<string, unknown>): Reply => {
     switch (verb) {
@@ -195,7 +193,8 @@ test('a whole run on the Windows platform puts no password, PFX, key or custom d
       case 'readDhcpInterfaceOptions':
         return { result: { found: false } };
       case 'readProvisioningMedia':
-        return { result: { found: true, location: 'D:\\', ovfEnv: ovfEnv.toString('base64'), customData: customData.toString('base64') } };
+        // PowerShell only finds the drive; winprov reads ovf-env.xml and CustomData.bin itself.
+        return { result: { found: true, location: mediaDir } };
       case 'readVmId':
         return { result: { uuid: vmId.toUpperCase() } };
       case 'setComputerName':

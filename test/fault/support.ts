@@ -96,8 +96,13 @@ export interface EndExpectation {
   reason?: RegExp;
   /** For failed runs: whether the fabric could be told (default true). */
   reported?: boolean;
-  /** For a run that failed after everything was applied (Ready refused): the marker stays. */
+  /**
+   * For a run that failed after everything was applied (Ready refused or unconfirmed): the marker stays,
+   * and no ProvisioningFailed is sent at all (after the marker the only report is Ready).
+   */
   markerKept?: boolean;
+  /** How many Ready reports the fabric accepted: 1 by default for Ready, 0 for a failure (a lost answer makes more). */
+  readyAccepted?: number;
 }
 
 interface RunView {
@@ -127,8 +132,8 @@ export async function assertEnd(
     assert.equal(state.failure, undefined);
     assert.ok(marker, 'the completion marker is written');
     const ready = reports.filter((r) => r.state === 'Ready' && r.accepted);
-    assert.equal(ready.length, 1, 'one Ready was accepted');
-    assert.equal(ready[0]!.incarnation, simulator.expected.incarnation, 'Ready names the current incarnation');
+    assert.equal(ready.length, expect.readyAccepted ?? 1, 'one Ready was accepted (more when an answer was lost)');
+    assert.equal(ready.at(-1)!.incarnation, simulator.expected.incarnation, 'Ready names the current incarnation');
     assert.equal(failedReports.length, 0, 'no ProvisioningFailed');
     await assertFullyApplied(simulator, sandbox.root, machine);
     return;
@@ -141,8 +146,13 @@ export async function assertEnd(
   assert.equal(state.failure?.code, expect.code, 'the journal names the failure');
   if (expect.markerKept) assert.ok(marker, 'everything was applied before the failure: the marker stays');
   else assert.equal(marker, undefined, 'a failed run leaves no completion marker');
-  assert.equal(reports.filter((r) => r.state === 'Ready' && r.accepted).length, 0, 'no Ready was accepted');
-  if (expect.reported === false) {
+  assert.equal(reports.filter((r) => r.state === 'Ready' && r.accepted).length, expect.readyAccepted ?? 0, 'Ready accepted as expected');
+  if (expect.markerKept) {
+    // Ready is final: after the marker no ProvisioningFailed is even sent.
+    assert.equal(reports.filter((r) => r.subStatus === 'ProvisioningFailed').length, 0, 'no ProvisioningFailed after the completion marker');
+    const last = reports.filter((r) => r.accepted).at(-1);
+    assert.equal(last?.state, (expect.readyAccepted ?? 0) > 0 ? 'Ready' : 'NotReady', 'the fabric keeps the last report it accepted');
+  } else if (expect.reported === false) {
     assert.equal(failedReports.length, 0);
   } else {
     assert.equal(failedReports.length, 1, 'one ProvisioningFailed was accepted');

@@ -37,6 +37,8 @@ export class SandboxPlatform implements Platform, ImageVerbs {
   readonly root: string;
   readonly stateDirectory: string;
   readonly installDirectory: string;
+  /** The run's deadline (setDeadline): local reads give up when it passes. */
+  #deadline: number | undefined;
 
   private constructor(root: string) {
     this.root = root;
@@ -87,7 +89,8 @@ export class SandboxPlatform implements Platform, ImageVerbs {
   }
 
   async readProvisioningMedia(): Promise<ProvisioningMedia> {
-    return readSandboxMedia(join(this.root, 'drives'));
+    const hangs = (await this.machine()).hang === 'readProvisioningMedia';
+    return readSandboxMedia(join(this.root, 'drives'), { deadline: this.#deadline, hangs });
   }
 
   async readVmId(): Promise<string> {
@@ -253,6 +256,15 @@ export class SandboxPlatform implements Platform, ImageVerbs {
   async saveOvfEnvCopy(redactedXml: string): Promise<void> {
     await this.ensureStateDirectory();
     await writeFileAtomic(join(this.stateDirectory, 'ovf-env.xml'), redactedXml);
+  }
+
+  /** The sandbox's only run lock is the lock file. */
+  async holdRunMutex(_waitMs: number): Promise<boolean> {
+    return true;
+  }
+
+  setDeadline(deadline: number): void {
+    this.#deadline = deadline;
   }
 
   async close(): Promise<void> {}

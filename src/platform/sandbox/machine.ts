@@ -72,6 +72,8 @@ export interface SandboxMachine {
   changes: SandboxChange[];
   /** For crash tests: the process kills itself (SIGKILL) right after this verb saved its change. */
   crashAfter?: string;
+  /** For deadline tests: this verb never finishes, as a hung drive would (readProvisioningMedia). */
+  hang?: string;
   /** For DHCP tests: the address an interface gets when DHCP is turned on. */
   dhcpLeaseAddress?: string;
 }

@@ -1,14 +1,25 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Secret } from '../../util/secret.ts';
-import { MediaNotFoundError } from '../../errors.ts';
+import { MediaNotFoundError, PlatformTimeoutError } from '../../errors.ts';
+import { withinDeadline } from '../../util/deadline.ts';
 import type { ProvisioningMedia } from '../platform.ts';
 
 /** The tag file Azure puts on the provisioning media (cloudbase-init finds the drive the same way). */
 export const MEDIA_TAG_FILE = 'E6DA6616-8EC4-48E0-BE93-58CE6ACE3CFB.tag';
 
+/**
+ * Reads the media under the run's deadline (a hung drive must not hold the run); `hangs` is the test hook
+ * standing in for a hung drive: a read that never settles.
+ */
+export function readSandboxMedia(drives: string, options: { deadline?: number | undefined; hangs?: boolean } = {}): Promise<ProvisioningMedia> {
+  const { deadline } = options;
+  const read = options.hangs ? new Promise<never>(() => undefined) : findMedia(drives);
+  return withinDeadline(read, deadline, () => new PlatformTimeoutError('readProvisioningMedia', deadline!));
+}
+
 /** The sandbox's drives are folders drives/<letter>/; the one holding the tag file is the media. */
-export async function readSandboxMedia(drives: string): Promise<ProvisioningMedia> {
+async function findMedia(drives: string): Promise<ProvisioningMedia> {
   let letters: string[] = [];
   try {
     letters = (await readdir(drives)).sort();

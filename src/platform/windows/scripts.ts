@@ -23,6 +23,7 @@ export const LIBRARY_SCRIPTS = [
   'kvp.ps1',
   'events.ps1',
   'diagnostics.ps1',
+  'lock.ps1',
 ] as const;
 
 const SCRIPT_NAME = /^[a-z][a-z0-9-]*\.ps1$/;

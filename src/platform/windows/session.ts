@@ -1,4 +1,4 @@
-import { PlatformCommandError } from '../../errors.ts';
+import { PlatformCommandError, PlatformTimeoutError } from '../../errors.ts';
 import type { CommandRunner, Session, SessionExit } from './exec.ts';
 import { readableStderr } from './clixml.ts';
 import { scrubSecrets, toPlatformError } from './failure.ts';
@@ -72,6 +72,8 @@ export class PowerShellSession {
   #queue: Promise<unknown> = Promise.resolve();
   #closing: Promise<void> | undefined;
   #startFailure: string | undefined;
+  /** The run's deadline (setDeadline): no request outlives it, whatever its own timeout. */
+  #deadline: number | undefined;
   /**
    * Every secret any request of this session carried. Kept until close(): PowerShell's stderr is a
    * stream of its own and may still print about a request after its answer arrived.
@@ -90,6 +92,11 @@ export class PowerShellSession {
     return run;
   }
 
+  /** Every later request's timeout becomes min(its own, the time left until `deadline`). */
+  setDeadline(deadline: number): void {
+    this.#deadline = deadline;
+  }
+
   /** Asks PowerShell to exit, waits briefly, then kills it. Safe to call more than once. */
   close(): Promise<void> {
     this.#closing ??= this.#shutdown();
@@ -97,7 +104,14 @@ export class PowerShellSession {
   }
 
   async #exchange(verb: string, params: Record<string, unknown>, options: RequestOptions): Promise<unknown> {
-    const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
+    const own = options.timeoutMs ?? this.#options.requestTimeoutMs;
+    // Issue "Hold up against a hostile or broken fabric": a request whose own timeout is longer than the
+    // time the run has left must not hold the run past its deadline.
+    const runDeadline = this.#deadline;
+    const left = runDeadline === undefined ? Infinity : runDeadline - Date.now();
+    if (left <= 0) throw new PlatformTimeoutError(verb, runDeadline!, { context: { timedOut: true } });
+    const boundByRun = left < own;
+    const timeoutMs = boundByRun ? Math.max(1, Math.ceil(left)) : own;
     for (const value of Object.values(options.secrets ?? {})) {
       const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
       if (bytes.length === 0) continue;
@@ -130,6 +144,7 @@ export class PowerShellSession {
       }
       if (outcome.kind === 'timeout') {
         this.#stop(child);
+        if (boundByRun) throw new PlatformTimeoutError(verb, runDeadline!, { context: { timedOut: true, timeoutMs } });
         throw new PlatformCommandError(verb, `PowerShell did not answer within ${timeoutMs} ms; the session was stopped`, { context: { timedOut: true } });
       }
       if (this.#restartsLeft === 0) {

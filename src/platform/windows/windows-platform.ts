@@ -1,8 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { MediaNotFoundError, PlatformCommandError, PlatformRejectedError } from '../../errors.ts';
+import { MediaNotFoundError, PlatformCommandError, PlatformRejectedError, PlatformTimeoutError } from '../../errors.ts';
+import { withinDeadline } from '../../util/deadline.ts';
 import { wireServerFromInterfaceOptions } from '../../net/dhcp-cache.ts';
 import { Secret } from '../../util/secret.ts';
+import { readMediaFiles } from '../media-files.ts';
 import type {
   AccountOutcome,
   AdminAccount,
@@ -85,6 +87,8 @@ export class WindowsPlatform implements Platform, ImageVerbs {
   readonly #requestTimeoutMs: number;
   readonly #log: LogFunction;
   #stateDirectoryReady: Promise<void> | undefined;
+  /** The run's deadline (setDeadline). */
+  #deadline: number | undefined;
 
   constructor(options: WindowsPlatformOptions = {}) {
     const systemRoot = options.systemRoot ?? 'C:\\Windows';
@@ -128,6 +132,7 @@ export class WindowsPlatform implements Platform, ImageVerbs {
     return wireServerFromInterfaceOptions(Buffer.from(r.string('options'), 'base64'));
   }
 
+  /** PowerShell finds the drive holding the tag file; Node reads its files (media-files.ts). */
   async readProvisioningMedia(): Promise<ProvisioningMedia> {
     const r = new HostResult('readProvisioningMedia', await this.#session.request('readProvisioningMedia', {}));
     if (!r.boolean('found')) {
@@ -135,14 +140,9 @@ export class WindowsPlatform implements Platform, ImageVerbs {
       throw new MediaNotFoundError(`no ready drive holds E6DA6616-8EC4-48E0-BE93-58CE6ACE3CFB.tag (drives searched: ${searched.join(', ') || 'none'})`);
     }
     const location = r.string('location');
-    const ovfEnv = r.optionalString('ovfEnv');
-    if (ovfEnv === undefined) throw new MediaNotFoundError(`the provisioning media at ${location} has no ovf-env.xml`);
-    const customData = r.optionalString('customData');
-    return {
-      location,
-      ovfEnv: new Secret<Uint8Array>(Buffer.from(ovfEnv, 'base64')),
-      customData: customData === undefined ? undefined : new Secret<Uint8Array>(Buffer.from(customData, 'base64')),
-    };
+    // Node reads the files: a hung drive must not hold the run past its deadline (nothing can cancel the read).
+    const deadline = this.#deadline;
+    return withinDeadline(readMediaFiles(location, location), deadline, () => new PlatformTimeoutError('readProvisioningMedia', deadline!));
   }
 
   /** As Windows decodes the SMBIOS UUID; callers compare with the fabric's id in both byte orders (see identity.ps1). */
@@ -294,6 +294,18 @@ export class WindowsPlatform implements Platform, ImageVerbs {
     }
     if (notes.length > 0) files.push({ name: 'windows/collection-notes.txt', data: `${notes.join('\r\n')}\r\n` });
     return files;
+  }
+
+  /** The named mutex Global\winprov-run (lock.ps1), held by this run's PowerShell process until close(). */
+  async holdRunMutex(waitMs: number): Promise<boolean> {
+    const wait = Math.max(0, Math.floor(waitMs));
+    return new HostResult('enterRunMutex', await this.#session.request('enterRunMutex', { waitMs: wait }, { timeoutMs: wait + this.#requestTimeoutMs })).boolean('acquired');
+  }
+
+  /** Bounds every later PowerShell request and media read by the run's deadline. */
+  setDeadline(deadline: number): void {
+    this.#deadline = deadline;
+    this.#session.setDeadline(deadline);
   }
 
   close(): Promise<void> {

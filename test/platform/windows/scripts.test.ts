@@ -171,6 +171,7 @@ const FIELDS: Record<string, string[]> = {
   ensureStateDirectory: ['path'],
   recordEvent: ['entryType', 'eventId', 'message'],
   readDiagnostics: [],
+  enterRunMutex: ['waitMs'],
 };
 
 test('every verb the platform sends is in the host table, and each reads exactly the fields sent', () => {

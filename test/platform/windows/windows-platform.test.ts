@@ -1,6 +1,7 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
@@ -33,6 +34,12 @@ function optionRecord(code: number, data: number[]): Buffer {
   return Buffer.concat([header, padded]);
 }
 
+/** The provisioning media the canned answer names: PowerShell finds the drive, Node reads its files. */
+const MEDIA_DIR = mkdtempSync(join(tmpdir(), 'winprov-media-'));
+writeFileSync(join(MEDIA_DIR, 'ovf-env.xml'), '<Environment/>');
+writeFileSync(join(MEDIA_DIR, 'CustomData.bin'), 'echo hi');
+after(() => rmSync(MEDIA_DIR, { recursive: true, force: true }));
+
 const DHCP_OPTIONS = Buffer.concat([optionRecord(1, [255, 255, 255, 0]), optionRecord(245, [0xa8, 0x3f, 0x81, 0x10])]);
 
 function cannedAnswer(verb: string, params: Record<string, unknown>): Reply {
@@ -44,7 +51,7 @@ function cannedAnswer(verb: string, params: Record<string, unknown>): Reply {
     case 'readDhcpInterfaceOptions':
       return { result: { found: true, options: DHCP_OPTIONS.toString('base64') } };
     case 'readProvisioningMedia':
-      return { result: { found: true, location: 'D:\\', ovfEnv: Buffer.from('<Environment/>').toString('base64'), customData: Buffer.from('echo hi').toString('base64') } };
+      return { result: { found: true, location: MEDIA_DIR } };
     case 'readVmId':
       return { result: { uuid: 'D0DF4C54-4ECB-4A4B-9954-5BDF3ED5C3B8' } };
     case 'setComputerName':
@@ -261,7 +268,7 @@ test('results become domain values: interface, lowercase VM id, media as secrets
   assert.equal(await platform.readVmId(), 'd0df4c54-4ecb-4a4b-9954-5bdf3ed5c3b8');
   assert.equal(await platform.readCachedWireServerAddress(IFACE), '168.63.129.16');
   const media = await platform.readProvisioningMedia();
-  assert.equal(media.location, 'D:\\');
+  assert.equal(media.location, MEDIA_DIR);
   assert.equal(Buffer.from(media.ovfEnv.reveal()).toString(), '<Environment/>');
   assert.equal(String(media.ovfEnv), '[redacted]');
   assert.equal(Buffer.from(media.customData!.reveal()).toString(), 'echo hi');

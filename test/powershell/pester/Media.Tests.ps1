@@ -6,28 +6,22 @@ BeforeAll {
 }
 
 Describe 'readProvisioningMedia' {
-    It 'reads ovf-env.xml and CustomData.bin from the drive with the tag file' {
+    It 'answers the root of the drive holding the tag file, and never the files themselves' {
         $null = New-TestMachine -Options @{ OvfEnv = '<Environment>media</Environment>'; CustomData = [byte[]](7, 8, 9) }
         $answer = Read-WinprovProvisioningMedia -Request ([pscustomobject]@{})
         $answer.found | Should -BeTrue
         $answer.location | Should -Match '/D/$'
-        [System.Text.Encoding]::UTF8.GetString([System.Convert]::FromBase64String($answer.ovfEnv)) | Should -Be '<Environment>media</Environment>'
-        [System.Convert]::FromBase64String($answer.customData) | Should -Be @(7, 8, 9)
+        @($answer.Keys | Sort-Object) | Should -Be @('found', 'location')
     }
 
-    It 'answers no custom data when the media has none' {
-        $null = New-TestMachine
-        (Read-WinprovProvisioningMedia -Request ([pscustomobject]@{})).customData | Should -BeNullOrEmpty
-    }
-
-    It 'answers found without ovf-env.xml' {
+    It 'answers found without ovf-env.xml (winprov then names the missing file)' {
         $null = New-TestMachine -Options @{ NoOvfEnv = $true }
         $answer = Read-WinprovProvisioningMedia -Request ([pscustomobject]@{})
         $answer.found | Should -BeTrue
-        $answer.ovfEnv | Should -BeNullOrEmpty
+        $answer.location | Should -Match '/D/$'
     }
 
-    It 'answers not found, listing the ready drives searched, when no media is attached' {
+    It 'skips drives that are not ready and answers not found, listing the ready drives searched, when no media is attached' {
         $null = New-TestMachine -Options @{ NoMedia = $true }
         $answer = Read-WinprovProvisioningMedia -Request ([pscustomobject]@{})
         $answer.found | Should -BeFalse

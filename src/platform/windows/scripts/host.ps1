@@ -161,6 +161,7 @@ function Invoke-WinprovVerb {
             'ensureStateDirectory' { Initialize-WinprovStateDirectory -Request $Params }
             'recordEvent' { Write-WinprovEvent -Request $Params }
             'readDiagnostics' { Get-WinprovDiagnostics -Request $Params }
+            'enterRunMutex' { Enter-WinprovRunMutex -Request $Params }
             default { throw (New-Object -TypeName System.NotSupportedException -ArgumentList ('unknown verb ' + $Verb)) }
         })
     if ($output.Count -ne 1) {

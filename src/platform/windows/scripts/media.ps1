@@ -1,6 +1,8 @@
 # Provisioning media: Azure attaches a DVD whose root holds the tag file
 # E6DA6616-8EC4-48E0-BE93-58CE6ACE3CFB.tag next to ovf-env.xml (and, on some images, CustomData.bin).
-# The bytes go back base64; the TypeScript side wraps them in Secret (ovf-env.xml holds the password).
+# Only the drive is found here; winprov reads the files itself (src/platform/media-files.ts), so
+# ovf-env.xml, which holds the admin password, never becomes a value bound to a cmdlet (ConvertTo-Json
+# of the answer) that Module Logging would record.
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 
@@ -13,20 +15,7 @@ function Read-WinprovProvisioningMedia {
         if (-not $drive.IsReady) { continue }
         $root = $drive.RootDirectory.FullName
         $searched.Add($root)
-        if (-not [System.IO.File]::Exists([System.IO.Path]::Combine($root, $tagFile))) { continue }
-        $ovfPath = [System.IO.Path]::Combine($root, 'ovf-env.xml')
-        if (-not [System.IO.File]::Exists($ovfPath)) {
-            return @{ found = $true; location = $root; ovfEnv = $null; customData = $null }
-        }
-        $customData = $null
-        $customPath = [System.IO.Path]::Combine($root, 'CustomData.bin')
-        if ([System.IO.File]::Exists($customPath)) { $customData = [System.Convert]::ToBase64String([System.IO.File]::ReadAllBytes($customPath)) }
-        return @{
-            found = $true
-            location = $root
-            ovfEnv = [System.Convert]::ToBase64String([System.IO.File]::ReadAllBytes($ovfPath))
-            customData = $customData
-        }
+        if ([System.IO.File]::Exists([System.IO.Path]::Combine($root, $tagFile))) { return @{ found = $true; location = $root } }
     }
     return @{ found = $false; searched = $searched.ToArray() }
 }

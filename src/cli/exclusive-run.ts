@@ -1,0 +1,40 @@
+import { RunLock } from '../run-lock.ts';
+import { RunLockedError } from '../errors.ts';
+import { removeLeftoverTemporaryFiles } from '../util/files.ts';
+import type { Log } from '../util/log.ts';
+import type { Platform } from '../platform/platform.ts';
+
+/**
+ * Runs a command that changes the machine (provision, prepare-image) under the run lock (run-lock.ts)
+ * and the platform's own (Windows: a named mutex), after removing the temporary files a killed run left in the state folder; the lock is released on
+ * every way out (and by an exit listener when the process exits without unwinding).
+ */
+export async function exclusively<T>(platform: Pick<Platform, 'stateDirectory' | 'holdRunMutex'>, options: { command: string; waitMs: number; log: Log }, work: () => Promise<T>): Promise<T> {
+  const { log } = options;
+  const stateDirectory = platform.stateDirectory;
+  let lock: RunLock | undefined;
+  try {
+    lock = await RunLock.acquire({ directory: stateDirectory, command: options.command, waitMs: options.waitMs, log });
+  } catch (err) {
+    if (err instanceof RunLockedError) throw err;
+    // A state folder where no lock can be written must not stop a VM from being provisioned.
+    log.warn(`the run lock could not be taken (${err instanceof Error ? err.message : String(err)}); carrying on without it`);
+  }
+  // The OS's own lock as well (Windows: a named mutex, which no reused pid or clock change can fool);
+  // like the file, a mutex that cannot be asked about must not stop the run.
+  const held = await platform.holdRunMutex(options.waitMs).catch((err: unknown) => {
+    log.warn(`the run mutex could not be taken (${err instanceof Error ? err.message : String(err)}); carrying on without it`);
+    return true;
+  });
+  if (!held) {
+    await lock?.release();
+    throw new RunLockedError(`another winprov run holds the named mutex Global\\winprov-run; this ${options.command} waited ${Math.round(options.waitMs / 100) / 10} s and stops without changing anything`);
+  }
+  try {
+    const removed = await removeLeftoverTemporaryFiles(stateDirectory);
+    if (removed.length > 0) log.info(`removed ${removed.length} temporary file(s) an interrupted run left in ${stateDirectory}: ${removed.join(', ')}`);
+    return await work();
+  } finally {
+    await lock?.release();
+  }
+}

@@ -1,0 +1,50 @@
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MediaNotFoundError, OvfError } from '../errors.ts';
+import { Secret } from '../util/secret.ts';
+import type { ProvisioningMedia } from './platform.ts';
+
+/**
+ * Reads ovf-env.xml and CustomData.bin from the root of the provisioning media, in Node on every
+ * platform: on Windows the PowerShell side only finds the drive, so the bytes (ovf-env.xml holds the
+ * admin password) never pass through a cmdlet. Each read is capped: the media is outside input, and a
+ * file far larger than Azure ever writes is refused instead of read whole.
+ */
+
+/** ovf-env.xml with 64 KiB of custom data in base64 is under 100 KiB; 1 MiB is the XML layer's own cap too. */
+const OVF_ENV_MAX_BYTES = 1024 * 1024;
+/** Azure's custom data is at most 64 KiB (after base64 decoding); a little slack for other writers. */
+const CUSTOM_DATA_MAX_BYTES = 256 * 1024;
+
+/** The media at `folder` (shown to people as `location`). */
+export async function readMediaFiles(folder: string, location: string): Promise<ProvisioningMedia> {
+  const ovfEnv = await readCapped(join(folder, 'ovf-env.xml'), OVF_ENV_MAX_BYTES, location, () => new OvfError('(document)', `is larger than ${OVF_ENV_MAX_BYTES} bytes`));
+  if (ovfEnv === undefined) throw new MediaNotFoundError(`the provisioning media at ${location} has no ovf-env.xml`);
+  const customData = await readCapped(join(folder, 'CustomData.bin'), CUSTOM_DATA_MAX_BYTES, location, () =>
+    new MediaNotFoundError(`CustomData.bin on the provisioning media at ${location} is larger than ${CUSTOM_DATA_MAX_BYTES} bytes`));
+  return { location, ovfEnv: new Secret(ovfEnv), customData: customData === undefined ? undefined : new Secret(customData) };
+}
+
+/** The file's bytes, or undefined when it does not exist; one byte over the cap is an error naming the file. */
+async function readCapped(path: string, maxBytes: number, location: string, tooLarge: () => Error): Promise<Uint8Array | undefined> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new MediaNotFoundError(`${path} on the provisioning media at ${location} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > maxBytes) throw tooLarge();
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    await handle.close();
+  }
+}

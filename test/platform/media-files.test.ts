@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MediaNotFoundError, OvfError } from '../../src/errors.ts';
+import { readMediaFiles } from '../../src/platform/media-files.ts';
+
+async function media(files: Record<string, Buffer | string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'winprov-media-'));
+  for (const [name, data] of Object.entries(files)) await writeFile(join(dir, name), data);
+  return dir;
+}
+
+test('ovf-env.xml and CustomData.bin are read as secrets; custom data is optional', async () => {
+  const dir = await media({ 'ovf-env.xml': '<Environment/>', 'CustomData.bin': Buffer.from([0, 1, 2]) });
+  const bare = await media({ 'ovf-env.xml': '<E/>' });
+  try {
+    const found = await readMediaFiles(dir, 'D:\\');
+    assert.equal(found.location, 'D:\\');
+    assert.equal(Buffer.from(found.ovfEnv.reveal()).toString(), '<Environment/>');
+    assert.equal(String(found.ovfEnv), '[redacted]');
+    assert.deepEqual([...found.customData!.reveal()], [0, 1, 2]);
+    assert.equal((await readMediaFiles(bare, 'E:\\')).customData, undefined);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    await rm(bare, { recursive: true, force: true });
+  }
+});
+
+test('no ovf-env.xml is MEDIA_NOT_FOUND naming the location; files over the caps are refused, at one byte over', async () => {
+  const empty = await media({});
+  const exact = await media({ 'ovf-env.xml': Buffer.alloc(1024 * 1024, 0x20) });
+  const over = await media({ 'ovf-env.xml': Buffer.alloc(1024 * 1024 + 1, 0x20) });
+  const bigData = await media({ 'ovf-env.xml': '<E/>', 'CustomData.bin': Buffer.alloc(256 * 1024 + 1) });
+  try {
+    await assert.rejects(readMediaFiles(empty, 'D:\\'), (err) => err instanceof MediaNotFoundError && /at D:\\ has no ovf-env\.xml/.test(err.message));
+    assert.equal((await readMediaFiles(exact, 'D:\\')).ovfEnv.reveal().length, 1024 * 1024, 'exactly at the cap is read');
+    await assert.rejects(readMediaFiles(over, 'D:\\'), (err) => err instanceof OvfError && /larger than 1048576 bytes/.test(err.message));
+    await assert.rejects(readMediaFiles(bigData, 'D:\\'), (err) => err instanceof MediaNotFoundError && /CustomData\.bin .* larger than 262144 bytes/.test(err.message));
+  } finally {
+    for (const dir of [empty, exact, over, bigData]) await rm(dir, { recursive: true, force: true });
+  }
+});

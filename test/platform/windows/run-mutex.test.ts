@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WindowsPlatform } from '../../../src/platform/windows/windows-platform.ts';
+import { loadScript } from '../../../src/platform/windows/scripts.ts';
+import { exclusively } from '../../../src/cli/exclusive-run.ts';
+import { RunLockedError } from '../../../src/errors.ts';
+import { createLog } from '../../../src/util/log.ts';
+import { FakeRunner } from './fake-runner.ts';
+
+/**
+ * On Windows the run lock is also the named mutex Global\winprov-run, held by the run's PowerShell
+ * process (lock.ps1): the verb travels as JSON like every other, and a mutex held elsewhere refuses the
+ * run after the lock file was taken, releasing that file again.
+ */
+
+const silent = createLog({ consoleLevel: 'error', write: () => undefined });
+
+function platformAnswering(acquired: boolean | 'fails', programData: string): { platform: WindowsPlatform; runner: FakeRunner } {
+  const runner = new FakeRunner((verb) => {
+    if (verb !== 'enterRunMutex') return { result: {} };
+    return acquired === 'fails' ? { error: { message: 'Access is denied', fullyQualifiedErrorId: 'UnauthorizedAccessException' } } : { result: { acquired } };
+  });
+  return { platform: new WindowsPlatform({ runner, programData, powershell: 'powershell.exe' }), runner };
+}
+
+test('lock.ps1 waits on Global\\winprov-run and takes an abandoned mutex (a killed run) as its own', () => {
+  const script = loadScript('lock.ps1');
+  assert.match(script, /New-Object -TypeName System\.Threading\.Mutex -ArgumentList \$false, 'Global\\winprov-run'/);
+  assert.match(script, /\$mutex\.WaitOne\(\[int\]\$Request\.waitMs\)/);
+  assert.match(script, /catch \[System\.Threading\.AbandonedMutexException\] \{\s*\$acquired = \$true/);
+  assert.match(loadScript('host.ps1'), /'enterRunMutex' \{ Enter-WinprovRunMutex -Request \$Params \}/);
+});
+
+test('the run takes the mutex after the lock file; a mutex held elsewhere refuses the run and releases the file', async () => {
+  const programData = await mkdtemp(join(tmpdir(), 'winprov-mutex-'));
+  try {
+    const held = platformAnswering(true, programData);
+    const ran = await exclusively(held.platform, { command: 'provision', waitMs: 1_500, log: silent }, async () => 'ran');
+    assert.equal(ran, 'ran');
+    assert.deepEqual(held.runner.allRequests().map((r) => [r.verb, r.params]), [['enterRunMutex', { waitMs: 1_500 }]]);
+    await held.platform.close();
+
+    const refused = platformAnswering(false, programData);
+    let worked = false;
+    await assert.rejects(
+      exclusively(refused.platform, { command: 'provision', waitMs: 0, log: silent }, async () => void (worked = true)),
+      (err: unknown) => err instanceof RunLockedError && /named mutex Global\\winprov-run/.test(err.reason),
+    );
+    assert.equal(worked, false);
+    assert.deepEqual(await readdir(join(programData, 'winprov')), [], 'the lock file was released');
+    await refused.platform.close();
+
+    // A mutex that cannot be asked about does not stop a VM from being provisioned.
+    const failing = platformAnswering('fails', programData);
+    assert.equal(await exclusively(failing.platform, { command: 'provision', waitMs: 0, log: silent }, async () => 'ran anyway'), 'ran anyway');
+    await failing.platform.close();
+  } finally {
+    await rm(programData, { recursive: true, force: true });
+  }
+});
