@@ -5,7 +5,7 @@ import {
   checkListener, checkPackageName, checkTimeZone, checkUnattendSetting, quote,
   type CertificateSetting, type UnattendSetting, type WinRmListener,
 } from './ovf-rules.ts';
-import { childOf, childrenOf, isNode, parseXml, textOf, type XmlFailure, type XmlNode } from './xml.ts';
+import { childOf, childrenOf, isNode, parseXml, textOf, type ParseOptions, type XmlFailure, type XmlNode } from './xml.ts';
 import { redactOvfEnv, redactParsedOvfEnv } from './ovf-redact.ts';
 import { OVF_ENV_MAX_BYTES } from './ovf-rules.ts';
 
@@ -49,19 +49,27 @@ export interface ProvisioningConfig {
 
 const ARRAYS = ['CertificateSetting', 'Listener', 'UnattendPass', 'UnattendComponent', 'ComponentSetting'];
 
-// The parser's "not well-formed" messages quote document text (a tag name made of password characters),
-// so only the position survives.
+// fast-xml-parser's "not well-formed" messages quote document text (a tag name made of password
+// characters), so only the position survives; the well-formedness check's own rules (position, then
+// rule) quote nothing of the document and are kept.
 const fail: XmlFailure = (field, rule) => {
-  if (field === '(document)' && rule.startsWith('is not well-formed XML')) {
+  if (field === '(document)' && rule.startsWith('is not well-formed XML') && !/^is not well-formed XML \(at line \d+, column \d+\): /.test(rule)) {
     const at = /\(at line \d+, column \d+\)/.exec(rule);
     return new OvfError(field, `is not well-formed XML${at ? ` ${at[0]}` : ''}`);
   }
   return new OvfError(field, rule);
 };
 
+// ovf-env.xml errors name an element by its local name alone (AdminPassword, not a path).
+const PARSE: ParseOptions = {
+  arrays: ARRAYS,
+  maxBytes: OVF_ENV_MAX_BYTES,
+  fieldName: (elements, attribute) => (attribute === undefined ? elements.at(-1)! : `${elements.at(-1)}/@${attribute}`),
+};
+
 /** Parses and validates ovf-env.xml; throws OvfError(field, rule), never quoting a secret. */
 export function parseOvfEnv(xml: string | Uint8Array): ProvisioningConfig {
-  return configOf(parseXml(xml, fail, { arrays: ARRAYS, maxBytes: OVF_ENV_MAX_BYTES }));
+  return configOf(parseXml(xml, fail, PARSE));
 }
 
 /**
@@ -72,7 +80,7 @@ export function readOvfEnv(xml: string | Uint8Array): { redacted: string; config
   let document: XmlNode | undefined;
   let failure: unknown;
   try {
-    document = parseXml(xml, fail, { arrays: ARRAYS, maxBytes: OVF_ENV_MAX_BYTES });
+    document = parseXml(xml, fail, PARSE);
   } catch (err) {
     failure = err;
   }

@@ -90,8 +90,10 @@ export function quote(value: string, password: Text): string {
     if (v.length > 0 && (p.includes(v) || v.includes(p))) return '(value not shown: it overlaps the password)';
   }
   const shown = value.length > ECHO_MAX ? `${JSON.stringify(value.slice(0, ECHO_MAX))}...` : JSON.stringify(value);
-  // An echoed right-to-left override would reorder the log line that prints it: show such characters escaped.
-  return shown.replace(INVISIBLE_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // An echoed right-to-left override would reorder the log line that prints it, and JSON leaves DEL and the
+  // C1 controls (U+0085 is a line break to some readers) as they are: show such characters escaped.
+  const escape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  return shown.replace(INVISIBLE_ALL, escape).replace(/[\u007f-\u009f]/g, escape);
 }
 
 function missing(field: string, where?: string): OvfError {

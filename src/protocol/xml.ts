@@ -1,9 +1,12 @@
 import { XMLParser, XMLBuilder } from 'fast-xml-parser';
+import { scanXml } from './xml-check.ts';
+import { codePointName, firstNonXmlChar } from './xml-grammar.ts';
 
 /**
  * The one fast-xml-parser setup. Its defaults are wrong for this data: they turn "0012" into 12, trim
  * passwords and leave numeric character references undecoded. Documents are checked for size, valid
- * UTF-8 and a DOCTYPE (the fabric never sends one; entity tricks start there) before parsing.
+ * UTF-8, a DOCTYPE (the fabric never sends one; entity tricks start there) and well-formedness
+ * (xml-check.ts: fast-xml-parser accepts much that is not XML) before parsing.
  */
 
 export type XmlNode = Record<string, unknown>;
@@ -16,13 +19,28 @@ export interface ParseOptions {
   arrays?: readonly string[];
   /** Size limit in bytes; default 1 MiB. */
   maxBytes?: number;
+  /**
+   * How a value fault (a character XML forbids, an undefined entity) names its field, from the local names
+   * of the open elements (root first) and the attribute; default: the path below the root, "A/B/@c".
+   */
+  fieldName?: (elements: readonly string[], attribute: string | undefined) => string;
+}
+
+function pathBelowRoot(elements: readonly string[], attribute: string | undefined): string {
+  const path = elements.length > 1 ? elements.slice(1) : elements;
+  return attribute === undefined ? path.join('/') : `${path.join('/')}/@${attribute}`;
 }
 
 const DEFAULT_MAX_BYTES = 1024 * 1024;
-const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+// ignoreBOM keeps a byte-order mark as U+FEFF, so parseXml drops exactly one: two would otherwise pass.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** Decodes bytes as strict UTF-8 (a BOM is dropped); invalid sequences are an error, not U+FFFD. */
+/** Decodes bytes as strict UTF-8 (a BOM is kept as U+FEFF); invalid sequences are an error, not U+FFFD. */
 export function decodeUtf8(bytes: Uint8Array, fail: XmlFailure): string {
+  // XML 1.0 appendix F: FF FE / FE FF is UTF-16, and "<" followed by a zero byte is UTF-16LE without a BOM.
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff) || (bytes[0] === 0x3c && bytes[1] === 0x00)) {
+    throw fail('(document)', 'is not valid UTF-8: it is UTF-16, and only UTF-8 is read');
+  }
   try {
     return decoder.decode(bytes);
   } catch {
@@ -30,16 +48,48 @@ export function decodeUtf8(bytes: Uint8Array, fail: XmlFailure): string {
   }
 }
 
+/**
+ * Parses a document that must be well-formed XML 1.0 (xml-check.ts) and UTF-8. Every refusal, including
+ * anything fast-xml-parser itself throws, comes out as the caller's named error (`fail`), with the line
+ * and column of the fault where one is known.
+ */
 export function parseXml(input: string | Uint8Array, fail: XmlFailure, options: ParseOptions = {}): XmlNode {
+  const named = new WeakSet<object>();
+  const failure: XmlFailure = (field, rule) => {
+    const err = fail(field, rule);
+    named.add(err);
+    return err;
+  };
+  try {
+    return parseChecked(input, failure, options);
+  } catch (err) {
+    if (typeof err === 'object' && err !== null && named.has(err)) throw err;
+    // What escapes fast-xml-parser on a well-formed document is one of its own limits (a tag named
+    // __proto__ or constructor) or a defect of its own; either way the document is refused by name.
+    // A syntax error keeps only its position: the parser's text can quote document content.
+    const message = err instanceof Error ? err.message : String(err);
+    const at = /:(\d+):(\d+)\s*$/.exec(message);
+    const why = at ? ` (at line ${at[1]}, column ${at[2]})` : `: ${message.split('\n')[0]!.slice(0, 160)}`;
+    throw fail('(document)', `is not well-formed XML${why}`);
+  }
+}
+
+function parseChecked(input: string | Uint8Array, fail: XmlFailure, options: ParseOptions): XmlNode {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const size = typeof input === 'string' ? Buffer.byteLength(input, 'utf8') : input.byteLength;
   if (size > maxBytes) throw fail('(document)', `is ${size} bytes, over the limit of ${maxBytes}`);
   let text = typeof input === 'string' ? input : decodeUtf8(input, fail);
+  // One byte-order mark, and only as the first character (XML 1.0 4.3.3); a second one is text before the root.
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') throw fail('(document)', 'is empty');
   if (/<!DOCTYPE/i.test(text)) throw fail('(document)', 'must not contain a DOCTYPE declaration');
   if (/<!ENTITY/i.test(text)) throw fail('(document)', 'must not declare entities');
-  checkCharacterReferences(text, fail);
+  const { fault, instructions } = scanXml(text);
+  if (fault !== undefined) {
+    const { line, column } = positionOf(text, fault.offset);
+    const field = fault.field === undefined ? '(document)' : (options.fieldName ?? pathBelowRoot)(fault.field.elements, fault.field.attribute);
+    throw fail(field, `is not well-formed XML (at line ${line}, column ${column}): ${fault.rule}`);
+  }
   const arrays = new Set(options.arrays ?? []);
   const parser = new XMLParser({
     removeNSPrefix: true,
@@ -53,41 +103,37 @@ export function parseXml(input: string | Uint8Array, fail: XmlFailure, options: 
     htmlEntities: true,
     isArray: (name) => arrays.has(name),
   });
-  let parsed: unknown;
-  try {
-    parsed = parser.parse(text, true);
-  } catch (err) {
-    // A syntax error keeps only its position: the parser's text can quote document content (a
-    // password holding a "<"). Its other refusals (nesting depth, __proto__ tags) name only the rule.
-    const message = err instanceof Error ? err.message : String(err);
-    const at = /:(\d+):(\d+)\s*$/.exec(message);
-    const why = at ? ` (at line ${at[1]}, column ${at[2]})` : `: ${message.split('\n')[0]!.slice(0, 160)}`;
-    throw fail('(document)', `is not well-formed XML${why}`);
-  }
+  // No XMLValidator pass: scanXml refuses everything it refuses correctly, and it refuses some
+  // well-formed documents itself (the cross-check in test/property/xml-crosscheck.test.ts counts them).
+  const parsed: unknown = parser.parse(withoutInstructions(text, instructions), false);
   if (!isNode(parsed)) throw fail('(document)', 'has no root element');
   return parsed;
 }
 
-// XML 1.0 section 2.2: Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
-const CHARACTER_REFERENCE = /&#(?:x([0-9A-Fa-f]+)|([0-9]+));/g;
-
-function isXmlChar(code: number): boolean {
-  return code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
+/** The text with the given [start, end) ranges cut out. */
+function withoutInstructions(text: string, ranges: ReadonlyArray<[number, number]>): string {
+  if (ranges.length === 0) return text;
+  let out = '';
+  let from = 0;
+  for (const [start, end] of ranges) {
+    out += text.slice(from, start);
+    from = end;
+  }
+  return out + text.slice(from);
 }
 
-/**
- * A character reference to a character XML forbids is a fatal error (XML 1.0 section 4.1). The parser
- * would drop "&#0;" silently, so "Pass&#0;word1!" would become another password than the one sent.
- * The error names the element the reference stands in. (Raw control characters are left to each
- * field's own rule, which names the field.)
- */
-function checkCharacterReferences(text: string, fail: XmlFailure): void {
-  for (const match of text.matchAll(CHARACTER_REFERENCE)) {
-    const code = match[1] !== undefined ? parseInt(match[1], 16) : Number(match[2]);
-    if (isXmlChar(code)) continue;
-    const tag = /<([A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)[^<]*$/.exec(text.slice(0, match.index!));
-    throw fail(tag?.[2] ?? '(document)', `contains the character reference ${match[0].slice(0, 16)}, which names a character XML does not allow`);
+/** 1-based line and column (in UTF-16 code units) of an offset; CR LF, CR and LF each end a line (XML 1.0 2.11). */
+export function positionOf(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a || (c === 0x0d && text.charCodeAt(i + 1) !== 0x0a)) {
+      line += 1;
+      lineStart = i + 1;
+    }
   }
+  return { line, column: offset - lineStart + 1 };
 }
 
 export function isNode(value: unknown): value is XmlNode {
@@ -161,9 +207,39 @@ const builder = new XMLBuilder({
   format: false,
 });
 
-/** Builds a document from a node tree; text is escaped by the builder (its processEntities default). */
-export function buildXml(root: XmlNode): string {
-  return `<?xml version="1.0" encoding="utf-8"?>${builder.build(root)}`;
+/**
+ * Builds a document from a node tree; text is escaped by the builder (its processEntities default). Escaping
+ * cannot make a character XML forbids (XML 1.0 [2] Char: U+0000, U+FFFE, a lone surrogate ...) legal, not
+ * even as a reference, so every value is checked first and one that holds such a character is refused
+ * through `fail` with its element path: the output is always well-formed.
+ */
+export function buildXml(root: XmlNode, fail: XmlFailure): string {
+  // Paths are named below the root element, as the document parsers name fields ("Container/ContainerId").
+  for (const [name, value] of Object.entries(root)) checkValues(value, typeof value === 'string' ? name : '', fail);
+  let body: string;
+  try {
+    body = builder.build(root) as string;
+  } catch (err) {
+    // Whatever fast-xml-builder throws leaves as the caller's named error too, never bare.
+    throw fail('(document)', `could not be built: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 160)}`);
+  }
+  return `<?xml version="1.0" encoding="utf-8"?>${body}`;
+}
+
+function checkValues(node: unknown, path: string, fail: XmlFailure): void {
+  if (typeof node === 'string') {
+    const bad = firstNonXmlChar(node);
+    if (bad >= 0) {
+      throw fail(path, `holds ${codePointName(node, bad)} at position ${bad + 1}, a character XML does not allow (XML 1.0 [2] Char)`);
+    }
+  } else if (Array.isArray(node)) {
+    for (const item of node) checkValues(item, path, fail);
+  } else if (isNode(node)) {
+    for (const [key, value] of Object.entries(node)) {
+      const name = key.startsWith('@_') ? `@${key.slice(2)}` : key;
+      checkValues(value, path === '' ? name : `${path}/${name}`, fail);
+    }
+  }
 }
 
 /** Escapes the five XML special characters, for the rare text built without the builder. */

@@ -205,7 +205,7 @@ export const FABRIC_CASES: HostileCase[] = [
   gs('external entity reading /proc/self/environ', fixture('goal-state-external-entity.xml'), /^GoalState \(document\): must not contain a DOCTYPE/),
   gs('__proto__ element', fixture('goal-state-prototype-pollution.xml'), /^GoalState \(document\): is not well-formed XML: .*__proto__/),
   gs('constructor element', GOAL_STATE({ configuration: '<constructor><name>x</name></constructor>' }), /^GoalState \(document\): is not well-formed XML: .*constructor/),
-  gs('20000 nested elements', GOAL_STATE({ configuration: `${'<a>'.repeat(20_000)}${'</a>'.repeat(20_000)}` }), /^GoalState \(document\): is not well-formed XML: Maximum nested tags exceeded/),
+  gs('20000 nested elements', GOAL_STATE({ configuration: `${'<a>'.repeat(20_000)}${'</a>'.repeat(20_000)}` }), /^GoalState \(document\): is not well-formed XML \(at line 11, column \d+\): elements nested more than 100 deep/),
   gs('300 KiB document', GOAL_STATE({ configuration: `<Padding>${'A'.repeat(300 * 1024)}</Padding>` }), /^GoalState \(document\): is \d+ bytes, over the limit of 262144/),
   gs('invalid UTF-8', Buffer.concat([Buffer.from(GOAL_STATE().slice(0, 120)), Buffer.from([0xff, 0xfe, 0xfd]), Buffer.from(GOAL_STATE().slice(120))]), /^GoalState \(document\): is not valid UTF-8/, true),
   gs('empty body', ' ', /^GoalState \(document\): is empty/),
@@ -229,13 +229,15 @@ export const FABRIC_CASES: HostileCase[] = [
   hec('configurationLevel __proto__', storedCertificate(CERTIFICATE.replace('"System"', '"__proto__"')), /@configurationLevel: must be "System" or "User"/),
   hec('configurationLevel constructor', storedCertificate(CERTIFICATE.replace('"System"', '"constructor"')), /@configurationLevel: must be "System" or "User"/),
   hec('storeName missing', storedCertificate(CERTIFICATE.replace('storeName="My" ', '')), /@storeName: is required/),
-  hec('name with a control character', storedCertificate(CERTIFICATE.replace('Stored0', 'Stored\u001b[31m0')), /@name: must not contain control characters/),
+  hec('name with a control character', storedCertificate(CERTIFICATE.replace('Stored0', 'Stored\u001b[31m0')), /^HostingEnvironmentConfig StoredCertificates\/StoredCertificate\/@name: is not well-formed XML \(at line 4, column \d+\): U\+001B/),
+  hec('name with a C1 control character', storedCertificate(CERTIFICATE.replace('Stored0', 'Stored\u009b31m0')), /@name: must not contain control characters/),
   hec('101 stored certificates', storedCertificate(Array.from({ length: 101 }, () => CERTIFICATE).join(' />\n    <StoredCertificate ')), /StoredCertificate: must appear at most 100 times/),
   cert('external entity', fixture('certificates-external-entity.xml'), /^CertificateFile \(document\): must not contain a DOCTYPE/),
   cert('Data not base64', certificateFile('<Format>Pkcs7BlobWithPfxContents</Format><Data>MIIB$(whoami)==</Data>'), /^CertificateFile Data: must be base64/),
   cert('Data in incomplete groups', certificateFile('<Format>Pkcs7BlobWithPfxContents</Format><Data>MIIBAAE</Data>'), /^CertificateFile Data: must be base64 in complete 4-character groups/),
   cert('Data holding elements', certificateFile('<Format>Pkcs7BlobWithPfxContents</Format><Data><Blob>MIIB</Blob></Data>'), /^CertificateFile Data: must be text/),
-  cert('Format with an escape sequence', certificateFile('<Format>Pkcs7\u001b[2J</Format><Data>MIIB</Data>'), /^CertificateFile Format: must be at most 256 characters without control characters/),
+  cert('Format with an escape sequence', certificateFile('<Format>Pkcs7\u001b[2J</Format><Data>MIIB</Data>'), /^CertificateFile Format: is not well-formed XML \(at line 5, column 16\): U\+001B is a character XML does not allow/),
+  cert('Format with a C1 control character', certificateFile('<Format>Pkcs7\u009b2J</Format><Data>MIIB</Data>'), /^CertificateFile Format: must be at most 256 characters without control characters/),
   cert('Data of random bytes', certificateFile(`<Format>Pkcs7BlobWithPfxContents</Format><Data>${Buffer.from('not an envelope at all, just text '.repeat(20)).toString('base64')}</Data>`), /^certificates envelope: /, 'CERTIFICATE_DECRYPT_FAILED'),
   cert('5 MiB document', certificateFile(`<Format>Pkcs7BlobWithPfxContents</Format><Data>${'QUFB'.repeat(5 * 256 * 1024)}</Data>`), /^CertificateFile \(document\): is \d+ bytes, over the limit of 4194304/),
   ver('DOCTYPE with nested entities', fixture('versions-billion-laughs.xml'), /^Versions \(document\): must not contain a DOCTYPE/),
@@ -245,6 +247,59 @@ export const FABRIC_CASES: HostileCase[] = [
   ver('65 versions', versions(`<Supported>${'<Version>2015-04-05</Version>'.repeat(65)}</Supported>`), /^Versions Supported\/Version: must appear at most 64 times/),
   ver('__proto__ list', versions('<Preferred><Version>2015-04-05</Version></Preferred><__proto__><Version>x</Version></__proto__>'), /^Versions \(document\): is not well-formed XML: .*__proto__/),
   ver('wrong root', '<?xml version="1.0"?><Version>2015-04-05</Version>', /^Versions \(document\): must have the single root element Versions/),
+];
+
+// ---- Not well-formed XML --------------------------------------------------------------------------
+// fast-xml-parser accepted every one of these; XML 1.0 refuses them, and so does the agent, with the position.
+
+const NOT_XML = (field: string, rule: string): RegExp => new RegExp(`^${field}: is not well-formed XML \\(at line \\d+, column \\d+\\): .*${rule}`);
+const GS_ID = 'GoalState Container\\/ContainerId';
+const GS_INSTANCE = 'GoalState Container\\/RoleInstanceList\\/RoleInstance\\/InstanceId';
+const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** Documents that are not well-formed XML, each refused with the position of the fault and the field where it is a value. */
+export const NOT_WELL_FORMED_CASES: HostileCase[] = [
+  ovfCase('ovf-env: undefined entity &nbsp; in ComputerName', ovfEnv({ ComputerName: 'web&nbsp;01' }), NOT_XML('ovf-env\\.xml ComputerName', '"&" must start &amp;')),
+  ovfCase('ovf-env: bare "&" in AdminPassword', ovfEnv({ AdminPassword: 'Hostile & Pw-42!' }), NOT_XML('ovf-env\\.xml AdminPassword', '"&" must start')),
+  ovfCase('ovf-env: "&" without ";" in AdminUsername', ovfEnv({ AdminUsername: 'ops&amp' }), NOT_XML('ovf-env\\.xml AdminUsername', '"&" must start')),
+  ovfCase('ovf-env: reference to U+FFFE', ovfEnv({ ComputerName: 'web&#xFFFE;' }), NOT_XML('ovf-env\\.xml ComputerName', 'character reference &#xFFFE;')),
+  ovfCase('ovf-env: "<" inside an attribute value', ovfEnv({}, '\n      <CustomData i:nil="<true>"/>'), NOT_XML('ovf-env\\.xml \\(document\\)', '"<" inside an attribute value')),
+  ovfCase('ovf-env: a second XML declaration', ovfEnv().replace('\n<Environment', '\n<?xml version="1.0"?>\n<Environment'), NOT_XML('ovf-env\\.xml \\(document\\)', 'XML declaration .*only at the very start')),
+  ovfCase('ovf-env: an XML declaration inside the root', ovfEnv({}, '\n      <?XML version="1.0"?>'), NOT_XML('ovf-env\\.xml \\(document\\)', 'only at the very start')),
+  ovfCase('ovf-env: two byte-order marks', Buffer.concat([bom, bom, Buffer.from(ovfEnv())]), NOT_XML('ovf-env\\.xml \\(document\\)', 'byte-order mark is allowed only as the very first character')),
+  ovfCase('ovf-env: a byte-order mark after the declaration', ovfEnv().replace('?>\n', '?>\ufeff\n'), NOT_XML('ovf-env\\.xml \\(document\\)', 'byte-order mark')),
+  ovfCase('ovf-env: "--" inside a comment', ovfEnv({}, '\n      <!-- ComputerName -- old value -->'), NOT_XML('ovf-env\\.xml \\(document\\)', '"--" inside a comment')),
+  ovfCase('ovf-env: U+0001 in AdminUsername', ovfEnv({ AdminUsername: 'ops\u0001admin' }), NOT_XML('ovf-env\\.xml AdminUsername', 'U\\+0001 is a character XML does not allow')),
+  ovfCase('ovf-env: U+FFFF in ComputerName', ovfEnv({ ComputerName: 'web\uffff' }), NOT_XML('ovf-env\\.xml ComputerName', 'U\\+FFFF')),
+  ovfCase('ovf-env: "]]>" in TimeZone', ovfEnv({ TimeZone: 'UTC]]>' }), NOT_XML('ovf-env\\.xml TimeZone', '"\\]\\]>" in text')),
+  ovfCase('ovf-env: text after the root element', `${ovfEnv()}trailing`, NOT_XML('ovf-env\\.xml \\(document\\)', 'text after the root element')),
+  ovfCase('ovf-env: a second root element', `${ovfEnv()}<Environment/>`, NOT_XML('ovf-env\\.xml \\(document\\)', 'a second root element')),
+  ovfCase('ovf-env: mismatched end tag', ovfEnv({ ComputerName: 'web-01</ComputerNam><ComputerName>' }), NOT_XML('ovf-env\\.xml \\(document\\)', 'end tag that does not match')),
+  ovfCase('ovf-env: unclosed element', ovfEnv().replace('</Environment>', ''), NOT_XML('ovf-env\\.xml \\(document\\)', 'ends inside an element')),
+  ovfCase('ovf-env: attribute without quotes', ovfEnv({}, '\n      <CustomData i:nil=true/>'), NOT_XML('ovf-env\\.xml \\(document\\)', 'must be in quotes')),
+  ovfCase('ovf-env: the same attribute twice', ovfEnv({}, '\n      <CustomData i:nil="true" i:nil="false"/>'), NOT_XML('ovf-env\\.xml \\(document\\)', 'the same attribute twice')),
+  ovfCase('ovf-env: element name starting with a digit', ovfEnv({}, '\n      <1Padding/>'), NOT_XML('ovf-env\\.xml \\(document\\)', 'not a valid XML name')),
+  ovfCase('ovf-env: declared UTF-16 in a UTF-8 body', ovfEnv().replace('encoding="utf-8"', 'encoding="utf-16"'), NOT_XML('ovf-env\\.xml \\(document\\)', 'says encoding utf-16; only UTF-8 is read')),
+  ovfCase('ovf-env: declared ISO-8859-1', ovfEnv().replace('encoding="utf-8"', 'encoding="ISO-8859-1"'), NOT_XML('ovf-env\\.xml \\(document\\)', 'only UTF-8 is read')),
+  ovfCase('ovf-env: UTF-16LE without a byte-order mark', Buffer.from(ovfEnv(), 'utf16le'), ovfRule(DOC, 'is not valid UTF-8: it is UTF-16')),
+  gs('U+FFFF in ContainerId (echoed in every health report)', GOAL_STATE({ container: '<Container><ContainerId>c6d5\uffff</ContainerId></Container>' }), NOT_XML(GS_ID, 'U\\+FFFF is a character XML does not allow')),
+  gs('U+0008 in InstanceId (echoed in every health report)', GOAL_STATE({ instance: '<InstanceId>b61f\u0008</InstanceId>' }), NOT_XML(GS_INSTANCE, 'U\\+0008')),
+  gs('lone surrogate in ContainerId', GOAL_STATE({ container: '<Container><ContainerId>c6d5\ud800</ContainerId></Container>' }), NOT_XML(GS_ID, 'U\\+D800'), true),
+  gs('undefined entity in InstanceId', GOAL_STATE({ instance: '<InstanceId>b61f&copy;</InstanceId>' }), NOT_XML(GS_INSTANCE, '"&" must start')),
+  gs('reference to U+0000 in Incarnation', GOAL_STATE({ incarnation: '<Incarnation>1&#0;</Incarnation>' }), NOT_XML('GoalState Incarnation', 'character reference &#0;')),
+  gs('a second root element', `${GOAL_STATE()}<GoalState/>`, NOT_XML('GoalState \\(document\\)', 'a second root element')),
+  gs('text after the root element', `${GOAL_STATE()}<html>503</html`, NOT_XML('GoalState \\(document\\)', 'a second root element')),
+  gs('an XML declaration after the root', `${GOAL_STATE()}<?xml version="1.0"?>`, NOT_XML('GoalState \\(document\\)', 'only at the very start')),
+  gs('"--" inside a comment', GOAL_STATE({ configuration: '<!-- a -- b -->' }), NOT_XML('GoalState \\(document\\)', '"--" inside a comment')),
+  gs('CDATA holding U+0000', GOAL_STATE({ instance: '<InstanceId><![CDATA[b61f\u0000]]></InstanceId>' }), NOT_XML(GS_INSTANCE, 'U\\+0000')),
+  hec('"<" inside an attribute value', storedCertificate(CERTIFICATE.replace('"My"', '"<My>"')), NOT_XML('HostingEnvironmentConfig \\(document\\)', '"<" inside an attribute value')),
+  hec('undefined entity in an attribute', storedCertificate(CERTIFICATE.replace('"My"', '"My&nbsp;"')), NOT_XML('HostingEnvironmentConfig StoredCertificates\\/StoredCertificate\\/@storeName', '"&" must start')),
+  hec('the same attribute twice', storedCertificate(`${CERTIFICATE} storeName="Root"`), NOT_XML('HostingEnvironmentConfig \\(document\\)', 'the same attribute twice')),
+  cert('U+0000 in Data', certificateFile('<Format>Pkcs7BlobWithPfxContents</Format><Data>MIIB\u0000</Data>'), NOT_XML('CertificateFile Data', 'U\\+0000')),
+  cert('unbalanced tags', certificateFile('<Format>Pkcs7BlobWithPfxContents</Format><Data>MIIB'), NOT_XML('CertificateFile \\(document\\)', 'end tag that does not match')),
+  ver('declared UTF-16', versions('<Preferred><Version>2015-04-05</Version></Preferred>').replace('encoding="utf-8"', 'encoding="UTF-16"'), NOT_XML('Versions \\(document\\)', 'says encoding UTF-16; only UTF-8 is read')),
+  ver('XML 1.1', versions('<Preferred><Version>2015-04-05</Version></Preferred>').replace('version="1.0"', 'version="1.1"'), NOT_XML('Versions \\(document\\)', 'only XML 1.0 is read')),
+  ver('a processing instruction named xml inside', versions('<?xml version="1.0"?><Preferred><Version>2015-04-05</Version></Preferred>'), NOT_XML('Versions \\(document\\)', 'only at the very start')),
 ];
 
 /** Values that are unusual but legal: they must reach the machine exactly, as data, never as code. */

@@ -17,7 +17,7 @@ import { passwordMatches } from '../../src/platform/sandbox/index.ts';
 import { ADMINISTRATORS_SID } from '../../src/platform/sandbox/machine.ts';
 import type { FaultScript } from '../../src/simulator/index.ts';
 import { provisioningFixture, type ProvisioningFixture } from '../helpers/provisioning.ts';
-import { FABRIC_CASES, OVF_CASES, PASSWORD, VERBATIM_CASES, ovfEnv, x, type HostileCase } from './hostile-corpus.ts';
+import { FABRIC_CASES, NOT_WELL_FORMED_CASES, OVF_CASES, PASSWORD, VERBATIM_CASES, ovfEnv, x, type HostileCase } from './hostile-corpus.ts';
 import { MAIN, REPO_ROOT, assertEnd } from './support.ts';
 
 /**
@@ -75,7 +75,7 @@ async function hostileFixture(c: HostileCase): Promise<ProvisioningFixture> {
   return fx;
 }
 
-const ALL = [...OVF_CASES, ...FABRIC_CASES];
+const ALL = [...OVF_CASES, ...FABRIC_CASES, ...NOT_WELL_FORMED_CASES];
 
 test('the corpus holds at least 60 hostile documents over every document kind', () => {
   assert.ok(ALL.length >= 60, `${ALL.length} cases`);
@@ -201,7 +201,9 @@ const CLI_CASES: CliCase[] = [
   { name: 'ovf-env with invalid UTF-8', hostile: byName('ovf-env: invalid UTF-8 in AdminUsername'), exitCode: EXIT_CODES.input, says: /\[OVF_INVALID\]: ovf-env\.xml \(document\): is not valid UTF-8/ },
   { name: 'ovf-env with a __proto__ element', hostile: byName('ovf-env: __proto__ element'), exitCode: EXIT_CODES.input, says: /\[OVF_INVALID\]: ovf-env\.xml \(document\): is not well-formed XML/ },
   { name: 'ovf-env with a right-to-left override in the user name', hostile: byName('ovf-env: AdminUsername with a right-to-left override'), exitCode: EXIT_CODES.input, says: /\[OVF_INVALID\]: ovf-env\.xml AdminUsername: must not contain invisible/ },
-  { name: 'goal state nested 20000 deep', hostile: byName('goal state: 20000 nested elements'), exitCode: EXIT_CODES.fabric, says: /\[FABRIC_DOCUMENT_INVALID\]: GoalState \(document\): is not well-formed XML: Maximum nested tags/ },
+  { name: 'goal state nested 20000 deep', hostile: byName('goal state: 20000 nested elements'), exitCode: EXIT_CODES.fabric, says: /\[FABRIC_DOCUMENT_INVALID\]: GoalState \(document\): is not well-formed XML \(at line 11, column \d+\): elements nested more than 100 deep/ },
+  { name: 'goal state with U+FFFF in ContainerId', hostile: byName('goal state: U+FFFF in ContainerId (echoed in every health report)'), exitCode: EXIT_CODES.fabric, says: /\[FABRIC_DOCUMENT_INVALID\]: GoalState Container\/ContainerId: is not well-formed XML \(at line \d+, column \d+\): U\+FFFF/ },
+  { name: 'ovf-env with a bare "&" in the password', hostile: byName('ovf-env: bare "&" in AdminPassword'), exitCode: EXIT_CODES.input, says: /\[OVF_INVALID\]: ovf-env\.xml AdminPassword: is not well-formed XML \(at line \d+, column \d+\): "&" must start/ },
   { name: 'hosting config walking up store folders', hostile: byName('hosting config: store name walking up folders'), exitCode: EXIT_CODES.fabric, says: /\[FABRIC_DOCUMENT_INVALID\]: HostingEnvironmentConfig .*@storeName/ },
   { name: 'certificates of random bytes', hostile: byName('certificates: Data of random bytes'), exitCode: EXIT_CODES.fabric, says: /\[CERTIFICATE_DECRYPT_FAILED\]: certificates envelope/ },
   {

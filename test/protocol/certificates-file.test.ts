@@ -66,9 +66,11 @@ test('returns no data when Data is absent or empty', () => {
 });
 
 test('rejects Data with characters outside the base64 alphabet, misplaced padding or a partial group', () => {
-  for (const bad of ['MIIO*gw==', 'MIIO-gw_', 'MI=Ogw==', 'MIIOgw===', 'MIIOg', 'QUJD\u00e9', 'QUJD\fQUJD']) {
+  for (const bad of ['MIIO*gw==', 'MIIO-gw_', 'MI=Ogw==', 'MIIOgw===', 'MIIOg', 'QUJD\u00e9', 'QUJD\u007fQUJD']) {
     assertDocumentError(() => parseCertificateFile(withData(bad)), 'Data', /base64/);
   }
+  // A form feed is no XML character at all (XML 1.0 [2] Char): the document is refused before base64 is looked at.
+  assertDocumentError(() => parseCertificateFile(withData('QUJD\fQUJD')), 'Data', /not well-formed XML \(at line \d+, column \d+\): U\+000C/);
   assert.deepEqual(parseCertificateFile(withData('QUJD\nRA==')).data, new TextEncoder().encode('ABCD'));
 });
 
@@ -84,7 +86,8 @@ test('rejects repeated or nested Data and Format, and a Format that cannot be lo
   assertDocumentError(() => parseCertificateFile(real.replace('</Data>', '</Data><Data>QUJD</Data>')), 'Data', /once/);
   assertDocumentError(() => parseCertificateFile(withData('<X>QUJD</X>')), 'Data', /nested/);
   assertDocumentError(() => parseCertificateFile(real.replace('</Format>', '</Format><Format>x</Format>')), 'Format', /once/);
-  assertDocumentError(() => parseCertificateFile(real.replace(PFX_FORMAT, 'Pkcs7\u0007')), 'Format', /control/);
+  assertDocumentError(() => parseCertificateFile(real.replace(PFX_FORMAT, 'Pkcs7\u0085')), 'Format', /control/);
+  assertDocumentError(() => parseCertificateFile(real.replace(PFX_FORMAT, 'Pkcs7\u0007')), 'Format', /U\+0007 is a character XML does not allow/);
   assertDocumentError(() => parseCertificateFile(real.replace(PFX_FORMAT, 'F'.repeat(257))), 'Format', /256/);
 });
 

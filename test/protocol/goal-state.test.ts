@@ -140,7 +140,10 @@ test('rejects ids that are empty, over 256 characters or hold control characters
   assertDocumentError(() => parseGoalState(withId('a\tb')), field, /control/);
   assertDocumentError(() => parseGoalState(withId('a\u0085b')), field, /control/);
   assert.equal(parseGoalState(withId('x'.repeat(256))).roleInstance?.instanceId, 'x'.repeat(256));
-  assertDocumentError(() => parseGoalState(edit(CONTAINER, `${CONTAINER}\u0001`)), 'Container/ContainerId', /control/);
+  assertDocumentError(() => parseGoalState(edit(CONTAINER, `${CONTAINER}\u007f`)), 'Container/ContainerId', /control/);
+  // Characters XML forbids are refused by the well-formedness check, under the same field name.
+  assertDocumentError(() => parseGoalState(edit(CONTAINER, `${CONTAINER}\u0001`)), 'Container/ContainerId', /not well-formed XML \(at line 12, column \d+\): U\+0001/);
+  assertDocumentError(() => parseGoalState(edit(CONTAINER, `${CONTAINER}\uffff`)), 'Container/ContainerId', /U\+FFFF is a character XML does not allow/);
 });
 
 test('rejects an id given as nested elements instead of text', () => {

@@ -106,3 +106,38 @@ test('escapes ids and keeps them verbatim, leading zeros included', () => {
   assert.equal(at(doc, 'Health', 'Container', 'ContainerId'), 'a&b<c>');
   assert.equal(at(doc, 'Health', 'Container', 'RoleInstanceList', 'Role', 'InstanceId'), 'i"d\'');
 });
+
+test('refuses, by name and before anything is sent, an id holding a character XML does not allow', () => {
+  const cases: Array<[Partial<HealthReport>, string, string]> = [
+    [{ containerId: 'c6d5\uffff' }, 'Container/ContainerId', 'U+FFFF at position 5'],
+    [{ instanceId: 'b61f\u0008x' }, 'Container/RoleInstanceList/Role/InstanceId', 'U+0008 at position 5'],
+    [{ instanceId: 'b61f\udc00' }, 'Container/RoleInstanceList/Role/InstanceId', 'U+DC00'],
+    [{ incarnation: '1\u0000' }, 'GoalStateIncarnation', 'U+0000'],
+  ];
+  for (const [change, field, what] of cases) {
+    assert.throws(
+      () => buildHealthReport({ ...ids, state: 'NotReady', subStatus: 'ProvisioningFailed', description: 'x', ...change }),
+      (err: unknown) => err instanceof FabricDocumentError && err.code === 'FABRIC_DOCUMENT_INVALID' && err.field === field && err.reason.includes(what) && /a character XML does not allow/.test(err.reason),
+      field,
+    );
+  }
+});
+
+test('keeps ids that XML allows verbatim, unusual characters included', () => {
+  const unusual = { ...ids, containerId: 'c\u0085\u2028\ufeff\u{1F600}&<>', instanceId: 'i\u007f\t' };
+  const doc = parseXml(buildHealthReport({ ...unusual, state: 'Ready' }), fail);
+  assert.equal(at(doc, 'Health', 'Container', 'ContainerId'), unusual.containerId);
+  assert.equal(at(doc, 'Health', 'Container', 'RoleInstanceList', 'Role', 'InstanceId'), unusual.instanceId);
+});
+
+test('refuses a state or sub-status outside the protocol vocabulary', () => {
+  assert.throws(() => buildHealthReport({ ...ids, state: 'Started' as 'Ready' }), /HealthReport Health\/State: must be Ready or NotReady/);
+  assert.throws(() => buildHealthReport({ ...ids, state: 'NotReady', subStatus: 'Bogus' as 'Provisioning' }), /Details\/SubStatus: must be Provisioning or ProvisioningFailed/);
+});
+
+test('a description is made safe, never refused: every character XML forbids is removed', () => {
+  const all = Array.from({ length: 0x20 }, (_, c) => String.fromCharCode(c)).join('') + '\ufffe\uffff\ud800';
+  const { raw, health } = roundTrip({ ...ids, state: 'NotReady', subStatus: 'ProvisioningFailed', description: `a${all}b` });
+  assert.equal(at(health, 'Details', 'Description'), 'a\t\nb'.replace('b', '\ufffdb'));
+  assert.ok(!/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(raw));
+});

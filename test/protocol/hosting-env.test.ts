@@ -96,7 +96,9 @@ test('requires every attribute and a sane name, naming the one at fault', () => 
   }
   assertDocumentError(() => parseHostingEnvironmentConfig(withAttribute('name', '')), `${FIELD}/@name`, /256/);
   assertDocumentError(() => parseHostingEnvironmentConfig(withAttribute('name', 'x'.repeat(257))), `${FIELD}/@name`, /256/);
-  assertDocumentError(() => parseHostingEnvironmentConfig(withAttribute('name', 'a\u0007b')), `${FIELD}/@name`, /control/);
+  assertDocumentError(() => parseHostingEnvironmentConfig(withAttribute('name', 'a\u009bb')), `${FIELD}/@name`, /control/);
+  // A character XML forbids fails the well-formedness check, which names the attribute by element path (no index).
+  assertDocumentError(() => parseHostingEnvironmentConfig(withAttribute('name', 'a\u0007b')), 'StoredCertificates/StoredCertificate/@name', /U\+0007 is a character XML does not allow/);
 });
 
 test('names the position of the faulty certificate among several', () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseXml, rootOf, textOf } from '../../src/protocol/xml.ts';
+import { buildXml, parseXml, rootOf, textOf } from '../../src/protocol/xml.ts';
 
 const fail = (field: string, rule: string) => Object.assign(new Error(`${field}: ${rule}`), { field });
 
@@ -30,12 +30,42 @@ test('DOCTYPE, entity declarations, invalid UTF-8, emptiness and oversize are re
   assert.throws(() => parseXml(`<R>${'x'.repeat(2048)}</R>`, fail, { maxBytes: 1024 }), /over the limit of 1024/);
 });
 
-test('rootOf insists on one root element with the expected name', () => {
-  assert.throws(() => rootOf(parseXml('<A/><B/>', fail), 'A', fail), /single root element A/);
+test('one root element with the expected name', () => {
+  assert.throws(() => parseXml('<A/><B/>', fail), /a second root element/);
   assert.throws(() => rootOf(parseXml('<B><x/></B>', fail), 'A', fail), /single root element A/);
   assert.throws(() => rootOf(parseXml('<A>text</A>', fail), 'A', fail), /must contain elements/);
 });
 
 test('malformed XML names no document content beyond the parser position', () => {
   assert.throws(() => parseXml('<R><P>secret</Q></R>', fail), /not well-formed/);
+});
+
+test('anything thrown inside the parsing comes out as the caller\'s named error, never bare', () => {
+  const arrays = { [Symbol.iterator]: () => { throw new TypeError('boom'); } } as unknown as string[];
+  assert.throws(() => parseXml('<R/>', fail, { arrays }), (err: Error & { field?: string }) => err.field === '(document)' && /is not well-formed XML: boom/.test(err.message));
+  // fast-xml-parser's own refusal (its prototype-pollution guard) is named the same way.
+  assert.throws(() => parseXml('<R><constructor/></R>', fail), (err: Error & { field?: string }) => err.field === '(document)' && /is not well-formed XML: .*constructor/.test(err.message));
+});
+
+test('one byte-order mark is dropped, from text or bytes; a second one is refused', () => {
+  const bom = [0xef, 0xbb, 0xbf];
+  const body = [...new TextEncoder().encode('<R><V>x</V></R>')];
+  assert.equal(textOf(rootOf(parseXml(new Uint8Array([...bom, ...body]), fail), 'R', fail).V, 'V', fail), 'x');
+  assert.equal(textOf(rootOf(parseXml('\ufeff<R><V>x</V></R>', fail), 'R', fail).V, 'V', fail), 'x');
+  assert.throws(() => parseXml(new Uint8Array([...bom, ...bom, ...body]), fail), /\(at line 1, column 1\): a byte-order mark/);
+  assert.throws(() => parseXml('\ufeff\ufeff<R/>', fail), /byte-order mark/);
+});
+
+test('UTF-16 is named as such: with either byte-order mark, or without one', () => {
+  const text = '<?xml version="1.0" encoding="utf-16"?><R/>';
+  for (const bytes of [Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]), Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]), Buffer.from(text, 'utf16le')]) {
+    assert.throws(() => parseXml(bytes, fail), /is not valid UTF-8: it is UTF-16, and only UTF-8 is read/);
+  }
+});
+
+test('the builder refuses a value XML cannot carry, naming its element below the root', () => {
+  const built = buildXml({ R: { A: { B: 'ok', '@_c': 'x' } } }, fail);
+  assert.equal(built, '<?xml version="1.0" encoding="utf-8"?><R><A c="x"><B>ok</B></A></R>');
+  assert.throws(() => buildXml({ R: { A: { B: 'a\u0000' } } }, fail), (err: Error & { field?: string }) => err.field === 'A/B' && /holds U\+0000 at position 2/.test(err.message));
+  assert.throws(() => buildXml({ R: { A: { '@_c': '\ud800' } } }, fail), (err: Error & { field?: string }) => err.field === 'A/@c');
 });
