@@ -1,6 +1,7 @@
-import { AgentError, CertificateError } from './errors.ts';
+import { AgentError, CertificateError, CertificateRefusedError } from './errors.ts';
 import { parseHostingEnvironmentConfig, type StoredCertificate } from './protocol/hosting-env.ts';
 import { openCertificateFile } from './crypto/certificate-file.ts';
+import { WorkBudget } from './crypto/work-budget.ts';
 import type { TransportCertificate } from './crypto/transport-cert.ts';
 import type { CipherName, WireClient } from './net/wire-client.ts';
 import type { CertificateBundle, CertificatePlacement } from './platform/platform.ts';
@@ -31,12 +32,15 @@ export async function fetchCertificates(
   // Both requests are in flight at once; a failure of one must not leave the other unobserved.
   storesPromise.catch(() => {});
   const key = await transport;
+  // One budget for the step: a blob sent again (next cipher, goal state refreshed) cannot multiply the work.
+  // Decryption runs synchronously; the budget reads the clock between derivations, so the run's deadline stops it.
+  const budget = new WorkBudget({ deadline: client.deadline });
   let lastError: unknown;
   for (const cipher of CIPHERS) {
     let opened;
     try {
       const xml = await client.certificates(urls.certificatesUrl, key.headerValue, cipher);
-      opened = openCertificateFile(xml, { keyPem: key.keyPem, certPem: key.certPem });
+      opened = openCertificateFile(xml, { keyPem: key.keyPem, certPem: key.certPem }, budget);
     } catch (err) {
       if (!cipherMayBeTheCause(err)) throw err;
       lastError = err;
@@ -58,8 +62,12 @@ export async function fetchCertificates(
   throw lastError instanceof AgentError ? lastError : new CertificateError('no cipher produced certificates that could be decrypted');
 }
 
-/** A 400 (the fabric refuses the cipher) or a decryption failure is worth one more cipher; nothing else is. */
+/**
+ * A 400 (the fabric refuses the cipher) or a decryption failure, malformed blobs included, is worth one more
+ * cipher; a refused blob (an algorithm or amount of work no fabric PFX needs) and the deadline are not.
+ */
 function cipherMayBeTheCause(err: unknown): boolean {
+  if (err instanceof CertificateRefusedError) return false;
   if (err instanceof CertificateError) return true;
   return err instanceof AgentError && err.code === 'WIRESERVER_HTTP' && (err.context['status'] === 400);
 }

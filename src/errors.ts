@@ -25,6 +25,9 @@ export type ErrorCode =
   | 'PLATFORM_TIMEOUT'
   | 'READY_UNCONFIRMED'
   | 'RUN_LOCKED'
+  | 'EXECUTION_POLICY_BLOCKED'
+  | 'FILE_BUSY'
+  | 'IMAGE_CHECK_FAILED'
   | 'UNHANDLED';
 
 export type ErrorContext = Record<string, string | number | boolean | undefined>;
@@ -46,6 +49,7 @@ export const EXIT_CODES = {
   notProvisioned: 6,
   lastRunFailed: 7,
   locked: 8,
+  imageCheck: 9,
 } as const;
 
 export class AgentError extends Error {
@@ -283,6 +287,45 @@ export class RunLockedError extends AgentError {
   constructor(reason: string, options: AgentErrorOptions = {}) {
     super('RUN_LOCKED', reason, EXIT_CODES.locked, {
       hint: 'one run at a time: wait for the other run to end; a lock left by a killed run is taken over automatically',
+      ...options,
+    });
+  }
+}
+
+/**
+ * A Group Policy execution policy (MachinePolicy or UserPolicy scope) overrides powershell.exe's
+ * -ExecutionPolicy Bypass, and under it the CDXML network modules fail to load with an error naming none
+ * of this (PowerShell/PowerShell#13096): bootstrap.ps1 reads the policy first and refuses the session.
+ */
+export class ExecutionPolicyBlockedError extends AgentError {
+  constructor(scope: string, policy: string, options: AgentErrorOptions = {}) {
+    super('EXECUTION_POLICY_BLOCKED', `Group Policy sets the PowerShell execution policy to ${policy} (${scope} scope), which overrides -ExecutionPolicy Bypass; Windows' CDXML modules (NetTCPIP, NetSecurity ...) cannot load under it`, EXIT_CODES.platform, {
+      hint: 'set "Turn on Script Execution" (Computer Configuration > Administrative Templates > Windows Components > Windows PowerShell) to Not Configured, or to "Allow local scripts and remote signed scripts", for this image',
+      ...options,
+      context: { scope, policy, ...options.context },
+    });
+  }
+}
+
+/**
+ * A file winprov wrote stayed locked past the retry bound of its atomic rename (util/files.ts): antivirus
+ * or the search indexer held it, as graceful-fs retries for.
+ */
+export class FileBusyError extends AgentError {
+  constructor(path: string, code: string, elapsedMs: number, options: AgentErrorOptions = {}) {
+    super('FILE_BUSY', `${path} could not be replaced: the rename failed with ${code} for ${Math.round(elapsedMs / 100) / 10} s`, EXIT_CODES.platform, {
+      hint: 'another program (antivirus, the search indexer, a backup agent) keeps the file open; exclude the folder from scanning, or close that program, and run again',
+      ...options,
+      context: { path, errno: code, elapsedMs, ...options.context },
+    });
+  }
+}
+
+/** prepare-image --check (or the check at the start of prepare-image) found something that makes sysprep or the first boot fail. */
+export class ImageCheckFailedError extends AgentError {
+  constructor(failures: readonly string[], options: AgentErrorOptions = {}) {
+    super('IMAGE_CHECK_FAILED', `the image is not ready for sysprep: ${failures.join('; ')}`, EXIT_CODES.imageCheck, {
+      hint: 'fix each FAIL as its line says and run "winprov prepare-image --check" again; --force goes on regardless',
       ...options,
     });
   }

@@ -2,6 +2,7 @@ import { Secret } from '../util/secret.ts';
 import { parseCertificateFile } from '../protocol/certificates-file.ts';
 import { decryptEnvelopedData, type EnvelopeRecipient } from './enveloped-data.ts';
 import { readPkcs12, type DecryptedCertificate } from './pkcs12.ts';
+import { WorkBudget } from './work-budget.ts';
 
 /**
  * From the fabric's CertificateFile document to the PFX inside it: parse, decrypt the CMS envelope with
@@ -12,13 +13,16 @@ export type OpenedCertificateFile =
   | { kind: 'certificates'; pfx: Secret<Uint8Array>; password: '' | null; certificates: DecryptedCertificate[] }
   | { kind: 'none'; why: string };
 
-/** Parses and decrypts a CertificateFile; 'none' when it holds no Data or a Format winprov does not use. */
-export function openCertificateFile(xml: string | Uint8Array, recipient: EnvelopeRecipient): OpenedCertificateFile {
+/**
+ * Parses and decrypts a CertificateFile; 'none' when it holds no Data or a Format winprov does not use. The
+ * budget bounds the derivation work and carries the run's deadline (work-budget.ts); one per certificates step.
+ */
+export function openCertificateFile(xml: string | Uint8Array, recipient: EnvelopeRecipient, budget: WorkBudget = new WorkBudget()): OpenedCertificateFile {
   const file = parseCertificateFile(xml);
   if (!file.usable) return { kind: 'none', why: `Format ${JSON.stringify(file.format)} is not Pkcs7BlobWithPfxContents; skipped` };
   if (file.data === undefined) return { kind: 'none', why: 'the CertificateFile has no Data' };
-  const pfx = decryptEnvelopedData(file.data, recipient);
-  const contents = readPkcs12(pfx);
+  const pfx = decryptEnvelopedData(file.data, recipient, budget);
+  const contents = readPkcs12(pfx, budget);
   return { kind: 'certificates', pfx: new Secret(pfx), password: contents.password, certificates: contents.certificates };
 }
 

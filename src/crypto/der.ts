@@ -1,9 +1,11 @@
 import forge from 'node-forge';
-import { CertificateError } from '../errors.ts';
+import { AgentError, CertificateError } from '../errors.ts';
 
 /**
  * Reading DER/BER with forge's ASN.1 parser, strictly, where every failure is a CertificateError that
  * names the structure being read (forge's own messages name only lengths and tags, never content).
+ * within() turns anything else thrown beneath a structure (forge's "OID value too large", a RangeError,
+ * node:crypto's decoder errors) into the same error, so a malformed blob never ends a run as a bug.
  */
 
 export type Asn1 = forge.asn1.Asn1;
@@ -18,7 +20,11 @@ export interface DerReader {
   oid(node: Asn1 | undefined, what: string): string;
   /** The contents octets of a primitive value, or the concatenated segments of a BER constructed string. */
   bytes(node: Asn1 | undefined, what: string): string;
+  /** A small non-negative INTEGER (at most 4 contents octets), e.g. a version or an iteration count. */
+  integer(node: Asn1 | undefined, what: string): number;
   fail(rule: string): never;
+  /** Runs fn; anything but an AgentError thrown beneath it becomes a CertificateError naming `structure`. */
+  within<T>(structure: string, fn: () => T): T;
 }
 
 const { Class, Type } = forge.asn1;
@@ -41,6 +47,20 @@ export function derReader(context: string): DerReader {
     fail,
     universal,
     bytes,
+    integer(node, what) {
+      const value = universal(node, Type.INTEGER, what).value;
+      if (typeof value !== 'string' || value.length === 0 || value.length > 4) fail(`${what} is out of range`);
+      return forge.asn1.derToInteger(value as string);
+    },
+    within(structure, fn) {
+      try {
+        return fn();
+      } catch (error) {
+        if (error instanceof AgentError) throw error;
+        // No cause attached: a thrown value may carry the bytes it choked on.
+        throw new CertificateError(`${context}: ${structure} is malformed (${describeThrown(error)})`, { context: { structure } });
+      }
+    },
     parse(input, what) {
       const binary = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('binary');
       if (binary.length === 0) fail(`${what} is empty`);
@@ -62,4 +82,15 @@ export function derReader(context: string): DerReader {
       return forge.asn1.derToOid(value as string);
     },
   };
+}
+
+/**
+ * The error's name, and its message when that is a short fixed text (forge's and V8's are); a message that
+ * could quote input (node's "Received ...", anything with quotes or unusual characters) is left out.
+ */
+export function describeThrown(error: unknown): string {
+  if (!(error instanceof Error)) return typeof error;
+  const message = error.message;
+  const plain = message.length <= 100 && /^[A-Za-z0-9 .,;:()#\-]*$/.test(message) && !/received/i.test(message);
+  return plain && message !== '' ? `${error.name}: ${message}` : error.name;
 }

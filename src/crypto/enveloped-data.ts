@@ -4,6 +4,7 @@ import forge from 'node-forge';
 import { derReader, type Asn1 } from './der.ts';
 import { CertificateError } from '../errors.ts';
 import type { Secret } from '../util/secret.ts';
+import { WorkBudget } from './work-budget.ts';
 
 /**
  * Opens the fabric's certificates blob: a CMS ContentInfo holding EnvelopedData (RFC 5652 section 6).
@@ -35,28 +36,34 @@ export interface EnvelopeRecipient {
   certPem: string;
 }
 
-/** Decrypts a DER (or BER) CMS EnvelopedData addressed to the transport certificate and returns the content (the PKCS#12). */
-export function decryptEnvelopedData(der: Uint8Array, recipient: EnvelopeRecipient): Uint8Array {
+/**
+ * Decrypts a DER (or BER) CMS EnvelopedData addressed to the transport certificate and returns the content (the
+ * PKCS#12). Whatever the blob holds, the outcome is the content or a CertificateError naming the structure that
+ * failed (within()); the budget's clock is read before the RSA and the content decryption.
+ */
+export function decryptEnvelopedData(der: Uint8Array, recipient: EnvelopeRecipient, budget: WorkBudget = new WorkBudget()): Uint8Array {
   const { key, identity } = readRecipient(recipient);
-  const contentInfo = children(parse(der, 'CMS ContentInfo'), 'ContentInfo');
-  const contentType = oid(contentInfo[0], 'ContentInfo contentType');
-  if (contentType !== OID_ENVELOPED_DATA) {
-    fail(`ContentInfo contentType is ${describeOid(contentType)}, not envelopedData (${OID_ENVELOPED_DATA})`);
-  }
-  const wrapper = contentInfo[1];
-  if (wrapper === undefined || wrapper.tagClass !== Class.CONTEXT_SPECIFIC || wrapper.type !== 0) {
-    fail('ContentInfo has no [0] content');
-  }
-  const enveloped = children(children(wrapper, 'ContentInfo content')[0], 'EnvelopedData');
+  budget.checkClock();
+  const contentInfo = within('ContentInfo', () => children(parse(der, 'CMS ContentInfo'), 'ContentInfo'));
+  const enveloped = within('ContentInfo', () => {
+    const contentType = oid(contentInfo[0], 'ContentInfo contentType');
+    if (contentType !== OID_ENVELOPED_DATA) {
+      fail(`ContentInfo contentType is ${describeOid(contentType)}, not envelopedData (${OID_ENVELOPED_DATA})`);
+    }
+    const wrapper = contentInfo[1];
+    if (wrapper === undefined || wrapper.tagClass !== Class.CONTEXT_SPECIFIC || wrapper.type !== 0) {
+      fail('ContentInfo has no [0] content');
+    }
+    return children(children(wrapper, 'ContentInfo content')[0], 'EnvelopedData');
+  });
   // EnvelopedData ::= SEQUENCE { version, originatorInfo [0] OPTIONAL, recipientInfos SET, encryptedContentInfo, ... }
   let index = 1;
   if (enveloped[index]?.tagClass === Class.CONTEXT_SPECIFIC && enveloped[index]?.type === 0) index += 1;
-  const recipientInfos = children(universal(enveloped[index], Type.SET, 'EnvelopedData recipientInfos'), 'recipientInfos');
-  const encryptedContentInfo = children(enveloped[index + 1], 'EnvelopedData encryptedContentInfo');
-
-  const ktri = findRecipient(recipientInfos, identity);
-  const cek = decryptContentKey(ktri, key);
-  return decryptContent(encryptedContentInfo, cek);
+  const ktri = within('EnvelopedData.recipientInfos', () =>
+    findRecipient(children(universal(enveloped[index], Type.SET, 'EnvelopedData recipientInfos'), 'recipientInfos'), identity));
+  const cek = within('EnvelopedData.recipientInfos KeyTransRecipientInfo', () => decryptContentKey(ktri, key));
+  budget.checkClock();
+  return within('EnvelopedData.encryptedContentInfo', () => decryptContent(children(enveloped[index + 1], 'EnvelopedData encryptedContentInfo'), cek));
 }
 
 interface Identity {
@@ -116,30 +123,44 @@ function subjectKeyIdentifierExtension(tbs: Asn1[]): string | undefined {
 /** Picks the KeyTransRecipientInfo whose rid names our certificate: [0] subjectKeyIdentifier or issuerAndSerialNumber. */
 function findRecipient(recipientInfos: Asn1[], identity: Identity): Asn1[] {
   const seen: string[] = [];
-  for (const info of recipientInfos) {
+  for (const [index, info] of recipientInfos.entries()) {
     // Other RecipientInfo choices (kari [1], kekri [2], pwri [3], ori [4]) are context-tagged; only ktri is a SEQUENCE.
     if (info.tagClass !== Class.UNIVERSAL || info.type !== Type.SEQUENCE) {
       seen.push(`[${info.type}]`);
       continue;
     }
-    const ktri = children(info, 'KeyTransRecipientInfo');
-    const rid = ktri[1];
-    if (rid?.tagClass === Class.CONTEXT_SPECIFIC && rid.type === 0) {
-      const ski = bytes(rid, 'subjectKeyIdentifier');
-      if (identity.keyIdentifiers.includes(ski)) return ktri;
-      seen.push(`subjectKeyIdentifier ${hex(ski)}`);
-    } else {
-      const issuerAndSerial = children(universal(rid, Type.SEQUENCE, 'KeyTransRecipientInfo rid'), 'issuerAndSerialNumber');
-      const issuer = forge.asn1.toDer(universal(issuerAndSerial[0], Type.SEQUENCE, 'rid issuer')).getBytes();
-      const serial = integer(issuerAndSerial[1], 'rid serialNumber');
-      if (issuer === identity.issuerDer && serial === identity.serial) return ktri;
-      seen.push(`issuerAndSerialNumber serial ${hex(serial)}`);
+    // A malformed RecipientInfo is one alternative among several: the next one may still be ours.
+    let named: { ktri: Asn1[]; matches: boolean; label: string };
+    try {
+      named = within(`EnvelopedData.recipientInfos[${index}]`, () => readRid(info, identity));
+    } catch (error) {
+      if (!(error instanceof CertificateError)) throw error;
+      seen.push(`RecipientInfo ${index} (malformed)`);
+      continue;
     }
+    if (named.matches) return named.ktri;
+    seen.push(named.label);
   }
+  // A hostile blob may list thousands: the reason names the first few.
+  const listed = seen.length === 0 ? 'no recipient' : seen.slice(0, 4).join(', ') + (seen.length > 4 ? ` and ${seen.length - 4} more` : '');
   return fail(
     `no recipient matches the transport certificate (subjectKeyIdentifier ${hex(identity.keyIdentifiers[0]!)}, ` +
-      `serial ${hex(identity.serial)}); the envelope names ${seen.length === 0 ? 'no recipient' : seen.join(', ')}`,
+      `serial ${hex(identity.serial)}); the envelope names ${listed}`,
   );
+}
+
+/** KeyTransRecipientInfo ::= SEQUENCE { version, rid, keyEncryptionAlgorithm, encryptedKey }, and whether its rid names us. */
+function readRid(info: Asn1, identity: Identity): { ktri: Asn1[]; matches: boolean; label: string } {
+  const ktri = children(info, 'KeyTransRecipientInfo');
+  const rid = ktri[1];
+  if (rid?.tagClass === Class.CONTEXT_SPECIFIC && rid.type === 0) {
+    const ski = bytes(rid, 'subjectKeyIdentifier');
+    return { ktri, matches: identity.keyIdentifiers.includes(ski), label: `subjectKeyIdentifier ${hex(ski.slice(0, 32))}` };
+  }
+  const issuerAndSerial = children(universal(rid, Type.SEQUENCE, 'KeyTransRecipientInfo rid'), 'issuerAndSerialNumber');
+  const issuer = forge.asn1.toDer(universal(issuerAndSerial[0], Type.SEQUENCE, 'rid issuer')).getBytes();
+  const serial = integer(issuerAndSerial[1], 'rid serialNumber');
+  return { ktri, matches: issuer === identity.issuerDer && serial === identity.serial, label: `issuerAndSerialNumber serial ${hex(serial.slice(0, 32))}` };
 }
 
 /** Unwraps the content-encryption key: RSAES-PKCS1-v1_5 or RSAES-OAEP with SHA-1 (RFC 3560). */
@@ -220,7 +241,7 @@ function decryptContent(encryptedContentInfo: Asn1[], cek: Buffer): Uint8Array {
 
 // ---- ASN.1 reading: der.ts, with this module's error prefix.
 
-const { parse, children, universal, oid, bytes, fail: failWith } = derReader('certificates envelope');
+const { parse, children, universal, oid, bytes, within, fail: failWith } = derReader('certificates envelope');
 
 // A declared function, so the compiler sees that it never returns.
 function fail(rule: string): never {

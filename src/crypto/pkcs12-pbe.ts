@@ -1,6 +1,7 @@
 import { createDecipheriv, createHmac, hash } from 'node:crypto';
 import forge from 'node-forge';
 import { CertificateError } from '../errors.ts';
+import { checkedIterations } from './work-budget.ts';
 
 /**
  * PKCS#12 password-based encryption (RFC 7292 appendices B and C): the key derivation on node:crypto
@@ -18,9 +19,6 @@ export interface KdfDigest {
 
 /** SHA-1, the hash of the PKCS#12 PBE schemes and of most MACs. */
 export const SHA1: KdfDigest = { node: 'sha1', length: 20, block: 64 };
-
-/** The most KDF iterations a PFX may ask for: real ones use 2000 to a few hundred thousand, and a derivation cannot be interrupted. */
-export const MAX_ITERATIONS = 10_000_000;
 
 /** MAC digests (RFC 7292 appendix B with the MacData digest), by OID. */
 export const MAC_DIGESTS: Record<string, KdfDigest> = {
@@ -48,6 +46,11 @@ export function isPkcs12PbeScheme(oid: string): boolean {
   return Object.hasOwn(SCHEMES, oid);
 }
 
+/** The key length of a PKCS#12 PBE scheme, to price its derivation before it runs. */
+export function pkcs12PbeKeyLength(oid: string): number {
+  return SCHEMES[oid]?.keyLength ?? 0;
+}
+
 /**
  * Decrypts with a PKCS#12 PBE scheme: key (ID 1) and IV (ID 2) from the SHA-1 KDF. undefined when the
  * CBC padding is wrong, which is what a wrong password gives.
@@ -71,6 +74,8 @@ export function pkcs12PbeDecrypt(oid: string, salt: Buffer, iterations: number, 
  */
 export function pkcs12Kdf(password: string | null, salt: Uint8Array, id: 1 | 2 | 3, iterations: number, length: number, digest: KdfDigest = SHA1): Buffer {
   if (!Number.isInteger(iterations) || iterations < 1) throw new CertificateError(`PKCS#12: the key derivation iteration count must be at least 1, not ${iterations}`);
+  // Callers check and charge the count first (work-budget.ts); this is the last line against a runaway derivation.
+  checkedIterations(iterations, 'key derivation');
   const v = digest.block;
   const passwordBytes = password === null ? Buffer.alloc(0) : Buffer.from(`${password}\0`, 'utf16le').swap16();
   const input = Buffer.concat([repeatToBlocks(Buffer.from(salt), v), repeatToBlocks(passwordBytes, v)]);

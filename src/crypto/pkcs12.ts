@@ -1,15 +1,17 @@
-import { X509Certificate, createHash, createPrivateKey, timingSafeEqual } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, createPublicKey, timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { derReader, type Asn1 } from './der.ts';
-import { CertificateError } from '../errors.ts';
-import { MAC_DIGESTS, MAX_ITERATIONS, isPkcs12PbeScheme, pkcs12Mac, pkcs12PbeDecrypt } from './pkcs12-pbe.ts';
+import { CertificateError, CertificateRefusedError } from '../errors.ts';
+import { MAC_DIGESTS, pkcs12Mac } from './pkcs12-pbe.ts';
+import { readPbeAlgorithm, type Password } from './pbe.ts';
+import { MAX_AUTHENTICATED_SAFE_ENTRIES, MAX_ENCRYPTED_DATA, MAX_SAFE_BAGS, WorkBudget, checkedIterations, work } from './work-budget.ts';
 
 /**
  * Reads the PKCS#12 (RFC 7292) inside the fabric's envelope: which certificates it holds and which of them
  * come with their private key. The SafeBag walk is ours so that each thumbprint is taken over the certificate
- * bytes exactly as stored (forge re-encodes certificates it parses). Key derivation and PKCS#12 PBE are in
- * pkcs12-pbe.ts on node:crypto, OpenSSL opens shrouded keys, forge is left with ASN.1 and PBES2.
+ * bytes exactly as stored (forge re-encodes certificates it parses). Every derivation is priced and charged
+ * to the step's WorkBudget before it runs (pbe.ts, work-budget.ts); forge is left with ASN.1.
  */
 
 /** One certificate of the PFX, as Windows will list it after the import. */
@@ -31,7 +33,6 @@ export interface Pkcs12Contents {
   certificates: DecryptedCertificate[];
 }
 
-type Password = '' | null;
 const { Class, Type } = forge.asn1;
 
 const OID_DATA = '1.2.840.113549.1.7.1';
@@ -42,7 +43,6 @@ const OID_CERT_BAG = '1.2.840.113549.1.12.10.1.3';
 const OID_SAFE_CONTENTS_BAG = '1.2.840.113549.1.12.10.1.6';
 const OID_X509_CERTIFICATE = '1.2.840.113549.1.9.22.1';
 const OID_FRIENDLY_NAME = '1.2.840.113549.1.9.20';
-const OID_PBES2 = '1.2.840.113549.1.5.13';
 
 /** Thrown inside one password attempt; readPkcs12 catches it and tries the next password. */
 class WrongPassword extends CertificateError {
@@ -55,223 +55,219 @@ interface Bags {
   certificates: { der: Buffer; friendlyName: string | undefined }[];
   /** PKCS#8 DER, or the key OpenSSL already opened. */
   keys: (Buffer | KeyObject)[];
+  /** SafeBags read so far, nested ones included (MAX_SAFE_BAGS). */
+  count: number;
 }
 
-/** Opens a PFX with password '' and then null, and lists its certificates with thumbprints and key presence. */
-export function readPkcs12(pfx: Uint8Array): Pkcs12Contents {
+/**
+ * Opens a PFX with password '' and then null, and lists its certificates with thumbprints and key presence.
+ * A password attempt that fails (wrong password, or a structure only reached with it that is malformed) moves
+ * on to the next and only the last failure is reported; a refusal (work-budget.ts) or the deadline ends it.
+ */
+export function readPkcs12(pfx: Uint8Array, budget: WorkBudget = new WorkBudget()): Pkcs12Contents {
   // The same bytes are read again by whoever imports them (the sandbox checks its placements against
   // them): the key derivations are the costly part, so one buffer is read once.
   const known = opened.get(pfx);
   if (known !== undefined) return structuredClone(known);
   const root = parse(Buffer.from(pfx.buffer, pfx.byteOffset, pfx.byteLength).toString('binary'), 'PFX');
+  let last: CertificateError | undefined;
   for (const password of ['', null] as const) {
-    let bags: Bags;
+    let contents: Pkcs12Contents;
     try {
-      bags = openPfx(root, password);
+      contents = { password, certificates: describe(openPfx(root, password, budget), budget) };
     } catch (error) {
-      if (error instanceof WrongPassword) continue;
-      throw error;
+      if (!(error instanceof CertificateError) || error instanceof CertificateRefusedError) throw error;
+      last = error;
+      continue;
     }
-    opened.set(pfx, { password, certificates: describe(bags) });
-    return structuredClone(opened.get(pfx)!);
+    opened.set(pfx, contents);
+    return structuredClone(contents);
   }
-  return fail('neither the empty password nor no password opens it (MAC or decryption check failed)');
+  if (last instanceof WrongPassword) fail('neither the empty password nor no password opens it (MAC or decryption check failed)');
+  throw last!;
 }
 
 const opened = new WeakMap<Uint8Array, Pkcs12Contents>();
 
 /** PFX ::= SEQUENCE { version 3, authSafe ContentInfo (data), macData MacData OPTIONAL } */
-function openPfx(root: Asn1, password: Password): Bags {
-  const pfx = children(root, 'PFX');
-  const version = integer(pfx[0], 'PFX version');
-  if (version !== 3) fail(`PFX version is ${version}, not 3`);
-  const authSafe = children(pfx[1], 'PFX authSafe');
-  if (oid(authSafe[0], 'authSafe contentType') !== OID_DATA) fail('authSafe is not password-integrity "data" content (public-key integrity is not supported)');
-  const data = bytes(children(authSafe[1], 'authSafe content')[0], 'authSafe content');
-  if (pfx[2] !== undefined) verifyMac(pfx[2], data, password);
+function openPfx(root: Asn1, password: Password, budget: WorkBudget): Bags {
+  const data = within('PFX', () => {
+    const pfx = children(root, 'PFX');
+    const version = integer(pfx[0], 'PFX version');
+    if (version !== 3) fail(`PFX version is ${version}, not 3`);
+    const authSafe = children(pfx[1], 'PFX authSafe');
+    if (oid(authSafe[0], 'authSafe contentType') !== OID_DATA) fail('authSafe is not password-integrity "data" content (public-key integrity is not supported)');
+    const content = bytes(children(authSafe[1], 'authSafe content')[0], 'authSafe content');
+    if (pfx[2] !== undefined) within('PFX MacData', () => verifyMac(pfx[2]!, content, password, budget));
+    return content;
+  });
 
-  const bags: Bags = { certificates: [], keys: [] };
-  for (const contentInfo of children(parse(data, 'AuthenticatedSafe'), 'AuthenticatedSafe')) {
-    const parts = children(contentInfo, 'AuthenticatedSafe ContentInfo');
-    const type = oid(parts[0], 'AuthenticatedSafe contentType');
-    const content = children(parts[1], 'AuthenticatedSafe content')[0];
-    if (type === OID_DATA) {
-      readSafeContents(bytes(content, 'SafeContents'), password, bags, 0);
-    } else if (type === OID_ENCRYPTED_DATA) {
-      // EncryptedData ::= SEQUENCE { version, EncryptedContentInfo { contentType, algorithm, [0] IMPLICIT content } }
-      const info = children(children(content, 'EncryptedData')[1], 'EncryptedContentInfo');
-      const encrypted = info[2];
-      if (encrypted === undefined) fail('EncryptedData has no encryptedContent');
-      readSafeContents(pbeDecrypt(info[1], bytes(encrypted, 'encryptedContent'), password), password, bags, 0);
-    } else {
-      fail(`AuthenticatedSafe content type ${oid(parts[0], 'contentType')} is not supported (public-key privacy)`);
-    }
+  const bags: Bags = { certificates: [], keys: [], count: 0 };
+  const entries = within('AuthenticatedSafe', () => children(parse(data, 'AuthenticatedSafe'), 'AuthenticatedSafe'));
+  if (entries.length > MAX_AUTHENTICATED_SAFE_ENTRIES) refuse(`the AuthenticatedSafe has ${entries.length} entries, over the limit of ${MAX_AUTHENTICATED_SAFE_ENTRIES}`);
+  let encryptedData = 0;
+  for (const [index, contentInfo] of entries.entries()) {
+    const where = `AuthenticatedSafe[${index}]`;
+    budget.checkClock();
+    within(where, () => {
+      const parts = children(contentInfo, `${where} ContentInfo`);
+      const type = oid(parts[0], `${where} contentType`);
+      const content = children(parts[1], `${where} content`)[0];
+      if (type === OID_DATA) {
+        readSafeContents(bytes(content, `${where} SafeContents`), password, bags, budget, `${where}.SafeContents`, 0);
+      } else if (type === OID_ENCRYPTED_DATA) {
+        encryptedData += 1;
+        if (encryptedData > MAX_ENCRYPTED_DATA) refuse(`the AuthenticatedSafe has more than ${MAX_ENCRYPTED_DATA} EncryptedData entries`);
+        const plaintext = within(`${where}.EncryptedData`, () => {
+          // EncryptedData ::= SEQUENCE { version, EncryptedContentInfo { contentType, algorithm, [0] IMPLICIT content } }
+          const info = children(children(content, `${where}.EncryptedData`)[1], `${where}.EncryptedData EncryptedContentInfo`);
+          if (info[2] === undefined) fail(`${where}.EncryptedData has no encryptedContent`);
+          return pbeDecrypt(info[1], bytes(info[2], `${where}.EncryptedData encryptedContent`), password, budget, `${where}.EncryptedData`).toString('binary');
+        });
+        readSafeContents(plaintext, password, bags, budget, `${where}.EncryptedData.SafeContents`, 0);
+      } else {
+        fail(`${where} content type ${type} is not supported (public-key privacy)`);
+      }
+    });
   }
   return bags;
 }
 
 /** MacData ::= SEQUENCE { mac DigestInfo, macSalt OCTET STRING, iterations INTEGER DEFAULT 1 }; HMAC key from the PKCS#12 KDF, ID 3. */
-function verifyMac(macData: Asn1, data: string, password: Password): void {
+function verifyMac(macData: Asn1, data: string, password: Password, budget: WorkBudget): void {
   const fields = children(macData, 'MacData');
   const digestInfo = children(fields[0], 'MacData mac');
   const digestOid = oid(children(digestInfo[0], 'MAC digestAlgorithm')[0], 'MAC digestAlgorithm');
   const digest = MAC_DIGESTS[digestOid];
   if (digest === undefined) fail(`MAC digest ${digestOid} is not supported (SHA-1 or SHA-2 only)`);
-  const expected = Buffer.from(bytes(digestInfo[1], 'MAC digest'), 'binary');
-  const salt = Buffer.from(bytes(fields[1], 'macSalt'), 'binary');
+  const expected = Buffer.from(bytes(universal(digestInfo[1], Type.OCTETSTRING, 'MAC digest'), 'MAC digest'), 'binary');
+  const salt = Buffer.from(bytes(universal(fields[1], Type.OCTETSTRING, 'macSalt'), 'macSalt'), 'binary');
   const iterations = checkedIterations(fields[2] === undefined ? 1 : integer(fields[2], 'MAC iterations'), 'MAC');
+  budget.charge(work(iterations, digest.length, digest.length), 'the MAC');
   const actual = pkcs12Mac(digest, password, salt, iterations, Buffer.from(data, 'binary'));
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) throw new WrongPassword();
 }
 
 /** SafeContents ::= SEQUENCE OF SafeBag { bagId, [0] EXPLICIT bagValue, bagAttributes SET OPTIONAL } */
-function readSafeContents(der: string, password: Password, bags: Bags, depth: number): void {
-  if (depth > 4) fail('SafeContents are nested too deeply');
-  for (const safeBag of children(parse(der, 'SafeContents'), 'SafeContents')) {
-    const parts = children(safeBag, 'SafeBag');
-    const bagId = oid(parts[0], 'SafeBag bagId');
-    const value = children(parts[1], 'SafeBag bagValue')[0];
-    if (bagId === OID_CERT_BAG) {
-      // CertBag ::= SEQUENCE { certId, [0] EXPLICIT certValue OCTET STRING }
-      const certBag = children(value, 'CertBag');
-      if (oid(certBag[0], 'CertBag certId') !== OID_X509_CERTIFICATE) continue; // SDSI certificates: nothing Windows imports
-      const der = Buffer.from(bytes(children(certBag[1], 'CertBag certValue')[0], 'CertBag certValue'), 'binary');
-      bags.certificates.push({ der, friendlyName: friendlyName(parts[2]) });
-    } else if (bagId === OID_KEY_BAG) {
-      bags.keys.push(Buffer.from(forge.asn1.toDer(value!).getBytes(), 'binary'));
-    } else if (bagId === OID_SHROUDED_KEY_BAG) {
-      bags.keys.push(openShroudedKey(value, password));
-    } else if (bagId === OID_SAFE_CONTENTS_BAG) {
-      readSafeContents(forge.asn1.toDer(value!).getBytes(), password, bags, depth + 1);
-    }
-    // crlBag and secretBag carry nothing to import.
+function readSafeContents(der: string, password: Password, bags: Bags, budget: WorkBudget, where: string, depth: number): void {
+  if (depth > 4) fail(`${where} is nested too deeply`);
+  const safeBags = within(where, () => children(parse(der, where), where));
+  for (const [index, safeBag] of safeBags.entries()) {
+    bags.count += 1;
+    if (bags.count > MAX_SAFE_BAGS) refuse(`the PFX holds more than ${MAX_SAFE_BAGS} SafeBags`);
+    budget.checkClock();
+    const bag = `${where}[${index}]`;
+    within(bag, () => {
+      const parts = children(safeBag, `${bag} SafeBag`);
+      const bagId = oid(parts[0], `${bag} bagId`);
+      const value = children(parts[1], `${bag} bagValue`)[0];
+      if (bagId === OID_CERT_BAG) {
+        // CertBag ::= SEQUENCE { certId, [0] EXPLICIT certValue OCTET STRING }
+        const certBag = children(value, `${bag} CertBag`);
+        if (oid(certBag[0], `${bag} CertBag certId`) !== OID_X509_CERTIFICATE) return; // SDSI certificates: nothing Windows imports
+        const der = Buffer.from(bytes(children(certBag[1], `${bag} CertBag certValue`)[0], `${bag} CertBag certValue`), 'binary');
+        bags.certificates.push({ der, friendlyName: friendlyName(parts[2], bag) });
+      } else if (bagId === OID_KEY_BAG) {
+        bags.keys.push(Buffer.from(forge.asn1.toDer(value!).getBytes(), 'binary'));
+      } else if (bagId === OID_SHROUDED_KEY_BAG) {
+        bags.keys.push(openShroudedKey(value, password, budget, `${bag}.EncryptedPrivateKeyInfo`));
+      } else if (bagId === OID_SAFE_CONTENTS_BAG) {
+        readSafeContents(forge.asn1.toDer(value!).getBytes(), password, bags, budget, `${bag}.SafeContents`, depth + 1);
+      }
+      // crlBag and secretBag carry nothing to import.
+    });
   }
 }
 
 /**
- * EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm, encryptedData }. OpenSSL opens it natively when it can (one
- * 2000-iteration derivation per key is most of reading a PFX): its passphrase "" is our '' (BMPString NUL for PKCS#12
- * PBE, no bytes for PBES2), null has no passphrase form, and the count is checked first (OpenSSL has no cap). What
- * OpenSSL refuses is decrypted step by step, which tells a wrong password (padding) from a key that does not load.
+ * EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm, encryptedData }. Its algorithm is checked and
+ * charged first (pbe.ts); then OpenSSL opens it natively when it can (one 2000-iteration derivation per key is
+ * most of reading a PFX): its passphrase "" is our '' (BMPString NUL for PKCS#12 PBE, no bytes for PBES2), and
+ * null has no passphrase form. What OpenSSL refuses is decrypted step by step, which tells a wrong password
+ * (padding) from a key that does not load.
  */
-function openShroudedKey(value: Asn1 | undefined, password: Password): Buffer | KeyObject {
-  const epki = children(value, 'EncryptedPrivateKeyInfo');
-  if (password === '' && countWithinRange(epki[0])) {
+function openShroudedKey(value: Asn1 | undefined, password: Password, budget: WorkBudget, where: string): Buffer | KeyObject {
+  const epki = children(value, where);
+  const algorithm = readPbeAlgorithm(epki[0], where);
+  const encrypted = Buffer.from(bytes(universal(epki[1], Type.OCTETSTRING, `${where} encryptedData`), `${where} encryptedData`), 'binary');
+  if (password === '') {
+    budget.charge(algorithm.work, `${where} (${algorithm.name})`);
     try {
       return createPrivateKey({ key: Buffer.from(forge.asn1.toDer(value!).getBytes(), 'binary'), format: 'der', type: 'pkcs8', passphrase: '' });
     } catch {
       // Decided below.
     }
   }
-  return Buffer.from(pbeDecrypt(epki[0], bytes(epki[1], 'encryptedData'), password), 'binary');
+  return pbeDecrypt(epki[0], encrypted.toString('binary'), password, budget, where, algorithm);
 }
 
-/** Password-based decryption: PKCS#12 PBE in pkcs12-pbe.ts, PBES2 with forge; a padding failure means the wrong password. */
-function pbeDecrypt(algorithm: Asn1 | undefined, ciphertext: string, password: Password): string {
-  const parts = children(algorithm, 'encryption AlgorithmIdentifier');
-  const algorithmOid = oid(parts[0], 'encryption algorithm');
-  if (isPkcs12PbeScheme(algorithmOid)) {
-    // pkcs-12PbeParams ::= SEQUENCE { salt OCTET STRING, iterations INTEGER }
-    const params = children(parts[1], 'pkcs-12PbeParams');
-    const salt = Buffer.from(bytes(params[0], 'pkcs-12PbeParams salt'), 'binary');
-    const iterations = checkedIterations(integer(params[1], 'pkcs-12PbeParams iterations'), 'PBE');
-    const plaintext = pkcs12PbeDecrypt(algorithmOid, salt, iterations, password, Buffer.from(ciphertext, 'binary'));
-    if (plaintext === undefined) throw new WrongPassword();
-    return plaintext.toString('binary');
-  }
-  let cipher: forge.cipher.BlockCipher;
-  try {
-    cipher = (forge.pki as unknown as PbeModule).pbe.getCipher(algorithmOid, parts[1], password);
-  } catch (error) {
-    if (/unsupported/i.test(error instanceof Error ? error.message : '')) fail(`encryption algorithm ${algorithmOid} is not supported`);
-    throw new WrongPassword();
-  }
-  cipher.update(forge.util.createBuffer(ciphertext));
-  if (!cipher.finish()) throw new WrongPassword();
-  return cipher.output.getBytes();
+/** Password-based decryption, checked and charged first (pbe.ts); a padding failure means the wrong password. */
+function pbeDecrypt(algorithmNode: Asn1 | undefined, ciphertext: string, password: Password, budget: WorkBudget, where: string, known?: ReturnType<typeof readPbeAlgorithm>): Buffer {
+  const algorithm = known ?? readPbeAlgorithm(algorithmNode, where);
+  budget.charge(algorithm.work, `${where} (${algorithm.name})`);
+  const plaintext = algorithm.decrypt(password, Buffer.from(ciphertext, 'binary'));
+  if (plaintext === undefined) throw new WrongPassword();
+  return plaintext;
 }
 
-/** True when the iteration count of a PKCS#12 PBE or PBES2 (PBKDF2) algorithm is readable and in range. */
-function countWithinRange(algorithm: Asn1 | undefined): boolean {
-  try {
-    const [id, params] = children(algorithm, 'encryption AlgorithmIdentifier');
-    // pkcs-12PbeParams { salt, iterations }; PBES2-params { keyDerivationFunc { id-PBKDF2, { salt, iterationCount, ... } }, encryptionScheme }
-    const count = isPkcs12PbeScheme(oid(id, 'algorithm')) ? children(params, 'PBE params')[1]
-      : oid(id, 'algorithm') === OID_PBES2 ? children(children(children(params, 'PBES2')[0], 'KDF')[1], 'PBKDF2')[1] : undefined;
-    return count !== undefined && checkedIterations(integer(count, 'iteration count'), 'PBE') > 0;
-  } catch {
-    return false;
-  }
-}
-
-function checkedIterations(iterations: number, what: string): number {
-  if (iterations < 1 || iterations > MAX_ITERATIONS) fail(`${what} iteration count ${iterations} is out of range`);
-  return iterations;
-}
-
-/** forge's password-based cipher factory; @types/node-forge does not declare pki.pbe. */
-interface PbeModule {
-  pbe: { getCipher(oid: string, params: Asn1 | undefined, password: Password): forge.cipher.BlockCipher };
-}
-
-function friendlyName(attributes: Asn1 | undefined): string | undefined {
+function friendlyName(attributes: Asn1 | undefined, bag: string): string | undefined {
   if (attributes === undefined) return undefined;
-  for (const attribute of children(attributes, 'bagAttributes')) {
-    const parts = children(attribute, 'bagAttribute');
-    if (oid(parts[0], 'bagAttribute type') !== OID_FRIENDLY_NAME) continue;
-    const value = children(parts[1], 'friendlyName')[0];
+  for (const attribute of children(attributes, `${bag} bagAttributes`)) {
+    const parts = children(attribute, `${bag} bagAttribute`);
+    if (oid(parts[0], `${bag} bagAttribute type`) !== OID_FRIENDLY_NAME) continue;
+    const value = children(parts[1], `${bag} friendlyName`)[0];
     // forge decodes a BMPString into UTF-16 code units; Windows writes the name with a terminating NUL.
     return typeof value?.value === 'string' ? value.value.replace(/\0+$/, '') : undefined;
   }
   return undefined;
 }
 
-/** Thumbprint, subject and key presence of each certificate. */
-function describe(bags: Bags): DecryptedCertificate[] {
-  const keys: KeyObject[] = [];
+/**
+ * Thumbprint, subject and key presence of each certificate. Keys are matched to certificates by their public
+ * key (SPKI DER), one lookup per certificate: pairing every key with every certificate would let a PFX of
+ * thousands of small bags cost millions of checks.
+ */
+function describe(bags: Bags, budget: WorkBudget): DecryptedCertificate[] {
+  const keys = new Set<string>();
   for (const der of bags.keys) {
+    budget.checkClock();
     try {
-      keys.push(Buffer.isBuffer(der) ? createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }) : der);
+      const key = Buffer.isBuffer(der) ? createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }) : der;
+      keys.add(createPublicKey(key).export({ type: 'spki', format: 'der' }).toString('binary'));
     } catch {
       // A key node:crypto cannot load matches no certificate; Windows decides on import.
     }
   }
-  return bags.certificates.map(({ der, friendlyName }, index) => {
+  return bags.certificates.map(({ der, friendlyName }, index) => within(`certificate bag ${index + 1}`, () => {
+    budget.checkClock();
     let cert: X509Certificate;
+    let publicKey: string;
     try {
       cert = new X509Certificate(der);
+      publicKey = cert.publicKey.export({ type: 'spki', format: 'der' }).toString('binary');
     } catch {
       return fail(`certificate bag ${index + 1} is not a valid X.509 certificate`);
     }
     return {
       thumbprint: createHash('sha1').update(der).digest('hex').toUpperCase(),
       friendlyName,
-      // node prints one RDN per line in certificate order (RFC 4514 escaping, multi-valued RDNs joined by " + ").
-      subject: cert.subject.split('\n').join(', '),
-      hasPrivateKey: keys.some((key) => matches(cert, key)),
+      // node prints one RDN per line in certificate order (RFC 4514 escaping, multi-valued RDNs joined by " + ");
+      // an empty subject is undefined.
+      subject: (cert.subject ?? '').split('\n').join(', '),
+      hasPrivateKey: keys.has(publicKey),
     };
-  });
-}
-
-function matches(cert: X509Certificate, key: KeyObject): boolean {
-  try {
-    return cert.checkPrivateKey(key);
-  } catch {
-    return false; // different key types
-  }
+  }));
 }
 
 // ---- ASN.1 reading: der.ts, with this module's error prefix.
 
-const { parse, children, universal, oid, bytes, fail: failWith } = derReader('PKCS#12');
+const { parse, children, universal, oid, bytes, integer, within, fail: failWith } = derReader('PKCS#12');
 
 // A declared function, so the compiler sees that it never returns.
 function fail(rule: string): never {
   return failWith(rule);
 }
 
-function integer(node: Asn1 | undefined, what: string): number {
-  const value = universal(node, Type.INTEGER, what).value;
-  if (typeof value !== 'string' || value.length === 0 || value.length > 4) fail(`${what} is out of range`);
-  return forge.asn1.derToInteger(value as string);
+function refuse(rule: string): never {
+  throw new CertificateRefusedError(`PKCS#12: ${rule}`, { context: { limit: 'count' } });
 }

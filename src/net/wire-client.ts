@@ -52,6 +52,11 @@ export class WireClient {
     return this.#version;
   }
 
+  /** The run's deadline (ms epoch), for local work done on what the fabric sent (certificates decryption). */
+  get deadline(): number {
+    return this.#options.deadline;
+  }
+
   /** GET /?comp=versions and picks the newest version both sides speak; `deadline` overrides the run's (failure report). */
   async negotiateVersion(deadline = this.#options.deadline): Promise<ProtocolVersion> {
     const response = await this.#get(`${this.baseUrl}${VERSIONS_PATH}`, 'versions', {}, deadline);

@@ -126,9 +126,9 @@ test('a 3DES-shrouded key under no password at all (null) is opened once the MAC
   assert.deepEqual(readPkcs12(pfx), { password: null, certificates: [{ thumbprint, friendlyName: undefined, subject: 'CN=hand made', hasPrivateKey: true }] });
 });
 
-test('a shrouded key asking for more than ten million iterations is refused before any derivation runs', () => {
-  const { pfx } = handMadePfx('', OID_PBE_SHA1_3DES, 20_000_000);
+test('a shrouded key asking for more than 10000 iterations is refused before any derivation runs', () => {
+  const { pfx } = handMadePfx('', OID_PBE_SHA1_3DES, 10_001);
   const started = performance.now();
-  assert.throws(() => readPkcs12(pfx), (err: unknown) => err instanceof CertificateError && /PBE iteration count 20000000 is out of range/.test(err.reason));
+  assert.throws(() => readPkcs12(pfx), (err: unknown) => err instanceof CertificateError && /PBE iteration count 10001 is over the limit of 10000/.test(err.reason));
   assert.ok(performance.now() - started < 1000, 'refused without deriving');
 });
