@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SandboxPlatform } from '../src/platform/sandbox/index.ts';
 import type { BenchFabric } from './fabric.ts';
-import { spawnTimed } from './spawn-timed.ts';
+import { spawnTimed, type TimedExit } from './spawn-timed.ts';
 
 /**
  * One timed provisioning run of the bundled agent: a fresh sandbox with the simulator's media, the agent
@@ -27,6 +27,15 @@ export interface AgentRun {
   peakRssMb: number;
   /** Step name -> duration (ms), skipped steps left out. */
   steps: Record<string, number>;
+  /** The steps on the run's axis (ms from spawn), for the timeline picture. */
+  bars: StepBar[];
+}
+
+/** A step of one run: start (ms from the agent's spawn) and duration, from the journal. */
+export interface StepBar {
+  name: string;
+  startMs: number;
+  durationMs: number;
 }
 
 const RUN_TIMEOUT_MS = 60_000;
@@ -45,25 +54,36 @@ export async function runAgent(command: AgentCommand, fabric: BenchFabric): Prom
       ['--require', command.preload, command.bundle, 'provision', '--platform', 'sandbox', '--sandbox', sandbox, '--fabric', fabric.url, '--deadline', '60s'],
       { env: { ...process.env, WINPROV_BENCH_RSS_FILE: rssFile }, timeoutMs: RUN_TIMEOUT_MS },
     );
-    // The Ready callback ran before the simulator answered, so it has fired by the time the agent exited.
-    ready.cancel();
-    const readyAt = await ready.at.catch(() => undefined);
-    if (run.code !== 0 || readyAt === undefined) {
-      throw new Error(`the agent exited with ${run.code ?? run.signal}${readyAt === undefined ? ' without an accepted Ready' : ''}:\n${run.output}`);
-    }
-    const state = JSON.parse(await readFile(join(sandbox, 'ProgramData', 'winprov', 'state.json'), 'utf8')) as { steps: { name: string; durationMs?: number; outcome?: string }[] };
-    const steps: Record<string, number> = {};
-    for (const step of state.steps) {
-      if (step.outcome === 'ok' && step.durationMs !== undefined) steps[step.name] = step.durationMs;
-    }
-    return {
-      timeToReadyMs: readyAt - run.startMs,
-      exitMs: run.exitMs - run.startMs,
-      // ru_maxrss is in KiB on Linux; reported in MB (10^6 bytes), the unit of the target.
-      peakRssMb: (Number(await readFile(rssFile, 'utf8')) * 1024) / 1e6,
-      steps,
-    };
+    return await finishRun(run, ready, join(sandbox, 'ProgramData', 'winprov', 'state.json'), rssFile);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/** What a finished run left: the time to Ready, the journal's steps, the peak RSS; throws without an accepted Ready. */
+export async function finishRun(run: TimedExit, ready: ReturnType<BenchFabric['nextReady']>, stateFile: string, rssFile: string): Promise<AgentRun> {
+  // The Ready callback ran before the simulator answered, so it has fired by the time the agent exited.
+  ready.cancel();
+  const readyAt = await ready.at.catch(() => undefined);
+  if (run.code !== 0 || readyAt === undefined) {
+    throw new Error(`the agent exited with ${run.code ?? run.signal}${readyAt === undefined ? ' without an accepted Ready' : ''}:\n${run.output}`);
+  }
+  const state = JSON.parse(await readFile(stateFile, 'utf8')) as { steps: { name: string; startedAt: string; durationMs?: number; outcome?: string }[] };
+  // Journal times are wall-clock; the spawn's wall-clock time puts them on the run's axis.
+  const spawnEpoch = performance.timeOrigin + run.startMs;
+  const steps: Record<string, number> = {};
+  const bars: StepBar[] = [];
+  for (const step of state.steps) {
+    if (step.outcome !== 'ok' || step.durationMs === undefined) continue;
+    steps[step.name] = step.durationMs;
+    bars.push({ name: step.name, startMs: Date.parse(step.startedAt) - spawnEpoch, durationMs: step.durationMs });
+  }
+  return {
+    timeToReadyMs: readyAt - run.startMs,
+    exitMs: run.exitMs - run.startMs,
+    // ru_maxrss is in KiB on Linux; reported in MB (10^6 bytes), the unit of the target.
+    peakRssMb: (Number(await readFile(rssFile, 'utf8')) * 1024) / 1e6,
+    steps,
+    bars,
+  };
 }

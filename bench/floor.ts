@@ -13,11 +13,13 @@ export interface FloorParts {
   keyGenerationMs: number;
   /** CMS envelope decryption + PKCS#12 read; 0 without certificates. */
   decryptMs: number;
+  /** The Windows path: `pwsh -NoProfile -NonInteractive -Command exit` (absent for the sandbox). */
+  powershellStartupMs?: number;
 }
 
 /** The sum of the parts. */
 export function floorMs(parts: FloorParts): number {
-  return parts.nodeStartupMs + parts.fabricRoundTripsMs + parts.keyGenerationMs + parts.decryptMs;
+  return parts.nodeStartupMs + (parts.powershellStartupMs ?? 0) + parts.fabricRoundTripsMs + parts.keyGenerationMs + parts.decryptMs;
 }
 
 /** The floor parts of a row: the key generation and decryption count only when the row has certificates. */

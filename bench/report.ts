@@ -13,6 +13,8 @@ export const TARGETS = { maxRatio: 1.5, maxPeakRssMb: 90 } as const;
 /** One benchmark row: a scenario and its samples. */
 export interface RowSamples {
   name: string;
+  /** sandbox when absent. */
+  platform?: 'sandbox' | 'windows';
   certificates: number;
   customDataBytes: number;
   timeToReadyMs: number[];
@@ -30,11 +32,14 @@ export interface SharedSamples {
   nodePeakRssMb: number[];
   versionMs: number[];
   keyGenerationMs: number[];
+  /** pwsh -Command exit, measured in the rounds that have Windows rows. */
+  pwshExitMs?: number[];
 }
 
 /** A row's summaries, its floor and its ratio. */
 export interface RowResult {
   name: string;
+  platform: 'sandbox' | 'windows';
   certificates: number;
   customDataBytes: number;
   timeToReadyMs: Summary;
@@ -64,7 +69,7 @@ export interface BenchResult {
   runs: number;
   machine: Record<string, string | number>;
   method: Record<string, string>;
-  startup: { nodeMs: Summary; nodeWithPreloadMs: Summary; preloadOverheadMs: number; nodePeakRssMb: Summary; versionMs: Summary };
+  startup: { nodeMs: Summary; nodeWithPreloadMs: Summary; preloadOverheadMs: number; nodePeakRssMb: Summary; versionMs: Summary; pwshExitMs: Summary };
   keyGenerationMs: Summary;
   rows: RowResult[];
   growth: { points: CountPoint[]; slopes: Slope[]; linear: boolean };
@@ -79,6 +84,7 @@ export function buildResult(rows: RowSamples[], shared: SharedSamples, context: 
     preloadOverheadMs: summarize(shared.nodeWithPreloadMs).median - summarize(shared.nodeStartupMs).median,
     nodePeakRssMb: summarize(shared.nodePeakRssMb),
     versionMs: summarize(shared.versionMs),
+    pwshExitMs: summarize(shared.pwshExitMs ?? []),
   };
   const keyGenerationMs = summarize(shared.keyGenerationMs);
   const results = rows.map((row): RowResult => {
@@ -89,11 +95,13 @@ export function buildResult(rows: RowSamples[], shared: SharedSamples, context: 
       fabricRoundTripsMs: fabricRoundTripsMs.median,
       keyGenerationMs: keyGenerationMs.median,
       decryptMs: row.decryptMs.length === 0 ? 0 : decryptMs.median,
+      ...(row.platform === 'windows' ? { powershellStartupMs: startup.pwshExitMs.median } : {}),
     });
     const timeToReadyMs = summarize(row.timeToReadyMs);
     const floor = floorMs(floorParts);
     return {
       name: row.name,
+      platform: row.platform ?? 'sandbox',
       certificates: row.certificates,
       customDataBytes: row.customDataBytes,
       timeToReadyMs,
@@ -109,7 +117,7 @@ export function buildResult(rows: RowSamples[], shared: SharedSamples, context: 
   });
   // Growth with the certificate count, from 1 certificate up (0 skips the certificate work altogether).
   const points = results
-    .filter((r) => r.customDataBytes === 0 && r.certificates >= 1)
+    .filter((r) => r.platform === 'sandbox' && r.customDataBytes === 0 && r.certificates >= 1)
     .map((r) => ({ count: r.certificates, ms: r.timeToReadyMs.median }));
   const growth = { points, slopes: slopes(points), linear: points.length < 2 || growsLinearly(points).linear };
   const base = { ...context, startup, keyGenerationMs, rows: results, growth };
@@ -123,7 +131,7 @@ function summarizeSteps(runs: Record<string, number>[]): Record<string, Summary>
 
 /** The three targets, judged on the 1-certificate row without custom data. */
 export function checkTargets(result: Pick<BenchResult, 'rows' | 'growth'>): TargetCheck[] {
-  const row = result.rows.find((r) => r.certificates === 1 && r.customDataBytes === 0);
+  const row = result.rows.find((r) => r.platform === 'sandbox' && r.certificates === 1 && r.customDataBytes === 0);
   if (row === undefined) return [];
   const last = result.growth.slopes.at(-1);
   return [
@@ -139,9 +147,10 @@ export function checkTargets(result: Pick<BenchResult, 'rows' | 'growth'>): Targ
 }
 
 /** A row's label for the tables: "1 cert", "10 certs", "1 cert + 64 KiB custom data". */
-export function rowLabel(row: Pick<RowResult, 'certificates' | 'customDataBytes'>): string {
+export function rowLabel(row: Pick<RowResult, 'certificates' | 'customDataBytes'> & { platform?: RowResult['platform'] }): string {
   const certs = `${row.certificates} cert${row.certificates === 1 ? '' : 's'}`;
-  return row.customDataBytes > 0 ? `${certs} + ${Math.round(row.customDataBytes / 1024)} KiB custom data` : certs;
+  const label = row.customDataBytes > 0 ? `${certs} + ${Math.round(row.customDataBytes / 1024)} KiB custom data` : certs;
+  return row.platform === 'windows' ? `${label}, Windows` : label;
 }
 
 /** The text report: results, floor parts, steps, start-up, targets. */
@@ -152,10 +161,12 @@ export function renderReport(result: BenchResult): string {
     rows: rows.map((r) => [rowLabel(r), r.timeToReadyMs.median, r.timeToReadyMs.p90, r.floorMs, r.ratio, r.exitMs.median, r.peakRssMb.median, r.peakRssMb.p90]),
     digits: [0, 0, 0, 0, 2, 0, 1, 1],
   });
+  // PowerShell's start-up is a part of the floor only on the Windows path.
+  const pwshColumn = rows.some((r) => r.platform === 'windows');
   const floor = formatTable({
-    headings: ['row', 'node start-up', 'fabric round trips', 'RSA-2048 keygen', 'decrypt + PKCS#12', 'floor'],
-    rows: rows.map((r) => [rowLabel(r), r.floorParts.nodeStartupMs, r.floorParts.fabricRoundTripsMs, r.floorParts.keyGenerationMs, r.floorParts.decryptMs, r.floorMs]),
-    digits: [0, 1, 1, 1, 1, 1],
+    headings: ['row', 'node start-up', ...(pwshColumn ? ['pwsh start-up'] : []), 'fabric round trips', 'RSA-2048 keygen', 'decrypt + PKCS#12', 'floor'],
+    rows: rows.map((r) => [rowLabel(r), r.floorParts.nodeStartupMs, ...(pwshColumn ? [r.floorParts.powershellStartupMs] : []), r.floorParts.fabricRoundTripsMs, r.floorParts.keyGenerationMs, r.floorParts.decryptMs, r.floorMs]),
+    digits: [0, 1, ...(pwshColumn ? [1] : []), 1, 1, 1, 1],
   });
   const stepNames = [...new Set(rows.flatMap((r) => Object.keys(r.steps)))];
   const steps = formatTable({
@@ -170,6 +181,7 @@ export function renderReport(result: BenchResult): string {
       ['node --require rss-preload.cjs -e 0', s.nodeWithPreloadMs.median, s.nodeWithPreloadMs.p90],
       ['node dist/winprov.cjs --version', s.versionMs.median, s.versionMs.p90],
       ['RSA-2048 generateKeyPair', result.keyGenerationMs.median, result.keyGenerationMs.p90],
+      ...(s.pwshExitMs.n > 0 ? [['pwsh -NoProfile -NonInteractive -Command exit', s.pwshExitMs.median, s.pwshExitMs.p90] as Cell[]] : []),
     ],
     digits: [0, 1, 1],
   });

@@ -4,20 +4,27 @@ import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTransportCertificate } from '../src/crypto/transport-cert.ts';
-import { runAgent, type AgentCommand } from './agent-run.ts';
+import { runAgent, type AgentCommand, type AgentRun } from './agent-run.ts';
+import type { PowerShellTiming } from './windows-timing.ts';
 import { buildBundle, bundleState } from './bundle.ts';
 import { BenchFabric } from './fabric.ts';
 import { fabricSequence } from './fabric-floor.ts';
 import { timeDecrypt, timeKeyGeneration } from './local-floor.ts';
-import { buildResult, renderReport, type RowSamples, type SharedSamples } from './report.ts';
+import { buildResult, renderReport, rowLabel, type RowSamples, type SharedSamples } from './report.ts';
 import { selectRows } from './rows.ts';
 import { spawnTimed } from './spawn-timed.ts';
+import { medianRunPanels } from './timeline-pick.ts';
+import { timelineSvg } from './timeline-svg.ts';
+import { findPwsh, runWindowsAgent, seedMachine, timePwshExit } from './windows-run.ts';
+import { renderWindowsReport, windowsRowResult, type WindowsRunSample } from './windows-report.ts';
 
 /**
- * `npm run bench [-- --runs N] [--out FILE] [--rebuild | --no-build] [--rows a,b] [--bundle FILE]`: the bundled agent against fabric
+ * `npm run bench [-- --runs N] [--out FILE] [--rebuild | --no-build] [--rows a,b] [--bundle FILE] [--windows | --windows-only]`: the bundled agent against fabric
  * simulators in this process, N timed runs per row, the rows' runs interleaved (A B C A B C ...) so that
  * noise on a shared machine hits every row alike, with the floor's parts measured in the same rounds.
- * Prints the tables and writes the JSON (default bench/results/latest.json).
+ * Prints the tables and writes the JSON (default bench/results/latest.json) and the timeline of each row's
+ * median run (bench/results/timeline.svg). --windows adds the same rows on the Windows path (pwsh with
+ * Windows emulated, bench/windows-run.ts); they are skipped, with a message, when pwsh is not restored.
  */
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -31,6 +38,8 @@ interface Options {
   /** The bundle to measure; another than dist/winprov.cjs is measured as it is (never built). */
   bundle: string;
   rows: string | undefined;
+  platforms: ('sandbox' | 'windows')[];
+  svg: string;
 }
 
 function readOptions(argv: string[]): Options {
@@ -43,6 +52,9 @@ function readOptions(argv: string[]): Options {
       'no-build': { type: 'boolean' },
       bundle: { type: 'string' },
       rows: { type: 'string' },
+      windows: { type: 'boolean' },
+      'windows-only': { type: 'boolean' },
+      svg: { type: 'string' },
     },
     strict: true,
   });
@@ -56,6 +68,9 @@ function readOptions(argv: string[]): Options {
     build: bundle !== BUNDLE ? 'never' : values.rebuild ? 'always' : values['no-build'] ? 'never' : 'if-needed',
     bundle,
     rows: values.rows,
+    // The sandbox rows alone by default: the CI smoke run stays fast and needs no PowerShell.
+    platforms: values['windows-only'] ? ['windows'] : values.windows ? ['sandbox', 'windows'] : ['sandbox'],
+    svg: resolve(values.svg ?? join(ROOT, 'bench', 'results', 'timeline.svg')),
   };
 }
 
@@ -111,7 +126,15 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const context = machine();
   prepareBundle(options.build, options.bundle);
-  const selected = selectRows(options.rows);
+  const scenarios = selectRows(options.rows);
+  let platforms = options.platforms;
+  const pwshFound = platforms.includes('windows') ? findPwsh() : undefined;
+  if (pwshFound !== undefined && 'skipped' in pwshFound) {
+    progress(`skipping the Windows rows: ${pwshFound.skipped}`);
+    platforms = platforms.filter((p) => p !== 'windows');
+  }
+  const pwsh = pwshFound !== undefined && 'pwsh' in pwshFound ? pwshFound.pwsh : undefined;
+  const selected = platforms.flatMap((platform) => scenarios.map((row) => ({ ...row, platform })));
 
   const workDir = await mkdtemp(join(os.tmpdir(), 'winprov-bench-'));
   const fabrics: BenchFabric[] = [];
@@ -122,13 +145,18 @@ async function main(): Promise<void> {
     const recipient = { keyPem: transport.keyPem, certPem: transport.certPem };
     const command: AgentCommand = { node: process.execPath, bundle: options.bundle, preload: PRELOAD, workDir };
 
-    const rows: RowSamples[] = selected.map((row) => ({ ...row, timeToReadyMs: [], exitMs: [], peakRssMb: [], steps: [], fabricRoundTripsMs: [], decryptMs: [] }));
-    const shared: SharedSamples = { nodeStartupMs: [], nodeWithPreloadMs: [], nodePeakRssMb: [], versionMs: [], keyGenerationMs: [] };
+    const rows: RowSamples[] = selected.map((row) => ({ ...row, name: row.platform === 'windows' ? `windows/${row.name}` : row.name, timeToReadyMs: [], exitMs: [], peakRssMb: [], steps: [], fabricRoundTripsMs: [], decryptMs: [] }));
+    const pwshExitMs: number[] = [];
+    const shared: SharedSamples = { nodeStartupMs: [], nodeWithPreloadMs: [], nodePeakRssMb: [], versionMs: [], keyGenerationMs: [], pwshExitMs };
+    // Per row, each recorded run's steps on its axis (and PowerShell's exchanges): the timeline picture and the Windows tables.
+    const runs: WindowsRunSample[][] = rows.map(() => []);
 
     const round = async (record: boolean): Promise<void> => {
       for (const [i, row] of rows.entries()) {
         const fabric = fabrics[i]!;
-        const run = await runAgent(command, fabric);
+        // A fresh emulated machine per run, seeded before the clock starts.
+        const machine = row.platform === 'windows' ? await seedMachine(pwsh!, fabric) : undefined;
+        const run: AgentRun & { powershell?: PowerShellTiming[] } = machine === undefined ? await runAgent(command, fabric) : await runWindowsAgent(command, fabric, machine).finally(() => machine.close());
         const sequence = await fabricSequence(fabric.url, transport.headerValue);
         const decryptMs = sequence.certificateData === undefined ? undefined : timeDecrypt(sequence.certificateData, recipient);
         if (!record) continue;
@@ -136,12 +164,15 @@ async function main(): Promise<void> {
         row.exitMs.push(run.exitMs);
         row.peakRssMb.push(run.peakRssMb);
         row.steps.push(run.steps);
+        runs[i]!.push({ timeToReadyMs: run.timeToReadyMs, bars: run.bars, powershell: run.powershell ?? [] });
         row.fabricRoundTripsMs.push(sequence.ms);
         if (decryptMs !== undefined) row.decryptMs.push(decryptMs);
       }
       const startup = await startupProbes(workDir, options.bundle);
       const keyGenerationMs = await timeKeyGeneration();
+      const pwshExitSample = pwsh === undefined ? undefined : await timePwshExit(pwsh);
       if (!record) return;
+      if (pwshExitSample !== undefined) pwshExitMs.push(pwshExitSample);
       shared.nodeStartupMs.push(startup.nodeMs);
       shared.nodeWithPreloadMs.push(startup.nodeWithPreloadMs);
       shared.nodePeakRssMb.push(startup.nodePeakRssMb);
@@ -163,10 +194,17 @@ async function main(): Promise<void> {
       machine: { ...context, loadAverageAtEnd: os.loadavg().map((l) => l.toFixed(2)).join(' ') },
       method: METHOD,
     });
+    const windows = result.rows.flatMap((r, i) => (r.platform === 'windows'
+      ? [{ ...windowsRowResult(r.name, runs[i]!, r.fabricRoundTripsMs.median), label: rowLabel(r), readyMs: r.timeToReadyMs.median }]
+      : []));
     process.stdout.write(renderReport(result));
+    process.stdout.write(renderWindowsReport(windows));
     await mkdir(dirname(options.out), { recursive: true });
-    await writeFile(options.out, `${JSON.stringify(result, null, 2)}\n`);
-    progress(`wrote ${relative(process.cwd(), options.out)} in ${result.durationS} s`);
+    await writeFile(options.out, `${JSON.stringify({ ...result, windows }, null, 2)}\n`);
+    const panels = medianRunPanels(result.rows, runs);
+    await mkdir(dirname(options.svg), { recursive: true });
+    await writeFile(options.svg, timelineSvg(`winprov: the median run of each row (${result.startedAt}, load ${context['loadAverageAtStart']})`, panels));
+    progress(`wrote ${relative(process.cwd(), options.out)} and ${relative(process.cwd(), options.svg)} in ${result.durationS} s`);
   } finally {
     for (const fabric of fabrics) await fabric.stop();
     await rm(workDir, { recursive: true, force: true });

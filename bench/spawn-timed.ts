@@ -14,12 +14,16 @@ export interface TimedExit {
   signal: NodeJS.Signals | null;
   /** The last OUTPUT_TAIL characters of stdout and stderr together, for failure messages. */
   output: string;
+  /** All of stdout, when asked for (keepStdout). */
+  stdout: string | undefined;
 }
 
 export interface SpawnTimedOptions {
   env?: NodeJS.ProcessEnv;
   /** Killed (SIGKILL) after this long; the result then has signal SIGKILL. */
   timeoutMs: number;
+  /** Keep all of stdout (the Windows rows read the session's timing lines from it). */
+  keepStdout?: boolean;
 }
 
 const OUTPUT_TAIL = 4000;
@@ -28,12 +32,14 @@ const OUTPUT_TAIL = 4000;
 export function spawnTimed(command: string, args: readonly string[], options: SpawnTimedOptions): Promise<TimedExit> {
   return new Promise<TimedExit>((resolve, reject) => {
     let output = '';
+    const stdout: Buffer[] | undefined = options.keepStdout === true ? [] : undefined;
     const keep = (chunk: Buffer): void => {
       output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL);
     };
     const startMs = performance.now();
     const child = spawn(command, args, { env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', keep);
+    if (stdout !== undefined) child.stdout.on('data', (chunk: Buffer) => void stdout.push(chunk));
     child.stderr.on('data', keep);
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
     child.once('error', (err) => {
@@ -44,7 +50,7 @@ export function spawnTimed(command: string, args: readonly string[], options: Sp
       const exitMs = performance.now();
       clearTimeout(timer);
       // 'close' follows once the pipes are drained; the tail is complete only then.
-      child.once('close', () => resolve({ startMs, exitMs, code, signal, output }));
+      child.once('close', () => resolve({ startMs, exitMs, code, signal, output, stdout: stdout && Buffer.concat(stdout).toString('utf8') }));
     });
   });
 }

@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join, relative, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import * as esbuild from 'esbuild';
+import { wrapInLoader } from './code-cache-loader.ts';
 import { inlineScripts, inlinedInputName, type InlineScriptsOptions } from './inline-scripts.ts';
 import { BUNDLE, ROOT, gitCommit, readPackage, versionLineProblem } from './project.ts';
 import { describeSize, runTool, timed } from './run.ts';
@@ -9,6 +10,18 @@ import { describeSize, runTool, timed } from './run.ts';
 /** The PowerShell script loader and its folder (see inline-scripts.ts). */
 export const SCRIPTS_MODULE = join(ROOT, 'src/platform/windows/scripts.ts');
 export const SCRIPTS_DIR = join(ROOT, 'src/platform/windows/scripts');
+
+/**
+ * V8 flags for every run of the agent: winprov.exe's execArgv (build/sea.ts), and set by the bundle's
+ * loader when node runs it without them. --no-opt: a run is short, and TurboFan's compiles (its code in
+ * the node binary paged in, its zones) cost up to 10 MB of peak RSS for nothing measurable; measured
+ * with bench/compare.ts, 7-9 MB less with certificates and no slower. Maglev stays: --no-maglev cost
+ * 55-70 ms on the certificate rows (the DER and PKCS#12 code runs hot).
+ */
+export const AGENT_V8_FLAGS: readonly string[] = ['--no-opt'];
+
+/** The part of node-forge the bundle carries in place of its index.js. */
+export const FORGE_SUBSET = join(ROOT, 'build/forge-subset.cjs');
 
 /** What to bundle; the defaults build the agent (tests bundle their own fixtures with the same settings). */
 export interface BundleOptions {
@@ -23,6 +36,8 @@ export interface BundleResult {
   outfile: string;
   bytes: number;
   commit: string;
+  /** esbuild's metafile: the module graph (build/module-graph.ts reads it). */
+  metafile: esbuild.Metafile;
 }
 
 /**
@@ -44,8 +59,12 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
     target: 'node24',
     format: 'cjs',
     legalComments: 'none',
-    // Not minified: measured with bench/compare.ts, minifying gained nothing within the noise (and
-    // keepNames, which error class names would need, cost about 15 ms), while it obscures the bundle.
+    minifyWhitespace: true,
+    // Whitespace and comments only: names stay (error class names need them; keepNames cost about 15 ms),
+    // and the bundle shrinks from 2.0 to 1.4 MB. The code cache's loader holds the program's text twice
+    // while it starts (build/code-cache-loader.ts), and measured with bench/compare.ts that cost 4-5 MB
+    // of peak RSS unminified; minified, the peak is below the plain unminified bundle's. Full minifying
+    // gained no time within the noise.
     write: false,
     metafile: true,
     logLevel: 'silent',
@@ -62,7 +81,7 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
     // Any other import.meta use would be silently empty in CommonJS, and an import() or require() whose
     // path is computed at run time would look for a file that is not there: make both build errors.
     logOverride: { 'empty-import-meta': 'error', 'unsupported-dynamic-import': 'error', 'unsupported-require-call': 'error' },
-    plugins: [inlineScripts(scripts)],
+    plugins: [inlineScripts(scripts), forgeSubset()],
   }).catch((err: unknown) => {
     const errors = (err as { errors?: esbuild.Message[] }).errors ?? [];
     const lines = errors.map((e) => `  ${e.location ? `${e.location.file}:${e.location.line}: ` : ''}${e.text}`);
@@ -72,10 +91,26 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
   const problems = [...leftoverImports(result.metafile), ...sourceRelativeFiles(result.metafile, scripts.module), ...uninlinedScripts(result.metafile, scripts.module)];
   if (problems.length > 0) throw new Error(`the bundle is not self-contained:\n${problems.map((p) => `  ${p}`).join('\n')}`);
 
-  const output = result.outputFiles[0]!;
+  // The program inside the code cache's loader (build/code-cache-loader.ts).
+  const output = Buffer.from(wrapInLoader(result.outputFiles[0]!.text, AGENT_V8_FLAGS));
   mkdirSync(join(outfile, '..'), { recursive: true });
-  writeFileSync(outfile, output.contents);
-  return { outfile, bytes: output.contents.byteLength, commit };
+  writeFileSync(outfile, output);
+  return { outfile, bytes: output.byteLength, commit, metafile: result.metafile };
+}
+
+/**
+ * `node-forge` itself (not its lib/ files) imported by the agent resolves to build/forge-subset.cjs: only
+ * the parts src/crypto uses. The simulator (demo, simulate) builds certificates and keeps all of forge;
+ * both share forge's core module, so there is one forge object.
+ */
+function forgeSubset(): esbuild.Plugin {
+  const simulator = join(ROOT, 'src/simulator') + sep;
+  return {
+    name: 'winprov-forge-subset',
+    setup(build) {
+      build.onResolve({ filter: /^node-forge$/ }, (args) => (args.importer.startsWith(simulator) ? undefined : { path: FORGE_SUBSET }));
+    },
+  };
 }
 
 /** Imports still in the output that are not Node built-ins (a runtime import() of a .ts file, say). */

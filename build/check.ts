@@ -4,6 +4,7 @@ import { MACHINE_AMD64, PE32_PLUS_MAGIC, SEA_RESOURCE, containsUtf16, readPeHead
 import { BUNDLE, LINUX_EXE, ROOT, SEA_BLOB, UNATTEND, WINDOWS_EXE, gitCommit, readPackage, versionLineProblem } from './project.ts';
 import { UNATTEND_FILES, UPGRADE_CODE, msiPath, readMsiTable } from './msi.ts';
 import { runTool } from './run.ts';
+import { codeCacheProblems } from './code-cache-check.ts';
 import { setupCompleteProblems, unattendProblems } from './unattend.ts';
 
 /**
@@ -14,7 +15,7 @@ import { setupCompleteProblems, unattendProblems } from './unattend.ts';
 
 interface Check {
   name: string;
-  run: () => string[];
+  run: () => string[] | Promise<string[]>;
 }
 
 /** What every artifact must report: package.json's version, the pinned Node, and the checkout's commit. */
@@ -72,6 +73,14 @@ function checks(expected: Expected): Check[] {
       },
     },
     {
+      name: 'dist/winprov.cjs with its code cache, a corrupt one and one V8 refuses (each run reaches Ready)',
+      run: () => codeCacheProblems({ command: process.execPath, args: [BUNDLE] }),
+    },
+    {
+      name: 'dist/winprov-linux-x64 with its code cache, a corrupt one and one V8 refuses (each run reaches Ready)',
+      run: () => codeCacheProblems({ command: LINUX_EXE, args: [] }),
+    },
+    {
       name: `dist/winprov-${version}-x64.msi tables`,
       run: () => {
         const msi = msiPath(version);
@@ -105,7 +114,7 @@ function checks(expected: Expected): Check[] {
   ];
 }
 
-function main(): void {
+async function main(): Promise<void> {
   // Artifacts built from another commit than the checkout's are stale: they must report this one.
   const expected = { ...readPackage(), commit: gitCommit() };
   const list = checks(expected);
@@ -115,7 +124,7 @@ function main(): void {
     const started = performance.now();
     let problems: string[];
     try {
-      problems = check.run();
+      problems = await check.run();
     } catch (err) {
       problems = [err instanceof Error ? err.message : String(err)];
     }
@@ -128,4 +137,4 @@ function main(): void {
   process.exitCode = failed === 0 ? 0 : 1;
 }
 
-if (import.meta.main) main();
+if (import.meta.main) await main();

@@ -1,9 +1,9 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, relative } from 'node:path';
-import { smokeVersion } from './bundle.ts';
+import { dirname, join, relative } from 'node:path';
+import { AGENT_V8_FLAGS, smokeVersion } from './bundle.ts';
 import { MACHINE_AMD64, SEA_FUSE, SEA_RESOURCE, readPeHeaders, seaFuseState } from './pe.ts';
-import { BUNDLE, CACHE, DIST, LINUX_EXE, ROOT, SEA_BLOB, WINDOWS_EXE, parseVersionLine, readPackage } from './project.ts';
+import { BUNDLE, CACHE, LINUX_EXE, ROOT, SEA_BLOB, WINDOWS_EXE, parseVersionLine, readPackage } from './project.ts';
 import { describeSize, runOrFail, timed } from './run.ts';
 
 /** postject's JS API (the package ships no types). */
@@ -12,12 +12,17 @@ const { inject } = createRequire(import.meta.url)('postject') as { inject: Injec
 
 /**
  * Writes the SEA blob of the bundle with the running Node, which must be the pinned one: a blob only
- * works in a node binary of the same version. No code cache and no snapshot: both are specific to the
- * platform that makes them, and this blob also goes into node.exe for Windows.
+ * works in a node binary of the same version. No code cache and no snapshot in the blob: both are
+ * specific to the platform that makes them, and this blob also goes into node.exe for Windows (the code
+ * cache is made on the build VM instead: build/code-cache-loader.ts). The agent's V8 flags go in as
+ * execArgv (Node docs, "Single executable applications: Execution arguments"), so they apply before V8
+ * starts. NODE_OPTIONS still extends them (the default "env"): a V8 flag there makes V8 refuse the code
+ * cache, which costs that run its compile time and nothing else.
  */
 export function makeSeaBlob(bundle: string, blob: string): Buffer {
-  const config = join(DIST, 'sea-config.json');
-  writeFileSync(config, `${JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false }, null, 2)}\n`);
+  const config = join(dirname(blob), 'sea-config.json');
+  const settings = { main: bundle, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, execArgv: AGENT_V8_FLAGS };
+  writeFileSync(config, `${JSON.stringify(settings, null, 2)}\n`);
   runOrFail(process.execPath, ['--experimental-sea-config', config]);
   return readFileSync(blob);
 }

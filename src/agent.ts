@@ -10,12 +10,13 @@ import { AGENT_VERSION } from './version.ts';
 import { silentLog, type Log } from './util/log.ts';
 import { recordEvent, sendReport, writeKvp, type Run } from './run.ts';
 import { deliverReady, finishAfterMarker } from './ready.ts';
+import { postRdpCertificate } from './rdp-certificate.ts';
 import { preferMediaNotFound, reportFailure } from './failure-report.ts';
 import type { AgentState, FabricInterface, Platform, ProvisioningMedia } from './platform/platform.ts';
 
 /**
- * The provisioning run, in order: identity -> provisioning configuration (read while the network steps
- * run) -> DHCP -> discovery -> versions -> goal state -> NotReady/Provisioning -> certificates -> apply
+ * The provisioning run, in order: DHCP -> discovery -> versions -> goal state (identity and provisioning
+ * configuration read meanwhile) -> NotReady/Provisioning -> certificates -> apply
  * -> completion marker -> Ready -> guest agent hand-off. Each step is timed and journaled. A failure
  * before the completion marker ends in one NotReady/ProvisioningFailed report naming the reason; after
  * it, the only report is Ready (ready.ts). Every failure has a distinct exit code.
@@ -82,15 +83,23 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
     configuration: undefined, provisioningReport: undefined, transportKey: options.transportKey, graceUntil: undefined,
   };
   log.info(`winprov ${AGENT_VERSION} provisioning on the ${platform.kind} platform`);
-  await recordEvent(run, 'start', `winprov ${AGENT_VERSION} started provisioning (run ${journal.state.runId})`);
+  // Written once DHCP is settled (provisionSteps): on Windows it would otherwise hold the network back
+  // behind one more PowerShell request. Awaited before any other entry, so the log keeps its order.
+  let started = Promise.resolve();
+  const startEvent = (): Promise<void> => {
+    started = recordEvent(run, 'start', `winprov ${AGENT_VERSION} started provisioning (run ${journal.state.runId})`);
+    return started;
+  };
   try {
-    const outcome = await provisionSteps(run);
+    const outcome = await provisionSteps(run, startEvent);
+    await started;
     await journal.finish(outcome);
     await writeKvp(run, outcome === 'ready' ? 'success' : 'applied');
     await recordEvent(run, 'success', outcome === 'ready' ? 'provisioning succeeded; the fabric acknowledged Ready' : 'provisioning applied; Ready deferred to SetupComplete');
     log.info(outcome === 'ready' ? 'provisioning succeeded: the fabric acknowledged Ready' : 'provisioning applied; Ready is deferred to the next run');
     return { outcome, exitCode: 0, error: undefined, alreadyProvisioned: run.alreadyProvisioned, state: journal.state };
   } catch (err) {
+    await started;
     let error = toAgentError(err);
     log.error(`provisioning failed [${error.code}]: ${error.describe()}`, { code: error.code });
     if (run.complete) {
@@ -106,32 +115,51 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   }
 }
 
-async function provisionSteps(run: Run): Promise<'ready' | 'applied'> {
+async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promise<'ready' | 'applied'> {
   const { platform, journal, session, settings } = run;
   // Key generation is the costliest local work; it runs on the thread pool while the network steps run.
   const transport = createTransportCertificate(run.transportKey);
   transport.catch(() => {});
 
-  const vmId = await journal.step('identity', () => platform.readVmId(), (id) => `VM ${id}`);
-  journal.state.vmId = vmId;
+  // Read before this run's journal replaces it: a re-run on a provisioned machine applies nothing, and
+  // carries over what the provisioning run learned (the admin account's SID, warnings) for `status`.
+  const previous = await platform.readAgentState().catch(() => undefined);
+
+  // The network waits only for DHCP, so it goes first: on Windows one PowerShell session answers one
+  // request at a time, and the identity and the provisioning configuration are read while the fabric
+  // steps run. They start once DHCP is settled (either way), so that each step's time is its own.
+  const dhcp = journal.step('dhcp', () => ensureDhcp(run), (i) => `${i.name}: DHCP ${i.dhcpEnabled ? 'enabled' : 'disabled'}`);
+  const dhcpSettled = dhcp.then(() => undefined, () => undefined);
+  const identity = dhcpSettled.then(() => journal.step('identity', () => platform.readVmId(), (id) => `VM ${id}`)).then((id) => {
+    journal.state.vmId = id;
+    return id;
+  });
+  identity.catch(() => {});
+  // Local and independent of the network: its errors surface where it is awaited.
+  const configuration = dhcpSettled.then(() => journal.step('provisioning-config', () => readConfiguration(platform), ({ config, media }) => `${config.computerName}, ${config.adminUsername}, from ${media.location}`));
+  configuration.catch(() => {});
+  run.configuration = configuration;
+  const started = dhcpSettled.then(startEvent);
+
+  const iface = await dhcp;
+  const endpoint = await journal.step('discover', () => session.discover(iface), (e) => `${e.baseUrl} (${e.source})`);
+  journal.state.fabric = { endpoint: endpoint.baseUrl, source: endpoint.source };
+  await journal.step('versions', () => session.negotiateVersion(), (v) => `protocol ${v}`);
+  const goalState = await journal.step('goal-state', () => session.fetchGoalState(), (g) => `incarnation ${g.incarnation}, container ${g.containerId}`);
+  Object.assign(journal.state.fabric, { containerId: goalState.containerId, instanceId: goalState.roleInstance.instanceId, incarnation: goalState.incarnation });
+
+  const vmId = await identity;
+  // Settled before anything changes the machine.
+  await started;
   const marker = await platform.readCompletionMarker();
   run.alreadyProvisioned = marker?.vmId === vmId;
   run.complete = run.alreadyProvisioned;
   if (marker !== undefined && !run.alreadyProvisioned) {
     run.log.warn(`the completion marker belongs to VM ${marker.vmId}, not this one (${vmId}): this is a new VM from a captured image; provisioning it`);
   }
-
-  // Local and independent of the network: read while DHCP and discovery run; its errors surface below.
-  const configuration = journal.step('provisioning-config', () => readConfiguration(platform), ({ config, media }) => `${config.computerName}, ${config.adminUsername}, from ${media.location}`);
-  configuration.catch(() => {});
-  run.configuration = configuration;
-
-  const iface = await journal.step('dhcp', () => ensureDhcp(run), (i) => `${i.name}: DHCP ${i.dhcpEnabled ? 'enabled' : 'disabled'}`);
-  const endpoint = await journal.step('discover', () => session.discover(iface), (e) => `${e.baseUrl} (${e.source})`);
-  journal.state.fabric = { endpoint: endpoint.baseUrl, source: endpoint.source };
-  await journal.step('versions', () => session.negotiateVersion(), (v) => `protocol ${v}`);
-  const goalState = await journal.step('goal-state', () => session.fetchGoalState(), (g) => `incarnation ${g.incarnation}, container ${g.containerId}`);
-  Object.assign(journal.state.fabric, { containerId: goalState.containerId, instanceId: goalState.roleInstance.instanceId, incarnation: goalState.incarnation });
+  // The apply steps' modules load while the certificates are fetched: only then is there network time
+  // to hide them behind, and a re-run applies nothing.
+  if (!run.alreadyProvisioned && goalState.roleInstance.certificatesUrl !== undefined) platform.warmUp?.();
 
   // The portal shows "provisioning" while we work; a failure of this report is not fatal by itself.
   // A machine already provisioned sends no Provisioning: after the marker the only report is Ready.
@@ -143,10 +171,13 @@ async function provisionSteps(run: Run): Promise<'ready' | 'applied'> {
   run.provisioningReport = provisioningReport;
 
   const { config, media } = await configuration;
-  for (const request of notAppliedRequests(config)) run.log.warn(`ovf-env.xml asks for ${request}, which winprov does not apply; configure it in the image or with an extension`);
   // Azure sends this for every VM; the image's own Windows Update policy stays in force.
   if (config.enableAutomaticUpdates !== undefined) run.log.debug(`automatic updates are left as the image has them (ovf-env.xml: ${config.enableAutomaticUpdates ? 'on' : 'off'})`);
   if (run.alreadyProvisioned) {
+    if (previous?.vmId === vmId) {
+      if (previous.adminAccount !== undefined) journal.state.adminAccount = previous.adminAccount;
+      if (previous.warnings !== undefined) journal.state.warnings = previous.warnings;
+    }
     await journal.skip('apply', `VM ${vmId} was provisioned at ${marker!.provisionedAt} by winprov ${marker!.agentVersion}; nothing is applied again`);
   } else {
     const certificatesUrl = goalState.roleInstance.certificatesUrl;
@@ -160,7 +191,7 @@ async function provisionSteps(run: Run): Promise<'ready' | 'applied'> {
         }, transport, run.log)),
         (b) => (b === undefined ? 'none' : `${b.placements.length} placements`),
       );
-    await applyConfiguration(platform, journal, config, media, bundle);
+    await applyConfiguration(platform, journal, config, media, bundle, run.log);
     await journal.step('marker', () => platform.writeCompletionMarker({
       vmId,
       provisionedAt: new Date().toISOString(),
@@ -174,18 +205,13 @@ async function provisionSteps(run: Run): Promise<'ready' | 'applied'> {
   await provisioningReport;
   if (settings.phase === 'apply') return 'applied';
 
+  // Before every Ready this agent sends, never fatal (rdp-certificate.ts says when and why).
+  await postRdpCertificate(run);
   await journal.step('ready', () => deliverReady(run), (status) => `HTTP ${status}`);
   // Only after Ready: a guest agent seen running before it fails the deployment (OSProvisioningClientError).
   await journal.step('guest-agent', () => platform.setGuestAgentServices(config.platform.provisionGuestAgent), (s) =>
     s.installed.length === 0 ? 'no guest agent installed' : s.installed.map((x) => `${x.name} ${x.startMode}`).join(', '));
   return 'ready';
-}
-
-/** What the provisioning configuration may ask for that winprov does not apply (README: "Not applied"). */
-function notAppliedRequests(config: ProvisioningConfig): string[] {
-  const requests: string[] = [];
-  if (config.additionalUnattendContent.length > 0) requests.push(`additional unattend content (${config.additionalUnattendContent.map((c) => c.settingName).join(', ')})`);
-  return requests;
 }
 
 async function readConfiguration(platform: Platform): Promise<{ config: ProvisioningConfig; media: ProvisioningMedia }> {

@@ -1,12 +1,14 @@
 import { OvfError } from './errors.ts';
 import { Secret } from './util/secret.ts';
 import type { Journal } from './journal.ts';
+import { applyUnattendContent } from './answer-file.ts';
+import type { Log } from './util/log.ts';
 import type { ProvisioningConfig } from './protocol/ovf-env.ts';
-import type { CertificateBundle, Platform, ProvisioningMedia } from './platform/platform.ts';
+import type { AdminAccountResult, CertificateBundle, OsVolumeResult, Platform, ProvisioningMedia } from './platform/platform.ts';
 
 /**
  * The apply steps, in order, each idempotent and each recorded in the journal before it returns:
- * computer name, admin account, certificates, WinRM listeners, custom data, time zone. Run again on the same machine
+ * computer name, admin account, certificates, WinRM listeners, custom data, time zone, OS volume. Run again on the same machine
  * they change nothing (the platform compares against what is already there).
  */
 export async function applyConfiguration(
@@ -15,6 +17,8 @@ export async function applyConfiguration(
   config: ProvisioningConfig,
   media: ProvisioningMedia,
   certificates: CertificateBundle | undefined,
+  /** Where a step's warning goes at warn level (the journal's step line carries it too). */
+  log?: Pick<Log, 'warn'>,
 ): Promise<void> {
   await journal.step('computer-name', async () => {
     const outcome = await platform.setComputerName(config.computerName);
@@ -23,14 +27,20 @@ export async function applyConfiguration(
   }, (outcome) => `${config.computerName} ${outcome}`);
 
   await journal.step('admin-account', async () => {
-    const outcome = await platform.ensureAdminAccount({
+    const result = await platform.ensureAdminAccount({
       username: config.adminUsername,
       password: config.adminPassword,
       resetPasswordOnFirstLogon: config.resetPasswordOnFirstLogon,
     });
-    await journal.applied('admin-account', `${outcome} ${config.adminUsername}, member of Administrators`);
-    return outcome;
-  }, (outcome) => `${config.adminUsername} ${outcome}`);
+    // Set before the records below save the journal: winprov status shows which account is the admin.
+    journal.state.adminAccount = { name: config.adminUsername, sid: result.sid };
+    await journal.applied('admin-account', describeAdmin(config.adminUsername, result));
+    if (result.builtinAdministrator !== undefined) {
+      const builtin = result.builtinAdministrator;
+      await journal.applied('builtin-administrator', `${builtin.name} (${builtin.sid}) given a random password nobody knows${builtin.disabled ? ' and disabled' : ''}: the image already held an account named ${config.adminUsername}, which is the admin`);
+    }
+    return result;
+  }, (result) => `${config.adminUsername} ${result.outcome} (${result.sid})`);
 
   if (certificates === undefined || certificates.placements.length === 0) {
     await journal.skip('certificate-import', 'the fabric sent no certificates');
@@ -77,6 +87,57 @@ export async function applyConfiguration(
       return outcome;
     }, (outcome) => `${timeZone} ${outcome}`);
   }
+
+  // AutoLogon and FirstLogonCommands into the oobeSystem pass Setup reads after specialize (answer-file.ts).
+  if (config.additionalUnattendContent.length === 0) {
+    await journal.skip('unattend', 'ovf-env.xml has no additional unattend content');
+  } else {
+    await journal.step('unattend', () => applyUnattendContent(platform, journal, config.additionalUnattendContent),
+      () => config.additionalUnattendContent.map((c) => c.settingName).join(', '));
+  }
+
+  await extendOsVolume(platform, journal, log);
+}
+
+function describeAdmin(username: string, result: AdminAccountResult): string {
+  if (result.outcome === 'renamed') return `built-in Administrator ${result.sid} renamed from ${result.previousName ?? '?'} to ${username}, password set, enabled, member of Administrators`;
+  const builtin = result.sid.endsWith('-500') ? 'built-in Administrator' : 'account';
+  return `${builtin} ${username} (${result.sid}) ${result.outcome}: password set, enabled, member of Administrators`;
+}
+
+/**
+ * The last step: the OS volume grown into the free space after it. Anything short of that is a warning
+ * in the log and the journal, never a failed provisioning: the VM works with its image's volume size.
+ */
+async function extendOsVolume(platform: Platform, journal: Journal, log: Pick<Log, 'warn'> | undefined): Promise<void> {
+  await journal.step('os-volume', async () => {
+    let result: OsVolumeResult;
+    try {
+      result = await platform.extendOsVolume();
+    } catch (err) {
+      return warn(journal, log, `the OS volume was not extended: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (result.outcome === 'extended') {
+      await journal.applied('os-volume', `${result.driveLetter}: extended from ${gib(result.sizeBefore)} to ${gib(result.sizeAfter)}`);
+      return `${result.driveLetter}: extended to ${gib(result.sizeAfter)}`;
+    }
+    if (result.outcome === 'maximum') return `${result.driveLetter}: already at its largest size (${gib(result.sizeAfter)})`;
+    if (result.outcome === 'failed') return warn(journal, log, `${result.driveLetter}: was not extended: Resize-Partition failed: ${result.reason ?? 'no reason given'}`);
+    const blocker = result.blocker!;
+    return warn(journal, log, `${result.driveLetter}: cannot grow into the ${gib(result.unreachableBytes ?? 0)} free on its disk: partition ${blocker.partitionNumber} (${blocker.type}) lies between them, and Windows extends a partition only into the space right after it. `
+      + 'Move or remove that recovery partition in the image (Microsoft KB5028997, "Instructions to manually resize your partition to install the WinRE update": reagentc /disable, then diskpart), then extend the volume with Resize-Partition; winprov does not move partitions');
+  }, (detail) => detail);
+}
+
+async function warn(journal: Journal, log: Pick<Log, 'warn'> | undefined, message: string): Promise<string> {
+  log?.warn(message, { step: 'os-volume' });
+  (journal.state.warnings ??= []).push({ step: 'os-volume', message, at: new Date().toISOString() });
+  await journal.save();
+  return `warning: ${message}`;
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 }
 
 /**

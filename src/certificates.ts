@@ -1,7 +1,7 @@
 import { AgentError, CertificateError, CertificateRefusedError } from './errors.ts';
 import { parseHostingEnvironmentConfig, type StoredCertificate } from './protocol/hosting-env.ts';
-import { openCertificateFile } from './crypto/certificate-file.ts';
 import { WorkBudget } from './crypto/work-budget.ts';
+import type { openCertificateFile as OpenCertificateFile } from './crypto/certificate-file.ts';
 import type { TransportCertificate } from './crypto/transport-cert.ts';
 import type { CipherName, WireClient } from './net/wire-client.ts';
 import type { CertificateBundle, CertificatePlacement } from './platform/platform.ts';
@@ -31,6 +31,11 @@ export async function fetchCertificates(
     : client.document(urls.hostingEnvironmentConfigUrl, 'hosting environment config').then((xml) => parseHostingEnvironmentConfig(xml).storedCertificates);
   // Both requests are in flight at once; a failure of one must not leave the other unobserved.
   storesPromise.catch(() => {});
+  // Loaded only when the goal state lists certificates: it brings node-forge, whose evaluation a run
+  // without certificates should not pay for (README "Performance"). Started now, it evaluates while the
+  // key and the certificates are still on their way.
+  const opener: Promise<typeof OpenCertificateFile> = import('./crypto/certificate-file.ts').then((m) => m.openCertificateFile);
+  opener.catch(() => {});
   const key = await transport;
   // One budget for the step: a blob sent again (next cipher, goal state refreshed) cannot multiply the work.
   // Decryption runs synchronously; the budget reads the clock between derivations, so the run's deadline stops it.
@@ -40,7 +45,8 @@ export async function fetchCertificates(
     let opened;
     try {
       const xml = await client.certificates(urls.certificatesUrl, key.headerValue, cipher);
-      opened = openCertificateFile(xml, { keyPem: key.keyPem, certPem: key.certPem }, budget);
+      const open = await opener;
+      opened = open(xml, { keyPem: key.keyPem, certPem: key.certPem }, budget);
     } catch (err) {
       if (!cipherMayBeTheCause(err)) throw err;
       lastError = err;

@@ -2,18 +2,20 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve, win32 } from 'node:path';
 import { ConfigError, UsageError } from './errors.ts';
+import { firstBootMode, imdsUrl, type FirstBootMode } from './first-boot/settings.ts';
 
 /**
  * The configuration, normalized once: defaults -> winprov.json -> WINPROV_* environment -> argv, then
  * validated and frozen. This is the only module that reads the environment or the command line.
  */
 
-export const COMMANDS = ['provision', 'status', 'prepare-image', 'simulate', 'collect-logs', 'demo', 'version', 'help'] as const;
+export const COMMANDS = ['provision', 'status', 'prepare-image', 'simulate', 'collect-logs', 'demo', 'version', 'help', 'first-boot-script'] as const;
 export type Command = (typeof COMMANDS)[number];
 export type PlatformChoice = 'auto' | 'windows' | 'sandbox';
 /** full: everything, Ready at the end; apply: apply everything, defer Ready to a later full run (SetupComplete). */
 export type Phase = 'full' | 'apply';
 export type ConsoleLevel = 'debug' | 'info' | 'warn' | 'error';
+export type { FirstBootMode } from './first-boot/settings.ts';
 
 export interface AgentConfig {
   command: Command;
@@ -31,6 +33,8 @@ export interface AgentConfig {
   deadlineMs: number;
   /** How long provision and prepare-image wait for another run's lock before refusing. */
   lockWaitMs: number;
+  /** prepare-image's warm run (code-cache-warmup.ts sets WINPROV_CODE_CACHE_WARM=1): write the code cache after Ready. */
+  codeCacheWarmRun: boolean;
   connectTimeoutMs: number;
   readTimeoutMs: number;
   maxResponseBytes: number;
@@ -38,8 +42,21 @@ export interface AgentConfig {
   consoleLevel: ConsoleLevel;
   serial: string | undefined;
   json: boolean;
+  /** status: draw the provisioning run's steps on a time axis (text). */
+  timeline: boolean;
   dryRun: boolean;
+  /**
+   * prepare-image: --check, --force, --record-baseline, --build-listener T..., --remove-certificate THUMBPRINT...,
+   * --keep-remote-access (leave it for a later --remote-access-only run).
+   */
+  image: { check: boolean; force: boolean; recordBaseline: boolean; buildListeners: string[]; removeCertificates: string[]; keepRemoteAccess: boolean; remoteAccessOnly: boolean };
   output: string | undefined;
+  /**
+   * The first-boot script: the mode and timeout from winprov.json only (the image's choice: neither the
+   * environment nor anything the VM is deployed with can turn it on), the IMDS base URL and budget.
+   * prepare-image --first-boot-script MODE is the value prepare-image writes into winprov.json.
+   */
+  firstBoot: { mode: FirstBootMode; timeoutMs: number; imdsUrl: string; imdsBudgetMs: number; prepare: FirstBootMode | undefined };
   /** simulate */
   host: string;
   port: number;
@@ -82,7 +99,10 @@ const DEFAULTS = {
 const FILE_KEYS = [
   'platform', 'sandbox', 'fabric', 'fabricPort', 'fallbackAddress', 'repairDhcp', 'deadline', 'connectTimeout',
   'readTimeout', 'maxResponseBytes', 'logLevel', 'serial', 'powershell', 'lockWait',
+  'firstBootScript', 'firstBootTimeout', 'imdsAddress',
 ] as const;
+/** Settings of the image alone: read from winprov.json, never from the environment (README, threat model). */
+const IMAGE_ONLY_KEYS: readonly FileKey[] = ['firstBootScript', 'firstBootTimeout', 'imdsAddress'];
 type FileKey = (typeof FILE_KEYS)[number];
 type Layer = Partial<Record<FileKey, string | number | boolean>>;
 
@@ -101,7 +121,16 @@ const ARG_OPTIONS = {
   quiet: { type: 'boolean', short: 'q' },
   serial: { type: 'string' },
   json: { type: 'boolean' },
+  timeline: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
+  check: { type: 'boolean' },
+  force: { type: 'boolean' },
+  'record-baseline': { type: 'boolean' },
+  'build-listener': { type: 'string', multiple: true },
+  'remove-certificate': { type: 'string', multiple: true },
+  'keep-remote-access': { type: 'boolean' },
+  'remote-access-only': { type: 'boolean' },
+  'first-boot-script': { type: 'string' },
   output: { type: 'string', short: 'o' },
   config: { type: 'string' },
   host: { type: 'string' },
@@ -160,6 +189,7 @@ export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
     repairDhcp: boolean('repairDhcp', merged.repairDhcp ?? DEFAULTS.repairDhcp),
     deadlineMs: duration('deadline', merged.deadline ?? DEFAULTS.deadlineMs / 1000, 1_000, 24 * 3_600_000),
     lockWaitMs: duration('lockWait', merged.lockWait ?? DEFAULTS.lockWaitMs / 1000, 0, 600_000),
+    codeCacheWarmRun: input.env['WINPROV_CODE_CACHE_WARM'] === '1',
     connectTimeoutMs: duration('connectTimeout', merged.connectTimeout ?? DEFAULTS.connectTimeoutMs / 1000, 100, 600_000),
     readTimeoutMs: duration('readTimeout', merged.readTimeout ?? DEFAULTS.readTimeoutMs / 1000, 100, 600_000),
     maxResponseBytes: integer('maxResponseBytes', merged.maxResponseBytes ?? DEFAULTS.maxResponseBytes, 64 * 1024, 256 * 1024 * 1024),
@@ -167,8 +197,26 @@ export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
     consoleLevel: oneOf('logLevel', merged.logLevel ?? DEFAULTS.consoleLevel, ['debug', 'info', 'warn', 'error'] as const),
     serial: merged.serial === undefined || merged.serial === '' ? undefined : String(merged.serial),
     json: values.json ?? false,
+    timeline: values.timeline ?? false,
     dryRun: values['dry-run'] ?? false,
+    image: {
+      check: values.check ?? false,
+      force: values.force ?? false,
+      recordBaseline: values['record-baseline'] ?? false,
+      buildListeners: (values['build-listener'] ?? []).map((t) => oneOf('build-listener', t, ['http', 'https'] as const).toUpperCase()),
+      removeCertificates: (values['remove-certificate'] ?? []).map((t) => thumbprint('remove-certificate', t)),
+      keepRemoteAccess: values['keep-remote-access'] ?? false,
+      remoteAccessOnly: values['remote-access-only'] ?? false,
+    },
     output: values.output,
+    firstBoot: {
+      mode: firstBootMode('firstBootScript', fileLayer.firstBootScript ?? 'off'),
+      timeoutMs: duration('firstBootTimeout', fileLayer.firstBootTimeout ?? 30 * 60, 1_000, 24 * 3_600_000),
+      imdsUrl: imdsUrl(String(fileLayer.imdsAddress ?? 'http://169.254.169.254')),
+      // IMDS answers in milliseconds where it exists (fabric-protocol.md 2.12); 30 s covers its restarts.
+      imdsBudgetMs: 30_000,
+      prepare: values['first-boot-script'] === undefined ? undefined : firstBootMode('first-boot-script', values['first-boot-script']),
+    },
     host: values.host ?? DEFAULTS.host,
     port: integer('port', values.port ?? DEFAULTS.port, 0, 65535),
     scenarioFile: values.scenario,
@@ -214,6 +262,7 @@ function loadFileLayer(explicit: string | undefined, executableDir: string | und
 function loadEnvLayer(env: Readonly<Record<string, string | undefined>>, sources: string[]): Layer {
   const layer: Layer = {};
   for (const key of FILE_KEYS) {
+    if (IMAGE_ONLY_KEYS.includes(key)) continue;
     const name = `WINPROV_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
     const value = env[name];
     if (value !== undefined && value !== '') layer[key] = value;
@@ -278,6 +327,13 @@ function ipv4(field: string, text: string): string {
   const parts = text.split('.');
   if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) throw new ConfigError(field, 'must be an IPv4 address');
   return text;
+}
+
+/** A certificate thumbprint: 40 hex digits (spaces, as the certificate dialog shows them, removed), uppercase. */
+function thumbprint(field: string, text: string): string {
+  const compact = text.replace(/\s+/g, '');
+  if (!/^[0-9A-Fa-f]{40}$/.test(compact)) throw new ConfigError(field, 'must be a certificate thumbprint (40 hexadecimal digits)');
+  return compact.toUpperCase();
 }
 
 /** The folder of the running executable (for winprov.json), given process.execPath. */

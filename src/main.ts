@@ -34,6 +34,8 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         return await (await import('./cli/prepare-image.ts')).prepareImageCommand(config, io);
       case 'collect-logs':
         return await (await import('./cli/collect-logs.ts')).collectLogsCommand(config, io);
+      case 'first-boot-script':
+        return await (await import('./cli/first-boot-script.ts')).firstBootScriptCommand(config, io);
     }
   } catch (err) {
     const error = toAgentError(err);

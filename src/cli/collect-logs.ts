@@ -21,7 +21,7 @@ export async function collectLogsCommand(config: Readonly<AgentConfig>, io: Comm
   try {
     const names = await readdir(platform.stateDirectory).catch(() => [] as string[]);
     for (const name of names.sort()) {
-      if (!/^(winprov\.log(\.\d+)?|state\.json|provisioned\.json|ovf-env\.xml|setupcomplete\.log)$/.test(name)) continue;
+      if (!/^(winprov\.log(\.\d+)?|state\.json|provisioned\.json|ovf-env\.xml|setupcomplete\.log|first-boot\.json|first-boot-(customData|userData)\.log(\.1)?)$/.test(name)) continue;
       files.push({ name: `winprov/${name}`, data: await readFile(join(platform.stateDirectory, name)) });
     }
     const [vmId, marker, state, guestAgent] = await Promise.all([

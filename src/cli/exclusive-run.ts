@@ -1,6 +1,6 @@
 import { RunLock } from '../run-lock.ts';
 import { RunLockedError } from '../errors.ts';
-import { removeLeftoverTemporaryFiles } from '../util/files.ts';
+import { removeLeftoverTemporaryFiles, setRenameRetryLog } from '../util/files.ts';
 import type { Log } from '../util/log.ts';
 import type { Platform } from '../platform/platform.ts';
 
@@ -30,11 +30,14 @@ export async function exclusively<T>(platform: Pick<Platform, 'stateDirectory' |
     await lock?.release();
     throw new RunLockedError(`another winprov run holds the named mutex Global\\winprov-run; this ${options.command} waited ${Math.round(options.waitMs / 100) / 10} s and stops without changing anything`);
   }
+  // A rename retried because antivirus held the file (util/files.ts) is worth a line in this run's log.
+  setRenameRetryLog((message) => log.warn(message));
   try {
     const removed = await removeLeftoverTemporaryFiles(stateDirectory);
     if (removed.length > 0) log.info(`removed ${removed.length} temporary file(s) an interrupted run left in ${stateDirectory}: ${removed.join(', ')}`);
     return await work();
   } finally {
+    setRenameRetryLog(undefined);
     await lock?.release();
   }
 }

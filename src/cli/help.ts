@@ -11,8 +11,16 @@ Usage: winprov [command] [options]
 
 Commands:
   provision        provision this VM (the default; run by Windows Setup in the specialize pass)
-  status           show whether this machine was provisioned, and how (--json for machines)
-  prepare-image    reset winprov's state before "sysprep /generalize" (--dry-run lists what it would do)
+  status           show whether this machine was provisioned, and how (--json for machines,
+                   --timeline to draw the run's steps on a time axis)
+  prepare-image    reset winprov's state before "sysprep /generalize" (--dry-run lists what it would do);
+                   --check [--json] lists what would make sysprep or the first boot fail (--force goes on
+                   past a FAIL); --record-baseline [--build-listener HTTPS] at the start of the build, and
+                   --remove-certificate THUMBPRINT, say which WinRM access is the build's to remove
+                   --first-boot-script off|customData|userData|both: run the VM's script once at first
+                   boot (writes winprov.json; off by default)
+  first-boot-script  run the VM's custom data or user data script once, after Ready (SetupComplete.cmd
+                   runs it when the image has the switch on; see README "First-boot script")
   collect-logs     write a zip of logs and diagnostics, secrets redacted (-o FILE)
   simulate         run a fabric simulator on loopback (--port, --host, --scenario FILE, --media DIR)
   demo             provision a sandbox against a simulator and print a summary
@@ -32,6 +40,7 @@ Options:
 
 Exit codes: 0 success; 1 unexpected error; 2 usage or configuration; 3 invalid provisioning
 configuration (ovf-env.xml, media); 4 fabric (unreachable, refused, timed out, bad documents);
-5 Windows refused a change or hung; 8 another winprov run holds the lock (provision, prepare-image).
+5 Windows refused a change or hung; 8 another winprov run holds the lock (provision, prepare-image);
+9 prepare-image: the image check found a FAIL.
 status: 0 provisioned, 6 not provisioned, 7 the last run failed.
 `;

@@ -1,13 +1,16 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createPlatform } from '../platform/index.ts';
-import { createLog } from '../util/log.ts';
+import { createLog, type Log } from '../util/log.ts';
 import { XMLValidator } from 'fast-xml-parser';
 import { PlatformCommandError } from '../errors.ts';
 import type { AgentConfig } from '../config.ts';
 import type { CommandIo } from './io.ts';
 import type { ImageVerbs, Platform } from '../platform/platform.ts';
 import { exclusively } from './exclusive-run.ts';
+import { codeCacheStep } from './code-cache-warmup.ts';
+import { checkAndRemoveRemoteAccess, checkStep, keepBaseline, recordBaselineStep, remoteAccessOnlyStep } from './image-steps.ts';
+import { firstBootOnlySetupComplete, imageMode, withFirstBootCall, writeImageSetting } from '../first-boot/image-setting.ts';
 
 /**
  * `winprov prepare-image`: what to run before `sysprep /generalize`. Removes winprov's state, marker,
@@ -16,21 +19,37 @@ import { exclusively } from './exclusive-run.ts';
  * deferred-Ready mode, puts the unattend template at %WINDIR%\Panther\Unattend\unattend.xml (where sysprep
  * and Setup find it) and prints the sysprep command.
  * --dry-run lists what it would do and changes nothing.
+ * Before that it checks the image (--check alone: only that; a FAIL stops it unless --force) and removes
+ * the remote access the build added (--record-baseline at the start of the build, --remove-certificate).
  */
 export async function prepareImageCommand(config: Readonly<AgentConfig>, io: CommandIo): Promise<number> {
   const log = createLog({ consoleLevel: 'warn', write: io.err });
   const platform = await createPlatform(config, log);
   try {
+    // --check only reads (image-steps.ts).
+    if (config.image.check) return await checkStep(config, io, platform);
+    const work = config.image.recordBaseline
+      ? () => recordBaselineStep(config, io, platform)
+      : config.image.remoteAccessOnly
+        ? () => remoteAccessOnlyStep(config, io, platform)
+        : () => prepareImage(config, io, platform, log);
     // Not while a provision run works (run-lock.ts); a dry run changes nothing, and with no state
     // folder no run has started (provision creates it first), so neither takes the lock.
-    if (config.dryRun || !(await exists(platform.stateDirectory))) return await prepareImage(config, io, platform);
-    return await exclusively(platform, { command: 'prepare-image', waitMs: config.lockWaitMs, log }, () => prepareImage(config, io, platform));
+    if (config.dryRun || !(await exists(platform.stateDirectory))) return await work();
+    const code = await exclusively(platform, { command: 'prepare-image', waitMs: config.lockWaitMs, log }, work);
+    // --remote-access-only removed the baseline, the last file of the reset state folder; once the lock is
+    // released the folder goes too, unless something else is in it.
+    if (config.image.remoteAccessOnly) await rmdir(platform.stateDirectory).catch(() => undefined);
+    return code;
   } finally {
     await platform.close();
   }
 }
 
-async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platform: Platform & ImageVerbs): Promise<number> {
+async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platform: Platform & ImageVerbs, log: Log): Promise<number> {
+  // The check first (a FAIL stops here unless --force), then the build's remote access, read before the
+  // baseline goes with the rest of the state folder.
+  const baseline = await checkAndRemoveRemoteAccess(config, io, platform, log);
   const deferred = config.phase === 'apply';
   const template = join(platform.installDirectory, deferred ? 'unattend-deferred.xml' : 'unattend.xml');
   const sysprep = (answerFile: string) => `%WINDIR%\\System32\\Sysprep\\sysprep.exe /generalize /oobe /mode:vm /shutdown /unattend:"${answerFile}"`;
@@ -38,6 +57,7 @@ async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platfo
   const artifacts = config.dryRun ? await platform.listAgentArtifacts() : await platform.removeAgentArtifacts();
   if (artifacts.length === 0) io.out('no winprov state to remove\n');
   for (const path of artifacts) say(`remove ${path}`);
+  await keepBaseline(config, io, platform, baseline);
 
   if (config.dryRun) {
     const services = await platform.readGuestAgentServices();
@@ -46,11 +66,18 @@ async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platfo
     const services = await platform.setGuestAgentServices(false);
     for (const s of services.installed) say(`set ${s.name} to ${s.startMode}`);
   }
-  if (deferred) {
+  // The first-boot script switch (src/first-boot/image-setting.ts): winprov.json, and the SetupComplete call.
+  const firstBoot = imageMode(config);
+  if (config.firstBoot.prepare !== undefined) {
+    if (config.dryRun) say(`set "firstBootScript": "${firstBoot}" in ${join(platform.installDirectory, 'winprov.json')}`);
+    else say(`set "firstBootScript": "${firstBoot}" in ${await writeImageSetting(platform.installDirectory, firstBoot)}`);
+  }
+  if (deferred || firstBoot !== 'off') {
     const source = join(platform.installDirectory, 'SetupComplete.cmd');
-    const script = await readFile(source, 'utf8').catch(() => {
+    const shipped = deferred ? await readFile(source, 'utf8').catch(() => {
       throw new PlatformCommandError('prepare-image', `${source} is missing; reinstall winprov`);
-    });
+    }) : '';
+    const script = firstBoot === 'off' ? shipped : deferred ? withFirstBootCall(shipped) : firstBootOnlySetupComplete();
     if (config.dryRun) say(`install ${source} as %WINDIR%\\Setup\\Scripts\\SetupComplete.cmd`);
     else say(`install SetupComplete.cmd at ${await platform.installSetupComplete(script)}`);
   }
@@ -60,6 +87,8 @@ async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platfo
   if (XMLValidator.validate(xml) !== true || !/RunSynchronousCommand/.test(xml)) {
     throw new PlatformCommandError('prepare-image', `${template} is not a valid unattend template (it must be well-formed XML with the specialize RunSynchronousCommand)`);
   }
+  // Beside the executable, not in the state folder cleared above (code-cache-warmup.ts).
+  await codeCacheStep(io, { dryRun: config.dryRun });
   if (config.dryRun) {
     say(`install ${template} as %WINDIR%\\Panther\\Unattend\\unattend.xml`);
     io.out(`\nThen generalize the image:\n  ${sysprep('%WINDIR%\\Panther\\Unattend\\unattend.xml')}\n`);

@@ -6,11 +6,13 @@ import type { AgentConfig } from '../config.ts';
 import type { TransportKeyPair } from '../crypto/transport-key.ts';
 import type { CommandIo } from './io.ts';
 import { exclusively } from './exclusive-run.ts';
+import { codeCacheState, describeCodeCache, writeCodeCache } from '../code-cache.ts';
 
 /** `winprov provision`: the run Windows Setup starts in the specialize pass (and SetupComplete, deferred). */
 export async function provisionCommand(config: Readonly<AgentConfig>, io: CommandIo, transportKey?: Promise<TransportKeyPair>): Promise<number> {
   const log = createLog({ consoleLevel: config.consoleLevel, write: io.out, serial: config.serial });
   log.debug(`configuration from ${config.sources.join(', ')}`);
+  log.debug(describeCodeCache());
   const platform = await createPlatform(config, log);
   let result: ProvisionResult;
   try {
@@ -30,6 +32,8 @@ export async function provisionCommand(config: Readonly<AgentConfig>, io: Comman
   } finally {
     await platform.close();
   }
+  // prepare-image's warm run (code-cache-warmup.ts): the cache of what this run compiled.
+  if (config.codeCacheWarmRun && result.exitCode === 0) writeCodeCache(codeCacheState() ?? failNoLoader());
   return result.exitCode;
 }
 
@@ -50,4 +54,8 @@ export function runSettingsOf(config: Readonly<AgentConfig>, platformKind: 'wind
       ? { serverAddress: '255.255.255.255', serverPort: 67, clientPort: 68, bindAddress: '0.0.0.0', timeoutMs: 2_000, attempts: 2 }
       : false,
   };
+}
+
+function failNoLoader(): never {
+  throw new Error('the warm run needs the built winprov (it runs from source here)');
 }

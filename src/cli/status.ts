@@ -4,6 +4,8 @@ import { EXIT_CODES } from '../errors.ts';
 import type { AgentConfig } from '../config.ts';
 import type { AgentState, CompletionMarker, GuestAgentServices } from '../platform/platform.ts';
 import type { CommandIo } from './io.ts';
+import { formatTimeline } from '../timeline.ts';
+import { formatFirstBootStatus, readFirstBootStatus, type FirstBootStatus } from '../first-boot/status.ts';
 
 /**
  * `winprov status`: was this machine provisioned, when, by which version, what the fabric last heard,
@@ -21,15 +23,22 @@ export interface StatusReport {
   fabric: AgentState['fabric'] | undefined;
   lastRun: { runId: string; startedAt: string; finishedAt: string | undefined; result: string | undefined } | undefined;
   failure: AgentState['failure'] | undefined;
+  /** The account holding the admin role, by SID (the built-in Administrator's ends in -500). */
+  adminAccount: AgentState['adminAccount'] | undefined;
   lastReport: AgentState['reports'][number] | undefined;
+  /** The RDP listener's certificate thumbprint and whether the fabric took it (roleProperties). */
+  rdpCertificate: AgentState['rdpCertificate'] | undefined;
   steps: { name: string; durationMs: number | undefined; outcome: string | undefined; detail: string | undefined }[];
   guestAgent: GuestAgentServices['installed'];
+  /** The image's first-boot script switch and what became of this VM's script (src/first-boot/). */
+  firstBootScript?: FirstBootStatus;
 }
 
 export async function statusCommand(config: Readonly<AgentConfig>, io: CommandIo): Promise<number> {
   const log = createLog({ consoleLevel: 'warn', write: io.err });
   const platform = await createPlatform(config, log);
   let report: StatusReport;
+  let timeline = '';
   try {
     const [vmId, marker, state, guestAgent] = await Promise.all([
       platform.readVmId(),
@@ -38,10 +47,13 @@ export async function statusCommand(config: Readonly<AgentConfig>, io: CommandIo
       platform.readGuestAgentServices(),
     ]);
     report = buildStatus(vmId, marker, state, guestAgent);
+    report.firstBootScript = await readFirstBootStatus(config.firstBoot.mode, platform.stateDirectory, vmId);
+    // The journal is the last run's on this VM: a re-run that only sent Ready again replaces it.
+    if (config.timeline) timeline = state?.vmId === vmId ? formatTimeline(state) : 'timeline: no run of this VM in the journal\n';
   } finally {
     await platform.close();
   }
-  io.out(config.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+  io.out(config.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}${timeline}`);
   return statusExitCode(report.status);
 }
 
@@ -61,7 +73,9 @@ export function buildStatus(vmId: string, marker: CompletionMarker | undefined, 
     fabric: stateHere?.fabric,
     lastRun: stateHere && { runId: stateHere.runId, startedAt: stateHere.startedAt, finishedAt: stateHere.finishedAt, result: stateHere.result },
     failure: stateHere?.failure,
+    adminAccount: stateHere?.adminAccount,
     lastReport: stateHere?.reports.at(-1),
+    rdpCertificate: stateHere?.rdpCertificate,
     steps: (stateHere?.steps ?? []).map((s) => ({ name: s.name, durationMs: s.durationMs, outcome: s.outcome, detail: s.detail })),
     guestAgent: guestAgent.installed,
   };
@@ -80,6 +94,14 @@ export function formatStatus(report: StatusReport): string {
   if (report.containerId) lines.push(`  container      ${report.containerId}`, `  instance       ${report.instanceId}`);
   if (report.lastRun) lines.push(`  last run       ${report.lastRun.startedAt} -> ${report.lastRun.finishedAt ?? '(did not finish)'}: ${report.lastRun.result}`);
   if (report.failure) lines.push(`  failure        ${report.failure.code}: ${report.failure.reason}`);
+  if (report.adminAccount) {
+    const builtin = /^S-1-5-21-\d+-\d+-\d+-500$/.test(report.adminAccount.sid) ? ', the built-in Administrator' : '';
+    lines.push(`  admin account  ${report.adminAccount.name} (${report.adminAccount.sid}${builtin})`);
+  }
+  if (report.rdpCertificate) {
+    const r = report.rdpCertificate;
+    lines.push(`  rdp cert       ${r.thumbprint ?? '(none)'}${r.posted ? ` posted to the fabric (HTTP ${r.httpStatus})` : ` not posted: ${r.reason ?? 'unknown'}`}`);
+  }
   if (report.lastReport) {
     const r = report.lastReport;
     lines.push(`  last report    ${r.state}${r.subStatus ? `/${r.subStatus}` : ''} at ${r.at}: ${r.httpStatus === undefined ? 'not delivered' : `HTTP ${r.httpStatus}`}`);
@@ -88,6 +110,7 @@ export function formatStatus(report: StatusReport): string {
     lines.push('  steps');
     for (const s of report.steps) lines.push(`    ${s.name.padEnd(20)} ${s.outcome === 'skipped' ? 'skipped' : `${s.outcome ?? 'running'} ${s.durationMs ?? '?'} ms`}${s.detail ? `  ${s.detail}` : ''}`);
   }
+  if (report.firstBootScript) lines.push(...formatFirstBootStatus(report.firstBootScript));
   lines.push(`  guest agent    ${report.guestAgent.length ? report.guestAgent.map((s) => `${s.name} ${s.startMode}${s.running ? ' running' : ''}`).join(', ') : 'not installed'}`);
   return `${lines.join('\n')}\n`;
 }

@@ -2,6 +2,7 @@ import { FabricDocumentError, WireServerError } from '../errors.ts';
 import { chooseProtocolVersion, parseVersions, type ProtocolVersion } from '../protocol/versions.ts';
 import { GOAL_STATE_PATH, HEALTH_PATH, VERSIONS_PATH, parseGoalState, type GoalState, type RoleInstance } from '../protocol/goal-state.ts';
 import { buildHealthReport, type HealthReport } from '../protocol/health.ts';
+import { ROLE_PROPERTIES_PATH, buildRoleProperties, type RoleProperties } from '../protocol/role-properties.ts';
 import { fabricRequest, httpRequest, type HttpResponse } from './http.ts';
 import { READ_POLICY, REPORT_POLICY, withRetry, type RetryEvent, type RetryPolicy } from './retry.ts';
 
@@ -113,6 +114,23 @@ export class WireClient {
       ...this.#budgets(deadline),
       policy: this.#options.reportPolicy ?? REPORT_POLICY,
       onRetry: (event) => this.#options.onRetry?.(`the fabric to accept the ${report.state} report`, event),
+    });
+    return response.status;
+  }
+
+  /**
+   * POST the role properties (the RDP certificate thumbprint). Retried as a read, not as a health
+   * report: it is not worth the run's deadline, and Ready still has to be sent after it.
+   */
+  async roleProperties(properties: RoleProperties, deadline = this.#options.deadline): Promise<number> {
+    const response = await fabricRequest({
+      method: 'POST',
+      url: `${this.baseUrl}${ROLE_PROPERTIES_PATH}`,
+      headers: { ...this.#headers(), 'Content-Type': 'text/xml;charset=utf-8' },
+      body: buildRoleProperties(properties),
+      ...this.#budgets(deadline),
+      policy: this.#options.readPolicy ?? READ_POLICY,
+      onRetry: (event) => this.#options.onRetry?.('the fabric to accept the role properties', event),
     });
     return response.status;
   }

@@ -3,13 +3,14 @@ import { UnsupportedPlatformError, UsageError } from '../errors.ts';
 import type { AgentConfig } from '../config.ts';
 import type { Log } from '../util/log.ts';
 import type { ImageVerbs, Platform } from './platform.ts';
+import type { FirstBootVerbs } from './first-boot-types.ts';
 
 /**
  * Chooses the platform: "auto" means Windows on Windows; anywhere else winprov refuses unless the
  * sandbox is named. The only process.platform check in the agent. Implementations are loaded on demand
  * so that a run pays only for the one it uses.
  */
-export async function createPlatform(config: Pick<AgentConfig, 'platform' | 'sandboxRoot' | 'windows'>, log: Log, hostPlatform: string = process.platform): Promise<Platform & ImageVerbs> {
+export async function createPlatform(config: Pick<AgentConfig, 'platform' | 'sandboxRoot' | 'windows'>, log: Log, hostPlatform: string = process.platform): Promise<Platform & ImageVerbs & FirstBootVerbs> {
   const choice = config.platform === 'auto' ? (hostPlatform === 'win32' ? 'windows' : undefined) : config.platform;
   if (choice === undefined) {
     throw new UnsupportedPlatformError(`winprov provisions Windows; this is ${hostPlatform}. Use --platform sandbox --sandbox DIR to run against the file-backed sandbox`);

@@ -1,4 +1,5 @@
 import type { Secret } from '../util/secret.ts';
+import type { ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from './image-types.ts';
 
 /**
  * The narrow interface between the provisioning run and the operating system: the verbs of the mission,
@@ -38,7 +39,45 @@ export interface AdminAccount {
   resetPasswordOnFirstLogon: boolean;
 }
 
-export type AccountOutcome = 'created' | 'updated';
+/**
+ * renamed: the built-in Administrator (RID 500) took the requested name; updated: the account already had
+ * it (RID 500, or another account the image holds under that name); created: a new account (answers of
+ * older scripts).
+ */
+export type AccountOutcome = 'renamed' | 'updated' | 'created';
+
+/** What ensureAdminAccount did: the account holding the admin role, by SID, and what became of RID 500. */
+export interface AdminAccountResult {
+  outcome: AccountOutcome;
+  /** The admin account's SID, e.g. S-1-5-21-...-500. */
+  sid: string;
+  /** Its name before the rename, when outcome is renamed. */
+  previousName?: string;
+  /**
+   * The built-in Administrator when it is not the admin (the image holds another account of the requested
+   * name): given a random password nobody knows and disabled.
+   */
+  builtinAdministrator?: { sid: string; name: string; disabled: boolean };
+}
+
+/** Extending the OS volume into the free space after it (a failure is a warning, never a failed run). */
+export interface OsVolumeResult {
+  /**
+   * extended: grown to the largest size Windows supports; maximum: already there; blocked: the disk has
+   * free space, but a partition after the OS partition (a recovery partition) stands between; failed:
+   * Windows refused the resize.
+   */
+  outcome: 'extended' | 'maximum' | 'blocked' | 'failed';
+  driveLetter: string;
+  sizeBefore: number;
+  sizeAfter: number;
+  /** Bytes on the disk that the OS partition cannot reach (blocked). */
+  unreachableBytes?: number;
+  /** The partition in the way (blocked): its number and GPT type or MBR type. */
+  blocker?: { partitionNumber: number; type: string };
+  /** Windows' own text (failed), secret-free. */
+  reason?: string;
+}
 
 /** A LocalMachine certificate store name, e.g. "My", "Root". */
 export type StoreName = string;
@@ -74,7 +113,10 @@ export interface WinRmListenerRequest {
 export interface WinRmListenerResult {
   protocol: 'Http' | 'Https';
   port: number;
-  outcome: 'created' | 'updated' | 'present';
+  /** recreated: the listener differed (port, certificate or Hostname) and was deleted and created again. */
+  outcome: 'created' | 'recreated' | 'present';
+  /** The Hostname an Https listener carries: the certificate's subject CN. */
+  hostname?: string;
 }
 
 export type ServiceStartMode = 'Automatic' | 'Manual' | 'Disabled';
@@ -118,6 +160,15 @@ export interface AgentState {
   steps: StepRecord[];
   applied: AppliedRecord[];
   reports: ReportRecord[];
+  /** The account holding the admin role after the admin-account step (winprov status shows it). */
+  adminAccount?: { name: string; sid: string };
+  /** What a step could not do without failing the run (the OS volume not extended ...). */
+  warnings?: { step: string; message: string; at: string }[];
+  /**
+   * The RDP listener's certificate thumbprint and whether the fabric took it (roleProperties); the last
+   * run's, since every run that sends Ready posts it again.
+   */
+  rdpCertificate?: { thumbprint?: string; posted: boolean; httpStatus?: number; reason?: string; at: string };
 }
 
 export interface StepRecord {
@@ -164,24 +215,45 @@ export interface Platform {
 
   /** Pending rename, effective after the reboot that follows specialize. Idempotent (case-insensitive). */
   setComputerName(name: string): Promise<'renamed' | 'unchanged'>;
-  /** Creates or updates the account and makes it a member of Administrators (S-1-5-32-544). */
-  ensureAdminAccount(account: AdminAccount): Promise<AccountOutcome>;
+  /**
+   * Makes the deployment's admin user the built-in Administrator (RID 500, found by SID): renamed, given
+   * the password, enabled, member of Administrators (S-1-5-32-544). When the image already holds another
+   * account of that name, that account is the admin and RID 500 gets a random password and is disabled.
+   */
+  ensureAdminAccount(account: AdminAccount): Promise<AdminAccountResult>;
   /** Imports each placement's certificate into LocalMachine\<store>. Idempotent by thumbprint. */
   importCertificates(bundle: CertificateBundle): Promise<CertificateImportResult[]>;
   /**
    * Creates the WinRM listeners ovf-env.xml asks for (Https bound to a certificate in LocalMachine\My that
-   * has its private key) with their firewall rules (5985, 5986). Idempotent: a listener already there
-   * with the same binding is left alone.
+   * has its private key, Hostname its subject CN) with their firewall rules (5985, 5986). Idempotent: a
+   * listener already there with the same binding is left alone; one that differs is deleted and created.
    */
   configureWinRm(listeners: WinRmListenerRequest[]): Promise<WinRmListenerResult[]>;
   /** Writes %SystemDrive%\AzureData\CustomData.bin (folder limited to SYSTEM and Administrators); returns its path. */
   writeCustomData(data: Secret<Uint8Array>): Promise<string>;
+  /** Extends the OS volume to the largest size its disk supports; never throws for Windows refusing. */
+  extendOsVolume(): Promise<OsVolumeResult>;
   /** Sets the Windows time zone by its id ("Pacific Standard Time"). */
   setTimeZone(timeZoneId: string): Promise<'changed' | 'unchanged'>;
   /** Guest agent services: Automatic when enabled, Disabled otherwise; never started here. */
   setGuestAgentServices(enabled: boolean): Promise<GuestAgentServices>;
   /** Reads the guest agent services' state without changing it. */
   readGuestAgentServices(): Promise<GuestAgentServices>;
+  /**
+   * The thumbprint of the certificate the RDP listener presents (Win32_TSGeneralSetting
+   * SSLCertificateSHA1Hash of RDP-Tcp), as Windows writes it; undefined when there is no RDP listener.
+   */
+  readRdpCertificateThumbprint(): Promise<string | undefined>;
+  /**
+   * The answer file Windows Setup reads at the start of the passes still to come
+   * (%WINDIR%\Panther\Unattend\unattend.xml, where prepare-image puts winprov's), or undefined when absent.
+   */
+  readAnswerFile(): Promise<{ path: string; xml: string } | undefined>;
+  /**
+   * Replaces that answer file (atomically), limited to SYSTEM and Administrators: it may hold the
+   * AutoLogon password Setup needs. Returns its path.
+   */
+  writeAnswerFile(xml: Secret<string>): Promise<string>;
   /** Hyper-V KVP PROVISIONING_REPORT (REG_SZ, at most 1 KB). */
   writeKvpReport(report: string): Promise<void>;
   /** An entry in the Windows Application event log (source winprov): the run started, succeeded or failed. */
@@ -210,6 +282,13 @@ export interface Platform {
    */
   setDeadline(deadline: number): void;
 
+  /**
+   * Loads what the verbs still to come need (Windows: their PowerShell modules) while the run waits on
+   * the network. Never fails and is never awaited: a module that does not load is logged and loaded by
+   * its verb as before. Platforms with nothing to load leave it out.
+   */
+  warmUp?(): void;
+
   /** Releases what the platform holds (the PowerShell session). Safe to call twice. */
   close(): Promise<void>;
 }
@@ -234,4 +313,10 @@ export interface ImageVerbs {
   installSetupComplete(script: string): Promise<string>;
   /** Windows Setup logs (Panther, UnattendGC), the relevant registry keys as text, event log extracts. */
   collectDiagnostics(): Promise<DiagnosticFile[]>;
+  /** WinRM listeners, the inbound rules opening their ports, LocalMachine\My and the other certificate bindings (image-types.ts). */
+  readRemoteAccess(): Promise<RemoteAccessInventory>;
+  /** Removes those listeners, rules and certificates; a certificate another binding still uses is kept. */
+  removeRemoteAccess(removal: RemoteAccessRemoval): Promise<RemoteAccessRemovalResult>;
+  /** What prepare-image --check judges: BitLocker, Appx, pending reboot, image state, policies, the answer file. */
+  readImageFacts(): Promise<ImageFacts>;
 }

@@ -1,6 +1,7 @@
 import { OvfError } from '../errors.ts';
 import { Secret } from '../util/secret.ts';
 import { parseXml } from './xml.ts';
+import { parseUnattendContent } from './unattend-content.ts';
 
 /**
  * The value rules of ovf-env.xml: Azure's own osProfile validation (ARM OSProfile reference, Windows VM
@@ -269,6 +270,8 @@ export function checkUnattendSetting(
   const root = parseXml(content, failure, { maxBytes: UNATTEND_CONTENT_MAX_BYTES });
   const elements = Object.keys(root).filter((key) => !key.startsWith('#') && !key.startsWith('@_'));
   if (elements.length !== 1 || elements[0] !== setting || Array.isArray(root[setting])) throw failure();
+  // Only the settings Setup documents for it, each value checked: the content ends up in Setup's answer file.
+  parseUnattendContent(setting as 'AutoLogon' | 'FirstLogonCommands', content, where, UNATTEND_CONTENT_MAX_BYTES);
   const names = { passName: 'oobeSystem', componentName: 'Microsoft-Windows-Shell-Setup', settingName: setting };
   return { ...names, content: new Secret(content) };
 }

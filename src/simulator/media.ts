@@ -45,6 +45,19 @@ function winRm(scenario: ProvisioningScenario, certificates: readonly MediaCerti
   ];
 }
 
+/** AdditionalUnattendContent as the ovf-env.xml nests it (fabric-protocol.md 6.3), each Content escaped. */
+function unattendContent(scenario: ProvisioningScenario): string[] {
+  const settings = ([['AutoLogon', scenario.autoLogonContent], ['FirstLogonCommands', scenario.firstLogonCommandsContent]] as const)
+    .filter(([, content]) => content !== undefined)
+    .map(([name, content]) => `<ComponentSetting><SettingName>${name}</SettingName><Content>${escapeXml(content!)}</Content></ComponentSetting>`);
+  if (settings.length === 0) return [];
+  return [
+    '<AdditionalUnattendContent><Passes><UnattendPass><PassName>oobeSystem</PassName><Components><UnattendComponent>',
+    `  <ComponentName>Microsoft-Windows-Shell-Setup</ComponentName><ComponentSettings>${settings.join('')}</ComponentSettings>`,
+    '</UnattendComponent></Components></UnattendPass></Passes></AdditionalUnattendContent>',
+  ];
+}
+
 /**
  * ovf-env.xml in the Windows shape (fabric-protocol.md 6.3): wa:-prefixed sections, the configuration
  * sets in the windowsazure default namespace with the i: prefix for xsi, values XML-escaped.
@@ -61,6 +74,7 @@ export function ovfEnvXml(scenario: ProvisioningScenario, certificates: readonly
     ...winRm(scenario, certificates),
     ...element('AdminUsername', scenario.adminUsername),
     ...element('CustomData', scenario.customData === undefined ? undefined : Buffer.from(scenario.customData, 'utf8').toString('base64')),
+    ...unattendContent(scenario),
   ];
   const platform = [
     '<KmsServerHostname>kms.core.windows.net</KmsServerHostname>',

@@ -3,19 +3,22 @@ import { FabricDocumentError } from '../errors.ts';
 /**
  * A deliberately small, strict XML reader for the documents agents post (the health report). It shares
  * no code or library with the agent's parser, so a quirk of that parser cannot make a bad report pass.
- * It keeps local names (prefixes dropped), child order and text; attribute values are checked, not kept.
+ * It keeps local names (prefixes dropped), child order, text and attributes (by local name, entities
+ * decoded: the role properties carry their values in attributes).
  */
 
-/** One element: local name, child elements and its own text (entities decoded, CDATA as is). */
+/** One element: local name, child elements, its own text (entities decoded, CDATA as is) and attributes. */
 export interface MiniElement {
   name: string;
   children: MiniElement[];
   text: string;
+  attributes: Map<string, string>;
 }
 
 const MAX_DEPTH = 32;
 const NAME = '[A-Za-z_][\\w.\\-]*(?::[A-Za-z_][\\w.\\-]*)?';
 const START_TAG = new RegExp(`<(${NAME})((?:\\s+${NAME}\\s*=\\s*(?:"[^"<]*"|'[^'<]*'))*)\\s*(/?)>`, 'y');
+const ATTRIBUTE = new RegExp(`(${NAME})\\s*=\\s*(?:"([^"<]*)"|'([^'<]*)')`, 'g');
 const END_TAG = new RegExp(`</(${NAME})\\s*>`, 'y');
 const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
@@ -92,7 +95,13 @@ export function parseMiniXml(source: string, document: string): MiniElement {
     const start = START_TAG.exec(text);
     if (!start) throw fail(document, `is not well-formed near offset ${at}`);
     at = START_TAG.lastIndex;
-    const element: MiniElement = { name: localName(start[1]!), children: [], text: '' };
+    const attributes = new Map<string, string>();
+    for (const [, name, double, single] of (start[2] ?? '').matchAll(ATTRIBUTE)) {
+      const key = localName(name!);
+      if (attributes.has(key)) throw fail(document, `repeats the attribute ${key}`);
+      attributes.set(key, decodeText(double ?? single ?? '', document));
+    }
+    const element: MiniElement = { name: localName(start[1]!), children: [], text: '', attributes };
     const parent = stack.at(-1);
     if (parent) parent.children.push(element);
     else if (root === undefined) root = element;

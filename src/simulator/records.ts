@@ -1,4 +1,5 @@
 import type { HealthVerdict } from './health-check.ts';
+import type { RolePropertiesVerdict } from './role-properties.ts';
 import type { EndpointName } from './routes.ts';
 
 /** What the simulator writes down about each request and report, for tests to assert (H13). */
@@ -20,6 +21,12 @@ export interface RecordedRequest {
 
 /** One health report as judged: the fields read, accepted or not, and the status answered. */
 export interface ReceivedHealthReport extends HealthVerdict {
+  /** Milliseconds since start(). */
+  at: number;
+}
+
+/** One role properties POST as judged (the RDP certificate thumbprint). */
+export interface ReceivedRoleProperties extends RolePropertiesVerdict {
   /** Milliseconds since start(). */
   at: number;
 }

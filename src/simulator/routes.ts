@@ -5,7 +5,7 @@
  */
 
 /** The endpoints the simulator serves; fault scripts and recorded requests are keyed by these names. */
-export type EndpointName = 'versions' | 'goalstate' | 'hostingEnvironmentConfig' | 'sharedConfig' | 'certificates' | 'health';
+export type EndpointName = 'versions' | 'goalstate' | 'hostingEnvironmentConfig' | 'sharedConfig' | 'certificates' | 'health' | 'roleProperties';
 
 /** Every endpoint name, in the order an agent calls them. */
 export const ENDPOINT_NAMES: readonly EndpointName[] = [
@@ -15,6 +15,7 @@ export const ENDPOINT_NAMES: readonly EndpointName[] = [
   'sharedConfig',
   'certificates',
   'health',
+  'roleProperties',
 ];
 
 /** A request matched to an endpoint, with the incarnation from the query (documents named by the goal state). */
@@ -60,6 +61,9 @@ export function routeRequest(method: string | undefined, rawUrl: string | undefi
   // Both spellings are in use for the health report: WALA posts to /machine?, azure-init and AB to /machine/?.
   if (method === 'POST' && (path === '/machine' || path === '/machine/') && comp === 'health') {
     return { endpoint: 'health', incarnation };
+  }
+  if (method === 'POST' && (path === '/machine' || path === '/machine/') && comp === 'roleproperties') {
+    return { endpoint: 'roleProperties', incarnation };
   }
   if (method !== 'GET') return undefined;
   const decoded = decodedPath(path);

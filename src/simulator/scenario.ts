@@ -19,6 +19,10 @@ export interface ProvisioningScenario {
   customData?: string;
   /** A WinRM Https listener on the first certificate. */
   winRmHttps?: boolean;
+  /** AdditionalUnattendContent (oobeSystem, Microsoft-Windows-Shell-Setup): the XML Content of AutoLogon, as ARM takes it. */
+  autoLogonContent?: string;
+  /** The same for FirstLogonCommands. */
+  firstLogonCommandsContent?: string;
 }
 
 /** A scenario file: test/fixtures/scenarios/*.json, shared by tests and `winprov simulate`. */
@@ -47,6 +51,8 @@ const SCENARIO_KEYS: Record<keyof ProvisioningScenario, KeyType> = {
   provisionGuestAgent: 'boolean',
   customData: 'string',
   winRmHttps: 'boolean',
+  autoLogonContent: 'string',
+  firstLogonCommandsContent: 'string',
 };
 
 /**

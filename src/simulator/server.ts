@@ -11,7 +11,8 @@ import { checkHealthReport } from './health-check.ts';
 import { writeMedia } from './media.ts';
 import { resolveOptions, type ResolvedOptions, type SimulatorOptions } from './options.ts';
 import { generateTenantCertificates } from './pfx.ts';
-import type { ExpectedCertificate, ExpectedState, ReceivedHealthReport, RecordedRequest } from './records.ts';
+import type { ExpectedCertificate, ExpectedState, ReceivedHealthReport, ReceivedRoleProperties, RecordedRequest } from './records.ts';
+import { checkRoleProperties } from './role-properties.ts';
 import { readBody, recordableHeaders, sendAnswer, sendMalformed, sendOversize, sendTruncated } from './replies.ts';
 import { documentPath, routeRequest, type EndpointName, type Route } from './routes.ts';
 import type { ProvisioningScenario } from './scenario.ts';
@@ -50,6 +51,8 @@ export class FabricSimulator {
   readonly requests: RecordedRequest[] = [];
   /** Every health report read, accepted or not, in order (reset and hang steps drop a report unread). */
   readonly healthReports: ReceivedHealthReport[] = [];
+  /** Every role properties POST read, accepted or not, in order; the fabric keeps the last accepted. */
+  readonly roleProperties: ReceivedRoleProperties[] = [];
 
   readonly #options: ResolvedOptions;
   readonly #faults: FaultQueues;
@@ -264,11 +267,13 @@ export class FabricSimulator {
       if ('bumpIncarnation' in step) this.#incarnation += 1;
       if ('status' in step) {
         if (route.endpoint === 'health') await this.#judgeHealth(req, step.status);
+        else if (route.endpoint === 'roleProperties') await this.#judgeRoleProperties(req, step.status);
         else req.resume();
         return sendAnswer(res, scriptedAnswer(step));
       }
     }
-    const answer = route.endpoint === 'health' ? await this.#judgeHealth(req) : await this.#answerDocument(req, route, step);
+    const answer = route.endpoint === 'health' ? await this.#judgeHealth(req)
+      : route.endpoint === 'roleProperties' ? await this.#judgeRoleProperties(req) : await this.#answerDocument(req, route, step);
     if (this.#phase === 'stopped') return;
     if (step !== undefined && 'truncate' in step) return sendTruncated(res, answer);
     if (step !== undefined && 'malformed' in step) return sendMalformed(res, answer);
@@ -296,5 +301,16 @@ export class FabricSimulator {
     if (!verdict.accepted) return textAnswer(verdict.httpStatus, verdict.reason ?? 'refused');
     // The real WireServer answers 200 with an empty body (azure-init testing-server notes), plus the latest incarnation.
     return { status: 200, body: '', contentType: 'text/xml; charset=utf-8', headers: { 'x-ms-latest-goal-state-incarnation-number': String(this.#incarnation) } };
+  }
+
+  /** Reads, checks and records role properties; 202 Accepted with no body, as WALinuxAgent expects (fabric-protocol.md 2.1). */
+  async #judgeRoleProperties(req: IncomingMessage, scriptedStatus?: number): Promise<Answer> {
+    const body = await readBody(req, MAX_HEALTH_BODY);
+    const verdict = body === undefined
+      ? { containerId: '', instanceId: '', properties: [], accepted: false, httpStatus: 413, reason: `body over ${MAX_HEALTH_BODY} bytes` }
+      : checkRoleProperties(body, { containerId: this.#containerId, instanceId: this.#instanceId });
+    if (scriptedStatus !== undefined) Object.assign(verdict, { accepted: false, httpStatus: scriptedStatus, reason: `scripted status ${scriptedStatus}` });
+    this.roleProperties.push({ ...verdict, at: this.#since() });
+    return verdict.accepted ? { status: 202, body: '', contentType: 'text/xml; charset=utf-8' } : textAnswer(verdict.httpStatus, verdict.reason ?? 'refused');
   }
 }

@@ -1,6 +1,8 @@
 import { mkdir, readFile, readdir, rename, rm, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FileBusyError } from '../errors.ts';
 
 /**
  * File helpers with the guarantees the journal needs: a write is atomic (temporary file in the same
@@ -11,8 +13,72 @@ import { randomBytes } from 'node:crypto';
 /** The name writeFileAtomic gives its temporary files: "<target>.<12 hex digits>.tmp", and nothing else. */
 const TEMPORARY_NAME = /^.+\.[0-9a-f]{12}\.tmp$/;
 
+/**
+ * Renames that fail with these codes are tried again: on Windows, antivirus or the search indexer opens a
+ * file winprov has just written (without FILE_SHARE_DELETE) for a moment, and MoveFileEx over it fails
+ * with EPERM, EACCES or EBUSY until they let go; graceful-fs retries the same codes for the same reason.
+ */
+const RENAME_RETRY_CODES = new Set(['EPERM', 'EACCES', 'EBUSY']);
+
+/**
+ * The total time a rename is retried. graceful-fs gives up after 60 s on Windows; winprov writes its
+ * journal after every step of a boot-time run that has one 20-minute deadline, so a file held that long
+ * is not a scan that will end soon: 10 s covers a scan of a small file many times over and keeps a stuck
+ * file from eating the run's deadline one write at a time.
+ */
+export const RENAME_RETRY_BUDGET_MS = 10_000;
+
+export interface RenameRetryOptions {
+  /** The rename to call (tests inject one that fails); node:fs/promises rename by default. */
+  rename?: (from: string, to: string) => Promise<void>;
+  /** The wait between attempts; timers/promises setTimeout by default. */
+  sleep?: (ms: number) => Promise<unknown>;
+  /** Total time retried before FileBusyError; RENAME_RETRY_BUDGET_MS by default. */
+  budgetMs?: number;
+  /** Told once when the rename succeeded after retries, with how many and how long. */
+  log?: (message: string) => void;
+}
+
+let defaultRetryLog: ((message: string) => void) | undefined;
+
+/** Where renames that needed retries are reported when the caller passes no log (set once per run, exclusive-run.ts). */
+export function setRenameRetryLog(log: ((message: string) => void) | undefined): void {
+  defaultRetryLog = log;
+}
+
+/**
+ * rename(from, to), tried again on EPERM, EACCES and EBUSY with a backoff of 10 ms doubling to at most
+ * 1 s, for at most budgetMs in total; then FileBusyError. Any other error is thrown at once.
+ */
+export async function renameWithRetry(from: string, to: string, options: RenameRetryOptions = {}): Promise<void> {
+  const doRename = options.rename ?? rename;
+  const wait = options.sleep ?? sleep;
+  const budget = options.budgetMs ?? RENAME_RETRY_BUDGET_MS;
+  const started = Date.now();
+  let delay = 10;
+  let retries = 0;
+  let waited = 0;
+  for (;;) {
+    try {
+      await doRename(from, to);
+      if (retries > 0) (options.log ?? defaultRetryLog)?.(`replacing ${to} needed ${retries} more attempt(s) over ${Math.max(waited, Date.now() - started)} ms (the file was held by another program)`);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (!RENAME_RETRY_CODES.has(code)) throw err;
+      // Both clocks: the injected sleep of tests does not move Date.now().
+      const elapsed = Math.max(waited, Date.now() - started);
+      if (elapsed + delay > budget) throw new FileBusyError(to, code, elapsed, { cause: err, context: { attempts: retries + 1 } });
+      await wait(delay);
+      waited += delay;
+      retries += 1;
+      delay = Math.min(delay * 2, 1_000);
+    }
+  }
+}
+
 /** Writes data atomically with owner-only permissions (mode 0600 where the OS has modes). */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, options: RenameRetryOptions = {}): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
@@ -23,7 +89,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     } finally {
       await handle.close();
     }
-    await rename(temporary, path);
+    await renameWithRetry(temporary, path, options);
   } catch (err) {
     await rm(temporary, { force: true });
     throw err;

@@ -53,11 +53,14 @@ test('a run reports Provisioning then Ready and applies name, account, certifica
 test('a second run on a provisioned machine applies nothing and sends Ready again', async () => {
   const fx = await provisioningFixture({ scenario: { adminPassword: PASSWORD, certificateCount: 1 } });
   try {
-    assert.equal((await fx.run()).outcome, 'ready');
+    const first = await fx.run();
+    assert.equal(first.outcome, 'ready');
     const before = await fx.machine();
     const second = await fx.run();
     assert.equal(second.outcome, 'ready');
     assert.equal(second.alreadyProvisioned, true);
+    assert.ok(first.state.adminAccount?.sid.endsWith('-500'), 'the admin account is the built-in Administrator');
+    assert.deepEqual(second.state.adminAccount, first.state.adminAccount, 'the re-run carries the admin account over for status');
     const after = await fx.machine();
     assert.deepEqual(after.changes, before.changes, 'no change was made by the second run');
     assert.deepEqual(after.users, before.users);

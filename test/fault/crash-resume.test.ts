@@ -26,9 +26,9 @@ const SCENARIO = {
   provisionGuestAgent: true,
 };
 
-/** Every verb that changes the machine, in the order a run calls them (recordEvent first: the start entry). */
+/** Every verb that changes the machine, in the order a run calls them (the start entry once DHCP is settled). */
 const CRASH_VERBS = [
-  'recordEvent', 'enableDhcp', 'setComputerName', 'ensureAdminAccount', 'importCertificates', 'writeCustomData',
+  'enableDhcp', 'recordEvent', 'setComputerName', 'ensureAdminAccount', 'importCertificates', 'writeCustomData',
   'setTimeZone', 'writeCompletionMarker', 'setGuestAgentServices', 'writeKvpReport',
 ];
 /** Verbs that come after Ready: a run killed there had already been acknowledged once. */
@@ -123,11 +123,11 @@ test('the uninterrupted reference run applied the whole scenario', async () => {
     pendingComputerName: 'crash-web-01',
     timeZone: 'Tokyo Standard Time',
     interfaces: [{ name: 'Ethernet', dhcpEnabled: true, addresses: ['10.0.0.4'] }],
+    // The built-in Administrator (RID 500) renamed: the admin account, as on Azure.
     users: [
-      { name: 'Administrator', enabled: false, passwordNeverExpires: false, mustChangePassword: false },
       { name: 'opsadmin', enabled: true, passwordNeverExpires: true, mustChangePassword: false },
     ],
-    administrators: ['Administrator', 'opsadmin'],
+    administrators: ['opsadmin'],
     certificateStores: {
       My: [{ certificate: 0, hasPrivateKey: true, keyStorage: 'MachineKeySet', exportable: false }],
       Root: [{ certificate: 1, hasPrivateKey: false, keyStorage: 'none', exportable: false }],
@@ -155,8 +155,9 @@ describe('killed right after a verb and run again', { concurrency: 3 }, () => {
         const crashed = await provisionProcess(m.root, m.simulator.url);
         assert.equal(crashed.signal, 'SIGKILL', `the run was killed by the sandbox (exit ${crashed.code}): ${crashed.output.slice(-400)}`);
         const platform = await SandboxPlatform.open(m.root);
-        // Killed before its first step the run left no journal; killed after Ready (KVP) it had finished it.
-        const journalAtKill = verb === 'recordEvent' ? undefined : verb === 'writeKvpReport' ? 'ready' : 'running';
+        // Killed inside its first step (DHCP, which the network waits for) the run left no journal; killed
+        // after Ready (KVP) it had finished it.
+        const journalAtKill = verb === 'enableDhcp' ? undefined : verb === 'writeKvpReport' ? 'ready' : 'running';
         assert.equal((await platform.readAgentState())?.result, journalAtKill, 'the journal shows how far the killed run got');
         const killedMachine = (await loadMachine(m.root))!;
         assert.equal(killedMachine.crashAfter, undefined);

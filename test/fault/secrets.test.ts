@@ -3,6 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { provision } from '../../src/agent.ts';
@@ -22,6 +23,12 @@ import { cli, collectLogs, fabricRecords, fetchPfx, filesUnder, findings, needle
  * Only the custom data file may hold the custom data, and only the media (input) holds everything.
  */
 
+// Every temporary file of this file's runs, in-process and in child processes, goes to a folder of its
+// own (os.tmpdir() reads TMPDIR at each call; children inherit it): the scan of new temp files below then
+// sees exactly them, never the temp files of other test files running alongside.
+const sharedTmp = tmpdir();
+const ownTmp = mkdtempSync(join(sharedTmp, 'winprov-secrets-tmp-'));
+process.env['TMPDIR'] = ownTmp;
 let workspace: string;
 const startedAt = Date.now();
 const fixtures: ProvisioningFixture[] = [];
@@ -31,6 +38,8 @@ before(async () => {
 after(async () => {
   for (const fx of fixtures) await fx.close();
   await rm(workspace, { recursive: true, force: true });
+  process.env['TMPDIR'] = sharedTmp;
+  await rm(ownTmp, { recursive: true, force: true });
 });
 
 /** A simulator with the planted secrets, its sandbox, and the PFX it serves (fetched before the agent runs). */

@@ -128,5 +128,5 @@ export const MUTATING_COMMANDS = new Set([
   'New-LocalUser', 'Set-LocalUser', 'Enable-LocalUser', 'Disable-LocalUser', 'Rename-LocalUser', 'Add-LocalGroupMember',
   'Invoke-CimMethod', 'Rename-Computer', 'Set-NetIPInterface', 'Remove-NetIPAddress', 'Remove-NetRoute', 'Set-DnsClientServerAddress',
   'New-WSManInstance', 'Set-WSManInstance', 'Remove-WSManInstance', 'New-NetFirewallRule', 'Set-NetFirewallRule', 'Remove-NetFirewallRule',
-  'Set-Service', 'Start-Service', 'Set-TimeZone', 'Set-Acl',
+  'Set-Service', 'Start-Service', 'Set-TimeZone', 'Set-Acl', 'Resize-Partition',
 ]);

@@ -112,16 +112,20 @@ describe('WindowsPlatform on the emulated Windows', { skip: 'skipped' in tools ?
     assert.equal(registry['SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters']['NV Hostname']['data'], 'vm-emulated-01');
   });
 
-  it('creates the admin account in Administrators, then updates it', async () => {
-    assert.equal(await platform!.ensureAdminAccount({ username: 'azureuser', password: new Secret(PASSWORD), resetPasswordOnFirstLogon: false }), 'created');
+  it('makes the built-in Administrator (RID 500) the admin: renamed, then updated', async () => {
+    const renamed = await platform!.ensureAdminAccount({ username: 'azureuser', password: new Secret(PASSWORD), resetPasswordOnFirstLogon: false });
+    assert.equal(renamed.outcome, 'renamed');
+    assert.equal(renamed.previousName, 'Administrator');
+    assert.match(renamed.sid, /^S-1-5-21-\d+-\d+-\d+-500$/);
     let state = readState(statePath);
     const user = state['users'].find((u: State) => u['name'] === 'azureuser');
-    assert.ok(user);
+    assert.equal(user['sid'], renamed.sid);
     assert.equal(user['passwordSha256'], createHash('sha256').update(PASSWORD).digest('hex'));
     assert.ok(state['groups'].find((g: State) => g['sid'] === 'S-1-5-32-544')['members'].includes(user['sid']));
-    assert.equal(await platform!.ensureAdminAccount({ username: 'Administrator', password: new Secret(PASSWORD), resetPasswordOnFirstLogon: true }), 'updated');
+    assert.ok(!state['users'].some((u: State) => u['name'] === 'Administrator'), 'no second account');
+    assert.deepEqual(await platform!.ensureAdminAccount({ username: 'AzureUser', password: new Secret(PASSWORD), resetPasswordOnFirstLogon: true }), { outcome: 'updated', sid: renamed.sid });
     state = readState(statePath);
-    assert.equal(state['users'].find((u: State) => u['name'] === 'Administrator')['passwordExpired'], true);
+    assert.equal(state['users'].find((u: State) => u['sid'] === renamed.sid)['passwordExpired'], true);
   });
 
   it('refuses a password the policy refuses, as a rejection', async () => {
@@ -142,8 +146,17 @@ describe('WindowsPlatform on the emulated Windows', { skip: 'skipped' in tools ?
     assert.deepEqual(listeners.map((l) => [l.protocol, l.port]), [['Http', 5985], ['Https', 5986]]);
     const state = readState(statePath);
     assert.deepEqual(state['wsman']['listeners'].map((l: State) => [l['transport'], l['port'], l['certificateThumbprint']]), [['HTTP', '5985', ''], ['HTTPS', '5986', thumbprint]]);
+    assert.equal(state['wsman']['listeners'][1]['hostname'], listeners[1]!.hostname, 'the HTTPS listener carries its certificate\'s CN');
+    assert.ok(listeners[1]!.hostname, 'a Hostname');
     assert.equal(state['services'].find((s: State) => s['name'] === 'WinRM')['status'], 'Running');
     assert.ok(state['firewallRules'].some((r: State) => r['name'] === 'winprov-WinRM-HTTPS-In' && r['localPort'][0] === '5986'));
+  });
+
+  it('extends the OS volume, then finds it at its largest size', async () => {
+    const first = await platform!.extendOsVolume();
+    assert.equal(first.outcome, 'extended');
+    assert.equal(first.sizeAfter, 127 * 2 ** 30 - 117 * 2 ** 20);
+    assert.equal((await platform!.extendOsVolume()).outcome, 'maximum');
   });
 
   it('writes custom data into a private folder', async () => {

@@ -82,6 +82,7 @@ function appliedView(state: MachineState): unknown {
     wsman: state['wsman'],
     firewallRules: state['firewallRules'],
     timeZone: state['timeZone'],
+    disks: state['disks'],
     pendingName: registry['SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters']['NV Hostname'],
   };
 }
@@ -110,8 +111,11 @@ describe('provisioning through the Windows platform on pwsh with Windows emulate
       assert.equal(state['registry']['SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters']['NV Hostname']['data'], 'web-emu-01', 'the pending computer name');
       const user = userNamed(state, 'opsadmin');
       assert.ok(user, 'the admin account exists');
+      assert.match(user['sid'], /^S-1-5-21-\d+-\d+-\d+-500$/, 'the admin is the built-in Administrator');
+      assert.ok(!userNamed(state, 'Administrator'), 'RID 500 was renamed, no second account');
       assert.equal(user['passwordSha256'], createHash('sha256').update(PASSWORD).digest('hex'), 'the password from ovf-env.xml was set');
       assert.equal(user['enabled'], true);
+      assert.equal(user['passwordNeverExpires'], true);
       const administrators = state['groups'].find((g: MachineState) => g['sid'] === ADMINISTRATORS);
       assert.ok(administrators['members'].includes(user['sid']), 'member of Administrators by SID');
       for (const certificate of w!.simulator.expected.certificates) {
@@ -122,6 +126,9 @@ describe('provisioning through the Windows platform on pwsh with Windows emulate
       const https = state['wsman']['listeners'].find((l: MachineState) => l['transport'] === 'HTTPS' && String(l['port']) === '5986');
       assert.ok(https, 'the HTTPS listener');
       assert.equal(https['certificateThumbprint'], w!.simulator.expected.certificates[0]!.thumbprint, 'bound to the first certificate');
+      assert.match(https['hostname'], /^winprov-sim-tenant-\d+$/, 'its Hostname is the certificate\'s CN');
+      const c = state['disks'][0]['partitions'].find((p: MachineState) => p['driveLetter'] === 'C');
+      assert.equal(c['offset'] + c['size'], 127 * 2 ** 30, 'C: extended to the end of the disk');
       const agentServices = state['services'].filter((s: MachineState) => ['RdAgent', 'WindowsAzureGuestAgent', 'WindowsAzureTelemetryService'].includes(s['name']));
       assert.deepEqual(agentServices.map((s: MachineState) => s['startType']), ['Automatic', 'Automatic', 'Automatic'], 'guest agent enabled after Ready');
       assert.match(state['registry']['SOFTWARE\\Microsoft\\Virtual Machine\\Guest']['PROVISIONING_REPORT']['data'], /^result=success\|/);
@@ -129,8 +136,9 @@ describe('provisioning through the Windows platform on pwsh with Windows emulate
       assert.equal(await readFile(join(w!.machine.dir, 'C', 'AzureData', 'CustomData.bin'), 'utf8'), 'first boot data\n');
       const status = await runCli(['status', '--platform', 'windows', '--json'], w!.machine.env);
       assert.equal(status.code, 0, status.stderr);
-      const report = JSON.parse(status.stdout) as { status: string; vmId: string; lastRun: { result: string }; guestAgent: { name: string; startMode: string }[] };
+      const report = JSON.parse(status.stdout) as { status: string; vmId: string; lastRun: { result: string }; adminAccount: { name: string; sid: string }; guestAgent: { name: string; startMode: string }[] };
       assert.equal(report.status, 'provisioned');
+      assert.deepEqual(report.adminAccount, { name: 'opsadmin', sid: user['sid'] });
       assert.equal(report.vmId, '7a1d6e1f-2c3b-4d5e-8f90-a1b2c3d4e5f6', 'the SMBIOS UUID of the emulated machine');
       assert.equal(report.lastRun.result, 'ready');
       assert.deepEqual(report.guestAgent.map((s) => `${s.name}:${s.startMode}`), ['RdAgent:Automatic', 'WindowsAzureGuestAgent:Automatic', 'WindowsAzureTelemetryService:Automatic']);
@@ -161,7 +169,13 @@ describe('provisioning through the Windows platform on pwsh with Windows emulate
       assert.equal(specialize.outcome, 'applied', specialize.error?.describe());
       assert.deepEqual(reports(w!), ['NotReady/Provisioning']);
       const applied = await w!.machine.state();
-      assert.ok(userNamed(applied, w!.simulator.scenario.adminUsername), 'the account exists before Ready');
+      const admin = userNamed(applied, w!.simulator.scenario.adminUsername);
+      assert.ok(admin, 'the account exists before Ready');
+      assert.match(admin['sid'], /-500$/, 'the admin is the built-in Administrator (RID 500)');
+      assert.equal(admin['enabled'], true);
+      assert.equal(admin['passwordSha256'], createHash('sha256').update(PASSWORD).digest('hex'));
+      assert.equal(applied['users'].filter((u: MachineState) => String(u['sid']).endsWith('-500')).length, 1);
+      assert.deepEqual(specialize.state.adminAccount, { name: w!.simulator.scenario.adminUsername, sid: admin['sid'] });
       assert.ok(applied['services'].filter((s: MachineState) => s['name'] === 'RdAgent').every((s: MachineState) => s['startType'] === 'Disabled'), 'no guest agent before Ready');
       const setupComplete = await run(w!);
       assert.equal(setupComplete.outcome, 'ready', setupComplete.error?.describe());
@@ -176,7 +190,7 @@ describe('provisioning through the Windows platform on pwsh with Windows emulate
 
   /** Windows refusing a change: exit 5, one ProvisioningFailed, and a journal that knows what was applied. */
   const refusals: { name: string; fault: MachineState; step: string; appliedBefore: string[]; reason: RegExp }[] = [
-    { name: 'a password the policy refuses', fault: { 'New-LocalUser': { error: 'InvalidPassword' } }, step: 'admin-account', appliedBefore: ['computer-name'], reason: /password policy/ },
+    { name: 'a password the policy refuses', fault: { 'Set-LocalUser': { error: 'InvalidPassword' } }, step: 'admin-account', appliedBefore: ['computer-name'], reason: /password policy/ },
     { name: 'a rename Windows refuses', fault: { 'Invoke-CimMethod': { returnValue: 1210 } }, step: 'computer-name', appliedBefore: [], reason: /1210/ },
     { name: 'a certificate import Windows refuses', fault: { 'X509Store.Add': { error: 'AccessDenied' } }, step: 'certificate-import', appliedBefore: ['computer-name', 'admin-account'], reason: /certificate|access|denied/i },
   ];

@@ -16,12 +16,14 @@ test('each endpoint is matched by method, path and query', () => {
   assert.equal(route('GET', '/machine/?comp=goalstate'), 'goalstate');
   assert.equal(route('POST', '/machine?comp=health'), 'health');
   assert.equal(route('POST', '/machine/?comp=health'), 'health');
+  assert.equal(route('POST', '/machine?comp=roleProperties'), 'roleProperties');
+  assert.equal(route('POST', '/machine/?comp=roleproperties'), 'roleProperties');
   assert.equal(route('GET', `${doc}?comp=config&type=hostingEnvironmentConfig&incarnation=1`), 'hostingEnvironmentConfig');
   assert.equal(route('GET', `${doc}?comp=config&type=sharedConfig&incarnation=1`), 'sharedConfig');
   assert.equal(route('GET', `${doc}?comp=certificates&incarnation=1`), 'certificates');
   // Decoded paths compare equal: an HTTP client that normalises %2D still reaches the document.
   assert.equal(route('GET', '/machine/c6d5526c-5ac2/b61f93d0._vm_1?comp=certificates&incarnation=1'), 'certificates');
-  assert.deepEqual(ENDPOINT_NAMES.length, 6);
+  assert.deepEqual(ENDPOINT_NAMES.length, 7);
 });
 
 test('anything else is no route', () => {

@@ -96,21 +96,38 @@ build {
       "$msi = Start-Process msiexec.exe -ArgumentList '/i', 'C:\\Windows\\Temp\\winprov.msi', '/qn', '/l*v', 'C:\\Windows\\Temp\\winprov-msi.log' -Wait -PassThru",
       "if ($msi.ExitCode -notin 0, 3010) { Get-Content C:\\Windows\\Temp\\winprov-msi.log -Tail 40; throw \"msiexec exited with $($msi.ExitCode)\" }",
       "& \"$env:ProgramFiles\\winprov\\winprov.exe\" --version",
+      # Before anything else changes the VM: record the image's own WinRM listeners, firewall rules and
+      # certificates. The HTTPS listener Packer connects through already exists (Azure made it from the
+      # VM's winRM settings), so it is named as the build's; prepare-image removes it, its rule and its
+      # certificate (with the private key) at the end of the build.
+      "& \"$env:ProgramFiles\\winprov\\winprov.exe\" prepare-image --record-baseline --build-listener HTTPS",
+      "if ($LASTEXITCODE -ne 0) { throw \"winprov prepare-image --record-baseline exited with $LASTEXITCODE\" }",
     ]
   }
 
   provisioner "powershell" {
     inline = [
       "$ErrorActionPreference = 'Stop'",
-      # Resets winprov's state, sets the guest agent services to Disabled (they must not run before Ready),
-      # places the unattend template at C:\\Windows\\Panther\\Unattend\\unattend.xml and, with
-      # --defer-ready, installs SetupComplete.cmd.
-      "& \"$env:ProgramFiles\\winprov\\winprov.exe\" prepare-image ${var.defer_ready ? "--defer-ready" : ""}",
+      # Checks the image (exit 9 on a FAIL: BitLocker, unprovisioned Appx packages, a pending reboot ...),
+      # resets winprov's state (keeping the baseline for the last step), sets the guest
+      # agent services to Disabled (they must not run before Ready), places the unattend template at
+      # C:\\Windows\\Panther\\Unattend\\unattend.xml and, with --defer-ready, installs SetupComplete.cmd.
+      # --keep-remote-access: this session runs over the build's HTTPS listener, and its next request would
+      # fail once the listener is gone; the removal is the very last step below.
+      "& \"$env:ProgramFiles\\winprov\\winprov.exe\" prepare-image --keep-remote-access ${var.defer_ready ? "--defer-ready" : ""}",
       "if ($LASTEXITCODE -ne 0) { throw \"winprov prepare-image exited with $LASTEXITCODE\" }",
       # /quit, not /shutdown: Packer deallocates and captures the VM itself once this script returns; a
       # shutdown would cut the WinRM session under the running provisioner. Wait until generalize is done.
       "& $env:SystemRoot\\System32\\Sysprep\\sysprep.exe /generalize /oobe /mode:vm /quiet /quit /unattend:C:\\Windows\\Panther\\Unattend\\unattend.xml",
       "while ($true) { $state = (Get-ItemProperty HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Setup\\State).ImageState; if ($state -eq 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE') { break }; Write-Output $state; Start-Sleep -Seconds 10 }",
+      # Last: remove the build's WinRM listener, its firewall rule and its certificate (with the private key).
+      # Processes started in a WinRM shell end with it, so the removal runs as a one-time SYSTEM task a few
+      # seconds after this provisioner has returned, before Packer powers the VM off; the task expires and
+      # Task Scheduler deletes it. Nothing reports back from the task: check a VM made from the image (no
+      # listener on 5986 and no pkrvm certificate in LocalMachine\\My unless that VM asked for them).
+      "$action = New-ScheduledTaskAction -Execute \"$env:ProgramFiles\\winprov\\winprov.exe\" -Argument 'prepare-image --remote-access-only'",
+      "$trigger = New-ScheduledTaskTrigger -Once -At (Get-Date).AddSeconds(5); $trigger.EndBoundary = (Get-Date).AddMinutes(2).ToString('s')",
+      "Register-ScheduledTask -TaskName 'winprov-remove-build-access' -Action $action -Trigger $trigger -Settings (New-ScheduledTaskSettingsSet -DeleteExpiredTaskAfter 00:00:01) -User 'SYSTEM' -RunLevel Highest | Out-Null",
     ]
   }
 }

@@ -1,21 +1,27 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { digest } from './password.ts';
+import { applyAdminAccount } from './accounts.ts';
+import { applyWinRm } from './winrm.ts';
+import { applyOsVolume } from './volume.ts';
 import { Secret } from '../../util/secret.ts';
 import { readJsonFile, writeFileAtomic, writeJsonFile } from '../../util/files.ts';
 import { PlatformCommandError, PlatformRejectedError, StateError } from '../../errors.ts';
-import { readPkcs12 } from '../../crypto/pkcs12.ts';
 import { wireServerFromInterfaceOptions } from '../../net/dhcp-cache.ts';
-import { ADMINISTRATORS_SID, defaultMachine, loadMachine, saveMachine, type SandboxMachine } from './machine.ts';
+import { defaultMachine, loadMachine, saveMachine, type SandboxMachine } from './machine.ts';
 import { sandboxDiagnostics } from './diagnostics.ts';
+import * as sandboxImage from './image.ts';
+import type { ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
 import { exists, readSandboxMedia } from './media.ts';
+import { readSandboxAnswerFile, writeSandboxAnswerFile } from './answer-file.ts';
 import { checkComputerName, checkPasswordPolicy, checkStoreName, checkUserName } from './rules.ts';
 import type {
-  AccountOutcome, AdminAccount, AgentEvent, AgentState, CertificateBundle, CertificateImportResult, CompletionMarker,
-  DiagnosticFile, FabricInterface, GuestAgentServices, ImageVerbs, Platform, ProvisioningMedia,
+  AdminAccount, AdminAccountResult, AgentEvent, AgentState, CertificateBundle, CertificateImportResult, CompletionMarker,
+  DiagnosticFile, FabricInterface, GuestAgentServices, ImageVerbs, OsVolumeResult, Platform, ProvisioningMedia,
   WinRmListenerRequest, WinRmListenerResult,
 } from '../platform.ts';
 import { EVENT_IDS } from '../platform.ts';
+import type { FirstBootRunExit, FirstBootRunRequest, FirstBootVerbs } from '../first-boot-types.ts';
+import { readSandboxCustomData, runSandboxScript } from './first-boot.ts';
 
 /**
  * A file-backed fake Windows rooted in a folder: machine.json (the OS state), drives/<letter>/ (the
@@ -32,7 +38,7 @@ export interface SandboxOptions {
   create?: boolean;
 }
 
-export class SandboxPlatform implements Platform, ImageVerbs {
+export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   readonly kind = 'sandbox' as const;
   readonly root: string;
   readonly stateDirectory: string;
@@ -107,32 +113,16 @@ export class SandboxPlatform implements Platform, ImageVerbs {
     });
   }
 
-  async ensureAdminAccount(account: AdminAccount): Promise<AccountOutcome> {
+  async ensureAdminAccount(account: AdminAccount): Promise<AdminAccountResult> {
     checkUserName(account.username);
-    const password = account.password.reveal();
-    checkPasswordPolicy(account.username, password);
-    return this.change('ensureAdminAccount', (machine) => {
-      let user = machine.users.find((u) => u.name.toLowerCase() === account.username.toLowerCase());
-      const outcome: AccountOutcome = user === undefined ? 'created' : 'updated';
-      if (user === undefined) {
-        const machinePrefix = machine.users[0]?.sid.replace(/-\d+$/, '') ?? 'S-1-5-21-0-0-0';
-        const rid = 1000 + machine.users.filter((u) => !u.sid.endsWith('-500')).length;
-        user = { name: account.username, sid: `${machinePrefix}-${rid}`, passwordDigest: '', passwordNeverExpires: true, mustChangePassword: false, enabled: true };
-        machine.users.push(user);
-      }
-      user.passwordDigest = digest(password);
-      user.passwordNeverExpires = !account.resetPasswordOnFirstLogon;
-      user.mustChangePassword = account.resetPasswordOnFirstLogon;
-      user.enabled = true;
-      const admins = machine.groups[ADMINISTRATORS_SID]!;
-      // Membership by SID: "already a member" (ERROR_MEMBER_IN_ALIAS 1378) is success.
-      if (!admins.members.includes(user.sid)) admins.members.push(user.sid);
-      return { detail: `${outcome} ${user.name} (${user.sid}), member of ${ADMINISTRATORS_SID}`, result: outcome };
-    });
+    checkPasswordPolicy(account.username, account.password.reveal());
+    return this.change('ensureAdminAccount', (machine) => applyAdminAccount(machine, account));
   }
 
   async importCertificates(bundle: CertificateBundle): Promise<CertificateImportResult[]> {
     // Windows opens the PFX the same way: a placement naming a certificate it does not hold fails.
+    // Loaded here, not at start-up: it brings node-forge, which a run without certificates never needs.
+    const { readPkcs12 } = await import('../../crypto/pkcs12.ts');
     const contents = readPkcs12(bundle.pfx.reveal());
     const inPfx = new Map(contents.certificates.map((c) => [c.thumbprint, c]));
     for (const placement of bundle.placements) {
@@ -150,7 +140,7 @@ export class SandboxPlatform implements Platform, ImageVerbs {
           continue;
         }
         const hasPrivateKey = inPfx.get(placement.thumbprint)!.hasPrivateKey;
-        store.push({ thumbprint: placement.thumbprint, hasPrivateKey, keyStorage: hasPrivateKey ? 'MachineKeySet' : 'none', exportable: false });
+        store.push({ thumbprint: placement.thumbprint, subject: inPfx.get(placement.thumbprint)!.subject, hasPrivateKey, keyStorage: hasPrivateKey ? 'MachineKeySet' : 'none', exportable: false });
         results.push({ thumbprint: placement.thumbprint, store: placement.store, outcome: 'imported' });
       }
       const imported = results.filter((r) => r.outcome === 'imported');
@@ -159,29 +149,11 @@ export class SandboxPlatform implements Platform, ImageVerbs {
   }
 
   async configureWinRm(listeners: WinRmListenerRequest[]): Promise<WinRmListenerResult[]> {
-    return this.change('configureWinRm', (machine) => {
-      const winrm = (machine.winrm ??= { listeners: [], firewallPorts: [] });
-      const results: WinRmListenerResult[] = [];
-      const changed: string[] = [];
-      for (const request of listeners) {
-        const https = request.protocol === 'Https';
-        const port = https ? 5986 : 5985;
-        const thumbprint = https ? request.certificateThumbprint : undefined;
-        // WinRM refuses an HTTPS listener whose certificate is not in LocalMachine\My with its private key.
-        if (https && !machine.certificateStores.My?.some((c) => c.thumbprint === thumbprint && c.hasPrivateKey)) {
-          throw new PlatformRejectedError('configureWinRm', `the HTTPS listener's certificate ${thumbprint} is not in LocalMachine\\My with its private key`);
-        }
-        const transport = https ? 'HTTPS' as const : 'HTTP' as const;
-        const existing = winrm.listeners.find((l) => l.transport === transport);
-        const outcome = existing === undefined ? 'created' : existing.certificateThumbprint === thumbprint ? 'present' : 'updated';
-        if (existing === undefined) winrm.listeners.push({ transport, port, ...(thumbprint ? { certificateThumbprint: thumbprint } : {}) });
-        else if (thumbprint) existing.certificateThumbprint = thumbprint;
-        if (!winrm.firewallPorts.includes(port)) winrm.firewallPorts.push(port);
-        if (outcome !== 'present') changed.push(`${transport} listener on ${port}${thumbprint ? ` with ${thumbprint}` : ''}`);
-        results.push({ protocol: request.protocol, port, outcome });
-      }
-      return { detail: changed.length ? `WinRM ${changed.join(', ')}` : undefined, result: results };
-    });
+    return this.change('configureWinRm', (machine) => applyWinRm(machine, listeners));
+  }
+
+  async extendOsVolume(): Promise<OsVolumeResult> {
+    return this.change('extendOsVolume', (machine) => applyOsVolume(machine));
   }
 
   async writeCustomData(data: Secret<Uint8Array>): Promise<string> {
@@ -220,9 +192,41 @@ export class SandboxPlatform implements Platform, ImageVerbs {
     return guestAgentView(await this.machine());
   }
 
+  async readRdpCertificateThumbprint(): Promise<string | undefined> {
+    return (await this.machine()).rdpCertificateThumbprint;
+  }
+
+  readAnswerFile(): Promise<{ path: string; xml: string } | undefined> {
+    return readSandboxAnswerFile(this.root);
+  }
+
+  async writeAnswerFile(xml: Secret<string>): Promise<string> {
+    const path = await writeSandboxAnswerFile(this.root, xml);
+    return this.change('writeAnswerFile', (machine) => {
+      machine.acls['Windows/Panther/Unattend/unattend.xml'] = ['SYSTEM', 'Administrators'];
+      return { detail: 'wrote Windows/Panther/Unattend/unattend.xml', result: path };
+    });
+  }
+
   async writeKvpReport(report: string): Promise<void> {
     await this.change('writeKvpReport', (machine) => {
       machine.kvp.PROVISIONING_REPORT = truncateUtf8(report, KVP_MAX_BYTES);
+      return { result: undefined };
+    });
+  }
+
+  // The first-boot script's verbs (first-boot.ts: a fake interpreter, never the host's shell).
+  readSavedCustomData(maxBytes: number): Promise<Secret<Uint8Array> | { tooLarge: number } | undefined> {
+    return readSandboxCustomData(this.root, maxBytes);
+  }
+
+  runFirstBootScript(request: FirstBootRunRequest): Promise<FirstBootRunExit> {
+    return runSandboxScript(this.root, request);
+  }
+
+  async writeKvpValue(name: 'FIRST_BOOT_SCRIPT', value: string): Promise<void> {
+    await this.change('writeKvpValue', (machine) => {
+      machine.kvp[name] = truncateUtf8(value, KVP_MAX_BYTES);
       return { result: undefined };
     });
   }
@@ -296,6 +300,24 @@ export class SandboxPlatform implements Platform, ImageVerbs {
     await writeFileAtomic(path, script);
     await this.change('installSetupComplete', () => ({ detail: 'wrote Windows/Setup/Scripts/SetupComplete.cmd', result: undefined }));
     return path;
+  }
+
+  /** The image verbs on machine.json (image.ts); a blocking Group Policy execution policy refuses them as the Windows session would. */
+  async readRemoteAccess(): Promise<RemoteAccessInventory> {
+    return sandboxImage.readRemoteAccess(sandboxImage.refuseBlockedPolicy(await this.machine()));
+  }
+
+  async removeRemoteAccess(removal: RemoteAccessRemoval): Promise<RemoteAccessRemovalResult> {
+    sandboxImage.refuseBlockedPolicy(await this.machine());
+    return this.change('removeRemoteAccess', (machine) => {
+      const result = sandboxImage.removeRemoteAccess(machine, removal);
+      const what = [...result.listeners.map((l) => `listener ${l.transport} ${l.address}`), ...result.firewallRules.map((r) => `rule ${r}`), ...result.certificates.map((t) => `certificate ${t}`)];
+      return { detail: what.length > 0 ? `removed ${what.join(', ')}` : undefined, result };
+    });
+  }
+
+  async readImageFacts(): Promise<ImageFacts> {
+    return sandboxImage.readImageFacts(this.root, sandboxImage.refuseBlockedPolicy(await this.machine()));
   }
 
   /** The sandbox's equivalents: its Panther logs if any, machine.json as the "registry", its events. */

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { readJsonFile, writeJsonFile } from '../../util/files.ts';
 import { StateError } from '../../errors.ts';
@@ -34,10 +34,22 @@ export interface SandboxUser {
 
 export interface SandboxCertificate {
   thumbprint: string;
+  /** The subject, "CN=..., O=..." (absent in machines saved before it was kept). */
+  subject?: string;
   hasPrivateKey: boolean;
   /** Keys land in the machine key set, persisted, not exportable (what Windows import flags give). */
   keyStorage: 'MachineKeySet' | 'none';
   exportable: boolean;
+}
+
+/** A partition of the sandbox's disk; offsets and sizes in bytes. */
+export interface SandboxPartition {
+  number: number;
+  driveLetter?: string;
+  /** MSFT_Partition's Type: System, Reserved, Basic, Recovery. */
+  type: string;
+  offset: number;
+  size: number;
 }
 
 export interface SandboxChange {
@@ -61,7 +73,7 @@ export interface SandboxMachine {
   certificateStores: Record<string, SandboxCertificate[]>;
   services: { name: string; startMode: ServiceStartMode; running: boolean }[];
   /** WinRM listeners and the firewall rules opened for them. */
-  winrm?: { listeners: { transport: 'HTTP' | 'HTTPS'; port: number; certificateThumbprint?: string }[]; firewallPorts: number[] };
+  winrm?: { listeners: { transport: 'HTTP' | 'HTTPS'; port: number; certificateThumbprint?: string; hostname?: string }[]; firewallPorts: number[] };
   /** HKLM\SOFTWARE\Microsoft\Virtual Machine\Guest values. */
   kvp: Record<string, string>;
   /** ACLs the platform set on folders, by sandbox-relative path. */
@@ -74,8 +86,17 @@ export interface SandboxMachine {
   crashAfter?: string;
   /** For deadline tests: this verb never finishes, as a hung drive would (readProvisioningMedia). */
   hang?: string;
+  /** The OS disk (absent in machines saved before it was modelled). */
+  disk?: { size: number; partitions: SandboxPartition[] };
+  /** For volume tests: Resize-Partition fails with this (Windows') text. */
+  resizeFails?: string;
   /** For DHCP tests: the address an interface gets when DHCP is turned on. */
   dhcpLeaseAddress?: string;
+  /**
+   * The RDP listener's certificate thumbprint (Win32_TSGeneralSetting.SSLCertificateSHA1Hash): Remote
+   * Desktop's self-signed certificate; absent on a machine without an RDP listener.
+   */
+  rdpCertificateThumbprint?: string;
 }
 
 export const ADMINISTRATORS_SID = 'S-1-5-32-544';
@@ -105,8 +126,21 @@ export function defaultMachine(): SandboxMachine {
     kvp: {},
     acls: {},
     changes: [],
+    rdpCertificateThumbprint: randomBytes(20).toString('hex').toUpperCase(),
+    // A 30 GiB image on Azure's default 127 GiB OS disk: EFI, MSR, then C: with free space after it.
+    disk: {
+      size: 127 * GIB,
+      partitions: [
+        { number: 1, type: 'System', offset: MIB, size: 100 * MIB },
+        { number: 2, type: 'Reserved', offset: 101 * MIB, size: 16 * MIB },
+        { number: 3, driveLetter: 'C', type: 'Basic', offset: 117 * MIB, size: 30 * GIB - 118 * MIB },
+      ],
+    },
   };
 }
+
+const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
 
 export async function loadMachine(root: string): Promise<SandboxMachine | undefined> {
   const machine = await readJsonFile<SandboxMachine>(join(root, MACHINE_FILE), (why) => new StateError(`sandbox ${MACHINE_FILE} ${why}`));

@@ -18,12 +18,17 @@ export const LIBRARY_SCRIPTS = [
   'accounts.ps1',
   'certificates.ps1',
   'winrm.ps1',
+  'storage.ps1',
   'files.ps1',
   'services.ps1',
   'kvp.ps1',
   'events.ps1',
   'diagnostics.ps1',
   'lock.ps1',
+  'rdp.ps1',
+  'unattend.ps1',
+  'remote-access.ps1',
+  'image-check.ps1',
 ] as const;
 
 const SCRIPT_NAME = /^[a-z][a-z0-9-]*\.ps1$/;

@@ -1,7 +1,8 @@
-import { PlatformCommandError, PlatformTimeoutError } from '../../errors.ts';
+import { PlatformCommandError, PlatformTimeoutError, type AgentError } from '../../errors.ts';
 import type { CommandRunner, Session, SessionExit } from './exec.ts';
 import { readableStderr } from './clixml.ts';
 import { scrubSecrets, toPlatformError } from './failure.ts';
+import { executionPolicyError } from './execution-policy.ts';
 import { helloLine, LineSplitter, newMarker, parseHostLine, requestLine, type HostAnswer } from './protocol.ts';
 
 /**
@@ -42,6 +43,20 @@ export interface RequestOptions {
 type Outcome = { kind: 'answer'; answer: HostAnswer } | { kind: 'ended'; detail: string } | { kind: 'timeout' };
 
 const STDERR_TAIL_LINES = 5;
+
+/**
+ * Wall-clock milliseconds with a fraction: the debug timing lines carry it so that another process on
+ * the same machine (the benchmark) can place the session's work beside the journal's steps.
+ */
+function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** The debug timing line of the session's start or of one request (bench/windows-timing.ts reads it). */
+export function timingLine(what: string, startedAt: number, endedAt: number, queuedMs?: number): string {
+  const queued = queuedMs === undefined ? '' : ` (queued ${queuedMs.toFixed(1)} ms)`;
+  return `PowerShell timing: ${what} at ${startedAt.toFixed(1)} took ${(endedAt - startedAt).toFixed(1)} ms${queued}`;
+}
 const MAX_LOGGED_LINE = 2_000;
 
 class Child {
@@ -51,6 +66,8 @@ class Child {
   readonly stderrTail: string[] = [];
   handle: Session | undefined;
   ready = false;
+  /** When it was spawned (epochMs), for the start's timing line. */
+  readonly spawnedAt = epochMs();
   ended: string | undefined;
   waiter: { id: number; settle: (outcome: Outcome) => void } | undefined;
   readonly exited: Promise<void>;
@@ -72,6 +89,8 @@ export class PowerShellSession {
   #queue: Promise<unknown> = Promise.resolve();
   #closing: Promise<void> | undefined;
   #startFailure: string | undefined;
+  /** The bootstrap refused the session for a Group Policy execution policy (execution-policy.ts). */
+  #startRefusal: AgentError | undefined;
   /** The run's deadline (setDeadline): no request outlives it, whatever its own timeout. */
   #deadline: number | undefined;
   /**
@@ -87,7 +106,8 @@ export class PowerShellSession {
   /** Sends one request and resolves with its result, or rejects with a PlatformRejectedError/PlatformCommandError. */
   request(verb: string, params: Record<string, unknown>, options: RequestOptions = {}): Promise<unknown> {
     if (this.#closing !== undefined) return Promise.reject(new PlatformCommandError(verb, 'the PowerShell session is closed'));
-    const run = this.#queue.then(() => this.#exchange(verb, params, options));
+    const queuedAt = epochMs();
+    const run = this.#queue.then(() => this.#exchange(verb, params, options, queuedAt));
     this.#queue = run.catch(() => undefined);
     return run;
   }
@@ -103,7 +123,7 @@ export class PowerShellSession {
     return this.#closing;
   }
 
-  async #exchange(verb: string, params: Record<string, unknown>, options: RequestOptions): Promise<unknown> {
+  async #exchange(verb: string, params: Record<string, unknown>, options: RequestOptions, queuedAt: number): Promise<unknown> {
     const own = options.timeoutMs ?? this.#options.requestTimeoutMs;
     // Issue "Hold up against a hostile or broken fabric": a request whose own timeout is longer than the
     // time the run has left must not hold the run past its deadline.
@@ -119,23 +139,28 @@ export class PowerShellSession {
       this.#secrets.add(bytes.toString('base64'));
     }
     for (;;) {
+      if (this.#startRefusal !== undefined) throw this.#startRefusal;
       if (this.#startFailure !== undefined) throw new PlatformCommandError(verb, this.#startFailure);
       const child = this.#child ?? this.#spawn();
       const deadline = Date.now() + timeoutMs;
       let outcome = child.ready ? undefined : await this.#await(child, 0, timeoutMs);
       if (outcome?.kind === 'answer') {
         if (!outcome.answer.ok) {
+          this.#startRefusal = executionPolicyError(outcome.answer.error);
           this.#startFailure = `PowerShell could not load the winprov scripts: ${scrubSecrets(outcome.answer.error.message, [...this.#secrets])}`;
           this.#stop(child);
           continue;
         }
         child.ready = true;
         this.#log('debug', `PowerShell session ready: ${JSON.stringify(outcome.answer.result)}`);
+        this.#log('debug', timingLine('start', child.spawnedAt, epochMs()));
       }
       if (child.ready) {
         const id = ++this.#nextId;
+        const sentAt = epochMs();
         child.handle?.write(requestLine({ id, verb, params, secrets: options.secrets }));
         outcome = await this.#await(child, id, Math.max(1, deadline - Date.now()));
+        this.#log('debug', timingLine(`${verb} #${id}`, sentAt, epochMs(), sentAt - queuedAt));
       }
       if (outcome === undefined) continue;
       if (outcome.kind === 'answer') {

@@ -6,8 +6,8 @@ import { wireServerFromInterfaceOptions } from '../../net/dhcp-cache.ts';
 import { Secret } from '../../util/secret.ts';
 import { readMediaFiles } from '../media-files.ts';
 import type {
-  AccountOutcome,
   AdminAccount,
+  AdminAccountResult,
   AgentEvent,
   AgentState,
   CertificateBundle,
@@ -17,11 +17,13 @@ import type {
   FabricInterface,
   GuestAgentServices,
   ImageVerbs,
+  OsVolumeResult,
   Platform,
   ProvisioningMedia,
   WinRmListenerRequest,
   WinRmListenerResult,
 } from '../platform.ts';
+import { toAdminAccountResult } from './accounts.ts';
 import * as artifacts from './artifacts.ts';
 import { powershellArgs, powershellPath } from './command-line.ts';
 import { readSetupFiles, toDiagnosticFiles } from './diagnostics.ts';
@@ -32,8 +34,14 @@ import { BOOTSTRAP_SCRIPT, loadLibrary, loadScript } from './scripts.ts';
 import { PowerShellSession, type LogFunction } from './session.ts';
 import { installSetupComplete } from './setup-complete.ts';
 import { writeFileAtomic } from '../../util/files.ts';
+import { readAnswerFile } from './answer-file.ts';
 import * as stateFiles from './state-files.ts';
+import * as image from './image.ts';
+import type { ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
+import { toOsVolumeResult } from './volume.ts';
 import { toWinRmParams, toWinRmResults } from './winrm.ts';
+import type { FirstBootRunExit, FirstBootRunRequest, FirstBootVerbs } from '../first-boot-types.ts';
+import { readWindowsCustomData, runWindowsScript, type WindowsFirstBootOptions } from './first-boot.ts';
 
 /** Options of the Windows platform; the paths come from config.ts, never from the environment here. */
 export interface WindowsPlatformOptions {
@@ -77,13 +85,15 @@ function truncateUtf8(text: string, maxBytes: number): string {
  * Windows Server 2016 and later, localized builds included: every verb is a function of a static .ps1
  * script run by one Windows PowerShell 5.1 session; every value travels as JSON on stdin.
  */
-export class WindowsPlatform implements Platform, ImageVerbs {
+export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   readonly kind = 'windows';
   readonly stateDirectory: string;
   readonly installDirectory: string;
   readonly #systemRoot: string;
   readonly #systemDrive: string;
   readonly #session: PowerShellSession;
+  /** How the first-boot script is started (first-boot.ts). */
+  readonly #firstBoot: WindowsFirstBootOptions;
   readonly #requestTimeoutMs: number;
   readonly #log: LogFunction;
   #stateDirectoryReady: Promise<void> | undefined;
@@ -99,6 +109,7 @@ export class WindowsPlatform implements Platform, ImageVerbs {
     this.installDirectory = options.installDirectory ?? 'C:\\Program Files\\winprov';
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.#log = options.log ?? (() => undefined);
+    this.#firstBoot = { runner: options.runner ?? execaRunner, powershell: options.powershell ?? powershellPath(systemRoot), systemRoot, systemDrive: this.#systemDrive };
     this.#session = new PowerShellSession({
       file: options.powershell ?? powershellPath(systemRoot),
       args: powershellArgs(loadScript(BOOTSTRAP_SCRIPT)),
@@ -156,13 +167,14 @@ export class WindowsPlatform implements Platform, ImageVerbs {
     return new HostResult('setComputerName', await this.#session.request('setComputerName', { name })).oneOf('outcome', ['renamed', 'unchanged'] as const);
   }
 
-  async ensureAdminAccount(account: AdminAccount): Promise<AccountOutcome> {
+  /** The built-in Administrator (RID 500) found by SID and renamed (accounts.ps1). */
+  async ensureAdminAccount(account: AdminAccount): Promise<AdminAccountResult> {
     const result = await this.#session.request(
       'ensureAdminAccount',
       { username: account.username, resetPasswordOnFirstLogon: account.resetPasswordOnFirstLogon },
       { secrets: { password: account.password.reveal() } },
     );
-    return new HostResult('ensureAdminAccount', result).oneOf('outcome', ['created', 'updated'] as const);
+    return toAdminAccountResult(result, account.username, this.#log);
   }
 
   async importCertificates(bundle: CertificateBundle): Promise<CertificateImportResult[]> {
@@ -186,6 +198,14 @@ export class WindowsPlatform implements Platform, ImageVerbs {
     return toWinRmResults(await this.#session.request('configureWinRm', { listeners: requested }), requested, this.#log);
   }
 
+  /** storage.ps1: the partition of %SystemDrive% grown to Get-PartitionSupportedSize's SizeMax. */
+  async extendOsVolume(): Promise<OsVolumeResult> {
+    const driveLetter = this.#systemDrive.charAt(0).toUpperCase();
+    if (!/^[A-Z]$/.test(driveLetter)) throw new PlatformRejectedError('extendOsVolume', `the system drive ${JSON.stringify(this.#systemDrive).slice(0, 20)} has no drive letter`);
+    // Get-PartitionSupportedSize examines the volume and can take a while on a large disk.
+    return toOsVolumeResult(await this.#session.request('extendOsVolume', { driveLetter }, { timeoutMs: 2 * this.#requestTimeoutMs }));
+  }
+
   async writeCustomData(data: Secret<Uint8Array>): Promise<string> {
     // Node's own path join, as for the state folder: a Windows path on Windows, a folder of the test's elsewhere.
     const directory = join(`${this.#systemDrive}${sep}`, 'AzureData');
@@ -206,8 +226,40 @@ export class WindowsPlatform implements Platform, ImageVerbs {
     return toGuestAgentServices('readGuestAgentServices', await this.#session.request('readGuestAgentServices', {}));
   }
 
+  async readRdpCertificateThumbprint(): Promise<string | undefined> {
+    const r = new HostResult('readRdpCertificate', await this.#session.request('readRdpCertificate', {}));
+    return r.boolean('found') ? r.string('thumbprint') : undefined;
+  }
+
+  /** Node reads it (as installUnattend writes it); PowerShell writes it, with its ACL. */
+  readAnswerFile(): Promise<{ path: string; xml: string } | undefined> {
+    return readAnswerFile(this.#answerFilePath());
+  }
+
+  async writeAnswerFile(xml: Secret<string>): Promise<string> {
+    const result = await this.#session.request('writeAnswerFile', { path: this.#answerFilePath() }, { secrets: { answerFile: Buffer.from(xml.reveal(), 'utf8') } });
+    return new HostResult('writeAnswerFile', result).string('path');
+  }
+
+  #answerFilePath(): string {
+    return join(this.#systemRoot, 'Panther', 'Unattend', 'unattend.xml');
+  }
+
   async writeKvpReport(report: string): Promise<void> {
     await this.#session.request('writeKvpReport', { report: truncateUtf8(report, KVP_MAX_BYTES) });
+  }
+
+  // The first-boot script's verbs (first-boot.ts); the KVP value through kvp.ps1 like PROVISIONING_REPORT.
+  readSavedCustomData(maxBytes: number): Promise<Secret<Uint8Array> | { tooLarge: number } | undefined> {
+    return readWindowsCustomData(this.#systemDrive, maxBytes);
+  }
+
+  runFirstBootScript(request: FirstBootRunRequest): Promise<FirstBootRunExit> {
+    return runWindowsScript(this.#firstBoot, request);
+  }
+
+  async writeKvpValue(name: 'FIRST_BOOT_SCRIPT', value: string): Promise<void> {
+    await this.#session.request('writeKvpValue', { name, value: truncateUtf8(value, KVP_MAX_BYTES) });
   }
 
   /** Writes the Application event log entry; registers the source winprov first when the MSI has not. */
@@ -294,6 +346,30 @@ export class WindowsPlatform implements Platform, ImageVerbs {
     }
     if (notes.length > 0) files.push({ name: 'windows/collection-notes.txt', data: `${notes.join('\r\n')}\r\n` });
     return files;
+  }
+
+  /** remote-access.ps1: listeners, the rules opening their ports, LocalMachine\My, RDP and http.sys bindings. */
+  async readRemoteAccess(): Promise<RemoteAccessInventory> {
+    return image.toRemoteAccess('readRemoteAccess', await this.#session.request('readRemoteAccess', {}));
+  }
+
+  async removeRemoteAccess(removal: RemoteAccessRemoval): Promise<RemoteAccessRemovalResult> {
+    return image.toRemovalResult('removeRemoteAccess', await this.#session.request('removeRemoteAccess', image.toRemovalParams(removal)));
+  }
+
+  /** image-check.ps1 reads the registry and the BitLocker and Appx modules; Node reads the answer file. */
+  async readImageFacts(): Promise<ImageFacts> {
+    const facts = await this.#session.request('readImageFacts', { systemDrive: this.#systemDrive });
+    const path = image.unattendPath(this.#systemRoot);
+    return image.toImageFacts('readImageFacts', facts, { path, xml: await image.readUnattend(path) });
+  }
+
+  /** host.ps1 Import-WinprovModules; its outcome is only logged (platform.ts warmUp). */
+  warmUp(): void {
+    this.#session.request('warmUp', {}).then(
+      (result) => this.#log('debug', `PowerShell warm-up: ${JSON.stringify(result)}`),
+      (err: unknown) => this.#log('debug', `PowerShell warm-up failed, the verbs load their modules themselves: ${err instanceof Error ? err.message : String(err)}`),
+    );
   }
 
   /** The named mutex Global\winprov-run (lock.ps1), held by this run's PowerShell process until close(). */

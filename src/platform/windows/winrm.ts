@@ -59,6 +59,9 @@ export function toWinRmResults(value: unknown, requested: readonly WinRmListener
     if (r.oneOf('firewallRule', ['created', 'present'] as const) === 'created') {
       log('info', `opened TCP ${port} inbound for WinRM ${protocol} (firewall rule ${r.string('ruleName')})`);
     }
-    return { protocol, port, outcome: r.oneOf('outcome', ['created', 'updated', 'present'] as const) };
+    const result: WinRmListenerResult = { protocol, port, outcome: r.oneOf('outcome', ['created', 'recreated', 'present'] as const) };
+    const hostname = r.optionalString('hostname');
+    if (hostname !== undefined) result.hostname = hostname;
+    return result;
   });
 }

@@ -37,18 +37,23 @@ test('computer names follow SetComputerNameEx and the rename is idempotent again
   assert.equal(machine.computerName, 'WIN-GENERALIZED', 'the active name changes only after the reboot');
 }));
 
-test('accounts: the password policy is enforced, existing users are updated, membership is by SID', () => withSandbox(async (platform) => {
+test('accounts: the password policy is enforced, RID 500 is renamed then updated, membership is by SID', () => withSandbox(async (platform) => {
   const account = (password: string) => ({ username: 'opsadmin', password: new Secret(password), resetPasswordOnFirstLogon: false });
   await assert.rejects(platform.ensureAdminAccount(account('short1A')), PlatformRejectedError);
   await assert.rejects(platform.ensureAdminAccount(account('xxopsadminXX1')), (err: unknown) => err instanceof PlatformRejectedError && !/xxopsadminXX1/.test(String(err)));
-  assert.equal(await platform.ensureAdminAccount(account('First-Passw0rd')), 'created');
-  assert.equal(await platform.ensureAdminAccount(account('Second-Passw0rd')), 'updated');
+  const first = await platform.ensureAdminAccount(account('First-Passw0rd'));
+  assert.equal(first.outcome, 'renamed');
+  assert.equal(first.previousName, 'Administrator');
+  assert.match(first.sid, /^S-1-5-21-\d+-\d+-\d+-500$/);
+  assert.deepEqual(await platform.ensureAdminAccount(account('Second-Passw0rd')), { outcome: 'updated', sid: first.sid });
   const machine = await platform.machine();
   const users = machine.users.filter((u) => u.name === 'opsadmin');
   assert.equal(users.length, 1);
+  assert.equal(machine.users.length, 1, 'no second account');
   assert.ok(passwordMatches(users[0]!.passwordDigest, 'Second-Passw0rd'));
   assert.equal(machine.groups[ADMINISTRATORS_SID]!.members.filter((sid) => sid === users[0]!.sid).length, 1);
   await assert.rejects(platform.ensureAdminAccount({ ...account('Third-Passw0rd'), username: 'a/b' }), PlatformRejectedError);
+  await assert.rejects(platform.ensureAdminAccount({ ...account('Third-Passw0rd'), username: 'Administrators' }), /already the name of a local group/);
 }));
 
 test('a user named like the computer still joins Administrators (membership by SID)', () => withSandbox(async (platform) => {

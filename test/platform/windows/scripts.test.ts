@@ -163,15 +163,23 @@ const FIELDS: Record<string, string[]> = {
   ensureAdminAccount: ['resetPasswordOnFirstLogon', 'username'],
   importCertificates: ['pfxPassword', 'placements'],
   configureWinRm: ['listeners'],
+  extendOsVolume: ['driveLetter'],
   writeCustomData: ['directory'],
   setTimeZone: ['timeZoneId'],
   setGuestAgentServices: ['enabled'],
   readGuestAgentServices: [],
   writeKvpReport: ['report'],
+  writeKvpValue: ['name', 'value'],
   ensureStateDirectory: ['path'],
   recordEvent: ['entryType', 'eventId', 'message'],
   readDiagnostics: [],
   enterRunMutex: ['waitMs'],
+  readRemoteAccess: [],
+  removeRemoteAccess: ['certificates', 'firewallRules', 'listeners'],
+  readImageFacts: ['systemDrive'],
+  readRdpCertificate: [],
+  writeAnswerFile: ['path'],
+  warmUp: [],
 };
 
 test('every verb the platform sends is in the host table, and each reads exactly the fields sent', () => {
@@ -186,14 +194,14 @@ test('every verb the platform sends is in the host table, and each reads exactly
 });
 
 /** The secret lines each verb reads (by name, with Get-WinprovSecret or New-WinprovSecureString). */
-const SECRETS: Record<string, string[]> = { ensureAdminAccount: ['password'], importCertificates: ['pfx'], writeCustomData: ['customData'] };
+const SECRETS: Record<string, string[]> = { ensureAdminAccount: ['password'], importCertificates: ['pfx'], writeCustomData: ['customData'], writeAnswerFile: ['answerFile'] };
 
 test('each verb reads exactly the secrets the platform sends, and only through the host', () => {
   const platformSource = readFileSync(new URL('../../../src/platform/windows/windows-platform.ts', import.meta.url), 'utf8');
   for (const [verb, fn] of verbTable) {
     const call = new RegExp(`#session\\.request\\(\\s*'${verb}'[\\s\\S]*?\\);`).exec(platformSource)?.[0] ?? '';
     const sent = [...(/secrets: \{([^}]*)\}/.exec(call)?.[1] ?? '').matchAll(/(\w+):/g)].map((m) => m[1]!).sort();
-    const read = [...functionBody(fn).matchAll(/(?:Get-WinprovSecret -Name|New-WinprovSecureString -SecretName) '(\w+)'/g)].map((m) => m[1]!).sort();
+    const read = [...functionBody(fn).matchAll(/(?:Get-WinprovSecret -Name|-SecretName) '(\w+)'/g)].map((m) => m[1]!).sort();
     assert.deepEqual(sent, SECRETS[verb] ?? [], `the platform sends the secrets of ${verb}`);
     assert.deepEqual(read, SECRETS[verb] ?? [], `${fn} reads the secrets of ${verb}`);
   }
@@ -220,6 +228,36 @@ test('accounts.ps1 adds to Administrators by SID with the user object, and treat
   assert.ok(!/Administrators'|"Administrators/.test(library), 'the group is never named (its name is localized)');
 });
 
+test('accounts.ps1 makes the admin the built-in Administrator, found by SID, and locks it when another account is the admin', () => {
+  const code = split(sources.get('accounts.ps1')!).code;
+  assert.ok(!/New-LocalUser/.test(code), 'no second account is created');
+  const builtin = functionBody('Get-WinprovBuiltinAdministrator');
+  assert.match(builtin, /\$domain = \$user\.SID\.AccountDomainSid/);
+  assert.match(builtin, /\$target = \$domain\.Value \+ '-500'/);
+  const account = functionBody('Set-WinprovAdminAccount');
+  assert.match(account, /Rename-LocalUser -SID \$builtin\.SID -NewName \$name -ErrorAction Stop/);
+  assert.match(account, /Lock-WinprovBuiltinAdministrator -User \$builtin/);
+  assert.ok(!/-InputObject|-Name \$name/.test(split(account).code.replace('Find-WinprovLocalUser -Name $name', '')), 'every change names the account by SID');
+  const random = functionBody('New-WinprovRandomSecureString');
+  assert.match(random, /\[System\.Security\.Cryptography\.RandomNumberGenerator\]::Create\(\)/);
+  assert.match(random, /\$secure\.AppendChar\(\$character\)/);
+  assert.match(random, /\[System\.Array\]::Clear\(\$characters, 0, \$characters\.Length\)/);
+  assert.ok(!/Get-Random|System\.Random\b|New-Object -TypeName string|-join/.test(split(random).code), 'a CSPRNG, and the characters never become a string');
+  const lock = functionBody('Lock-WinprovBuiltinAdministrator');
+  assert.match(lock, /Set-LocalUser -SID \$User\.SID -Password \$random -ErrorAction Stop/);
+  assert.match(lock, /Disable-LocalUser -SID \$User\.SID -ErrorAction Stop/);
+});
+
+test('storage.ps1 extends the OS partition to its supported maximum, and never moves another partition', () => {
+  const code = split(sources.get('storage.ps1')!).code;
+  assert.ok(!/Remove-Partition|New-Partition|Set-Partition|Format-Volume|diskpart|reagentc/i.test(code), 'only the OS partition is resized');
+  const verb = functionBody('Expand-WinprovOsVolume');
+  assert.match(verb, /Get-Partition -DriveLetter \$letter -ErrorAction Stop/);
+  assert.match(verb, /Get-PartitionSupportedSize -DriveLetter \$letter -ErrorAction Stop/);
+  assert.match(verb, /Resize-Partition -DriveLetter \$letter -Size \$maximum -ErrorAction Stop/);
+  assert.match(verb, /\$answer\.outcome = 'failed'/);
+});
+
 test('certificates.ps1 imports in memory into the machine key set, not exportable, and skips present thumbprints', () => {
   const body = functionBody('Import-WinprovCertificates');
   assert.match(body, /X509KeyStorageFlags\]::MachineKeySet -bor \[System\.Security\.Cryptography\.X509Certificates\.X509KeyStorageFlags\]::PersistKeySet/);
@@ -231,18 +269,21 @@ test('certificates.ps1 imports in memory into the machine key set, not exportabl
 
 test('winrm.ps1 checks every HTTPS certificate in LocalMachine\\My with its private key before it changes anything', () => {
   const verb = functionBody('Set-WinprovWinRmListeners');
-  const check = verb.indexOf('Test-WinprovListenerCertificate -Thumbprint $thumbprint');
+  const check = verb.indexOf('Get-WinprovListenerHostname -Thumbprint $thumbprint');
   assert.notEqual(check, -1);
   for (const change of ['Enable-WinprovWinRmService', 'Set-WinprovWinRmListener ', 'Set-WinprovWinRmFirewallRule']) {
     assert.ok(check < verb.indexOf(change), `the certificate is checked before ${change.trim()}`);
   }
   assert.ok(split(verb).literal.some((text) => text === "the HTTPS listener's certificate "), 'the rule names the thumbprint');
   assert.match(verb, /Stop-WinprovRejected -Rule \('the HTTPS listener''s certificate ' \+ \$thumbprint \+ ' is not in LocalMachine\\My with its private key'\)/);
-  const certificate = functionBody('Test-WinprovListenerCertificate');
+  assert.match(verb, /if \(\$null -eq \$hostname\) \{\s+Stop-WinprovRejected/);
+  assert.match(verb, /if \(\$hostname -eq ''\) \{\s+Stop-WinprovRejected/);
+  const certificate = functionBody('Get-WinprovListenerHostname');
   assert.match(certificate, /X509Store -ArgumentList 'My', \(\[System\.Security\.Cryptography\.X509Certificates\.StoreLocation\]::LocalMachine\)/);
   assert.match(certificate, /OpenFlags\]::ReadOnly\)/);
   assert.match(certificate, /FindByThumbprint, \$Thumbprint, \$false/);
-  assert.match(certificate, /if \(\$certificate\.HasPrivateKey\) \{ return \$true \}/);
+  // The listener's Hostname is the certificate's subject CN (X509NameType SimpleName).
+  assert.match(certificate, /if \(\$certificate\.HasPrivateKey\) \{ return \[string\]\$certificate\.GetNameInfo\(\[System\.Security\.Cryptography\.X509Certificates\.X509NameType\]::SimpleName, \$false\) \}/);
 });
 
 test('winrm.ps1 configures only the WinRM service, the listeners asked for and its own firewall rules', () => {
@@ -257,7 +298,7 @@ test('winrm.ps1 configures only the WinRM service, the listeners asked for and i
   assert.match(table, /switch -CaseSensitive/);
 });
 
-test('winrm.ps1 finds the listener on every address, creates it or changes it in place, and never sets a Hostname', () => {
+test('winrm.ps1 finds the listener on every address, creates it, or deletes and creates it again with an explicit Hostname', () => {
   const find = functionBody('Get-WinprovWinRmListener');
   assert.match(find, /Get-WSManInstance -ResourceURI 'winrm\/config\/Listener' -Enumerate/);
   assert.match(find, /-Name 'Source'\) -eq 'Compatibility'\) \{ continue \}/);
@@ -266,11 +307,13 @@ test('winrm.ps1 finds the listener on every address, creates it or changes it in
   assert.match(listener, /\$selector = @\{ Address = '\*'; Transport = \$Transport \}/);
   // ValueSet property names are case-sensitive (Set-WSManInstance documentation).
   assert.match(listener, /\$values = @\{ Port = \[string\]\$Port; Enabled = 'true' \}/);
-  assert.match(listener, /\$values\.CertificateThumbprint = \$Thumbprint/);
+  assert.match(listener, /\$values\.CertificateThumbprint = \$Thumbprint; \$values\.Hostname = \$Hostname/);
   assert.match(listener, /\$null = New-WSManInstance -ResourceURI 'winrm\/config\/Listener' -SelectorSet \$selector -ValueSet \$values\s+return 'created'/);
-  assert.match(listener, /\$null = Set-WSManInstance -ResourceURI 'winrm\/config\/Listener' -SelectorSet \$selector -ValueSet \$values\s+return 'updated'/);
+  assert.match(listener, /-Name 'Hostname'\) -eq \$Hostname\)/);
   assert.match(listener, /if \(\$same\) \{ return 'present' \}/);
-  assert.ok(!/Hostname|Remove-WSManInstance/.test(split(listener).code));
+  assert.match(listener, /Remove-WSManInstance -ResourceURI 'winrm\/config\/Listener' -SelectorSet \$selector\s+\$null = New-WSManInstance -ResourceURI 'winrm\/config\/Listener' -SelectorSet \$selector -ValueSet \$values\s+return 'recreated'/);
+  // Changed in place, WinRM keeps the old Hostname and refuses a certificate of another CN (dsccommunity/WSManDsc#11).
+  assert.ok(!/Set-WSManInstance/.test(split(sources.get('winrm.ps1')!).code));
 });
 
 test('winrm.ps1 opens each port with a rule found by its Name, inbound TCP, allowed on every profile', () => {
@@ -291,7 +334,9 @@ test('folders holding secrets get a protected ACL for SYSTEM and Administrators 
   assert.equal(sids.length, 2);
   assert.match(body, /'S-1-5-18'/);
   assert.match(body, /'S-1-5-32-544'/);
-  assert.match(functionBody('Write-WinprovCustomData'), /Set-WinprovPrivateFolder -Path \$folder[\s\S]*WriteAllBytes\(\$temporary/);
+  assert.match(functionBody('Write-WinprovPrivateFile'), /Set-WinprovPrivateFolder -Path [^\n]*\n[\s\S]*WriteAllBytes\(\$temporary/, 'the folder ACL is set before the bytes are written');
+  assert.match(functionBody('Write-WinprovCustomData'), /Write-WinprovPrivateFile -Path \$path -SecretName 'customData'/);
+  assert.match(functionBody('Write-WinprovAnswerFile'), /Write-WinprovPrivateFile -Path \$path -SecretName 'answerFile'/);
 });
 
 test('guest agent services are configured, never started', () => {

@@ -68,6 +68,8 @@ function cannedAnswer(verb: string, params: Record<string, unknown>): Reply {
           startModeChanged: false,
         },
       };
+    case 'extendOsVolume':
+      return { result: { outcome: 'extended', driveLetter: params.driveLetter, sizeBefore: 32 * 2 ** 30, sizeAfter: 127 * 2 ** 30 } };
     case 'writeCustomData':
       return { result: { path: `${params.directory as string}\\CustomData.bin` } };
     case 'setTimeZone':
@@ -140,6 +142,7 @@ const VERBS: { name: string; call: (p: Platform) => Promise<unknown>; verb: stri
     params: { listeners: [{ protocol: 'Http', certificateThumbprint: null }, { protocol: 'Https', certificateThumbprint: 'EF'.repeat(20) }] },
   },
   { name: 'writeCustomData', call: (p) => p.writeCustomData(new Secret<Uint8Array>(CUSTOM_DATA)), verb: 'writeCustomData', params: { directory: join(`C:${sep}`, 'AzureData'), customData: CUSTOM_DATA.toString('base64') } },
+  { name: 'extendOsVolume', call: (p) => p.extendOsVolume(), verb: 'extendOsVolume', params: { driveLetter: 'C' } },
   { name: 'setTimeZone', call: (p) => p.setTimeZone('Tokyo Standard Time'), verb: 'setTimeZone', params: { timeZoneId: 'Tokyo Standard Time' } },
   { name: 'setGuestAgentServices', call: (p) => p.setGuestAgentServices(true), verb: 'setGuestAgentServices', params: { enabled: true } },
   { name: 'readGuestAgentServices', call: (p) => p.readGuestAgentServices(), verb: 'readGuestAgentServices', params: {} },
@@ -337,7 +340,38 @@ test('an account that already exists and is already an administrator is "updated
   const { platform } = makePlatform((verb, params) =>
     verb === 'ensureAdminAccount' ? { result: { outcome: 'updated', sid: 'S-1-5-21-1-2-3-500', addedToAdministrators: false } } : cannedAnswer(verb, params),
   );
-  assert.equal(await platform.ensureAdminAccount({ username: 'operator7', password: new Secret(PASSWORD), resetPasswordOnFirstLogon: false }), 'updated');
+  assert.deepEqual(await platform.ensureAdminAccount({ username: 'operator7', password: new Secret(PASSWORD), resetPasswordOnFirstLogon: false }), { outcome: 'updated', sid: 'S-1-5-21-1-2-3-500' });
+  await platform.close();
+});
+
+test('the OS volume answer is checked: a blocker comes with its partition, a failure with Windows\' text', async () => {
+  const answers: unknown[] = [
+    { outcome: 'blocked', driveLetter: 'C', sizeBefore: 100, sizeAfter: 100, unreachableBytes: 5_000_000, blocker: { partitionNumber: 4, type: 'Recovery' } },
+    { outcome: 'failed', driveLetter: 'C', sizeBefore: 100, sizeAfter: 100, reason: 'Not enough available capacity' },
+    { outcome: 'blocked', driveLetter: 'C', sizeBefore: 100, sizeAfter: 100 },
+  ];
+  const { platform } = makePlatform((verb, params) => (verb === 'extendOsVolume' ? { result: answers.shift() } : cannedAnswer(verb, params)));
+  assert.deepEqual(await platform.extendOsVolume(), { outcome: 'blocked', driveLetter: 'C', sizeBefore: 100, sizeAfter: 100, unreachableBytes: 5_000_000, blocker: { partitionNumber: 4, type: 'Recovery' } });
+  assert.equal((await platform.extendOsVolume()).reason, 'Not enough available capacity');
+  await assert.rejects(platform.extendOsVolume(), /no valid the result/);
+  await platform.close();
+});
+
+test('RID 500 renamed is logged; another account as the admin locks RID 500 and says so as a warning', async () => {
+  const answers = [
+    { outcome: 'renamed', sid: 'S-1-5-21-1-2-3-500', previousName: 'Administrator', addedToAdministrators: false },
+    { outcome: 'updated', sid: 'S-1-5-21-1-2-3-1000', addedToAdministrators: true, builtinAdministrator: { sid: 'S-1-5-21-1-2-3-500', name: 'Administrator', disabled: true } },
+    { outcome: 'renamed', sid: 'not-a-sid' },
+  ];
+  const logged: string[] = [];
+  const { platform } = makePlatform((verb, params) => (verb === 'ensureAdminAccount' ? { result: answers.shift() } : cannedAnswer(verb, params)), { log: (level, message) => logged.push(`${level}: ${message}`) });
+  const account = { username: 'operator7', password: new Secret(PASSWORD), resetPasswordOnFirstLogon: false };
+  assert.deepEqual(await platform.ensureAdminAccount(account), { outcome: 'renamed', sid: 'S-1-5-21-1-2-3-500', previousName: 'Administrator' });
+  assert.ok(logged.includes('info: renamed the built-in Administrator (S-1-5-21-1-2-3-500) from Administrator to operator7'), logged.join('\n'));
+  const other = await platform.ensureAdminAccount(account);
+  assert.deepEqual(other.builtinAdministrator, { sid: 'S-1-5-21-1-2-3-500', name: 'Administrator', disabled: true });
+  assert.ok(logged.some((line) => line.startsWith('warn: the image already holds an account named operator7 (S-1-5-21-1-2-3-1000)') && line.endsWith('was given a random password nobody knows and disabled')), logged.join('\n'));
+  await assert.rejects(platform.ensureAdminAccount(account), /no valid sid \(expected a local account SID/);
   await platform.close();
 });
 

@@ -19,6 +19,7 @@ function answer(listeners: Listener[], outcomes: string[], extra: { serviceStart
         protocol: l.protocol,
         port: l.protocol === 'Https' ? 5986 : 5985,
         outcome: outcomes[i],
+        ...(l.protocol === 'Https' ? { hostname: 'web01.example.net' } : {}),
         firewallRule: extra.firewallRule ?? 'present',
         ruleName: `winprov-WinRM-${l.protocol.toUpperCase()}-In`,
       })),
@@ -36,7 +37,7 @@ function makePlatform(respond: (listeners: Listener[]) => Reply) {
 }
 
 test('Https thumbprints travel uppercase as JSON, Http carries none, and outcomes come back in request order', async () => {
-  const { runner, platform } = makePlatform((listeners) => answer(listeners, ['present', 'updated']));
+  const { runner, platform } = makePlatform((listeners) => answer(listeners, ['present', 'recreated']));
   const results = await platform.configureWinRm([
     { protocol: 'Http', certificateThumbprint: OTHER },
     { protocol: 'Https', certificateThumbprint: CERT },
@@ -44,7 +45,7 @@ test('Https thumbprints travel uppercase as JSON, Http carries none, and outcome
   await platform.close();
   assert.deepEqual(results, [
     { protocol: 'Http', port: 5985, outcome: 'present' },
-    { protocol: 'Https', port: 5986, outcome: 'updated' },
+    { protocol: 'Https', port: 5986, outcome: 'recreated', hostname: 'web01.example.net' },
   ]);
   assert.equal(runner.spawns.length, 1);
   const sent = requests(runner.spawns[0]!).filter((r) => r.verb !== 'exit');
@@ -111,7 +112,7 @@ test('the service start, its start mode and each firewall rule created are logge
   assert.ok(first.logged.includes('info: opened TCP 5986 inbound for WinRM Https (firewall rule winprov-WinRM-HTTPS-In)'));
 
   const again = makePlatform((listeners) => answer(listeners, ['present']));
-  assert.deepEqual(await again.platform.configureWinRm([{ protocol: 'Https', certificateThumbprint: CERT }]), [{ protocol: 'Https', port: 5986, outcome: 'present' }]);
+  assert.deepEqual(await again.platform.configureWinRm([{ protocol: 'Https', certificateThumbprint: CERT }]), [{ protocol: 'Https', port: 5986, outcome: 'present', hostname: 'web01.example.net' }]);
   await again.platform.close();
   assert.ok(!again.logged.some((line) => /WinRM service|opened TCP/.test(line)), again.logged.join('\n'));
 });
@@ -125,7 +126,7 @@ test('an answer that does not match the requests fails loudly instead of reporti
     [{ ...good, results: good.results.slice(0, 1) }, /answered for 1 WinRM listeners, 2 were asked for/],
     [{ ...good, results: [...good.results].reverse() }, /answer 1 is Https on port 5986, not Http on 5985/],
     [{ ...good, results: [good.results[0], { ...good.results[1], port: 443 }] }, /answer 2 is Https on port 443, not Https on 5986/],
-    [{ ...good, results: [good.results[0], { ...good.results[1], outcome: 'replaced' }] }, /no valid outcome \(expected one of created, updated, present/],
+    [{ ...good, results: [good.results[0], { ...good.results[1], outcome: 'replaced' }] }, /no valid outcome \(expected one of created, recreated, present/],
     [{ ...good, results: [good.results[0], { ...good.results[1], firewallRule: undefined }] }, /no valid firewallRule/],
     [{ results: good.results }, /no valid startModeChanged/],
     [null, /no valid the result/],

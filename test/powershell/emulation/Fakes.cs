@@ -538,6 +538,8 @@ namespace WinprovEmulation
     public static class FakeRegistry
     {
         public static FakeRegistryKey LocalMachine { get { return new FakeRegistryKey("", true); } }
+        /// <summary>HKCU: the keys of state.registry under "HKEY_CURRENT_USER\" (the running account's policies).</summary>
+        public static FakeRegistryKey CurrentUser { get { return new FakeRegistryKey("HKEY_CURRENT_USER", true); } }
     }
 
     /// <summary>
@@ -550,7 +552,7 @@ namespace WinprovEmulation
         readonly bool writable;
         bool closed;
         public FakeRegistryKey(string path, bool writable) { this.path = path; this.writable = writable; }
-        public string Name { get { return path.Length == 0 ? "HKEY_LOCAL_MACHINE" : "HKEY_LOCAL_MACHINE\\" + path; } }
+        public string Name { get { return path.Length == 0 ? "HKEY_LOCAL_MACHINE" : path.StartsWith("HKEY_CURRENT_USER", StringComparison.OrdinalIgnoreCase) ? path : "HKEY_LOCAL_MACHINE\\" + path; } }
         public override string ToString() { return Name; }
 
         static Hashtable Keys() { return State.Map(State.Root, "registry"); }

@@ -13,7 +13,7 @@ Describe 'generated stubs and proxies' {
     }
 
     It 'refuses a call without a mandatory parameter, and a value outside the documented set' {
-        { New-LocalUser -Password (New-Object -TypeName System.Security.SecureString) -ErrorAction Stop } | Should -Throw -ErrorId 'MissingMandatoryParameter,New-LocalUser'
+        { Rename-LocalUser -Name 'Administrator' -ErrorAction Stop } | Should -Throw -ErrorId 'MissingMandatoryParameter,Rename-LocalUser'
         { Set-Service -Name 'WinRM' -StartupType 'AutomaticDelayedStart' } | Should -Throw -ErrorId 'ParameterArgumentValidationError,Set-Service'
     }
 

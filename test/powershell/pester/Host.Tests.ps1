@@ -30,7 +30,7 @@ Describe 'the request loop' {
         $line = 'password:' + [System.Convert]::ToBase64String([System.Text.Encoding]::UTF8.GetBytes('Host-Secret-Pw1!'))
         $answers = Invoke-TestHost @('{"id":3,"secrets":1,"verb":"ensureAdminAccount","params":{"username":"hostuser","resetPasswordOnFirstLogon":false}}', $line)
         $answers[1].ok | Should -BeTrue
-        $answers[1].result.outcome | Should -Be 'created'
+        $answers[1].result.outcome | Should -Be 'renamed'
         (Find-TestEntry $State.users 'name' 'hostuser').passwordSha256 | Should -Be (Get-TestSha256 'Host-Secret-Pw1!')
         $global:WinprovRequestSecrets.Count | Should -Be 0
     }

@@ -29,3 +29,19 @@ Describe 'writeKvpReport' {
         { Set-WinprovKvpReport -Request ([pscustomobject]@{ report = 'x' }) } | Should -Throw '*registry access is not allowed*'
     }
 }
+
+Describe 'writeKvpValue' {
+    It 'writes FIRST_BOOT_SCRIPT as REG_SZ beside PROVISIONING_REPORT' {
+        $state = New-TestMachine
+        (Set-WinprovKvpValue -Request ([pscustomobject]@{ name = 'FIRST_BOOT_SCRIPT'; value = 'source=customData|outcome=succeeded' })).written | Should -BeTrue
+        $value = $state.registry['SOFTWARE\Microsoft\Virtual Machine\Guest']['FIRST_BOOT_SCRIPT']
+        $value.kind | Should -Be 'String'
+        $value.data | Should -Be 'source=customData|outcome=succeeded'
+    }
+
+    It 'refuses a value name winprov does not write' {
+        $state = New-TestMachine
+        { Set-WinprovKvpValue -Request ([pscustomobject]@{ name = 'PROVISIONING_REPORT'; value = 'x' }) } | Should -Throw '*not one winprov writes*'
+        $state.registry['SOFTWARE\Microsoft\Virtual Machine\Guest'].ContainsKey('PROVISIONING_REPORT') | Should -BeFalse
+    }
+}

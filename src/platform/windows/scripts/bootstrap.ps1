@@ -26,6 +26,40 @@ $winprovWriter.NewLine = "`n"
 
 $winprovHello = ConvertFrom-Json -InputObject $winprovReader.ReadLine()
 $winprovMarker = [string]$winprovHello.marker
+
+# An execution policy set by Group Policy (MachinePolicy, then UserPolicy: the registry values of "Turn on
+# Script Execution", EnableScripts and ExecutionPolicy) overrides -ExecutionPolicy Bypass. Under Restricted
+# Windows' CDXML modules (NetTCPIP, NetSecurity ...) cannot load their format and module files, and under
+# AllSigned PowerShell asks whether to trust their publisher, which -NonInteractive cannot answer; either
+# way the first network verb would fail with an error that names none of this (PowerShell/PowerShell#13096).
+# Read with .NET before anything loads, and refuse the session with the policy named.
+$winprovPolicy = $null
+foreach ($winprovScope in @('MachinePolicy', 'UserPolicy')) {
+    $winprovHive = [Microsoft.Win32.Registry]::LocalMachine
+    if ($winprovScope -eq 'UserPolicy') { $winprovHive = [Microsoft.Win32.Registry]::CurrentUser }
+    $winprovKey = $winprovHive.OpenSubKey('SOFTWARE\Policies\Microsoft\Windows\PowerShell')
+    if ($null -eq $winprovKey) { continue }
+    try {
+        $winprovEnable = $winprovKey.GetValue('EnableScripts')
+        $winprovValue = [string]$winprovKey.GetValue('ExecutionPolicy')
+    } finally {
+        $winprovKey.Close()
+    }
+    if ($null -eq $winprovEnable) { continue }
+    if ([int]$winprovEnable -eq 0) { $winprovValue = 'Restricted' }
+    $winprovPolicy = @{ scope = $winprovScope; policy = $winprovValue }
+    break
+}
+if ($null -ne $winprovPolicy -and @('Restricted', 'AllSigned') -contains $winprovPolicy.policy) {
+    $winprovFailure = @{
+        message = ('Group Policy sets the execution policy ' + $winprovPolicy.policy + ' (' + $winprovPolicy.scope + ')')
+        fullyQualifiedErrorId = 'WinprovExecutionPolicyBlocked'
+        rule = ($winprovPolicy.scope + ':' + $winprovPolicy.policy)
+    }
+    $winprovWriter.WriteLine($winprovMarker + (ConvertTo-Json -InputObject @{ id = 0; ok = $false; error = $winprovFailure } -Compress -Depth 16))
+    exit 4
+}
+
 $winprovLoading = ''
 try {
     foreach ($winprovScript in @($winprovHello.library)) {

@@ -30,19 +30,28 @@ function Write-WinprovCustomData {
     # file is never readable by others, then the bytes are written to a temporary file in the same
     # folder and moved over the old file, so a kill never leaves half a file.
     param([Parameter(Mandatory = $true)] $Request)
-    $folder = [string]$Request.directory
-    Set-WinprovPrivateFolder -Path $folder
-    $path = [System.IO.Path]::Combine($folder, 'CustomData.bin')
-    $temporary = $path + '.tmp'
-    # The bytes come from the request's secret line (host.ps1), which the host wipes after the answer.
-    [System.IO.File]::WriteAllBytes($temporary, (Get-WinprovSecret -Name 'customData'))
-    if ([System.IO.File]::Exists($path)) {
-        # No backup file: NullString, because PowerShell would pass '' for $null.
-        [System.IO.File]::Replace($temporary, $path, [System.Management.Automation.Language.NullString]::Value)
-    } else {
-        [System.IO.File]::Move($temporary, $path)
-    }
+    $path = [System.IO.Path]::Combine([string]$Request.directory, 'CustomData.bin')
+    Write-WinprovPrivateFile -Path $path -SecretName 'customData'
     return @{ path = $path }
+}
+
+function Write-WinprovPrivateFile {
+    # Writes the request's secret of that name (host.ps1; the host wipes it after the answer) to $Path in
+    # a folder limited to SYSTEM and Administrators first: a temporary file in the same folder, moved over
+    # the old file, so a kill never leaves half a file. Only the secret's name is bound, never its bytes.
+    param(
+        [Parameter(Mandatory = $true)] [string] $Path,
+        [Parameter(Mandatory = $true)] [string] $SecretName
+    )
+    Set-WinprovPrivateFolder -Path ([System.IO.Path]::GetDirectoryName($Path))
+    $temporary = $Path + '.tmp'
+    [System.IO.File]::WriteAllBytes($temporary, (Get-WinprovSecret -Name $SecretName))
+    if ([System.IO.File]::Exists($Path)) {
+        # No backup file: NullString, because PowerShell would pass '' for $null.
+        [System.IO.File]::Replace($temporary, $Path, [System.Management.Automation.Language.NullString]::Value)
+    } else {
+        [System.IO.File]::Move($temporary, $Path)
+    }
 }
 
 function Initialize-WinprovStateDirectory {

@@ -134,6 +134,32 @@ function Send-WinprovAnswer {
     $Writer.WriteLine($Marker + $text)
 }
 
+function Import-WinprovModules {
+    # The modules the apply verbs always use, loaded while the run waits on the network instead of at
+    # their first command (a CDXML module such as Storage generates its script module on import).
+    # Read-only; a module that does not load is reported, never an error: its verb loads it as before.
+    # The request carries no field: the list is this script's own. A module whose command another module
+    # already defines here (a proxy) is left alone: importing it would replace that command.
+    param([Parameter(Mandatory = $true)] [AllowNull()] $Request)
+    $loaded = New-Object -TypeName System.Collections.Generic.List[string]
+    $definedElsewhere = New-Object -TypeName System.Collections.Generic.List[string]
+    $failed = New-Object -TypeName System.Collections.Generic.List[string]
+    foreach ($module in @(@{ name = 'Microsoft.PowerShell.LocalAccounts'; command = 'Get-LocalUser' }, @{ name = 'Storage'; command = 'Get-Partition' })) {
+        $defined = @(Get-Command -Name $module.command -ErrorAction SilentlyContinue)
+        if ($defined.Count -gt 0 -and [string]$defined[0].ModuleName -ne $module.name) {
+            $definedElsewhere.Add($module.name)
+            continue
+        }
+        try {
+            Import-Module -Name $module.name -ErrorAction Stop
+            $loaded.Add($module.name)
+        } catch {
+            $failed.Add($module.name + ': ' + $_.Exception.Message)
+        }
+    }
+    return @{ loaded = $loaded.ToArray(); definedElsewhere = $definedElsewhere.ToArray(); failed = $failed.ToArray() }
+}
+
 function Invoke-WinprovVerb {
     # The fixed table of verbs. Each returns exactly one hashtable; anything else a verb lets fall into
     # the pipeline is dropped here and reported as a log line.
@@ -153,15 +179,23 @@ function Invoke-WinprovVerb {
             'ensureAdminAccount' { Set-WinprovAdminAccount -Request $Params }
             'importCertificates' { Import-WinprovCertificates -Request $Params }
             'configureWinRm' { Set-WinprovWinRmListeners -Request $Params }
+            'extendOsVolume' { Expand-WinprovOsVolume -Request $Params }
             'writeCustomData' { Write-WinprovCustomData -Request $Params }
             'setTimeZone' { Set-WinprovTimeZone -Request $Params }
             'setGuestAgentServices' { Set-WinprovGuestAgentServices -Request $Params }
             'readGuestAgentServices' { Get-WinprovGuestAgentServices -Request $Params }
+            'readRdpCertificate' { Get-WinprovRdpCertificate -Request $Params }
+            'writeAnswerFile' { Write-WinprovAnswerFile -Request $Params }
             'writeKvpReport' { Set-WinprovKvpReport -Request $Params }
+            'writeKvpValue' { Set-WinprovKvpValue -Request $Params }
             'ensureStateDirectory' { Initialize-WinprovStateDirectory -Request $Params }
             'recordEvent' { Write-WinprovEvent -Request $Params }
             'readDiagnostics' { Get-WinprovDiagnostics -Request $Params }
             'enterRunMutex' { Enter-WinprovRunMutex -Request $Params }
+            'readRemoteAccess' { Get-WinprovRemoteAccess -Request $Params }
+            'removeRemoteAccess' { Remove-WinprovRemoteAccess -Request $Params }
+            'readImageFacts' { Get-WinprovImageFacts -Request $Params }
+            'warmUp' { Import-WinprovModules -Request $Params }
             default { throw (New-Object -TypeName System.NotSupportedException -ArgumentList ('unknown verb ' + $Verb)) }
         })
     if ($output.Count -ne 1) {

@@ -15,3 +15,20 @@ function Set-WinprovKvpReport {
     }
     return @{ written = $true }
 }
+
+# Other values winprov publishes beside PROVISIONING_REPORT: only the names listed here (the first-boot
+# script's outcome, src/first-boot/publish.ts), so a request can never write an arbitrary value name.
+function Set-WinprovKvpValue {
+    param([Parameter(Mandatory = $true)] $Request)
+    $name = [string]$Request.name
+    if (@('FIRST_BOOT_SCRIPT') -notcontains $name) {
+        throw 'the KVP value name is not one winprov writes'
+    }
+    $key = [Microsoft.Win32.Registry]::LocalMachine.CreateSubKey('SOFTWARE\Microsoft\Virtual Machine\Guest')
+    try {
+        $key.SetValue($name, [string]$Request.value, [Microsoft.Win32.RegistryValueKind]::String)
+    } finally {
+        $key.Close()
+    }
+    return @{ written = $true }
+}

@@ -19,18 +19,20 @@ function Get-WinprovWinRmTransport {
     Stop-WinprovRejected -Rule ('the WinRM listener protocol ' + $Protocol + ' is neither Http nor Https')
 }
 
-function Test-WinprovListenerCertificate {
-    # WinRM's HTTPS listener presents a certificate of LocalMachine\My and signs with its private key:
-    # a thumbprint WinRM cannot use would leave a listener that refuses every TLS handshake.
+function Get-WinprovListenerHostname {
+    # WinRM's HTTPS listener presents a certificate of LocalMachine\My and signs with its private key: a
+    # thumbprint WinRM cannot use would leave a listener that refuses every TLS handshake. Returns the
+    # certificate's subject CN (X509NameType SimpleName), the listener's Hostname, or $null when WinRM
+    # cannot use the certificate.
     param([Parameter(Mandatory = $true)] [AllowEmptyString()] [string] $Thumbprint)
     $store = New-Object -TypeName System.Security.Cryptography.X509Certificates.X509Store -ArgumentList 'My', ([System.Security.Cryptography.X509Certificates.StoreLocation]::LocalMachine)
     $store.Open([System.Security.Cryptography.X509Certificates.OpenFlags]::ReadOnly)
     try {
         $found = $store.Certificates.Find([System.Security.Cryptography.X509Certificates.X509FindType]::FindByThumbprint, $Thumbprint, $false)
         foreach ($certificate in $found) {
-            if ($certificate.HasPrivateKey) { return $true }
+            if ($certificate.HasPrivateKey) { return [string]$certificate.GetNameInfo([System.Security.Cryptography.X509Certificates.X509NameType]::SimpleName, $false) }
         }
-        return $false
+        return $null
     } finally {
         $store.Close()
     }
@@ -82,28 +84,34 @@ function Get-WinprovWinRmListener {
 }
 
 function Set-WinprovWinRmListener {
-    # Created when missing; changed in place with Set-WSManInstance when its port, its thumbprint or its
-    # Enabled flag differ ("updated"), so there is no moment without a listener; otherwise "present".
-    # ValueSet names are case-sensitive (Set-WSManInstance documentation). No Hostname: WinRM then does
-    # not compare it with the certificate's CN, and the computer name is still pending during specialize.
+    # Created when missing; deleted and created again when its port, Enabled flag, certificate or
+    # Hostname differ ("recreated"); otherwise "present". Never changed in place: Set-WSManInstance keeps
+    # the listener's Hostname, and WinRM then refuses a certificate whose CN differs ("The certificate
+    # CN and the hostname that were provided do not match", dsccommunity/WSManDsc#11). An HTTPS
+    # listener's Hostname is its certificate's subject CN, given explicitly: the name clients reach the
+    # VM by and verify (Azure's WinRM guide makes the certificate for the VM's DNS name), whereas the
+    # computer name is still pending during specialize. ValueSet names are case-sensitive
+    # (Set-WSManInstance documentation).
     param(
         [Parameter(Mandatory = $true)] [string] $Transport,
         [Parameter(Mandatory = $true)] [int] $Port,
-        [Parameter(Mandatory = $true)] [AllowEmptyString()] [string] $Thumbprint
+        [Parameter(Mandatory = $true)] [AllowEmptyString()] [string] $Thumbprint,
+        [Parameter(Mandatory = $true)] [AllowEmptyString()] [string] $Hostname
     )
     $selector = @{ Address = '*'; Transport = $Transport }
     $values = @{ Port = [string]$Port; Enabled = 'true' }
-    if ($Transport -eq 'HTTPS') { $values.CertificateThumbprint = $Thumbprint }
+    if ($Transport -eq 'HTTPS') { $values.CertificateThumbprint = $Thumbprint; $values.Hostname = $Hostname }
     $existing = Get-WinprovWinRmListener -Transport $Transport
     if ($null -eq $existing) {
         $null = New-WSManInstance -ResourceURI 'winrm/config/Listener' -SelectorSet $selector -ValueSet $values
         return 'created'
     }
-    $same = ((Get-WinprovXmlText -Element $existing -Name 'Port') -eq [string]$Port) -and ((Get-WinprovXmlText -Element $existing -Name 'Enabled') -eq 'true')
+    $same = ((Get-WinprovXmlText -Element $existing -Name 'Port') -eq [string]$Port) -and ((Get-WinprovXmlText -Element $existing -Name 'Enabled') -eq 'true') -and ((Get-WinprovXmlText -Element $existing -Name 'Hostname') -eq $Hostname)
     if ($Transport -eq 'HTTPS') { $same = $same -and ((Get-WinprovXmlText -Element $existing -Name 'CertificateThumbprint') -eq $Thumbprint) }
     if ($same) { return 'present' }
-    $null = Set-WSManInstance -ResourceURI 'winrm/config/Listener' -SelectorSet $selector -ValueSet $values
-    return 'updated'
+    Remove-WSManInstance -ResourceURI 'winrm/config/Listener' -SelectorSet $selector
+    $null = New-WSManInstance -ResourceURI 'winrm/config/Listener' -SelectorSet $selector -ValueSet $values
+    return 'recreated'
 }
 
 function Set-WinprovWinRmFirewallRule {
@@ -134,21 +142,26 @@ function Set-WinprovWinRmListeners {
     foreach ($listener in @($Request.listeners)) {
         $facts = Get-WinprovWinRmTransport -Protocol ([string]$listener.protocol)
         $thumbprint = ''
+        $hostname = ''
         if ($facts.transport -eq 'HTTPS') {
             $thumbprint = ([string]$listener.certificateThumbprint).ToUpperInvariant()
-            if (-not (Test-WinprovListenerCertificate -Thumbprint $thumbprint)) {
+            $hostname = Get-WinprovListenerHostname -Thumbprint $thumbprint
+            if ($null -eq $hostname) {
                 Stop-WinprovRejected -Rule ('the HTTPS listener''s certificate ' + $thumbprint + ' is not in LocalMachine\My with its private key')
             }
+            if ($hostname -eq '') {
+                Stop-WinprovRejected -Rule ('the HTTPS listener''s certificate ' + $thumbprint + ' has no subject name to serve as the listener''s Hostname')
+            }
         }
-        $plans.Add(@{ protocol = [string]$listener.protocol; facts = $facts; thumbprint = $thumbprint })
+        $plans.Add(@{ protocol = [string]$listener.protocol; facts = $facts; thumbprint = $thumbprint; hostname = $hostname })
     }
     $service = Enable-WinprovWinRmService
     $results = New-Object -TypeName System.Collections.Generic.List[object]
     foreach ($plan in $plans) {
         $facts = $plan.facts
-        $outcome = Set-WinprovWinRmListener -Transport $facts.transport -Port $facts.port -Thumbprint $plan.thumbprint
+        $outcome = Set-WinprovWinRmListener -Transport $facts.transport -Port $facts.port -Thumbprint $plan.thumbprint -Hostname $plan.hostname
         $firewall = Set-WinprovWinRmFirewallRule -Name $facts.rule -DisplayName $facts.displayName -Port $facts.port
-        $results.Add(@{ protocol = $plan.protocol; port = $facts.port; outcome = $outcome; firewallRule = $firewall; ruleName = $facts.rule })
+        $results.Add(@{ protocol = $plan.protocol; port = $facts.port; outcome = $outcome; hostname = $plan.hostname; firewallRule = $firewall; ruleName = $facts.rule })
     }
     return @{ results = $results.ToArray(); serviceStarted = $service.started; startModeChanged = $service.startModeChanged }
 }

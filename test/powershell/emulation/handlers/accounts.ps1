@@ -192,6 +192,31 @@ $script:Handlers['Set-LocalUser'] = {
     Save-EmuState
 }
 
+$script:Handlers['Rename-LocalUser'] = {
+    # SAM's rules for the new name, as for New-LocalUser: InvalidName, another user's name (UserExists),
+    # a group's name (NameInUse). The SID stays; a name differing only in case is the same name.
+    param($Cmdlet, $Bound, $Fault)
+    $user = Resolve-EmuUserTarget $Cmdlet $Bound
+    if ($null -eq $user) { return }
+    $newName = [string]$Bound['NewName']
+    if (-not (Test-EmuAccountName $newName)) {
+        Write-EmuError -Cmdlet $Cmdlet -Exception ([Microsoft.PowerShell.Commands.InvalidNameException]::new($newName)) -ErrorId 'InvalidName' -Category InvalidArgument -Target $newName
+        return
+    }
+    $other = Find-EmuUser -Name $newName
+    if ($null -ne $other -and [string]$other['sid'] -ne [string]$user['sid']) {
+        Write-EmuError -Cmdlet $Cmdlet -Exception ([Microsoft.PowerShell.Commands.UserExistsException]::new($newName)) -ErrorId 'UserExists' -Category ResourceExists -Target $newName
+        return
+    }
+    if ($null -ne (Find-EmuGroup -Name $newName)) {
+        Write-EmuError -Cmdlet $Cmdlet -Exception ([Microsoft.PowerShell.Commands.NameInUseException]::new($newName)) -ErrorId 'NameInUse' -Category ResourceExists -Target $newName
+        return
+    }
+    if (-not $Cmdlet.ShouldProcess([string]$user['name'], 'Rename-LocalUser')) { return }
+    $user['name'] = $newName
+    Save-EmuState
+}
+
 $script:Handlers['Enable-LocalUser'] = {
     param($Cmdlet, $Bound, $Fault)
     $user = Resolve-EmuUserTarget $Cmdlet $Bound

@@ -1,5 +1,7 @@
 # CimCmdlets: Win32_ComputerSystemProduct (state.computer.uuid), Win32_ComputerSystem (state.computer)
-# and its Rename method, which writes the pending names to the registry as Windows does.
+# and its Rename method, which writes the pending names to the registry as Windows does;
+# Win32_TSGeneralSetting in root\cimv2\TerminalServices (state.terminalServices.listeners), filtered by
+# TerminalName as a WQL filter "TerminalName='RDP-Tcp'" would.
 
 function Get-EmuComputer { return Get-EmuMap (Get-EmuState) 'computer' }
 
@@ -23,6 +25,22 @@ $script:Handlers['Get-CimInstance'] = {
     param($Cmdlet, $Bound, $Fault)
     $class = [string]$Bound['ClassName']
     if ($Bound.Contains('InputObject')) { $class = [string]$Bound['InputObject'].CimClass.CimClassName }
+    if ($class -eq 'Win32_TSGeneralSetting') {
+        # Only in its own namespace (Windows answers "Invalid class" in root\cimv2, the default).
+        if ([string]$Bound['Namespace'] -ne 'root\cimv2\TerminalServices') {
+            Write-EmuError -Cmdlet $Cmdlet -Exception ([System.InvalidOperationException]::new('Invalid class ')) -ErrorId 'HRESULT 0x80041010' -Category MetadataError -Target $class
+            return
+        }
+        $terminal = Get-EmuMap (Get-EmuState) 'terminalServices'
+        foreach ($listener in @($terminal['listeners'])) {
+            if ($null -eq $listener) { continue }
+            $filter = [string]$Bound['Filter']
+            if ($filter -ne '' -and $filter -ne ("TerminalName='" + [string]$listener['terminalName'] + "'")) { continue }
+            ConvertTo-EmuCimObject -ClassName $class -Namespace 'root/cimv2/TerminalServices' -Properties ([ordered]@{
+                    TerminalName = [string]$listener['terminalName']; SSLCertificateSHA1Hash = [string]$listener['sslCertificateSHA1Hash']; SSLCertificateSHA1HashType = 2; SecurityLayer = 2; UserAuthenticationRequired = 1 })
+        }
+        return
+    }
     $instance = New-EmuCimInstance $class
     if ($null -eq $instance) {
         Write-EmuError -Cmdlet $Cmdlet -Exception ([System.InvalidOperationException]::new('Invalid class ')) -ErrorId 'HRESULT 0x80041010' -Category MetadataError -Target $class

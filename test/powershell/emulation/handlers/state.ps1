@@ -33,6 +33,8 @@ function New-WindowsEmulationState {
     $options = [byte[]](0xF5, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xA8, 0x3F, 0x81, 0x10)
     return @{
         computer = @{ activeName = 'WIN-IMG4SYSPREP'; uuid = '7A1D6E1F-2C3B-4D5E-8F90-A1B2C3D4E5F6'; domainSid = $domain; workgroup = 'WORKGROUP' }
+        # Remote Desktop's listener and the thumbprint of its self-signed certificate (Win32_TSGeneralSetting).
+        terminalServices = @{ listeners = @(@{ terminalName = 'RDP-Tcp'; sslCertificateSHA1Hash = '3F2A9C4E1B7D6A58C0E4F19B2D3C4A5B6E7F8091' }) }
         network = @{
             interfaces = @(
                 @{ alias = 'Ethernet'; index = 6; guid = $guid; mac = '00-0D-3A-12-34-56'; description = 'Microsoft Hyper-V Network Adapter'; hidden = $false; status = 'Up'
@@ -115,6 +117,14 @@ function New-WindowsEmulationState {
             'SOFTWARE\Microsoft\Windows Azure' = @{}
         }
         timeZone = @{ id = 'UTC' }
+        # A 30 GiB image on Azure's default 127 GiB OS disk (GPT): EFI, MSR, then C: with free space after it.
+        disks = @(
+            @{ number = 0; size = 127GB; partitions = @(
+                    @{ partitionNumber = 1; driveLetter = ''; offset = 1MB; size = 100MB; type = 'System'; gptType = '{c12a7328-f81f-11d2-ba4b-00a0c93ec93b}' }
+                    @{ partitionNumber = 2; driveLetter = ''; offset = 101MB; size = 16MB; type = 'Reserved'; gptType = '{e3c9e316-0b5c-4db8-817d-f92df00215ae}' }
+                    @{ partitionNumber = 3; driveLetter = 'C'; offset = 117MB; size = (30GB - 118MB); type = 'Basic'; gptType = '{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}' }
+                ) }
+        )
         drives = $drives.ToArray()
         acls = @{}
         faults = @{}

@@ -1,6 +1,9 @@
 # Microsoft.WSMan.Management: state.wsman.listeners ({address, transport, port, hostname, enabled,
 # certificateThumbprint, source?}). The cmdlets talk to the WinRM service: they fail while it is not
-# running. Listeners are answered as XmlElements, as Get-WSManInstance does.
+# running. Listeners are answered as XmlElements, as Get-WSManInstance does. An HTTPS listener with a
+# Hostname needs a certificate whose subject CN is that Hostname, when it is created and when it is
+# changed in place: Set-WSManInstance keeps the Hostname, so a new certificate of another name is
+# refused (dsccommunity/WSManDsc#11).
 
 $script:ListenerNamespace = 'http://schemas.microsoft.com/wbem/wsman/1/config/listener'
 
@@ -56,6 +59,24 @@ function Test-EmuListenerCertificate([string] $Thumbprint) {
     return $false
 }
 
+function Get-EmuCertificateCn([string] $Thumbprint) {
+    # The subject CN of a certificate of LocalMachine\My, as WinRM compares it with the Hostname.
+    foreach ($certificate in (Get-EmuList (Get-EmuMap (Get-EmuState) 'certificates') 'My')) {
+        if ([string]$certificate['thumbprint'] -ne $Thumbprint) { continue }
+        $match = [regex]::Match([string]$certificate['subject'], '(?:^|,\s*)CN=([^,]+)')
+        if ($match.Success) { return $match.Groups[1].Value.Trim() }
+    }
+    return ''
+}
+
+function Test-EmuListenerHostname($Cmdlet, [hashtable] $Listener, $Target) {
+    # WinRM's own check (an empty Hostname is not compared; DNS names are case-insensitive).
+    if ([string]$Listener['transport'] -ne 'HTTPS' -or [string]$Listener['hostname'] -eq '') { return }
+    if ((Get-EmuCertificateCn ([string]$Listener['certificateThumbprint'])) -eq [string]$Listener['hostname']) { return }
+    $message = 'The WinRM client cannot process the request. The certificate CN and the hostname that were provided do not match.'
+    Write-EmuError -Cmdlet $Cmdlet -Exception ([System.InvalidOperationException]::new($message)) -ErrorId 'WsManError' -Category InvalidOperation -Target $Target -Terminating
+}
+
 function Set-EmuListenerValues($Cmdlet, [hashtable] $Listener, [System.Collections.IDictionary] $Values) {
     # ValueSet names are case-sensitive, as WinRM's configuration schema is.
     $known = @{ Port = 'port'; Hostname = 'hostname'; Enabled = 'enabled'; URLPrefix = 'urlPrefix'; CertificateThumbprint = 'certificateThumbprint' }
@@ -105,6 +126,7 @@ $script:Handlers['New-WSManInstance'] = {
         $message = 'Cannot create a WinRM listener on HTTPS because this machine does not have an appropriate certificate. To be used for SSL, a certificate must have a CN matching the hostname, be appropriate for Server Authentication, and not be expired, revoked, or self-signed.'
         Write-EmuError -Cmdlet $Cmdlet -Exception ([System.InvalidOperationException]::new($message)) -ErrorId 'WsManError' -Category InvalidOperation -Target $selector -Terminating
     }
+    Test-EmuListenerHostname $Cmdlet $listener $selector
     (Get-EmuList (Get-EmuMap (Get-EmuState) 'wsman') 'listeners').Add($listener)
     Save-EmuState
     $xml = [System.Xml.XmlDocument]::new()
@@ -121,10 +143,28 @@ $script:Handlers['Set-WSManInstance'] = {
     if ($null -eq $listener) {
         Write-EmuError -Cmdlet $Cmdlet -Exception ([System.InvalidOperationException]::new('The WS-Management service cannot process the request because the request contained invalid selectors for the resource.')) -ErrorId 'WsManError' -Category InvalidOperation -Target $selector -Terminating
     }
-    if ($Bound.Contains('ValueSet')) { Set-EmuListenerValues $Cmdlet $listener $Bound['ValueSet'] }
-    if ([string]$listener['transport'] -eq 'HTTPS' -and -not (Test-EmuListenerCertificate ([string]$listener['certificateThumbprint']))) {
+    # Checked on a copy: a refused change leaves the listener as it was.
+    $changed = @{}
+    foreach ($key in $listener.Keys) { $changed[$key] = $listener[$key] }
+    if ($Bound.Contains('ValueSet')) { Set-EmuListenerValues $Cmdlet $changed $Bound['ValueSet'] }
+    if ([string]$changed['transport'] -eq 'HTTPS' -and -not (Test-EmuListenerCertificate ([string]$changed['certificateThumbprint']))) {
         Write-EmuError -Cmdlet $Cmdlet -Exception ([System.InvalidOperationException]::new('The WinRM listener''s certificate is not in LocalMachine\My with its private key.')) -ErrorId 'WsManError' -Category InvalidOperation -Target $selector -Terminating
     }
+    Test-EmuListenerHostname $Cmdlet $changed $selector
+    foreach ($key in $changed.Keys) { $listener[$key] = $changed[$key] }
     Save-EmuState
     ConvertTo-EmuListenerXml $listener
+}
+
+$script:Handlers['Remove-WSManInstance'] = {
+    param($Cmdlet, $Bound, $Fault)
+    Test-EmuListenerUri $Cmdlet $Bound
+    $null = Test-EmuWinRmRunning $Cmdlet
+    $selector = $Bound['SelectorSet']
+    $listener = Find-EmuListener ([string]$selector['Address']) ([string]$selector['Transport'])
+    if ($null -eq $listener) {
+        Write-EmuError -Cmdlet $Cmdlet -Exception ([System.InvalidOperationException]::new('The WS-Management service cannot process the request because the request contained invalid selectors for the resource.')) -ErrorId 'WsManError' -Category InvalidOperation -Target $selector -Terminating
+    }
+    $null = (Get-EmuList (Get-EmuMap (Get-EmuState) 'wsman') 'listeners').Remove($listener)
+    Save-EmuState
 }

@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The shipped bundle is a small loader around the program: the program's text is one string literal,
+ * compiled with node:vm's Script, so that V8's code cache for it can be handed in (`cachedData`) and
+ * produced (`createCachedData()`, Node docs "vm: script.createCachedData()"). This is the one mechanism
+ * that serves both winprov.exe and the plain bundle:
+ * - a SEA's own `useCodeCache` is made when the blob is built, by the build machine's node, and a cache
+ *   only works in the binary and on the platform that made it (Linux here, Windows at boot);
+ * - `module.enableCompileCache()` / NODE_COMPILE_CACHE cover files the CommonJS loader reads, never a
+ *   SEA's main script, and would have to be switched on before the bundle itself is read.
+ * The cache is made at image time by `prepare-image` (src/code-cache.ts) in the exact executable, and is
+ * used only when it names this program text (its SHA-256, stamped here at build time, so nothing is
+ * hashed at boot but the cache itself), this Node and this architecture, and when its own checksum holds:
+ * V8 checks only its version, its flags and the source's length, and trusts the bytes.
+ * Anything else compiles the program as if there were no cache; the program logs why (debug).
+ */
+
+/** The name the program and its loader share the loader's findings under (src/code-cache.ts reads it). */
+export const CODE_CACHE_GLOBAL = 'winprov.codeCache';
+/** The first line of a cache file; the second is its JSON header, then the V8 data. */
+export const CODE_CACHE_MAGIC = 'winprov-code-cache 1';
+
+/**
+ * The CommonJS wrapper's parameters: the program runs as it would as the main module, with the loader's
+ * exports, require (a SEA's require loads built-ins only, as before), module, __filename and __dirname.
+ */
+const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) {';
+const WRAPPER_TAIL = '\n})';
+
+/** The loader around a bundled program; `program` is esbuild's CommonJS output, `v8Flags` set before it compiles. */
+export function wrapInLoader(program: string, v8Flags: readonly string[] = []): string {
+  const source = `${WRAPPER_HEAD}${program}${WRAPPER_TAIL}`;
+  const sha256 = createHash('sha256').update(source).digest('hex');
+  // esbuild writes ASCII (its default charset), so JSON.stringify leaves a one-byte string: no more
+  // memory than the program's own text.
+  return `"use strict";
+// winprov's loader: see build/code-cache-loader.ts.
+(function () {
+  const SOURCE = ${JSON.stringify(source)};
+  const SOURCE_SHA256 = ${JSON.stringify(sha256)};
+  const vm = require("node:vm");
+  // A SEA gets these from its execArgv, before V8 starts (build/sea.ts); node running the bundle, here.
+  // V8 hashes its flags into a cache and refuses one made with others, so they are set before compiling.
+  const V8_FLAGS = ${JSON.stringify(v8Flags)};
+  const missing = V8_FLAGS.filter((flag) => !process.execArgv.includes(flag));
+  if (missing.length > 0) require("node:v8").setFlagsFromString(missing.join(" "));
+  const state = { sourceSha256: SOURCE_SHA256, path: undefined, status: "off", detail: "", script: undefined };
+  const setting = process.env.WINPROV_CODE_CACHE;
+  let cachedData;
+  if (setting !== "off") {
+    const path = require("node:path");
+    // Beside the executable (a SEA's __filename is the executable) or the bundle: the cache belongs to it.
+    state.path = setting ? path.resolve(setting) : path.join(path.dirname(__filename), path.basename(__filename) + ".codecache");
+    try {
+      const sha256 = (data) => require("node:crypto").createHash("sha256").update(data).digest("hex");
+      cachedData = ${readCache.name}(require("node:fs").readFileSync(state.path), SOURCE_SHA256, state, sha256);
+    } catch (err) {
+      state.status = err && err.code === "ENOENT" ? "absent" : "unreadable";
+      state.detail = err && err.code ? err.code : "read failed";
+    }
+  }
+  let script;
+  try {
+    script = new vm.Script(SOURCE, { filename: __filename, cachedData });
+  } catch (err) {
+    // V8 refuses bad data by setting cachedDataRejected, not by throwing; anything thrown with a cache
+    // is retried without one, and a program that does not compile fails as it always would.
+    if (cachedData === undefined) throw err;
+    state.status = "rejected";
+    state.detail = "compiling with it threw";
+    cachedData = undefined;
+    script = new vm.Script(SOURCE, { filename: __filename });
+  }
+  if (cachedData !== undefined) {
+    state.status = script.cachedDataRejected ? "rejected" : "used";
+    if (script.cachedDataRejected) state.detail = "V8 rejected it (another V8, other flags or another program)";
+  }
+  state.script = script;
+  Object.defineProperty(globalThis, Symbol.for(${JSON.stringify(CODE_CACHE_GLOBAL)}), { value: state });
+  script.runInThisContext()(exports, require, module, __filename, __dirname);
+
+  ${readCache.toString()}
+})();
+`;
+}
+
+/**
+ * Parses a cache file and returns its V8 data, or undefined with state.status/detail saying why not.
+ * Pasted into the loader by its source text, which Node's type stripping leaves as JavaScript (types
+ * become blanks, Node docs "Type stripping"): so no TypeScript-only syntax and nothing from outside.
+ */
+export function readCache(file: Buffer, sourceSha256: string, state: { status: string; detail: string }, sha256: (data: Buffer) => string): Buffer | undefined {
+  const first = file.indexOf(10);
+  const second = first < 0 ? -1 : file.indexOf(10, first + 1);
+  let header: Record<string, unknown> | undefined;
+  try {
+    header = second < 0 || file.toString('latin1', 0, first) !== 'winprov-code-cache 1' /* CODE_CACHE_MAGIC */ ? undefined : JSON.parse(file.toString('utf8', first + 1, second));
+  } catch {
+    header = undefined;
+  }
+  const data = second < 0 ? Buffer.alloc(0) : file.subarray(second + 1);
+  let why = '';
+  if (header === undefined || typeof header !== 'object' || header === null) why = 'not a winprov code cache';
+  else if (header['sourceSha256'] !== sourceSha256) why = 'made for another build of winprov';
+  else if (header['node'] !== process.version || header['arch'] !== process.arch || header['platform'] !== process.platform) why = `made by node ${String(header['node'])} ${String(header['platform'])}-${String(header['arch'])}`;
+  else if (header['bytes'] !== data.length) why = 'truncated';
+  else if (header['dataSha256'] !== sha256(data)) why = 'its checksum does not match';
+  if (why !== '') {
+    state.status = 'mismatch';
+    state.detail = why;
+    return undefined;
+  }
+  return data;
+}

@@ -1,0 +1,73 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError, PlatformCommandError } from '../errors.ts';
+import { writeFileAtomic } from '../util/files.ts';
+import type { AgentConfig, FirstBootMode } from '../config.ts';
+
+/**
+ * prepare-image's part of the first-boot script: the switch goes into winprov.json in the install folder
+ * (beside winprov.exe, where every run reads it), so it is the image's setting; and SetupComplete.cmd gets
+ * the call `winprov first-boot-script` after everything else it does. In the deferred mode that is the
+ * shipped SetupComplete.cmd with the call after its last step; otherwise a SetupComplete.cmd that only
+ * makes that call (Ready was reported at the end of specialize). With the switch off nothing changes.
+ */
+
+const CALL_LINES = [
+  'rem winprov first-boot script (winprov.json "firstBootScript", set by prepare-image --first-boot-script): runs the',
+  'rem VM\'s custom data or user data script once, as SYSTEM, only after the fabric acknowledged Ready (it checks).',
+  '>>"%WINPROV_LOG%" echo [%DATE% %TIME%] SetupComplete: starting "%ProgramFiles%\\winprov\\winprov.exe" first-boot-script',
+  '"%ProgramFiles%\\winprov\\winprov.exe" first-boot-script >>"%WINPROV_LOG%" 2>&1',
+  '>>"%WINPROV_LOG%" echo [%DATE% %TIME%] SetupComplete: first-boot-script exited with %ERRORLEVEL%',
+];
+
+/** The mode the image will have: the one prepare-image is given, else the one winprov.json has. */
+export function imageMode(config: Readonly<AgentConfig>): FirstBootMode {
+  return config.firstBoot.prepare ?? config.firstBoot.mode;
+}
+
+/** Writes "firstBootScript" into <installDirectory>\winprov.json, keeping its other settings. */
+export async function writeImageSetting(installDirectory: string, mode: FirstBootMode): Promise<string> {
+  const path = join(installDirectory, 'winprov.json');
+  let settings: Record<string, unknown> = {};
+  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw new PlatformCommandError('prepare-image', `${path} cannot be read (${err.code ?? 'error'})`);
+  });
+  if (text !== undefined) {
+    try {
+      settings = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw new ConfigError('config', `${path} is not valid JSON; fix it before prepare-image writes firstBootScript into it`);
+    }
+    if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) throw new ConfigError('config', `${path} must hold a JSON object`);
+  }
+  settings['firstBootScript'] = mode;
+  await writeFileAtomic(path, `${JSON.stringify(settings, null, 2)}\n`);
+  return path;
+}
+
+/** The shipped deferred-mode SetupComplete.cmd with the first-boot call after its last step (":done"). */
+export function withFirstBootCall(script: string): string {
+  const lines = script.split(/\r?\n/);
+  const done = lines.findIndex((l) => l.trim().toLowerCase() === ':done');
+  if (done < 0) throw new PlatformCommandError('prepare-image', 'SetupComplete.cmd has no ":done" label to add the first-boot call after; reinstall winprov');
+  return [...lines.slice(0, done + 1), ...CALL_LINES, ...lines.slice(done + 1)].join('\r\n');
+}
+
+/** SetupComplete.cmd for the default mode (Ready at the end of specialize): only the first-boot call. */
+export function firstBootOnlySetupComplete(): string {
+  return [
+    '@echo off',
+    'rem winprov, first-boot script (see README.md "First-boot script"). Windows runs',
+    'rem %WINDIR%\\Setup\\Scripts\\SetupComplete.cmd once, as SYSTEM, after OOBE. Ready was reported at the end of',
+    'rem specialize; this runs the VM\'s script once. Setup ignores the exit code: it always exits 0.',
+    'setlocal',
+    'set "WINPROV_DIR=%ProgramData%\\winprov"',
+    'set "WINPROV_LOG=%ProgramData%\\winprov\\setupcomplete.log"',
+    'if not exist "%WINPROV_DIR%\\" mkdir "%WINPROV_DIR%"',
+    ...CALL_LINES,
+    'endlocal',
+    'exit /b 0',
+    '',
+  ].join('\r\n');
+}

@@ -1,0 +1,57 @@
+import { toAgentError } from '../errors.ts';
+import { AGENT_VERSION } from '../version.ts';
+import type { FirstBootContext } from './run.ts';
+import { describeScript, type FirstBootRecord, type ScriptRecord } from './record.ts';
+
+/**
+ * Tells operators how a first-boot script ended, in each place they look: the log (and with it the
+ * console and the serial port, boot diagnostics), the Application event log (source winprov) and the
+ * Hyper-V KVP value FIRST_BOOT_SCRIPT, which the host relays. Only redacted output lines ever leave the
+ * machine's state folder. A place that cannot be written is a warning: this never fails anything.
+ */
+
+/** Azure reads at most 1024 bytes of a KVP value (kvp.ps1). */
+const KVP_MAX_BYTES = 1024;
+const KVP_TAIL_LINES = 3;
+
+export async function publishScript(ctx: FirstBootContext, record: FirstBootRecord, script: ScriptRecord): Promise<void> {
+  const { platform, log } = ctx;
+  const line = `first-boot script ${describeScript(script)}`;
+  const bad = script.outcome === 'failed' || script.outcome === 'timed-out' || script.outcome === 'interrupted';
+  if (bad) log.warn(line);
+  else log.info(line);
+  for (const tail of script.tail?.slice(-KVP_TAIL_LINES) ?? []) log.info(`  | ${tail}`);
+  if (script.outcome !== 'not-run' || script.reason?.startsWith('not a script') === true) {
+    try {
+      await platform.recordEvent({ kind: bad ? 'failure' : 'success', message: [line, ...(script.tail ?? []).slice(-10)].join('\n') });
+    } catch (err) {
+      log.warn(`the event log entry could not be written: ${toAgentError(err).reason}`);
+    }
+  }
+  try {
+    await platform.writeKvpValue('FIRST_BOOT_SCRIPT', kvpValue(record));
+  } catch (err) {
+    log.warn(`the KVP value FIRST_BOOT_SCRIPT could not be written: ${toAgentError(err).reason}`);
+  }
+}
+
+/** `source=...|outcome=...|exit=...|duration_ms=...|tail=...` per script, `;` between scripts, cut to 1 KB. */
+export function kvpValue(record: FirstBootRecord): string {
+  const parts = record.scripts.map((s) => {
+    const fields = [`source=${s.source}`, `outcome=${s.outcome}`];
+    if (s.exitCode !== undefined) fields.push(`exit=${s.exitCode}`);
+    if (s.durationMs !== undefined) fields.push(`duration_ms=${s.durationMs}`);
+    if (s.reason) fields.push(`reason=${s.reason}`);
+    if (s.tail?.length) fields.push(`tail=${s.tail.slice(-KVP_TAIL_LINES).join(' / ')}`);
+    return fields.map((f) => f.replace(/[|;]/g, '/')).join('|');
+  });
+  const text = [`agent=winprov/${AGENT_VERSION}`, `vm_id=${record.vmId}`, ...parts].join(';');
+  return truncate(text, KVP_MAX_BYTES);
+}
+
+function truncate(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.byteLength <= maxBytes) return text;
+  // Cut at a character boundary: drop a trailing partial UTF-8 sequence.
+  return bytes.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
+}

@@ -1,0 +1,31 @@
+import { ConfigError } from '../errors.ts';
+
+/**
+ * The validators of the first-boot script's settings, beside the feature; config.ts calls them once while
+ * it normalizes the configuration (and stays the only reader of winprov.json, the environment and argv).
+ */
+
+/** Which first-boot script runs from SetupComplete (README, "First-boot script"); off unless the image says so. */
+export type FirstBootMode = 'off' | 'customData' | 'userData' | 'both';
+export const FIRST_BOOT_MODES: readonly FirstBootMode[] = ['off', 'customData', 'userData', 'both'];
+
+/** "off", "customData", "userData" or "both" (case-insensitive, as JSON or on the command line). */
+export function firstBootMode(field: string, value: unknown): FirstBootMode {
+  const found = FIRST_BOOT_MODES.find((m) => m.toLowerCase() === String(value).toLowerCase());
+  if (found === undefined) throw new ConfigError(field, `must be one of ${FIRST_BOOT_MODES.join(', ')}`);
+  return found;
+}
+
+/** The IMDS base URL: http://169.254.169.254 on Azure, a loopback simulator in tests. */
+export function imdsUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError('imdsAddress', 'must be a URL like http://169.254.169.254');
+  }
+  if (url.protocol !== 'http:' || url.pathname !== '/' || url.search || url.hash || url.username) {
+    throw new ConfigError('imdsAddress', 'must be a plain http://host[:port] URL (IMDS speaks plain HTTP)');
+  }
+  return `${url.protocol}//${url.host}`;
+}

@@ -1,0 +1,112 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { bundle } from '../../build/bundle.ts';
+import { CODE_CACHE_GLOBAL, CODE_CACHE_MAGIC, readCache } from '../../build/code-cache-loader.ts';
+import { provisionOnce as provisionWith, tamper } from '../../build/code-cache-check.ts';
+import { MAGIC, encodeCodeCache } from '../../src/code-cache.ts';
+import { FabricSimulator } from '../../src/simulator/index.ts';
+
+const run = promisify(execFile);
+const SHA = 'a'.repeat(64);
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+test('the loader and the program agree on the cache format and the global they share', () => {
+  assert.equal(MAGIC, CODE_CACHE_MAGIC);
+  assert.ok(readFileSync(new URL('../../src/code-cache.ts', import.meta.url), 'utf8').includes(`Symbol.for('${CODE_CACHE_GLOBAL}')`));
+});
+
+test('a cache is used only for the program text, Node and architecture it names, and only when whole', () => {
+  const data = Buffer.from('v8 data');
+  const state = { status: '', detail: '' };
+  assert.deepEqual(readCache(encodeCodeCache(data, SHA), SHA, state, sha256), data);
+  const refused = (file: Buffer, why: RegExp) => {
+    const s = { status: '', detail: '' };
+    assert.equal(readCache(file, SHA, s, sha256), undefined);
+    assert.equal(s.status, 'mismatch');
+    assert.match(s.detail, why);
+  };
+  refused(encodeCodeCache(data, 'b'.repeat(64)), /another build/);
+  refused(encodeCodeCache(data, SHA).subarray(0, -1), /truncated/);
+  const flipped = encodeCodeCache(data, SHA);
+  flipped[flipped.length - 1]! ^= 1;
+  refused(flipped, /checksum/);
+  refused(Buffer.from('MZ\x90\x00 not a cache'), /not a winprov code cache/);
+  refused(Buffer.alloc(0), /not a winprov code cache/);
+  const other = encodeCodeCache(data, SHA).toString('latin1').replace(`"node":"${process.version}"`, '"node":"v1.0.0"');
+  refused(Buffer.from(other, 'latin1'), /made by node v1\.0\.0/);
+});
+
+// The built agent, a cache made by its warm run, and runs with that cache intact, corrupt and refused.
+let dir: string;
+let agent: string;
+let simulator: FabricSimulator;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'winprov-cache-'));
+  agent = join(dir, 'winprov.cjs');
+  await bundle({ outfile: agent, commit: 'cache' });
+  simulator = new FabricSimulator({ scenario: { certificateCount: 1 } });
+  await simulator.start();
+});
+
+after(async () => {
+  await simulator?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const provisionOnce = (env: Record<string, string> = {}) => provisionWith({ command: process.execPath, args: [agent] }, simulator, dir, env);
+
+test('a missing, used, corrupt or refused cache changes nothing but speed: every run reaches Ready', async () => {
+  const cache = `${agent}.codecache`;
+  assert.deepEqual(await provisionOnce(), { code: 0, cacheLine: `code cache: none at ${cache} (prepare-image makes it)` });
+
+  // What prepare-image's warm run does (src/cli/code-cache-warmup.ts).
+  assert.equal((await provisionOnce({ WINPROV_CODE_CACHE_WARM: '1' })).code, 0);
+  assert.ok(existsSync(cache));
+  const good = readFileSync(cache);
+  assert.deepEqual(await provisionOnce(), { code: 0, cacheLine: `code cache: used ${cache}` });
+
+  // Bytes changed on disk: our checksum catches them before V8 sees them (V8 trusts cache bytes).
+  writeFileSync(cache, tamper(good, (data) => data.fill(0x5a, 1000, 3000), false));
+  assert.deepEqual(await provisionOnce(), { code: 0, cacheLine: `code cache: ${cache} not used, mismatch: its checksum does not match` });
+
+  // Data V8 itself refuses (its header names another V8, other flags or another source).
+  writeFileSync(cache, tamper(good, (data) => data.fill(0xff, 0, 64), true));
+  assert.match((await provisionOnce()).cacheLine, /not used, rejected: V8 rejected it/);
+
+  writeFileSync(cache, good.subarray(0, good.length - 100));
+  assert.match((await provisionOnce()).cacheLine, /not used, mismatch: truncated/);
+
+  writeFileSync(cache, good);
+  assert.deepEqual(await provisionOnce({ WINPROV_CODE_CACHE: 'off' }), { code: 0, cacheLine: 'code cache: off (WINPROV_CODE_CACHE=off)' });
+  const elsewhere = join(dir, 'elsewhere.codecache');
+  cpSync(cache, elsewhere);
+  assert.deepEqual(await provisionOnce({ WINPROV_CODE_CACHE: elsewhere }), { code: 0, cacheLine: `code cache: used ${elsewhere}` });
+});
+
+test('prepare-image writes the cache beside the executable after a warm run that leaves nothing behind', async () => {
+  const sandbox = join(dir, 'image');
+  const install = join(sandbox, 'ProgramFiles', 'winprov');
+  mkdirSync(install, { recursive: true });
+  for (const name of ['unattend.xml', 'unattend-deferred.xml', 'SetupComplete.cmd']) cpSync(new URL(`../../unattend/${name}`, import.meta.url), join(install, name));
+  const scratch = mkdtempSync(join(dir, 'tmp-'));
+  const cache = join(dir, 'image.codecache');
+  const env = { ...process.env, TMPDIR: scratch, TMP: scratch, TEMP: scratch, WINPROV_CODE_CACHE: cache };
+  const args = [agent, 'prepare-image', '--platform', 'sandbox', '--sandbox', sandbox, '--force'];
+
+  const dry = await run(process.execPath, [...args, '--dry-run'], { env });
+  assert.match(dry.stdout, new RegExp(`^would write the code cache for this executable at ${cache.replaceAll('.', '\\.')} \\(after a warm run`, 'm'));
+  assert.equal(existsSync(cache), false);
+
+  const real = await run(process.execPath, args, { env });
+  assert.match(real.stdout, /^write the code cache for this executable at .* \(\d+ KiB\)$/m);
+  assert.equal(real.stderr, '');
+  assert.ok(existsSync(cache));
+  assert.deepEqual(readdirSync(scratch), [], 'the warm run removed its folder');
+});

@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundle } from '../../build/bundle.ts';
+import { NOT_ON_PROVISION_PATH, importChain, staticClosure, unwanted } from '../../build/module-graph.ts';
+
+// What every `provision` evaluates: the entry (main.ts and what it imports for every command), the
+// transport key main starts first, the command, and the platform it opens.
+const PROVISION_PATH = ['build/entry.ts', 'src/crypto/transport-key.ts', 'src/cli/provision.ts', 'src/platform/sandbox/index.ts', 'src/platform/windows/index.ts'];
+
+test('provision evaluates neither node-forge nor fflate nor the simulator until it needs them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'winprov-graph-'));
+  try {
+    const { metafile } = await bundle({ outfile: join(dir, 'winprov.cjs'), commit: 'graph' });
+    for (const start of PROVISION_PATH) {
+      assert.ok(start in metafile.inputs, `${start} is in the bundle`);
+      assert.deepEqual(unwanted(staticClosure(metafile, start), NOT_ON_PROVISION_PATH), [], `from ${start}`);
+    }
+    // ... while the certificate step and collect-logs do bring them, so the check above looks at real paths.
+    assert.ok(staticClosure(metafile, 'src/crypto/certificate-file.ts').has('build/forge-subset.cjs'));
+    assert.ok([...staticClosure(metafile, 'src/cli/collect-logs.ts').keys()].some((m) => m.includes('node_modules/fflate/')));
+    // The certificate step carries forge's subset only: not its index, TLS or SSH (the simulator keeps them).
+    assert.deepEqual(unwanted(staticClosure(metafile, 'src/crypto/certificate-file.ts'), /node-forge\/lib\/(index|tls|ssh|ed25519)\.js$/), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('importChain names the modules that bring one in', () => {
+  const closure = new Map([['a', ''], ['b', 'a'], ['c', 'b']]);
+  assert.equal(importChain(closure, 'c'), 'a -> b -> c');
+  assert.deepEqual(unwanted(closure, /^c$/), ['a -> b -> c']);
+});

@@ -1,0 +1,207 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cp, mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { provisioningFixture, type ProvisioningFixture } from '../helpers/provisioning.ts';
+import { runCli } from '../helpers/cli.ts';
+import type { SandboxMachine } from '../../src/platform/sandbox/machine.ts';
+import type { SandboxImage } from '../../src/platform/sandbox/image.ts';
+
+/**
+ * prepare-image's remote-access removal and --check through the command line on the sandbox platform,
+ * whose machine.json carries the same facts image-check.ps1 and remote-access.ps1 read on Windows.
+ */
+
+const BUILD = 'A'.repeat(40);
+const OWN = 'B'.repeat(40);
+const RDP = 'C'.repeat(40);
+
+type Machine = SandboxMachine & { image?: SandboxImage };
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+async function installTemplates(installDirectory: string): Promise<void> {
+  await mkdir(installDirectory, { recursive: true });
+  for (const name of ['unattend.xml', 'unattend-deferred.xml', 'SetupComplete.cmd']) {
+    await cp(new URL(`../../unattend/${name}`, import.meta.url), join(installDirectory, name));
+  }
+}
+
+const cert = (thumbprint: string) => ({ thumbprint, hasPrivateKey: true, keyStorage: 'MachineKeySet' as const, exportable: false });
+
+/** A build VM: the image's own HTTP listener and Windows' rule for it, the build's HTTPS listener with its certificate and rule, an RDP certificate. */
+async function seedBuildVm(fx: ProvisioningFixture, image: SandboxImage = {}): Promise<void> {
+  await fx.editMachine((m) => {
+    const machine = m as Machine;
+    machine.certificateStores['My'] = [cert(BUILD), cert(OWN), cert(RDP)];
+    machine.winrm = { listeners: [{ transport: 'HTTP', port: 5985 }, { transport: 'HTTPS', port: 5986, certificateThumbprint: BUILD }], firewallPorts: [5986] };
+    machine.image = {
+      firewallRules: [{ name: 'WINRM-HTTP-In-TCP', displayName: 'Windows Remote Management (HTTP-In)', enabled: true, localPorts: [5985] }],
+      bindings: [{ kind: 'rdp', name: 'RDP-Tcp', port: 3389, thumbprint: RDP }],
+      ...image,
+    };
+  });
+}
+
+const args = (fx: ProvisioningFixture, ...rest: string[]) => ['prepare-image', ...rest, '--platform', 'sandbox', '--sandbox', fx.sandboxRoot];
+
+test('record-baseline at the start of the build, then prepare-image removes the build listener, rule and certificate and keeps the image\'s own', async () => {
+  const fx = await provisioningFixture();
+  try {
+    await seedBuildVm(fx);
+    await installTemplates(fx.platform.installDirectory);
+    const recorded = await runCli(args(fx, '--record-baseline', '--build-listener', 'https'));
+    assert.equal(recorded.code, 0, recorded.err);
+    const baseline = JSON.parse(await readFile(join(fx.platform.stateDirectory, 'image-baseline.json'), 'utf8'));
+    assert.deepEqual(baseline.build, { listeners: [{ address: '*', transport: 'HTTPS' }], firewallRules: ['winprov-WinRM-HTTPS-In'], certificates: [BUILD] });
+    assert.deepEqual(baseline.own.certificates, [OWN, RDP]);
+
+    const dry = await runCli(args(fx, '--dry-run'));
+    assert.equal(dry.code, 0, dry.err);
+    assert.match(dry.out, /would remove the WinRM listener HTTPS \*/);
+    assert.match(dry.out, /would remove the firewall rule winprov-WinRM-HTTPS-In/);
+    assert.match(dry.out, new RegExp(`would remove the certificate ${BUILD}`));
+
+    const { code, out, err } = await runCli(args(fx));
+    assert.equal(code, 0, err);
+    assert.match(out, /removed the WinRM listener HTTPS \*/);
+    const machine = (await fx.machine()) as Machine;
+    assert.deepEqual(machine.winrm?.listeners, [{ transport: 'HTTP', port: 5985 }]);
+    assert.deepEqual(machine.winrm?.firewallPorts, []);
+    assert.deepEqual(machine.image?.firewallRules?.map((r) => r.name), ['WINRM-HTTP-In-TCP']);
+    assert.deepEqual(machine.certificateStores['My']!.map((c) => c.thumbprint), [OWN, RDP]);
+    // The baseline went with the rest of winprov's state.
+    assert.equal(await exists(join(fx.platform.stateDirectory, 'image-baseline.json')), false);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('without a baseline, --remove-certificate removes that certificate and its listener, and keeps one another binding uses', async () => {
+  const fx = await provisioningFixture();
+  try {
+    await seedBuildVm(fx);
+    await installTemplates(fx.platform.installDirectory);
+    const check = await runCli(args(fx, '--check', '--json'));
+    const remote = JSON.parse(check.out).findings.find((f: { id: string }) => f.id === 'remote-access');
+    assert.equal(remote.status, 'WARN');
+    assert.match(remote.detail, /no baseline was recorded/);
+
+    const { code, out, err } = await runCli(args(fx, '--remove-certificate', BUILD.toLowerCase(), '--remove-certificate', RDP));
+    assert.equal(code, 0, err);
+    assert.match(out, new RegExp(`removed the certificate ${BUILD}`));
+    assert.match(out, new RegExp(`keep the certificate ${RDP}: rdp RDP-Tcp uses it|kept the certificate ${RDP}: rdp RDP-Tcp uses it`));
+    const machine = (await fx.machine()) as Machine;
+    assert.deepEqual(machine.winrm?.listeners.map((l) => l.transport), ['HTTP']);
+    assert.deepEqual(machine.winrm?.firewallPorts, []);
+    assert.deepEqual(machine.certificateStores['My']!.map((c) => c.thumbprint), [OWN, RDP]);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('prepare-image --check lists each finding, as text and as JSON, and exits 9 on a FAIL', async () => {
+  const fx = await provisioningFixture();
+  try {
+    await seedBuildVm(fx, {
+      bitLocker: { available: true, mountPoint: 'C:', volumeStatus: 'FullyEncrypted', protectionStatus: 'On', encryptionPercentage: 100 },
+      appx: {
+        available: true,
+        installed: [
+          { name: 'Contoso.Tool', fullName: 'Contoso.Tool_1.0.0.0_x64__abcdefghijk12', publisherId: 'abcdefghijk12', isFramework: false, signatureKind: 'Developer', installedUsers: 1 },
+          { name: 'Microsoft.WindowsCalculator', fullName: 'Microsoft.WindowsCalculator_11.0.0.0_x64__8wekyb3d8bbwe', publisherId: '8wekyb3d8bbwe', isFramework: false, signatureKind: 'Store', installedUsers: 2 },
+        ],
+        provisioned: ['Microsoft.WindowsCalculator_11.0.0.0_neutral_~_8wekyb3d8bbwe'],
+      },
+      pendingReboot: ['Component Based Servicing\\RebootPending'],
+      imageState: 'IMAGE_STATE_UNDEPLOYABLE',
+      executionPolicy: { machinePolicy: 'RemoteSigned' },
+      logging: { scriptBlockLogging: true },
+    });
+    await fx.editMachine((m) => {
+      m.services = m.services.map((s) => ({ ...s, startMode: 'Automatic' as const }));
+    });
+    const text = await runCli(args(fx, '--check'));
+    assert.equal(text.code, 9, text.err);
+    const lines = text.out.trim().split('\n');
+    for (const [status, id] of [['FAIL', 'bitlocker'], ['FAIL', 'appx'], ['FAIL', 'pending-reboot'], ['FAIL', 'image-state'], ['WARN', 'execution-policy'], ['WARN', 'powershell-logging'], ['FAIL', 'unattend'], ['FAIL', 'guest-agent'], ['WARN', 'remote-access']]) {
+      assert.ok(lines.some((l) => l.startsWith(`${status.padEnd(4)} ${id}:`)), `${status} ${id} in:\n${text.out}`);
+    }
+    assert.match(text.out, /Contoso\.Tool_1\.0\.0\.0_x64__abcdefghijk12/);
+    assert.doesNotMatch(text.out, /WindowsCalculator_11/);
+    assert.match(text.out, /Disable-BitLocker -MountPoint C:/);
+
+    const json = await runCli(args(fx, '--check', '--json'));
+    assert.equal(json.code, 9);
+    const report = JSON.parse(json.out);
+    assert.equal(report.ok, false);
+    assert.equal(report.findings.length, 9);
+    for (const f of report.findings) assert.ok(f.status === 'OK' || f.fix !== '', `${f.id} has a fix`);
+
+    // prepare-image refuses to go on at a FAIL and changes nothing; --force goes on.
+    await installTemplates(fx.platform.installDirectory);
+    const refused = await runCli(args(fx));
+    assert.equal(refused.code, 9);
+    assert.match(refused.err, /IMAGE_CHECK_FAILED|not ready for sysprep/);
+    assert.equal(((await fx.machine()) as Machine).winrm?.listeners.length, 2);
+    const forced = await runCli(args(fx, '--force'));
+    assert.equal(forced.code, 0, forced.err);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('a Group Policy execution policy of AllSigned is a FAIL naming EXECUTION_POLICY_BLOCKED; a clean prepared image passes', async () => {
+  const fx = await provisioningFixture();
+  try {
+    await installTemplates(fx.platform.installDirectory);
+    await fx.editMachine((m) => {
+      (m as Machine).image = { executionPolicy: { machinePolicy: 'AllSigned' } };
+    });
+    const blocked = await runCli(args(fx, '--check', '--json'));
+    assert.equal(blocked.code, 9);
+    const finding = JSON.parse(blocked.out).findings[0];
+    assert.equal(finding.id, 'execution-policy');
+    assert.equal(finding.status, 'FAIL');
+    assert.match(finding.detail, /AllSigned \(MachinePolicy scope\)/);
+    assert.match(finding.fix, /Turn on Script Execution/);
+
+    await fx.editMachine((m) => {
+      (m as Machine).image = {};
+    });
+    assert.equal((await runCli(args(fx))).code, 0);
+    const clean = await runCli(args(fx, '--check'));
+    assert.equal(clean.code, 0, clean.out);
+    assert.match(clean.out, /the image is ready for sysprep/);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('--keep-remote-access leaves the build\'s access and its baseline; --remote-access-only removes them last', async () => {
+  const fx = await provisioningFixture();
+  try {
+    await seedBuildVm(fx);
+    await installTemplates(fx.platform.installDirectory);
+    assert.equal((await runCli(args(fx, '--record-baseline', '--build-listener', 'HTTPS'))).code, 0);
+    const kept = await runCli(args(fx, '--keep-remote-access'));
+    assert.equal(kept.code, 0, kept.err);
+    assert.match(kept.out, /keep the WinRM listener HTTPS \* for "prepare-image --remote-access-only"/);
+    assert.equal(((await fx.machine()) as Machine).winrm?.listeners.length, 2);
+    const baselineFile = join(fx.platform.stateDirectory, 'image-baseline.json');
+    assert.ok(await exists(baselineFile));
+    assert.ok(!(await exists(join(fx.platform.stateDirectory, 'state.json'))));
+
+    const last = await runCli(args(fx, '--remote-access-only'));
+    assert.equal(last.code, 0, last.err);
+    assert.match(last.out, /removed the WinRM listener HTTPS \*/);
+    const machine = (await fx.machine()) as Machine;
+    assert.deepEqual(machine.winrm?.listeners.map((l) => l.transport), ['HTTP']);
+    assert.deepEqual(machine.certificateStores['My']!.map((c) => c.thumbprint), [OWN, RDP]);
+    assert.equal(await exists(fx.platform.stateDirectory), false);
+  } finally {
+    await fx.close();
+  }
+});

@@ -1,0 +1,298 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, writeFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { provisioningFixture, type ProvisioningFixture } from '../helpers/provisioning.ts';
+import { runCli } from '../helpers/cli.ts';
+import { ImdsSimulator, type ImdsScenario } from '../../src/simulator/imds.ts';
+import { RUNS_FILE } from '../../src/platform/sandbox/first-boot.ts';
+import { readFirstBootRecord, type ScriptRecord } from '../../src/first-boot/record.ts';
+import { runFirstBoot } from '../../src/first-boot/run.ts';
+import { silentLog } from '../../src/util/log.ts';
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { unzipSync } from 'fflate';
+
+/**
+ * The first-boot script end to end on the sandbox: provisioning to Ready against the fabric simulator,
+ * then `winprov first-boot-script` as SetupComplete.cmd runs it, with IMDS simulated on its own loopback
+ * port. The sandbox's fake interpreter records each run (first-boot-runs.jsonl) so "exactly once" is counted.
+ */
+
+async function provisioned(customData?: string): Promise<ProvisioningFixture> {
+  const fx = await provisioningFixture({ scenario: { adminPassword: 'Corr3ct-Horse-Battery!', ...(customData === undefined ? {} : { customData }) } });
+  const result = await fx.run();
+  assert.equal(result.outcome, 'ready', result.error?.describe());
+  return fx;
+}
+
+async function firstBoot(fx: ProvisioningFixture, settings: Record<string, string>): Promise<{ code: number; out: string }> {
+  const config = join(fx.sandboxRoot, '..', 'winprov.json');
+  await writeFile(config, JSON.stringify(settings));
+  return runCli(['first-boot-script', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '--config', config]);
+}
+
+async function runs(fx: ProvisioningFixture): Promise<{ interpreter: string; pid: number }[]> {
+  const text = await readFile(join(fx.sandboxRoot, RUNS_FILE), 'utf8').catch(() => '');
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { interpreter: string; pid: number });
+}
+
+async function script(fx: ProvisioningFixture, source: 'customData' | 'userData'): Promise<ScriptRecord | undefined> {
+  return (await readFirstBootRecord(fx.platform.stateDirectory))?.scripts.find((s) => s.source === source);
+}
+
+async function withImds<T>(scenario: ImdsScenario, work: (url: string, imds: ImdsSimulator) => Promise<T>): Promise<T> {
+  const imds = new ImdsSimulator(scenario);
+  const url = await imds.start();
+  try {
+    return await work(url, imds);
+  } finally {
+    await imds.stop();
+  }
+}
+
+const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+
+for (const [name, text, interpreter] of [
+  ['#ps1', '#ps1\nWrite-Output "hello from ps1"\nexit 0\n', 'powershell'],
+  ['#ps1_sysnative', '#ps1_sysnative\nWrite-Output "hello from ps1"\n', 'powershell'],
+  ['<powershell>', 'anything before\n<powershell>\nWrite-Output "hello from ps1"\n</powershell>\n', 'powershell'],
+  ['rem cmd', 'rem cmd\necho hello from ps1\nexit /b 0\n', 'cmd'],
+  ['#cmd', '#cmd\necho hello from ps1\n', 'cmd'],
+] as const) {
+  test(`custom data in the ${name} format runs once with ${interpreter}, after Ready, and is reported everywhere`, async () => {
+    const fx = await provisioned(text);
+    try {
+      const first = await firstBoot(fx, { firstBootScript: 'customData' });
+      assert.equal(first.code, 0, first.out);
+      assert.deepEqual((await runs(fx)).map((r) => r.interpreter), [interpreter]);
+      const record = await script(fx, 'customData');
+      assert.equal(record?.outcome, 'succeeded');
+      assert.equal(record.exitCode, 0);
+      assert.ok(record.tail?.includes('hello from ps1'), JSON.stringify(record.tail));
+      const output = await readFile(record.outputLog!, 'utf8');
+      assert.match(output, /hello from ps1/);
+      const machine = await fx.machine();
+      assert.match(machine.kvp['FIRST_BOOT_SCRIPT'] ?? '', /source=customData\|outcome=succeeded\|exit=0/);
+      assert.ok(machine.events?.some((e) => /first-boot script customData: succeeded/.test(e.message)));
+      // The script file is gone once it has run.
+      assert.deepEqual(await readdir(join(fx.platform.stateDirectory, 'first-boot')), []);
+
+      const again = await firstBoot(fx, { firstBootScript: 'customData' });
+      assert.equal(again.code, 0);
+      assert.match(again.out, /already done on this VM/);
+      assert.equal((await runs(fx)).length, 1, 'never run twice');
+
+      const status = await runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '--json', '--config', join(fx.sandboxRoot, '..', 'winprov.json')]);
+      const report = JSON.parse(status.out) as { firstBootScript: { mode: string; scripts: ScriptRecord[] } };
+      assert.equal(report.firstBootScript.mode, 'customData');
+      assert.equal(report.firstBootScript.scripts[0]?.outcome, 'succeeded');
+    } finally {
+      await fx.close();
+    }
+  });
+}
+
+test('a failing script: its exit code is recorded, provisioning stays Ready', async () => {
+  const fx = await provisioned('rem cmd\necho about to fail 1>&2\nexit /b 3\n');
+  try {
+    const result = await firstBoot(fx, { firstBootScript: 'customData' });
+    assert.equal(result.code, 0);
+    const record = await script(fx, 'customData');
+    assert.equal(record?.outcome, 'failed');
+    assert.equal(record.exitCode, 3);
+    assert.deepEqual(record.tail, ['about to fail']);
+    assert.equal((await fx.platform.readAgentState())?.result, 'ready');
+    const status = await runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.equal(status.code, 0, 'status still says provisioned');
+  } finally {
+    await fx.close();
+  }
+});
+
+test('a script that hangs past its timeout is stopped and recorded as timed-out', async () => {
+  const fx = await provisioned('#ps1\nWrite-Output "working"\nStart-Sleep -Seconds 60\n');
+  try {
+    const started = Date.now();
+    await firstBoot(fx, { firstBootScript: 'customData', firstBootTimeout: '1s' });
+    assert.ok(Date.now() - started < 15_000);
+    const record = await script(fx, 'customData');
+    assert.equal(record?.outcome, 'timed-out');
+    assert.match(record.reason ?? '', /timeout of 1 s/);
+    assert.deepEqual(record.tail, ['working']);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('a script that prints itself (its secrets) leaves them out of the output log, the record, KVP and collect-logs', async () => {
+  const secret = 'Sup3r-Secret-Token-8c1f0e';
+  const fx = await provisioned(`#ps1\n$token = '${secret}'\nGet-Content $PSCommandPath\nWrite-Output "<AdminPassword>${secret}</AdminPassword>"\n`);
+  try {
+    const result = await firstBoot(fx, { firstBootScript: 'customData' });
+    assert.ok(!result.out.includes(secret), 'the console holds the secret');
+    const record = await script(fx, 'customData');
+    assert.equal(record?.outcome, 'succeeded');
+    const zip = join(fx.sandboxRoot, '..', 'logs.zip');
+    const collected = await runCli(['collect-logs', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '-o', zip]);
+    assert.match(collected.out, /first-boot-customData\.log/);
+    const files = [record.outputLog!, join(fx.platform.stateDirectory, 'first-boot.json'), join(fx.platform.stateDirectory, 'winprov.log'), join(fx.sandboxRoot, 'machine.json'), join(fx.sandboxRoot, RUNS_FILE)];
+    for (const file of files) assert.ok(!(await readFile(file, 'utf8')).includes(secret), `${file} holds the secret`);
+    for (const [name, data] of Object.entries(unzipSync(await readFile(zip)))) assert.ok(!Buffer.from(data).includes(Buffer.from(secret)), `${name} in the zip holds the secret`);
+    assert.match(await readFile(record.outputLog!, 'utf8'), /\[redacted\]/);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('custom data that is not a recognised script is not run, and the record says why', async () => {
+  const fx = await provisioned('#cloud-config\nruncmd: [ "echo hi" ]\n');
+  try {
+    const result = await firstBoot(fx, { firstBootScript: 'customData' });
+    assert.match(result.out, /not a script winprov runs: its first line is not #ps1/);
+    assert.equal((await script(fx, 'customData'))?.outcome, 'not-run');
+    assert.deepEqual(await runs(fx), []);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('the switch off: nothing runs, nothing is written, the output says so once', async () => {
+  const fx = await provisioned('#ps1\nWrite-Output "should not run"\n');
+  try {
+    const result = await firstBoot(fx, { firstBootScript: 'off' });
+    assert.equal(result.code, 0);
+    assert.equal(result.out.match(/first-boot script: off/g)?.length, 1, result.out);
+    assert.deepEqual(await runs(fx), []);
+    assert.equal(await readFirstBootRecord(fx.platform.stateDirectory), undefined);
+    // The default (no setting) is off too, and the environment cannot turn it on.
+    const byEnv = await runCli(['first-boot-script', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot], { WINPROV_FIRST_BOOT_SCRIPT: 'customData' });
+    assert.match(byEnv.out, /first-boot script: off/);
+    assert.deepEqual(await runs(fx), []);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('nothing runs before the fabric acknowledged Ready', async () => {
+  const fx = await provisioningFixture({ scenario: { customData: '#ps1\nWrite-Output "early"\n' } });
+  try {
+    const result = await firstBoot(fx, { firstBootScript: 'customData' });
+    assert.match(result.out, /has not acknowledged Ready/);
+    assert.deepEqual(await runs(fx), []);
+    assert.equal(await readFirstBootRecord(fx.platform.stateDirectory), undefined, 'a later run after Ready may still run it');
+  } finally {
+    await fx.close();
+  }
+});
+
+test('user data from IMDS (base64) runs, asked with Metadata: true and never through a proxy', async () => {
+  const fx = await provisioned();
+  try {
+    await withImds({ userData: b64('#ps1\nWrite-Output "from user data"\n') }, async (url, imds) => {
+      const saved = process.env['HTTP_PROXY'];
+      process.env['HTTP_PROXY'] = 'http://127.0.0.1:9';
+      try {
+        await firstBoot(fx, { firstBootScript: 'userData', imdsAddress: url });
+      } finally {
+        if (saved === undefined) delete process.env['HTTP_PROXY'];
+        else process.env['HTTP_PROXY'] = saved;
+      }
+      assert.equal(imds.requests.length, 1);
+      assert.equal(imds.requests[0]!.path, '/metadata/instance/compute/userData?api-version=2021-01-01&format=text');
+      assert.equal(imds.requests[0]!.metadataHeader, 'true');
+    });
+    const record = await script(fx, 'userData');
+    assert.equal(record?.outcome, 'succeeded');
+    assert.deepEqual(record.tail, ['from user data']);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('both: custom data then user data, each in its own format, each once', async () => {
+  const fx = await provisioned('rem cmd\necho custom\n');
+  try {
+    await withImds({ userData: b64('<powershell>Write-Output "user"</powershell>') }, async (url) => {
+      await firstBoot(fx, { firstBootScript: 'both', imdsAddress: url });
+      await firstBoot(fx, { firstBootScript: 'both', imdsAddress: url });
+    });
+    assert.deepEqual((await runs(fx)).map((r) => r.interpreter), ['cmd', 'powershell']);
+    assert.equal((await script(fx, 'customData'))?.outcome, 'succeeded');
+    assert.equal((await script(fx, 'userData'))?.outcome, 'succeeded');
+  } finally {
+    await fx.close();
+  }
+});
+
+const imdsSettings = (url: string, budgetMs: number) => ({ mode: 'userData' as const, timeoutMs: 10_000, imds: { baseUrl: url, connectTimeoutMs: 500, readTimeoutMs: 1_000, budgetMs } });
+
+test('IMDS absent (nothing listens), 404, or failing past its budget: user data is a logged skip, not a failure', async () => {
+  const fx = await provisioned();
+  try {
+    const absent = new ImdsSimulator();
+    const url = await absent.start();
+    await absent.stop();
+    const record = await runFirstBoot({ platform: fx.platform, log: silentLog(), settings: imdsSettings(url, 1_500) });
+    assert.equal(record?.scripts[0]?.outcome, 'not-run');
+    assert.match(record.scripts[0]!.reason ?? '', /IMDS is not available/);
+    assert.deepEqual(await runs(fx), []);
+  } finally {
+    await fx.close();
+  }
+  for (const scenario of [{ notFound: true }, { faults: [{ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }] }] as ImdsScenario[]) {
+    const other = await provisioned();
+    try {
+      await withImds(scenario, async (url) => {
+        const record = await runFirstBoot({ platform: other.platform, log: silentLog(), settings: imdsSettings(url, 1_500) });
+        assert.match(record?.scripts[0]?.reason ?? '', /IMDS is not available/);
+      });
+    } finally {
+      await other.close();
+    }
+  }
+});
+
+test('IMDS failing for a moment (503, a reset) is retried within its budget', async () => {
+  const fx = await provisioned();
+  try {
+    await withImds({ userData: b64('#cmd\necho retried\n'), faults: [{ status: 503 }, { reset: true }] }, async (url, imds) => {
+      const record = await runFirstBoot({ platform: fx.platform, log: silentLog(), settings: imdsSettings(url, 15_000) });
+      assert.equal(record?.scripts[0]?.outcome, 'succeeded');
+      assert.equal(imds.requests.length, 3);
+    });
+  } finally {
+    await fx.close();
+  }
+});
+
+test('killed while the script runs: the next run reports it interrupted and never starts it again', async () => {
+  const fx = await provisioned('#ps1\nWrite-Output "long job"\nStart-Sleep -Seconds 30\n');
+  try {
+    const config = join(fx.sandboxRoot, '..', 'winprov.json');
+    await writeFile(config, JSON.stringify({ firstBootScript: 'customData' }));
+    const main = new URL('../../src/main.ts', import.meta.url).pathname;
+    const child = spawn(process.execPath, [main, 'first-boot-script', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '--config', config], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    const until = Date.now() + 20_000;
+    while ((await runs(fx)).length === 0 && Date.now() < until) await sleep(50);
+    assert.equal((await script(fx, 'customData'))?.outcome, 'started', 'recorded before the interpreter started');
+    child.kill('SIGKILL');
+    await exited;
+    // The interpreter outlives its parent, as on Windows; end it here.
+    for (const r of await runs(fx)) try { process.kill(r.pid, 'SIGKILL'); } catch { /* already gone */ }
+
+    const again = await firstBoot(fx, { firstBootScript: 'customData' });
+    assert.equal(again.code, 0, again.out);
+    const record = await script(fx, 'customData');
+    assert.equal(record?.outcome, 'interrupted');
+    assert.deepEqual(record.tail, ['long job'], 'what it printed before the kill');
+    assert.match(again.out, /interrupted/);
+    assert.match((await fx.machine()).kvp['FIRST_BOOT_SCRIPT'] ?? '', /outcome=interrupted/);
+    await firstBoot(fx, { firstBootScript: 'customData' });
+    assert.equal((await runs(fx)).length, 1, 'started once, never again');
+    assert.equal((await script(fx, 'customData'))?.outcome, 'interrupted');
+  } finally {
+    await fx.close();
+  }
+});

@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { provisioningFixture } from '../helpers/provisioning.ts';
+import { runCli } from '../helpers/cli.ts';
+
+/** prepare-image --first-boot-script: the switch into the install folder's winprov.json, and the SetupComplete call. */
+
+async function installTemplates(installDirectory: string): Promise<void> {
+  await mkdir(installDirectory, { recursive: true });
+  for (const name of ['unattend.xml', 'unattend-deferred.xml', 'SetupComplete.cmd']) {
+    await cp(new URL(`../../unattend/${name}`, import.meta.url), join(installDirectory, name));
+  }
+}
+
+const setupComplete = (root: string) => join(root, 'Windows', 'Setup', 'Scripts', 'SetupComplete.cmd');
+
+test('Ready at the end of specialize: winprov.json gets the switch, SetupComplete.cmd only the first-boot call', async () => {
+  const fx = await provisioningFixture();
+  try {
+    await installTemplates(fx.platform.installDirectory);
+    await writeFile(join(fx.platform.installDirectory, 'winprov.json'), JSON.stringify({ serial: 'COM1' }));
+    const { code, out } = await runCli(['prepare-image', '--first-boot-script', 'userdata', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.equal(code, 0, out);
+    assert.deepEqual(JSON.parse(await readFile(join(fx.platform.installDirectory, 'winprov.json'), 'utf8')), { serial: 'COM1', firstBootScript: 'userData' });
+    const script = await readFile(setupComplete(fx.sandboxRoot), 'latin1');
+    assert.match(script, /^rem winprov/m);
+    assert.match(script, /winprov\.exe" first-boot-script >>"%WINPROV_LOG%" 2>&1\r\n/);
+    assert.doesNotMatch(script, /winprov\.exe" provision/);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('deferred Ready: SetupComplete.cmd reports Ready first, then makes the first-boot call', async () => {
+  const fx = await provisioningFixture();
+  try {
+    await installTemplates(fx.platform.installDirectory);
+    const { code, out } = await runCli(['prepare-image', '--defer-ready', '--first-boot-script', 'both', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.equal(code, 0, out);
+    const script = await readFile(setupComplete(fx.sandboxRoot), 'latin1');
+    const provision = script.indexOf('winprov.exe" provision');
+    const firstBoot = script.indexOf('winprov.exe" first-boot-script');
+    assert.ok(provision > 0 && firstBoot > provision, 'provision (Ready) before the first-boot script');
+    assert.ok(script.indexOf(':done') < firstBoot, 'after the guest agent services, whatever provision returned');
+  } finally {
+    await fx.close();
+  }
+});
+
+test('the switch off (the default): prepare-image installs no SetupComplete.cmd of its own', async () => {
+  const fx = await provisioningFixture();
+  try {
+    await installTemplates(fx.platform.installDirectory);
+    const { code, out } = await runCli(['prepare-image', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.equal(code, 0, out);
+    await assert.rejects(readFile(setupComplete(fx.sandboxRoot)), { code: 'ENOENT' });
+    const bad = await runCli(['prepare-image', '--first-boot-script', 'always', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /first-boot-script.*must be one of off, customData, userData, both/);
+  } finally {
+    await fx.close();
+  }
+});
