@@ -5,6 +5,7 @@ import { derReader, type Asn1 } from './der.ts';
 import { CertificateError } from '../errors.ts';
 import type { Secret } from '../util/secret.ts';
 import { WorkBudget } from './work-budget.ts';
+import { CBC_CIPHERS } from './cbc-ciphers.ts';
 
 /**
  * Opens the fabric's certificates blob: a CMS ContentInfo holding EnvelopedData (RFC 5652 section 6).
@@ -22,13 +23,6 @@ const OID_P_SPECIFIED = '1.2.840.113549.1.1.9';
 const OID_SHA1 = '1.3.14.3.2.26';
 const OID_SUBJECT_KEY_IDENTIFIER = '2.5.29.14';
 
-/** Content-encryption algorithms (RFC 3370, RFC 3565), by OID: node cipher name, key and IV length. */
-const CONTENT_CIPHERS: Record<string, { name: string; keyLength: number; ivLength: number }> = {
-  '1.2.840.113549.3.7': { name: 'des-ede3-cbc', keyLength: 24, ivLength: 8 },
-  '2.16.840.1.101.3.4.1.2': { name: 'aes-128-cbc', keyLength: 16, ivLength: 16 },
-  '2.16.840.1.101.3.4.1.22': { name: 'aes-192-cbc', keyLength: 24, ivLength: 16 },
-  '2.16.840.1.101.3.4.1.42': { name: 'aes-256-cbc', keyLength: 32, ivLength: 16 },
-};
 
 /** The transport key pair the envelope was addressed to. */
 export interface EnvelopeRecipient {
@@ -214,7 +208,7 @@ function oaepLabel(params: Asn1 | undefined): Buffer | undefined {
 function decryptContent(encryptedContentInfo: Asn1[], cek: Buffer): Uint8Array {
   const algorithm = children(encryptedContentInfo[1], 'contentEncryptionAlgorithm');
   const algorithmOid = oid(algorithm[0], 'contentEncryptionAlgorithm');
-  const cipher = CONTENT_CIPHERS[algorithmOid];
+  const cipher = CBC_CIPHERS[algorithmOid];
   if (cipher === undefined) {
     fail(`content cipher ${describeOid(algorithmOid)} is not supported (AES-128/192/256-CBC or DES-EDE3-CBC only)`);
   }

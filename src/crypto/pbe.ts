@@ -4,6 +4,7 @@ import { CertificateRefusedError } from '../errors.ts';
 import { derReader, type Asn1 } from './der.ts';
 import { isPkcs12PbeScheme, pkcs12PbeDecrypt, pkcs12PbeKeyLength, SHA1 } from './pkcs12-pbe.ts';
 import { checkedIterations, work } from './work-budget.ts';
+import { CBC_CIPHERS } from './cbc-ciphers.ts';
 
 /**
  * The password-based encryption a PFX may use for its SafeContents and shrouded keys, read from its
@@ -37,13 +38,6 @@ const PRFS: Record<string, { name: string; node: string; length: number }> = {
 };
 const DEFAULT_PRF = '1.2.840.113549.2.7';
 
-/** PBES2 encryption schemes (RFC 8018 B.2, RFC 3565): node cipher, key and IV length. */
-const PBES2_CIPHERS: Record<string, { name: string; keyLength: number; ivLength: number }> = {
-  '1.2.840.113549.3.7': { name: 'des-ede3-cbc', keyLength: 24, ivLength: 8 },
-  '2.16.840.1.101.3.4.1.2': { name: 'aes-128-cbc', keyLength: 16, ivLength: 16 },
-  '2.16.840.1.101.3.4.1.22': { name: 'aes-192-cbc', keyLength: 24, ivLength: 16 },
-  '2.16.840.1.101.3.4.1.42': { name: 'aes-256-cbc', keyLength: 32, ivLength: 16 },
-};
 
 const PKCS12_PBE_NAMES: Record<string, string> = {
   '1.2.840.113549.1.12.1.3': 'pbeWithSHAAnd3-KeyTripleDES-CBC',
@@ -92,7 +86,7 @@ function pbes2(params: Asn1 | undefined, what: string): PbeAlgorithm {
   }
   const schemeParts = children(scheme, `${what} PBES2 encryptionScheme`);
   const schemeOid = oid(schemeParts[0], `${what} PBES2 encryptionScheme`);
-  const cipher = PBES2_CIPHERS[schemeOid];
+  const cipher = CBC_CIPHERS[schemeOid];
   if (cipher === undefined) {
     throw new CertificateRefusedError(`PKCS#12: ${what} PBES2 encryption scheme ${schemeOid} is not read here (AES-CBC or DES-EDE3-CBC)`, { context: { limit: 'algorithm' } });
   }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Secret } from '../../util/secret.ts';
+import type { Secret } from '../../util/secret.ts';
+import { readSavedCustomData } from '../custom-data-file.ts';
 import type { FirstBootRunExit, FirstBootRunRequest } from '../first-boot-types.ts';
 
 /**
@@ -47,15 +47,8 @@ next();
 
 export const RUNS_FILE = 'first-boot-runs.jsonl';
 
-export async function readSandboxCustomData(root: string, maxBytes: number): Promise<Secret<Uint8Array> | { tooLarge: number } | undefined> {
-  const path = join(root, 'SystemDrive', 'AzureData', 'CustomData.bin');
-  const size = await stat(path).then((s) => s.size, (err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw err;
-  });
-  if (size === undefined) return undefined;
-  if (size > maxBytes) return { tooLarge: size };
-  return new Secret(new Uint8Array(await readFile(path)));
+export function readSandboxCustomData(root: string, maxBytes: number): Promise<Secret<Uint8Array> | { tooLarge: number } | undefined> {
+  return readSavedCustomData(join(root, 'SystemDrive', 'AzureData', 'CustomData.bin'), maxBytes);
 }
 
 export function runSandboxScript(root: string, request: FirstBootRunRequest): Promise<FirstBootRunExit> {

@@ -1,7 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { azureDataDirectory } from './artifacts.ts';
-import { Secret } from '../../util/secret.ts';
+import type { Secret } from '../../util/secret.ts';
+import { readSavedCustomData } from '../custom-data-file.ts';
 import type { CommandRunner } from './exec.ts';
 import type { FirstBootRunExit, FirstBootRunRequest } from '../first-boot-types.ts';
 
@@ -21,16 +21,9 @@ export interface WindowsFirstBootOptions {
   systemDrive: string;
 }
 
-export async function readWindowsCustomData(systemDrive: string, maxBytes: number): Promise<Secret<Uint8Array> | { tooLarge: number } | undefined> {
+export function readWindowsCustomData(systemDrive: string, maxBytes: number): Promise<Secret<Uint8Array> | { tooLarge: number } | undefined> {
   // Written by files.ps1 Write-WinprovCustomData during specialize; read back as SYSTEM.
-  const path = join(azureDataDirectory(systemDrive), 'CustomData.bin');
-  const size = await stat(path).then((s) => s.size, (err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw err;
-  });
-  if (size === undefined) return undefined;
-  if (size > maxBytes) return { tooLarge: size };
-  return new Secret(new Uint8Array(await readFile(path)));
+  return readSavedCustomData(join(azureDataDirectory(systemDrive), 'CustomData.bin'), maxBytes);
 }
 
 export function interpreterCommand(options: WindowsFirstBootOptions, request: FirstBootRunRequest): { file: string; args: string[] } {
