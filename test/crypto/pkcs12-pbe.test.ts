@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createCipheriv, createHash, createHmac, generateKeyPairSync, hash, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, createHmac, hash, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
 import { CertificateError } from '../../src/errors.ts';
 import { SHA1, pkcs12Kdf, pkcs12PbeDecrypt, sha1Rehash, type KdfDigest } from '../../src/crypto/pkcs12-pbe.ts';
 import { readPkcs12 } from '../../src/crypto/pkcs12.ts';
+import { selfSigned } from '../helpers/pfx-builder.ts';
 
 const OID_PBE_SHA1_3DES = '1.2.840.113549.1.12.1.3';
 const OID_PBE_SHA1_RC2_40 = '1.2.840.113549.1.12.1.6';
@@ -93,15 +94,7 @@ const dataInfo = (content: Buffer) => seq([oidNode('1.2.840.113549.1.7.1'), expl
 
 /** One certificate and its key, shrouded with the given PBE scheme and password, SHA-1 MAC with the same password. */
 function handMadePfx(password: string | null, keyScheme: string, declaredKeyIterations = 2048): { pfx: Buffer; thumbprint: string } {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const key = forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()) as forge.pki.rsa.PrivateKey;
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-  cert.serialNumber = '0b';
-  cert.setSubject([{ shortName: 'CN', value: 'hand made' }]);
-  cert.setIssuer([{ shortName: 'CN', value: 'hand made' }]);
-  cert.sign(key, forge.md.sha256.create());
-  const certDer = der(forge.pki.certificateToAsn1(cert));
+  const { privateKey, certDer } = selfSigned('hand made', '0b');
   const salt = randomBytes(8);
   const shrouded = pbeEncrypt(keyScheme, password, salt, 2048, privateKey.export({ type: 'pkcs8', format: 'der' }));
   const epki = seq([seq([oidNode(keyScheme), seq([octets(salt), int(declaredKeyIterations)])]), octets(shrouded)]);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { X509Certificate, createHash, generateKeyPairSync } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { generateTenantCertificates } from '../../src/simulator/pfx.ts';
 import { Secret } from '../../src/util/secret.ts';
 import { opensslAvailable } from '../helpers/openssl.ts';
 import { assertCertificateError } from '../helpers/certificate-error.ts';
+import { selfSigned } from '../helpers/pfx-builder.ts';
 
 // Fills the simulator's key pool on the thread pool while the other tests run; the timing test needs it warm.
 const warmPool = generateTenantCertificates(50);
@@ -30,14 +31,7 @@ function fabricPfx(): Uint8Array {
 
 /** A one-certificate PFX made by forge (a third implementation), with the given password and bag encryption. */
 function forgePfx(password: string | null, algorithm: '3des' | 'aes256'): { pfx: Buffer; thumbprint: string } {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const key = forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()) as forge.pki.rsa.PrivateKey;
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-  cert.serialNumber = '0a';
-  cert.setSubject([{ shortName: 'CN', value: 'forge made' }]);
-  cert.setIssuer([{ shortName: 'CN', value: 'forge made' }]);
-  cert.sign(key, forge.md.sha256.create());
+  const { key, cert } = selfSigned('forge made', '0a');
   const asn1 = forge.pkcs12.toPkcs12Asn1(key, cert, password, { algorithm, friendlyName: 'Forge' });
   const der = forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes();
   return {

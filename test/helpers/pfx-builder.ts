@@ -57,19 +57,23 @@ interface Material {
 
 let material: Material | undefined;
 
-/** One RSA key and self-signed certificate per process: the shapes vary, the key does not need to. */
-function tenant(): Material {
-  if (material !== undefined) return material;
+/** A new RSA-2048 key and a self-signed certificate for it (made by forge), with its DER and SHA-1 thumbprint. */
+export function selfSigned(commonName: string, serialNumber: string): { privateKey: KeyObject; key: forge.pki.rsa.PrivateKey; cert: forge.pki.Certificate; certDer: Buffer; thumbprint: string } {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const key = forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()) as forge.pki.rsa.PrivateKey;
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-  cert.serialNumber = '0c';
-  cert.setSubject([{ shortName: 'CN', value: 'shaped' }]);
-  cert.setIssuer([{ shortName: 'CN', value: 'shaped' }]);
+  cert.serialNumber = serialNumber;
+  cert.setSubject([{ shortName: 'CN', value: commonName }]);
+  cert.setIssuer([{ shortName: 'CN', value: commonName }]);
   cert.sign(key, forge.md.sha256.create());
-  const certDer = toDer(forge.pki.certificateToAsn1(cert));
-  material = { privateKey, certDer, thumbprint: createHash('sha1').update(certDer).digest('hex').toUpperCase() };
+  const certDer = Buffer.from(toDer(forge.pki.certificateToAsn1(cert)));
+  return { privateKey, key, cert, certDer, thumbprint: createHash('sha1').update(certDer).digest('hex').toUpperCase() };
+}
+
+/** One RSA key and self-signed certificate per process: the shapes vary, the key does not need to. */
+function tenant(): Material {
+  material ??= selfSigned('shaped', '0c');
   return material;
 }
 

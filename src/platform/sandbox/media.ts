@@ -1,6 +1,6 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Secret } from '../../util/secret.ts';
+import { readMediaFiles } from '../media-files.ts';
 import { MediaNotFoundError, PlatformTimeoutError } from '../../errors.ts';
 import { withinDeadline } from '../../util/deadline.ts';
 import type { ProvisioningMedia } from '../platform.ts';
@@ -29,14 +29,8 @@ async function findMedia(drives: string): Promise<ProvisioningMedia> {
   for (const letter of letters) {
     const folder = join(drives, letter);
     if (!(await exists(join(folder, MEDIA_TAG_FILE)))) continue;
-    let ovfEnv: Uint8Array;
-    try {
-      ovfEnv = await readFile(join(folder, 'ovf-env.xml'));
-    } catch {
-      throw new MediaNotFoundError(`the provisioning media (drive ${letter}:) has no ovf-env.xml`);
-    }
-    const customData = await readFile(join(folder, 'CustomData.bin')).catch(() => undefined);
-    return { location: `${letter}:\\`, ovfEnv: new Secret(ovfEnv), customData: customData === undefined ? undefined : new Secret(customData) };
+    // The same reader (and the same size caps) as the Windows platform's.
+    return readMediaFiles(folder, `${letter}:\\`);
   }
   throw new MediaNotFoundError(`no drive holds ${MEDIA_TAG_FILE}`);
 }

@@ -22,6 +22,13 @@ function Set-EmuFirewallValues([hashtable] $Rule, $Bound) {
     if ($Bound.Contains('LocalPort')) { $Rule['localPort'] = [System.Collections.Generic.List[object]]::new([object[]]@($Bound['LocalPort'] | Microsoft.PowerShell.Core\ForEach-Object { [string]$_ })) }
 }
 
+function Write-EmuFirewallRuleNotFound {
+    # The non-terminating error the NetSecurity CDXML cmdlets write for a rule name that matches nothing.
+    param($Cmdlet, [string] $Name)
+    $message = 'No MSFT_NetFirewallRule objects found with property ''InstanceID'' equal to ''' + $Name + '''.  Verify the value of the property and retry.'
+    Write-EmuError -Cmdlet $Cmdlet -Exception ([System.Management.Automation.ItemNotFoundException]::new($message)) -ErrorId 'CmdletizationQuery_NotFound_Name' -Category ObjectNotFound -Target $Name
+}
+
 $script:Handlers['Get-NetFirewallRule'] = {
     param($Cmdlet, $Bound, $Fault)
     if (-not $Bound.Contains('Name')) {
@@ -30,11 +37,7 @@ $script:Handlers['Get-NetFirewallRule'] = {
     }
     foreach ($name in @($Bound['Name'])) {
         $rule = Find-EmuFirewallRule $name
-        if ($null -eq $rule) {
-            $message = 'No MSFT_NetFirewallRule objects found with property ''InstanceID'' equal to ''' + $name + '''.  Verify the value of the property and retry.'
-            Write-EmuError -Cmdlet $Cmdlet -Exception ([System.Management.Automation.ItemNotFoundException]::new($message)) -ErrorId 'CmdletizationQuery_NotFound_Name' -Category ObjectNotFound -Target $name
-            continue
-        }
+        if ($null -eq $rule) { Write-EmuFirewallRuleNotFound -Cmdlet $Cmdlet -Name $name; continue }
         ConvertTo-EmuFirewallRule $rule
     }
 }
@@ -43,11 +46,7 @@ $script:Handlers['Set-NetFirewallRule'] = {
     param($Cmdlet, $Bound, $Fault)
     foreach ($name in @($Bound['Name'])) {
         $rule = Find-EmuFirewallRule $name
-        if ($null -eq $rule) {
-            $message = 'No MSFT_NetFirewallRule objects found with property ''InstanceID'' equal to ''' + $name + '''.  Verify the value of the property and retry.'
-            Write-EmuError -Cmdlet $Cmdlet -Exception ([System.Management.Automation.ItemNotFoundException]::new($message)) -ErrorId 'CmdletizationQuery_NotFound_Name' -Category ObjectNotFound -Target $name
-            continue
-        }
+        if ($null -eq $rule) { Write-EmuFirewallRuleNotFound -Cmdlet $Cmdlet -Name $name; continue }
         Set-EmuFirewallValues $rule $Bound
     }
     Save-EmuState

@@ -34,11 +34,7 @@ $script:Handlers['Remove-NetFirewallRule'] = {
     $rules = Get-EmuList (Get-EmuState) 'firewallRules'
     foreach ($name in @($Bound['Name'])) {
         $rule = Find-EmuFirewallRule $name
-        if ($null -eq $rule) {
-            $message = 'No MSFT_NetFirewallRule objects found with property ''InstanceID'' equal to ''' + $name + '''.  Verify the value of the property and retry.'
-            Write-EmuError -Cmdlet $Cmdlet -Exception ([System.Management.Automation.ItemNotFoundException]::new($message)) -ErrorId 'CmdletizationQuery_NotFound_Name' -Category ObjectNotFound -Target $name
-            continue
-        }
+        if ($null -eq $rule) { Write-EmuFirewallRuleNotFound -Cmdlet $Cmdlet -Name $name; continue }
         if (-not $Cmdlet.ShouldProcess($name, 'Remove-NetFirewallRule')) { continue }
         $null = $rules.Remove($rule)
     }

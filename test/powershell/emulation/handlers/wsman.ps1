@@ -1,9 +1,9 @@
 # Microsoft.WSMan.Management: state.wsman.listeners ({address, transport, port, hostname, enabled,
 # certificateThumbprint, source?}). The cmdlets talk to the WinRM service: they fail while it is not
 # running. Listeners are answered as XmlElements, as Get-WSManInstance does. An HTTPS listener with a
-# Hostname needs a certificate whose subject CN is that Hostname, when it is created and when it is
-# changed in place: Set-WSManInstance keeps the Hostname, so a new certificate of another name is
-# refused (dsccommunity/WSManDsc#11).
+# Hostname needs a certificate whose subject CN is that Hostname (dsccommunity/WSManDsc#11). There is no
+# Set-WSManInstance: the scripts never change a listener in place (they delete and create it), so the
+# generator makes no stub for it.
 
 $script:ListenerNamespace = 'http://schemas.microsoft.com/wbem/wsman/1/config/listener'
 
@@ -89,6 +89,20 @@ function Set-EmuListenerValues($Cmdlet, [hashtable] $Listener, [System.Collectio
     }
 }
 
+function Write-EmuInvalidSelectors {
+    # WinRM's answer to a selector set that names no listener (terminating, as the WSMan cmdlets throw it).
+    param($Cmdlet, $Selector)
+    Write-EmuError -Cmdlet $Cmdlet -Exception ([System.InvalidOperationException]::new('The WS-Management service cannot process the request because the request contained invalid selectors for the resource.')) -ErrorId 'WsManError' -Category InvalidOperation -Target $Selector -Terminating
+}
+
+function Find-EmuSelectedListener {
+    # The listener the selector set names, or WinRM's invalid-selectors error.
+    param($Cmdlet, $Selector)
+    $listener = Find-EmuListener ([string]$Selector['Address']) ([string]$Selector['Transport'])
+    if ($null -eq $listener) { Write-EmuInvalidSelectors $Cmdlet $Selector }
+    return $listener
+}
+
 $script:Handlers['Get-WSManInstance'] = {
     param($Cmdlet, $Bound, $Fault)
     Test-EmuListenerUri $Cmdlet $Bound
@@ -99,10 +113,7 @@ $script:Handlers['Get-WSManInstance'] = {
         return
     }
     $selector = $Bound['SelectorSet']
-    $listener = Find-EmuListener ([string]$selector['Address']) ([string]$selector['Transport'])
-    if ($null -eq $listener) {
-        Write-EmuError -Cmdlet $Cmdlet -Exception ([System.InvalidOperationException]::new('The WS-Management service cannot process the request because the request contained invalid selectors for the resource.')) -ErrorId 'WsManError' -Category InvalidOperation -Target $selector -Terminating
-    }
+    $listener = Find-EmuSelectedListener $Cmdlet $selector
     ConvertTo-EmuListenerXml $listener
 }
 
@@ -113,9 +124,7 @@ $script:Handlers['New-WSManInstance'] = {
     $selector = $Bound['SelectorSet']
     $address = [string]$selector['Address']
     $transport = [string]$selector['Transport']
-    if ($address -eq '' -or ($transport -cne 'HTTP' -and $transport -cne 'HTTPS')) {
-        Write-EmuError -Cmdlet $Cmdlet -Exception ([System.InvalidOperationException]::new('The WS-Management service cannot process the request because the request contained invalid selectors for the resource.')) -ErrorId 'WsManError' -Category InvalidOperation -Target $selector -Terminating
-    }
+    if ($address -eq '' -or ($transport -cne 'HTTP' -and $transport -cne 'HTTPS')) { Write-EmuInvalidSelectors $Cmdlet $selector }
     if ($null -ne (Find-EmuListener $address $transport)) {
         Write-EmuError -Cmdlet $Cmdlet -Exception ([System.InvalidOperationException]::new('The WS-Management service cannot create the resource because it already exists.')) -ErrorId 'WsManError' -Category InvalidOperation -Target $selector -Terminating
     }
@@ -134,37 +143,12 @@ $script:Handlers['New-WSManInstance'] = {
     $xml.DocumentElement
 }
 
-$script:Handlers['Set-WSManInstance'] = {
-    param($Cmdlet, $Bound, $Fault)
-    Test-EmuListenerUri $Cmdlet $Bound
-    $null = Test-EmuWinRmRunning $Cmdlet
-    $selector = $Bound['SelectorSet']
-    $listener = Find-EmuListener ([string]$selector['Address']) ([string]$selector['Transport'])
-    if ($null -eq $listener) {
-        Write-EmuError -Cmdlet $Cmdlet -Exception ([System.InvalidOperationException]::new('The WS-Management service cannot process the request because the request contained invalid selectors for the resource.')) -ErrorId 'WsManError' -Category InvalidOperation -Target $selector -Terminating
-    }
-    # Checked on a copy: a refused change leaves the listener as it was.
-    $changed = @{}
-    foreach ($key in $listener.Keys) { $changed[$key] = $listener[$key] }
-    if ($Bound.Contains('ValueSet')) { Set-EmuListenerValues $Cmdlet $changed $Bound['ValueSet'] }
-    if ([string]$changed['transport'] -eq 'HTTPS' -and -not (Test-EmuListenerCertificate ([string]$changed['certificateThumbprint']))) {
-        Write-EmuError -Cmdlet $Cmdlet -Exception ([System.InvalidOperationException]::new('The WinRM listener''s certificate is not in LocalMachine\My with its private key.')) -ErrorId 'WsManError' -Category InvalidOperation -Target $selector -Terminating
-    }
-    Test-EmuListenerHostname $Cmdlet $changed $selector
-    foreach ($key in $changed.Keys) { $listener[$key] = $changed[$key] }
-    Save-EmuState
-    ConvertTo-EmuListenerXml $listener
-}
-
 $script:Handlers['Remove-WSManInstance'] = {
     param($Cmdlet, $Bound, $Fault)
     Test-EmuListenerUri $Cmdlet $Bound
     $null = Test-EmuWinRmRunning $Cmdlet
     $selector = $Bound['SelectorSet']
-    $listener = Find-EmuListener ([string]$selector['Address']) ([string]$selector['Transport'])
-    if ($null -eq $listener) {
-        Write-EmuError -Cmdlet $Cmdlet -Exception ([System.InvalidOperationException]::new('The WS-Management service cannot process the request because the request contained invalid selectors for the resource.')) -ErrorId 'WsManError' -Category InvalidOperation -Target $selector -Terminating
-    }
+    $listener = Find-EmuSelectedListener $Cmdlet $selector
     $null = (Get-EmuList (Get-EmuMap (Get-EmuState) 'wsman') 'listeners').Remove($listener)
     Save-EmuState
 }
