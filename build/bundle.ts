@@ -120,7 +120,8 @@ function leftoverImports(metafile: esbuild.Metafile): string[] {
   for (const output of Object.values(metafile.outputs)) {
     for (const imported of output.imports) {
       const name = imported.path.replace(/^node:/, '');
-      if (!builtins.has(name) && !builtins.has(name.split('/')[0]!)) problems.push(`${imported.kind} of "${imported.path}" is left for run time`);
+      // node:sea, node:test and node:sqlite exist only with their prefix, and builtinModules lists them so.
+      if (!builtins.has(imported.path) && !builtins.has(name) && !builtins.has(name.split('/')[0]!)) problems.push(`${imported.kind} of "${imported.path}" is left for run time`);
     }
   }
   return problems;

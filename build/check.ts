@@ -5,6 +5,7 @@ import { BUNDLE, LINUX_EXE, ROOT, SEA_BLOB, UNATTEND, WINDOWS_EXE, gitCommit, re
 import { UNATTEND_FILES, UPGRADE_CODE, msiPath, readMsiTable } from './msi.ts';
 import { runTool } from './run.ts';
 import { codeCacheProblems } from './code-cache-check.ts';
+import { firstBootProblems } from './first-boot-check.ts';
 import { setupCompleteProblems, unattendProblems } from './unattend.ts';
 
 /**
@@ -79,6 +80,14 @@ function checks(expected: Expected): Check[] {
     {
       name: 'dist/winprov-linux-x64 with its code cache, a corrupt one and one V8 refuses (each run reaches Ready)',
       run: () => codeCacheProblems({ command: LINUX_EXE, args: [] }),
+    },
+    {
+      name: 'dist/winprov.cjs first-boot-script on the sandbox (custom data #ps1, user data past its timeout)',
+      run: () => firstBootProblems({ command: process.execPath, args: [BUNDLE] }),
+    },
+    {
+      name: 'dist/winprov-linux-x64 first-boot-script on the sandbox (its fake interpreter is the executable itself)',
+      run: () => firstBootProblems({ command: LINUX_EXE, args: [] }),
     },
     {
       name: `dist/winprov-${version}-x64.msi tables`,

@@ -9,7 +9,8 @@ import { firstBootMode, imdsUrl, type FirstBootMode } from './first-boot/setting
  * validated and frozen. This is the only module that reads the environment or the command line.
  */
 
-export const COMMANDS = ['provision', 'status', 'prepare-image', 'simulate', 'collect-logs', 'demo', 'version', 'help', 'first-boot-script'] as const;
+// sandbox-interpreter is internal (not in --help): the sandbox's fake script interpreter in the single executable.
+export const COMMANDS = ['provision', 'status', 'prepare-image', 'simulate', 'collect-logs', 'demo', 'version', 'help', 'first-boot-script', 'sandbox-interpreter'] as const;
 export type Command = (typeof COMMANDS)[number];
 export type PlatformChoice = 'auto' | 'windows' | 'sandbox';
 /** full: everything, Ready at the end; apply: apply everything, defer Ready to a later full run (SetupComplete). */
@@ -53,13 +54,15 @@ export interface AgentConfig {
   output: string | undefined;
   /**
    * The first-boot script: the mode and timeout from winprov.json only (the image's choice: neither the
-   * environment nor anything the VM is deployed with can turn it on), the IMDS base URL and budget.
+   * environment nor anything the VM is deployed with can turn it on), the IMDS base URL and the budget of
+   * the user data fetch (imdsAddress, imdsBudget: winprov.json only as well).
    * prepare-image --first-boot-script MODE is the value prepare-image writes into winprov.json.
    */
   firstBoot: { mode: FirstBootMode; timeoutMs: number; imdsUrl: string; imdsBudgetMs: number; prepare: FirstBootMode | undefined };
-  /** simulate */
+  /** simulate: the fabric simulator's host and port, and the IMDS simulator's own port on that host (0: a free one) */
   host: string;
   port: number;
+  imdsPort: number;
   scenarioFile: string | undefined;
   mediaDir: string | undefined;
   /**
@@ -99,10 +102,10 @@ const DEFAULTS = {
 const FILE_KEYS = [
   'platform', 'sandbox', 'fabric', 'fabricPort', 'fallbackAddress', 'repairDhcp', 'deadline', 'connectTimeout',
   'readTimeout', 'maxResponseBytes', 'logLevel', 'serial', 'powershell', 'lockWait',
-  'firstBootScript', 'firstBootTimeout', 'imdsAddress',
+  'firstBootScript', 'firstBootTimeout', 'imdsAddress', 'imdsBudget',
 ] as const;
 /** Settings of the image alone: read from winprov.json, never from the environment (README, threat model). */
-const IMAGE_ONLY_KEYS: readonly FileKey[] = ['firstBootScript', 'firstBootTimeout', 'imdsAddress'];
+const IMAGE_ONLY_KEYS: readonly FileKey[] = ['firstBootScript', 'firstBootTimeout', 'imdsAddress', 'imdsBudget'];
 type FileKey = (typeof FILE_KEYS)[number];
 type Layer = Partial<Record<FileKey, string | number | boolean>>;
 
@@ -135,6 +138,7 @@ const ARG_OPTIONS = {
   config: { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string' },
+  'imds-port': { type: 'string' },
   scenario: { type: 'string' },
   media: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -214,11 +218,13 @@ export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
       timeoutMs: duration('firstBootTimeout', fileLayer.firstBootTimeout ?? 30 * 60, 1_000, 24 * 3_600_000),
       imdsUrl: imdsUrl(String(fileLayer.imdsAddress ?? 'http://169.254.169.254')),
       // IMDS answers in milliseconds where it exists (fabric-protocol.md 2.12); 30 s covers its restarts.
-      imdsBudgetMs: 30_000,
+      // An image whose hosts are known to answer late (or never) may say otherwise, within 1 s to 10 min.
+      imdsBudgetMs: duration('imdsBudget', fileLayer.imdsBudget ?? 30, 1_000, 600_000),
       prepare: values['first-boot-script'] === undefined ? undefined : firstBootMode('first-boot-script', values['first-boot-script']),
     },
     host: values.host ?? DEFAULTS.host,
     port: integer('port', values.port ?? DEFAULTS.port, 0, 65535),
+    imdsPort: integer('imds-port', values['imds-port'] ?? DEFAULTS.port, 0, 65535),
     scenarioFile: values.scenario,
     mediaDir: values.media,
     windows: {
@@ -299,9 +305,17 @@ export function duration(field: string, value: unknown, minMs: number, maxMs: nu
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
   const ms = match ? Math.round(Number(match[1]) * unit[(match[2] ?? 's') as keyof typeof unit]) : NaN;
   if (!(ms >= minMs && ms <= maxMs)) {
-    throw new ConfigError(field, `must be a duration like 90s, 20m or 500ms, from ${minMs} ms to ${maxMs / 3_600_000} h`);
+    throw new ConfigError(field, `must be a duration like 90s, 20m or 500ms, from ${describeMs(minMs)} to ${describeMs(maxMs)}`);
   }
   return ms;
+}
+
+/** A bound as people write it: 500 ms, 1 s, 10 min, 24 h. */
+function describeMs(ms: number): string {
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms >= 1_000 && ms % 1_000 === 0) return `${ms / 1_000} s`;
+  return `${ms} ms`;
 }
 
 function fabricUrl(text: string): string {

@@ -3,6 +3,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WARM_RUN_ENV, codeCacheState, type CodeCacheState } from '../code-cache.ts';
+import { thisProgram } from '../util/this-program.ts';
 import type { CommandIo } from './io.ts';
 
 /**
@@ -50,14 +51,11 @@ export async function warmRun(state: CodeCacheState): Promise<void> {
     const { SandboxPlatform } = await import('../platform/sandbox/index.ts');
     await SandboxPlatform.open(sandbox, { create: true });
     await simulator.writeProvisioningMedia(join(sandbox, 'drives', 'D'));
-    // A SEA's argv[1] is the executable itself and its blob brings its execArgv (Node docs, "Single
-    // executable applications"); a bundle run by node has its path there and gets node's flags passed on.
-    // The same V8 flags either way, or V8 refuses the cache (it checks a hash of them).
-    const sea = process.argv[1] === process.execPath || process.argv[1] === undefined;
-    const program = sea ? [] : [...process.execArgv, process.argv[1]!];
-    const args = [...program, 'provision', '--platform', 'sandbox', '--sandbox', sandbox, '--fabric', simulator.url, '--deadline', '60s', '--quiet'];
+    // This same executable, with the same V8 flags, or V8 refuses the cache (util/this-program.ts).
+    const self = thisProgram();
+    const args = [...self.args, 'provision', '--platform', 'sandbox', '--sandbox', sandbox, '--fabric', simulator.url, '--deadline', '60s', '--quiet'];
     const env = { ...process.env, [WARM_RUN_ENV]: '1', WINPROV_CODE_CACHE: state.path };
-    const result = await run(process.execPath, args, env);
+    const result = await run(self.file, args, env);
     if (result.code !== 0) throw new Error(`the warm run ended with exit code ${result.code}: ${result.output.trim().split('\n').slice(-3).join(' | ')}`);
   } finally {
     await simulator.stop().catch(() => undefined);

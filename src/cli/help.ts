@@ -22,7 +22,8 @@ Commands:
   first-boot-script  run the VM's custom data or user data script once, after Ready (SetupComplete.cmd
                    runs it when the image has the switch on; see README "First-boot script")
   collect-logs     write a zip of logs and diagnostics, secrets redacted (-o FILE)
-  simulate         run a fabric simulator on loopback (--port, --host, --scenario FILE, --media DIR)
+  simulate         run a fabric simulator and an IMDS simulator on loopback (--port, --imds-port,
+                   --host, --scenario FILE, --media DIR)
   demo             provision a sandbox against a simulator and print a summary
   version          print the version
 

@@ -14,3 +14,4 @@ export { loadScenarioFile, resolveScenario, type ProvisioningScenario, type Scen
 export { MEDIA_TAG_FILE } from './media.ts';
 export { MAX_DESCRIPTION_BYTES } from './health-check.ts';
 export { runSimulateCommand, type SimulateCommandOptions } from './cli.ts';
+export { ImdsSimulator, type ImdsFault, type ImdsRequestRecord, type ImdsScenario } from './imds.ts';

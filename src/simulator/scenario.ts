@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { validateFaultScript, type FaultScript, type KeyFailure } from './faults.ts';
+import { validateImdsScenario, type ImdsScenario } from './imds.ts';
 
 /** What the simulated VM is asked to become: the values ovf-env.xml and the goal state carry. */
 export interface ProvisioningScenario {
@@ -30,6 +31,8 @@ export interface ScenarioFile {
   description: string;
   scenario: ProvisioningScenario;
   faults: FaultScript;
+  /** What `winprov simulate`'s IMDS simulator serves (user data, vmId, faults); {} when the file has no imds section. */
+  imds: ImdsScenario;
 }
 
 /**
@@ -110,9 +113,12 @@ function optionFailure(key: string, rule: string): Error {
 }
 
 /**
- * Reads and validates a scenario file strictly: `{ "description", "scenario"?, "faults"? }`. Unknown keys
- * and wrong types are errors that name the key (e.g. `faults.endpoints.goalstate[0].retryAfter`).
+ * Reads and validates a scenario file strictly: `{ "description", "scenario"?, "faults"?, "imds"? }`. Unknown
+ * keys and wrong types are errors that name the key (e.g. `faults.endpoints.goalstate[0].retryAfter`,
+ * `imds.faults[1].status`).
  */
+const FILE_KEYS = ['description', 'scenario', 'faults', 'imds'];
+
 export function loadScenarioFile(path: string): ScenarioFile {
   const name = basename(path);
   const fail: KeyFailure = (key, rule) =>
@@ -132,10 +138,11 @@ export function loadScenarioFile(path: string): ScenarioFile {
   }
   if (!isObject(json)) throw fail('(file)', 'must be a JSON object');
   for (const key of Object.keys(json)) {
-    if (key !== 'description' && key !== 'scenario' && key !== 'faults') throw fail(key, 'is not a key (description, scenario, faults)');
+    if (!FILE_KEYS.includes(key)) throw fail(key, `is not a key (${FILE_KEYS.join(', ')})`);
   }
   if (typeof json.description !== 'string' || json.description.trim() === '') throw fail('description', 'must be a non-empty string');
   const scenario = resolveScenario(validateScenario(json.scenario ?? {}, fail), fail);
   const faults = json.faults === undefined ? {} : validateFaultScript(json.faults, fail);
-  return { description: json.description, scenario, faults };
+  const imds = json.imds === undefined ? {} : validateImdsScenario(json.imds, fail);
+  return { description: json.description, scenario, faults, imds };
 }

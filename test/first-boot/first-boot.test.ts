@@ -253,6 +253,28 @@ test('IMDS absent (nothing listens), 404, or failing past its budget: user data 
   }
 });
 
+test('the image\'s imdsBudget (winprov.json) bounds the user data fetch of `winprov first-boot-script`', async () => {
+  const fx = await provisioned();
+  try {
+    // IMDS answering 503 for far longer than the budget: the default 30 s would keep retrying all along.
+    await withImds({ faults: Array.from({ length: 200 }, () => ({ status: 503 })) }, async (url, imds) => {
+      const started = performance.now();
+      const result = await firstBoot(fx, { firstBootScript: 'userData', imdsAddress: url, imdsBudget: '2s' });
+      const elapsed = performance.now() - started;
+      assert.equal(result.code, 0, result.out);
+      assert.ok(elapsed < 10_000, `the fetch gave up after ${Math.round(elapsed)} ms, not within its 2 s budget`);
+      assert.ok(imds.requests.length >= 2, 'retried within the budget');
+      assert.ok(imds.requests.every((r) => r.answered === 503));
+    });
+    const record = await script(fx, 'userData');
+    assert.equal(record?.outcome, 'not-run');
+    assert.match(record.reason ?? '', /IMDS is not available: GET .* still failing after \d+ attempt/);
+    assert.deepEqual(await runs(fx), []);
+  } finally {
+    await fx.close();
+  }
+});
+
 test('IMDS failing for a moment (503, a reset) is retried within its budget', async () => {
   const fx = await provisioned();
   try {
@@ -275,7 +297,11 @@ test('killed while the script runs: the next run reports it interrupted and neve
     const child = spawn(process.execPath, [main, 'first-boot-script', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '--config', config], { stdio: 'ignore' });
     const exited = new Promise((resolve) => child.on('exit', resolve));
     const until = Date.now() + 20_000;
-    while ((await runs(fx)).length === 0 && Date.now() < until) await sleep(50);
+    // Until the script has started and its first line is in the output log (written by the parent, after the
+    // interpreter's run record: killing between the two would leave nothing "printed before the kill").
+    const outputLog = join(fx.platform.stateDirectory, 'first-boot-customData.log');
+    const printed = async () => (await readFile(outputLog, 'utf8').catch(() => '')).includes('long job');
+    while (((await runs(fx)).length === 0 || !(await printed())) && Date.now() < until) await sleep(50);
     assert.equal((await script(fx, 'customData'))?.outcome, 'started', 'recorded before the interpreter started');
     child.kill('SIGKILL');
     await exited;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeBase64, recognise } from '../../src/first-boot/formats.ts';
 import { kvpValue } from '../../src/first-boot/publish.ts';
 import { loadConfig } from '../../src/config.ts';
+import { ConfigError } from '../../src/errors.ts';
 
 const bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
 
@@ -63,4 +64,31 @@ test('the switch is the image\'s: winprov.json only, off by default, never from 
   assert.equal(on.firstBoot.timeoutMs, 45 * 60_000);
   files['/img/winprov.json'] = JSON.stringify({ firstBootScript: 'sometimes' });
   assert.throws(() => loadConfig({ argv: [], env: {}, executableDir: '/img', readFile: read }), /firstBootScript.*must be one of/);
+});
+
+test('imdsBudget is an image setting: winprov.json only, a duration from 1 s to 10 min, 30 s by default', () => {
+  const files: Record<string, string> = {};
+  const read = (p: string) => {
+    if (files[p] === undefined) throw Object.assign(new Error('no'), { code: 'ENOENT' });
+    return files[p]!;
+  };
+  const load = (settings: Record<string, unknown> | undefined, env: Record<string, string> = {}) => {
+    if (settings === undefined) delete files['/img/winprov.json'];
+    else files['/img/winprov.json'] = JSON.stringify(settings);
+    return loadConfig({ argv: ['first-boot-script'], env, executableDir: '/img', readFile: read });
+  };
+  assert.equal(load(undefined).firstBoot.imdsBudgetMs, 30_000);
+  assert.equal(load({ imdsBudget: '2m' }).firstBoot.imdsBudgetMs, 120_000);
+  assert.equal(load({ imdsBudget: 5 }).firstBoot.imdsBudgetMs, 5_000, 'a number is seconds, as for the other durations');
+  assert.equal(load({ imdsBudget: '1s' }).firstBoot.imdsBudgetMs, 1_000);
+  assert.equal(load({ imdsBudget: '10m' }).firstBoot.imdsBudgetMs, 600_000);
+  // Never from the environment: WINPROV_IMDS_BUDGET is not read (and not an error either).
+  assert.equal(load(undefined, { WINPROV_IMDS_BUDGET: '5m' }).firstBoot.imdsBudgetMs, 30_000);
+  for (const bad of ['999ms', '11m', '0', 'soon', '-5s', true]) {
+    assert.throws(
+      () => load({ imdsBudget: bad }),
+      (err: unknown) => err instanceof ConfigError && err.reason === 'configuration imdsBudget: must be a duration like 90s, 20m or 500ms, from 1 s to 10 min',
+      String(bad),
+    );
+  }
 });

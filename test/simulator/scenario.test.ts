@@ -47,7 +47,19 @@ test('scenario file errors are UsageErrors that name the file and the key', asyn
     ['{ not json', /\(file\) is not valid JSON/],
     [[1, 2], /\(file\) must be a JSON object/],
     [{ scenario: {} }, /description must be a non-empty string/],
-    [{ description: 'x', extra: 1 }, /: extra is not a key \(description, scenario, faults\)/],
+    [{ description: 'x', extra: 1 }, /: extra is not a key \(description, scenario, faults, imds\)/],
+    [{ description: 'x', imds: [] }, /: imds must be an object/],
+    [{ description: 'x', imds: { userdata: 'x' } }, /: imds\.userdata is not a key of the imds section \(userData, userDataBase64, vmId, faults, notFound\)/],
+    [{ description: 'x', imds: { userData: 5 } }, /: imds\.userData must be a string/],
+    [{ description: 'x', imds: { userData: 'a', userDataBase64: 'YQ==' } }, /: imds\.userDataBase64 cannot be given with userData/],
+    [{ description: 'x', imds: { userData: 'x'.repeat(50_000) } }, /: imds\.userData is 66668 characters of base64, more than Azure's 65536/],
+    [{ description: 'x', imds: { vmId: 'vm-1' } }, /: imds\.vmId must be a GUID/],
+    [{ description: 'x', imds: { notFound: 'yes' } }, /: imds\.notFound must be a boolean/],
+    [{ description: 'x', imds: { faults: { status: 503 } } }, /: imds\.faults must be an array of fault steps/],
+    [{ description: 'x', imds: { faults: [{ status: 503 }, { status: 200 }] } }, /: imds\.faults\[1\]\.status must be an integer HTTP error status 400-599/],
+    [{ description: 'x', imds: { faults: [{ reset: 'yes' }] } }, /: imds\.faults\[0\]\.reset must be true/],
+    [{ description: 'x', imds: { faults: [{ delayMs: 5 }] } }, /: imds\.faults\[0\]\.delayMs is not a fault step \(status, reset, hang\)/],
+    [{ description: 'x', imds: { faults: [{ hang: true, reset: true }] } }, /: imds\.faults\[0\] must have exactly one of status, reset, hang/],
     [{ description: 'x', scenario: { computername: 'a' } }, /scenario\.computername is not a scenario key/],
     [{ description: 'x', scenario: { certificateCount: '2' } }, /scenario\.certificateCount must be an integer 0-64/],
     [{ description: 'x', scenario: { certificateCount: 65 } }, /scenario\.certificateCount must be an integer 0-64/],
@@ -67,6 +79,22 @@ test('scenario file errors are UsageErrors that name the file and the key', asyn
     );
   }
   assert.throws(() => loadScenarioFile(join(dir, 'missing.json')), /missing\.json: cannot be read \(ENOENT\)/);
+});
+
+test('the imds section: user data as text is served base64, as written with userDataBase64; no section is {}', async () => {
+  const vmId = '6a1d2c5e-0b7f-4c1e-9a53-2f0e8b7d4c11';
+  const text = await fileWith({ description: 'x', imds: { userData: '#ps1\nWrite-Output 1\n', vmId, faults: [{ status: 503 }, { reset: true }, { hang: true }], notFound: false } });
+  assert.deepEqual(loadScenarioFile(text).imds, {
+    userData: Buffer.from('#ps1\nWrite-Output 1\n').toString('base64'),
+    vmId,
+    faults: [{ status: 503 }, { reset: true }, { hang: true }],
+    notFound: false,
+  });
+  const raw = await fileWith({ description: 'x', imds: { userDataBase64: 'not base64 at all' } });
+  assert.deepEqual(loadScenarioFile(raw).imds, { userData: 'not base64 at all' });
+  const large = await fileWith({ description: 'x', imds: { userDataBase64: 'QQ=='.repeat(20_000) } });
+  assert.equal(loadScenarioFile(large).imds.userData?.length, 80_000, 'userDataBase64 may exceed what Azure takes');
+  assert.deepEqual(loadScenarioFile(await fileWith({ description: 'x' })).imds, {});
 });
 
 test('a password in the scenario never appears in an error message', async () => {

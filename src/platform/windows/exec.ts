@@ -1,9 +1,15 @@
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 
 /**
- * The one place that starts child processes (and the only execa import of the agent). A session is a
- * long-lived child driven over its standard streams; the runner is a constructor parameter of the
- * Windows platform so that tests can record every file, argument and stdin byte instead of running them.
+ * How the Windows platform starts child processes. A session is a long-lived child driven over its
+ * standard streams; the runner is a constructor parameter of the Windows platform so that tests can
+ * record every file, argument and stdin byte instead of running them. Two runners:
+ * - `processRunner` (node:child_process) starts the PowerShell session. Its start is the longest wait at
+ *   the beginning of a Windows run, and loading execa first cost 30-40 ms before PowerShell could be
+ *   spawned (issue 13, measured on the bundle); for one executable by full path with piped streams,
+ *   execa adds nothing this needs.
+ * - `execaRunner` (execa-runner.ts, the only execa import, loaded when first used) runs Windows tools:
+ *   the first-boot script's interpreter and taskkill.
  */
 
 /** How a session ended: the exit code, or the signal, or why it could not start at all. */
@@ -30,49 +36,50 @@ export interface Session {
   end(): void;
   /** Terminates the child (TerminateProcess on Windows). */
   kill(): void;
+  /**
+   * The child's process id, for tools that act on it by id (taskkill /T walks the processes it started);
+   * undefined when it could not be started, or from a runner that starts nothing.
+   */
+  readonly pid?: number | undefined;
 }
 
-/** Starts sessions; `execaRunner` in production, a recording fake in tests. */
+/** Starts sessions; `processRunner` / `execaRunner` in production, a recording fake in tests. */
 export interface CommandRunner {
   spawnSession(file: string, args: readonly string[], events: SessionEvents): Session;
 }
 
-/** Runs the file with execa: no shell, hidden window, streams piped and not buffered. */
-export const execaRunner: CommandRunner = {
+/** node:child_process: no shell, hidden window, streams piped and not buffered (the PowerShell session). */
+export const processRunner: CommandRunner = {
   spawnSession(file, args, events) {
-    const child = execa(file, [...args], {
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      buffer: false,
-      reject: false,
-      shell: false,
-      windowsHide: true,
-      // The session is killed by its owner; execa's own timeout would race with that.
-      forceKillAfterDelay: 2_000,
-      cleanup: true,
-    });
-    child.stdout?.on('data', (chunk: Uint8Array) => events.stdout(chunk));
-    child.stderr?.on('data', (chunk: Uint8Array) => events.stderr(chunk));
+    const child = spawn(file, [...args], { stdio: 'pipe', shell: false, windowsHide: true });
+    let reported = false;
+    const report = (info: SessionExit) => {
+      if (reported) return;
+      reported = true;
+      events.exit(info);
+    };
+    child.stdout.on('data', (chunk: Uint8Array) => events.stdout(chunk));
+    child.stderr.on('data', (chunk: Uint8Array) => events.stderr(chunk));
     // EPIPE when the child has died: the exit report below tells the owner, the write itself is moot.
-    child.stdin?.on('error', () => undefined);
-    void child.then((result) => {
-      events.exit({
-        exitCode: result.exitCode,
-        signal: result.signal,
-        spawnError: result.exitCode === undefined && result.signal === undefined ? (result.code ?? 'unknown error') : undefined,
-      });
+    child.stdin.on('error', () => undefined);
+    // 'error' without 'close' when it could not be spawned; 'close' (after the last output) otherwise.
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (child.pid === undefined) report({ exitCode: undefined, signal: undefined, spawnError: err.code ?? 'unknown error' });
     });
+    child.on('close', (code, signal) => report({ exitCode: code ?? undefined, signal: signal ?? undefined, spawnError: undefined }));
     return {
       write(data) {
-        if (child.stdin === null || child.stdin.destroyed || !child.stdin.writable) return;
+        if (child.stdin.destroyed || !child.stdin.writable) return;
         child.stdin.write(data);
       },
       end() {
-        child.stdin?.end();
+        child.stdin.end();
       },
       kill() {
         child.kill();
+      },
+      get pid() {
+        return child.pid;
       },
     };
   },

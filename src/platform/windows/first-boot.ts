@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { azureDataDirectory } from './artifacts.ts';
 import type { Secret } from '../../util/secret.ts';
 import { readSavedCustomData } from '../custom-data-file.ts';
-import type { CommandRunner } from './exec.ts';
+import type { CommandRunner, Session } from './exec.ts';
+import type { LogFunction } from './session.ts';
 import type { FirstBootRunExit, FirstBootRunRequest } from '../first-boot-types.ts';
 
 /**
@@ -12,14 +13,34 @@ import type { FirstBootRunExit, FirstBootRunRequest } from '../first-boot-types.
  * -NoProfile -NonInteractive -ExecutionPolicy Bypass -File: a Group Policy execution policy still wins
  * (README, "Execution policy set by Group Policy"). cmd scripts run with %SystemRoot%\System32\cmd.exe
  * /d /c (no AutoRun commands). Stdin is closed at once: nobody can answer a prompt at SetupComplete.
+ *
+ * At the timeout the script's whole process tree is stopped: first `%SystemRoot%\System32\taskkill.exe
+ * /PID <interpreter> /T /F` ("taskkill", Windows Commands reference: /T ends the process and every child
+ * process started by it), while the interpreter is still alive, because /T follows each process's
+ * recorded parent id (PROCESS_BASIC_INFORMATION.InheritedFromUniqueProcessId) and a process whose parent
+ * has already ended is reachable from nobody; then TerminateProcess on the interpreter whatever taskkill
+ * did. Not reached: a process the script started that ended its own parent chain before the timeout (a
+ * detached grandchild whose parent exited) or that Windows started on its behalf (a service, a scheduled
+ * task); a job object would catch the first, but a job must be assigned at CreateProcess, which Node's
+ * child_process does not offer.
  */
 
 export interface WindowsFirstBootOptions {
-  runner: CommandRunner;
+  /** Runs the interpreter and taskkill; execa (loaded on first use) unless a test gives its own. */
+  runner: CommandRunner | undefined;
   powershell: string;
   systemRoot: string;
   systemDrive: string;
+  /** The platform's log: taskkill's failure at the timeout is a warning there. */
+  log: LogFunction;
+  /** How long taskkill may take before the interpreter is killed anyway; default TREE_KILL_TIMEOUT_MS. */
+  treeKillTimeoutMs?: number;
 }
+
+type ToolOptions = WindowsFirstBootOptions & { runner: CommandRunner };
+
+/** taskkill walks a tree and ends it in well under a second; one that hangs must not hold the run. */
+export const TREE_KILL_TIMEOUT_MS = 5_000;
 
 export function readWindowsCustomData(systemDrive: string, maxBytes: number): Promise<Secret<Uint8Array> | { tooLarge: number } | undefined> {
   // Written by files.ps1 Write-WinprovCustomData during specialize; read back as SYSTEM.
@@ -33,25 +54,78 @@ export function interpreterCommand(options: WindowsFirstBootOptions, request: Fi
   return { file: join(options.systemRoot, 'System32', 'cmd.exe'), args: ['/d', '/c', request.scriptPath] };
 }
 
-export function runWindowsScript(options: WindowsFirstBootOptions, request: FirstBootRunRequest): Promise<FirstBootRunExit> {
+/** taskkill by absolute path (never looked up on PATH), the interpreter's tree, forcibly. */
+export function treeKillCommand(systemRoot: string, pid: number): { file: string; args: string[] } {
+  return { file: join(systemRoot, 'System32', 'taskkill.exe'), args: ['/PID', String(pid), '/T', '/F'] };
+}
+
+export async function runWindowsScript(given: WindowsFirstBootOptions, request: FirstBootRunRequest): Promise<FirstBootRunExit> {
+  const options = { ...given, runner: given.runner ?? (await import('./execa-runner.ts')).execaRunner };
   const { file, args } = interpreterCommand(options, request);
   return new Promise((resolve) => {
     let timedOut = false;
+    let ended = false;
     let timer: NodeJS.Timeout | undefined;
-    // TerminateProcess ends the interpreter; processes the script started itself are not followed.
+    let stopping: Promise<void> | undefined;
     const session = options.runner.spawnSession(file, args, {
       stdout: (chunk) => request.onOutput(chunk),
       stderr: (chunk) => request.onOutput(chunk),
       exit: (info) => {
+        ended = true;
         clearTimeout(timer);
-        if (info.spawnError !== undefined) resolve({ exitCode: undefined, timedOut: false, spawnError: info.spawnError });
-        else resolve({ exitCode: timedOut ? undefined : info.exitCode, timedOut });
+        const exit: FirstBootRunExit =
+          info.spawnError !== undefined ? { exitCode: undefined, timedOut: false, spawnError: info.spawnError } : { exitCode: timedOut ? undefined : info.exitCode, timedOut };
+        // taskkill usually ends the interpreter itself: answer once the whole stop is over, so no taskkill
+        // outlives the verb and its failure is in the log before the outcome is.
+        void (stopping ?? Promise.resolve()).then(() => resolve(exit));
       },
     });
     timer = setTimeout(() => {
+      if (ended) return;
       timedOut = true;
-      session.kill();
+      // The pid names this interpreter still: Windows reuses an id only once every handle to the process is
+      // closed, and Node holds one until it has reported the exit.
+      stopping = stopScript(options, session);
     }, request.timeoutMs);
+    session.end();
+  });
+}
+
+/** The tree first (taskkill /T needs the interpreter alive to find its children), then the interpreter. */
+async function stopScript(options: ToolOptions, session: Session): Promise<void> {
+  const pid = session.pid;
+  const failure = pid === undefined ? 'the interpreter has no process id' : await killTree(options, pid);
+  if (failure !== undefined) {
+    options.log('warn', `first-boot script: the processes the script started could not be stopped at its timeout (taskkill /T: ${failure}); stopping the interpreter alone, they may keep running`);
+  }
+  session.kill();
+}
+
+/** Runs taskkill /T /F on the tree; resolves with why it failed, or undefined once it succeeded. Never rejects. */
+function killTree(options: ToolOptions, pid: number): Promise<string | undefined> {
+  const { file, args } = treeKillCommand(options.systemRoot, pid);
+  const limitMs = options.treeKillTimeoutMs ?? TREE_KILL_TIMEOUT_MS;
+  return new Promise((resolve) => {
+    let output = '';
+    let timer: NodeJS.Timeout | undefined;
+    const keep = (chunk: Uint8Array) => void (output = (output + Buffer.from(chunk).toString('utf8')).slice(-300));
+    const session = options.runner.spawnSession(file, args, {
+      stdout: keep,
+      stderr: keep,
+      exit: (info) => {
+        clearTimeout(timer);
+        const said = output.replace(/\s+/g, ' ').trim();
+        if (info.spawnError !== undefined) resolve(`it could not be started (${info.spawnError})`);
+        // 0 only when every process of the tree was ended; its message (localized) says which were not.
+        else if (info.exitCode !== 0) resolve(`exit ${info.exitCode ?? info.signal ?? 'unknown'}${said === '' ? '' : `, "${said}"`}`);
+        else resolve(undefined);
+      },
+    });
+    // Resolved here rather than on its exit: a taskkill that ignores even being killed must not hold the stop.
+    timer = setTimeout(() => {
+      session.kill();
+      resolve(`no answer within ${limitMs} ms`);
+    }, limitMs);
     session.end();
   });
 }

@@ -28,7 +28,7 @@ import * as artifacts from './artifacts.ts';
 import { powershellArgs, powershellPath } from './command-line.ts';
 import { readSetupFiles, toDiagnosticFiles } from './diagnostics.ts';
 import { toEventEntry } from './event-entry.ts';
-import { execaRunner, type CommandRunner } from './exec.ts';
+import { processRunner, type CommandRunner } from './exec.ts';
 import { HostResult, isInterfaceGuid, isIPv4Address, toFabricInterface, toGuestAgentServices } from './results.ts';
 import { BOOTSTRAP_SCRIPT, loadLibrary, loadScript } from './scripts.ts';
 import { PowerShellSession, type LogFunction } from './session.ts';
@@ -109,12 +109,12 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     this.installDirectory = options.installDirectory ?? 'C:\\Program Files\\winprov';
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.#log = options.log ?? (() => undefined);
-    this.#firstBoot = { runner: options.runner ?? execaRunner, powershell: options.powershell ?? powershellPath(systemRoot), systemRoot, systemDrive: this.#systemDrive };
+    this.#firstBoot = { runner: options.runner, powershell: options.powershell ?? powershellPath(systemRoot), systemRoot, systemDrive: this.#systemDrive, log: this.#log };
     this.#session = new PowerShellSession({
       file: options.powershell ?? powershellPath(systemRoot),
       args: powershellArgs(loadScript(BOOTSTRAP_SCRIPT)),
       library: loadLibrary(),
-      runner: options.runner ?? execaRunner,
+      runner: options.runner ?? processRunner,
       log: this.#log,
       requestTimeoutMs: this.#requestTimeoutMs,
     });

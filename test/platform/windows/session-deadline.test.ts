@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { PlatformTimeoutError } from '../../../src/errors.ts';
-import { execaRunner } from '../../../src/platform/windows/exec.ts';
+import { processRunner } from '../../../src/platform/windows/exec.ts';
 import { PowerShellSession } from '../../../src/platform/windows/session.ts';
 import { WindowsPlatform } from '../../../src/platform/windows/windows-platform.ts';
 
@@ -20,7 +20,7 @@ function session(requestTimeoutMs: number): PowerShellSession {
     file: process.execPath,
     args: [HOST],
     library: [{ name: 'host.ps1', text: '# static' }],
-    runner: execaRunner,
+    runner: processRunner,
     log: () => undefined,
     requestTimeoutMs,
     closeTimeoutMs: 2_000,
@@ -65,7 +65,7 @@ test('the Windows platform passes the run deadline to its PowerShell session: a 
   const platform = new WindowsPlatform({
     powershell: process.execPath,
     // A PowerShell that never answers, as a hung drive would leave Get-Volume or a file read.
-    runner: { spawnSession: (_file, _args, events) => execaRunner.spawnSession(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], events) },
+    runner: { spawnSession: (_file, _args, events) => processRunner.spawnSession(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], events) },
     requestTimeoutMs: 60_000,
   });
   try {

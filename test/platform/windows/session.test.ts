@@ -5,21 +5,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PlatformCommandError } from '../../../src/errors.ts';
-import { execaRunner, type CommandRunner, type SessionExit } from '../../../src/platform/windows/exec.ts';
+import { processRunner, type CommandRunner, type SessionExit } from '../../../src/platform/windows/exec.ts';
 import { PowerShellSession } from '../../../src/platform/windows/session.ts';
 import { FakeRunner } from './fake-runner.ts';
 
 const HOST = fileURLToPath(new URL('../../fixtures/windows/fake-host.mjs', import.meta.url));
 const LIBRARY = [{ name: 'host.ps1', text: '# static' }];
 
-/** execaRunner, counting spawns and kills. */
+/** processRunner, counting spawns and kills. */
 function spyRunner() {
   const spawns: { kills: number; exit: SessionExit | undefined }[] = [];
   const runner: CommandRunner = {
     spawnSession(file, args, events) {
       const record = { kills: 0, exit: undefined as SessionExit | undefined };
       spawns.push(record);
-      const session = execaRunner.spawnSession(file, args, {
+      const session = processRunner.spawnSession(file, args, {
         ...events,
         exit: (info) => {
           record.exit = info;
