@@ -4,7 +4,8 @@ import os from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runAgent, type AgentRun } from './agent-run.ts';
-import type { PowerShellTiming } from './windows-timing.ts';
+import { splitTime, type PowerShellTiming } from './windows-timing.ts';
+import { busy, fabricWork } from './windows-report.ts';
 import { BenchFabric } from './fabric.ts';
 import { selectRows } from './rows.ts';
 import { findPwsh, runWindowsAgent, seedMachine } from './windows-run.ts';
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
 
   const workDir = await mkdtemp(join(os.tmpdir(), 'winprov-compare-'));
   const fabrics = await Promise.all(rows.map((row) => BenchFabric.start(row)));
-  const samples = rows.map(() => bundles.map(() => ({ ready: [] as number[], rss: [] as number[], afterStart: [] as number[] })));
+  const samples = rows.map(() => bundles.map(() => ({ ready: [] as number[], rss: [] as number[], afterStart: [] as number[], spawnedAt: [] as number[], agentOwn: [] as number[] })));
   try {
     for (let round = 0; round <= runs; round++) {
       for (const [r, fabric] of fabrics.entries()) {
@@ -55,6 +56,8 @@ async function main(): Promise<void> {
           // PowerShell's start-up varies by hundreds of ms on a busy machine; what follows it is the agent's.
           const start = run.powershell?.find((t) => t.what === 'start');
           if (start !== undefined) samples[r]![b]!.afterStart.push(run.timeToReadyMs - start.endMs);
+          if (start !== undefined) samples[r]![b]!.spawnedAt.push(start.startMs);
+          if (run.powershell !== undefined) samples[r]![b]!.agentOwn.push(splitTime(run.timeToReadyMs, busy(run.powershell), fabricWork(run.bars)).agentOwnMs);
         }
       }
       if (round > 0) process.stderr.write(`round ${round}/${runs}\n`);
@@ -70,10 +73,14 @@ async function main(): Promise<void> {
     for (const [b, bundle] of bundles.entries()) {
       const ready = summarize(samples[r]![b]!.ready);
       const after = summarize(samples[r]![b]!.afterStart);
-      table.push([row.name, basename(bundle), ready.median, ready.p90, ready.median - baseline, summarize(samples[r]![b]!.rss).median, after.median, after.median - afterBaseline]);
+      const s = samples[r]![b]!;
+      // Windows path only: when PowerShell was spawned, and the time neither it nor a fabric step was busy.
+      const windows = pwsh === undefined ? [] : [summarize(s.spawnedAt).median, summarize(s.agentOwn).median];
+      table.push([row.name, basename(bundle), ready.median, ready.p90, ready.median - baseline, summarize(s.rss).median, after.median, after.median - afterBaseline, ...windows]);
     }
   }
-  process.stdout.write(`${formatTable({ headings: ['row', 'bundle', 'Ready median ms', 'Ready p90 ms', 'vs first ms', 'peak RSS MB', 'Ready after session start ms', 'vs first ms'], rows: table, digits: [0, 0, 0, 0, 0, 1, 0, 0] })}\n`);
+  const headings = ['row', 'bundle', 'Ready median ms', 'Ready p90 ms', 'vs first ms', 'peak RSS MB', 'Ready after session start ms', 'vs first ms', ...(pwsh === undefined ? [] : ['spawned at ms', 'agent own ms'])];
+  process.stdout.write(`${formatTable({ headings, rows: table, digits: [0, 0, 0, 0, 0, 1, 0, 0, 0, 0] })}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -34,7 +34,8 @@ export function unwanted(closure: ReadonlyMap<string, string>, pattern: RegExp):
 
 /**
  * What `provision` must not evaluate before it knows it needs it: node-forge (only when the goal state
- * lists certificates: src/certificates.ts and the sandbox load it then), fflate (collect-logs) and the
- * fabric simulator (demo, simulate).
+ * lists certificates: src/certificates.ts and the sandbox load it then), fflate (collect-logs), the
+ * fabric simulator (demo, simulate) and execa (the tools the first-boot script runs; the PowerShell
+ * session starts with node:child_process, src/platform/windows/exec.ts).
  */
-export const NOT_ON_PROVISION_PATH = /(^|\/)node_modules\/(node-forge|fflate)\/|^build\/forge-subset\.cjs$|^src\/simulator\//;
+export const NOT_ON_PROVISION_PATH = /(^|\/)node_modules\/(node-forge|fflate|execa)\/|^build\/forge-subset\.cjs$|^src\/simulator\//;

@@ -1,39 +1,51 @@
 import { join } from 'node:path';
-import { provision, type ProvisionResult, type RunSettings } from '../agent.ts';
+import type { ProvisionResult, RunSettings } from '../agent.ts';
 import { createPlatform } from '../platform/index.ts';
-import { createLog } from '../util/log.ts';
+import { earlyLog } from '../util/early-log.ts';
 import type { AgentConfig } from '../config.ts';
 import type { TransportKeyPair } from '../crypto/transport-key.ts';
 import type { CommandIo } from './io.ts';
-import { exclusively } from './exclusive-run.ts';
-import { codeCacheState, describeCodeCache, writeCodeCache } from '../code-cache.ts';
 
-/** `winprov provision`: the run Windows Setup starts in the specialize pass (and SetupComplete, deferred). */
+/**
+ * `winprov provision`: the run Windows Setup starts in the specialize pass (and SetupComplete, deferred).
+ * On Windows the platform's first request starts PowerShell, the longest wait of the run's start (issue
+ * 13): so the platform is opened and that request sent first, and everything else (the logger, the run
+ * lock, the agent) is loaded while PowerShell starts. Only the platform's modules are imported statically.
+ */
 export async function provisionCommand(config: Readonly<AgentConfig>, io: CommandIo, transportKey?: Promise<TransportKeyPair>): Promise<number> {
-  const log = createLog({ consoleLevel: config.consoleLevel, write: io.out, serial: config.serial });
-  log.debug(`configuration from ${config.sources.join(', ')}`);
-  log.debug(describeCodeCache());
-  const platform = await createPlatform(config, log);
+  const early = earlyLog();
+  const platform = await createPlatform(config, early.log);
   let result: ProvisionResult;
+  let writeCache: (() => void) | undefined;
   try {
     // The folder gets its restricted ACL before the lock file and the first log line land in it.
-    const prepared = await platform.ensureStateDirectory().then(
-      () => true,
-      (err: unknown) => {
-        log.warn(`the state folder ${platform.stateDirectory} could not be prepared (${(err as Error).message}); logging to the console only`);
-        return false;
-      },
+    const preparing = platform.ensureStateDirectory().then(
+      () => undefined,
+      (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
     );
+    const [{ createLog }, { exclusively }, { provision }, cache] = await Promise.all([
+      import('../util/log.ts'),
+      import('./exclusive-run.ts'),
+      import('../agent.ts'),
+      import('../code-cache.ts'),
+    ]);
+    const log = createLog({ consoleLevel: config.consoleLevel, write: io.out, serial: config.serial });
+    log.debug(`configuration from ${config.sources.join(', ')}`);
+    log.debug(cache.describeCodeCache());
+    early.forwardTo(log);
+    // prepare-image's warm run (code-cache-warmup.ts): the cache of what this run compiled.
+    if (config.codeCacheWarmRun) writeCache = () => cache.writeCodeCache(cache.codeCacheState() ?? failNoLoader());
+    const failed = await preparing;
+    if (failed !== undefined) log.warn(`the state folder ${platform.stateDirectory} could not be prepared (${failed.message}); logging to the console only`);
     // One run at a time: a second run waits briefly, then refuses (RUN_LOCKED) before it logs to the file.
     result = await exclusively(platform, { command: 'provision', waitMs: config.lockWaitMs, log }, async () => {
-      if (prepared) log.attachFile(join(platform.stateDirectory, 'winprov.log'));
+      if (failed === undefined) log.attachFile(join(platform.stateDirectory, 'winprov.log'));
       return provision({ platform, log, settings: runSettingsOf(config, platform.kind), transportKey });
     });
   } finally {
     await platform.close();
   }
-  // prepare-image's warm run (code-cache-warmup.ts): the cache of what this run compiled.
-  if (config.codeCacheWarmRun && result.exitCode === 0) writeCodeCache(codeCacheState() ?? failNoLoader());
+  if (result.exitCode === 0) writeCache?.();
   return result.exitCode;
 }
 

@@ -8,9 +8,9 @@ import { NOT_ON_PROVISION_PATH, importChain, staticClosure, unwanted } from '../
 
 // What every `provision` evaluates: the entry (main.ts and what it imports for every command), the
 // transport key main starts first, the command, and the platform it opens.
-const PROVISION_PATH = ['build/entry.ts', 'src/crypto/transport-key.ts', 'src/cli/provision.ts', 'src/platform/sandbox/index.ts', 'src/platform/windows/index.ts'];
+const PROVISION_PATH = ['build/entry.ts', 'src/crypto/transport-key.ts', 'src/cli/provision.ts', 'src/util/log.ts', 'src/cli/exclusive-run.ts', 'src/code-cache.ts', 'src/agent.ts', 'src/platform/sandbox/index.ts', 'src/platform/windows/index.ts'];
 
-test('provision evaluates neither node-forge nor fflate nor the simulator until it needs them', async () => {
+test('provision evaluates neither node-forge nor fflate nor execa nor the simulator until it needs them', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'winprov-graph-'));
   try {
     const { metafile } = await bundle({ outfile: join(dir, 'winprov.cjs'), commit: 'graph' });
@@ -21,6 +21,7 @@ test('provision evaluates neither node-forge nor fflate nor the simulator until 
     // ... while the certificate step and collect-logs do bring them, so the check above looks at real paths.
     assert.ok(staticClosure(metafile, 'src/crypto/certificate-file.ts').has('build/forge-subset.cjs'));
     assert.ok([...staticClosure(metafile, 'src/cli/collect-logs.ts').keys()].some((m) => m.includes('node_modules/fflate/')));
+    assert.ok([...staticClosure(metafile, 'src/platform/windows/execa-runner.ts').keys()].some((m) => m.includes('node_modules/execa/')));
     // The certificate step carries forge's subset only: not its index, TLS or SSH (the simulator keeps them).
     assert.deepEqual(unwanted(staticClosure(metafile, 'src/crypto/certificate-file.ts'), /node-forge\/lib\/(index|tls|ssh|ed25519)\.js$/), []);
   } finally {
