@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { loaderV8Flags } from '../build/code-cache-loader.ts';
 import { join } from 'node:path';
 import { SandboxPlatform } from '../src/platform/sandbox/index.ts';
 import type { BenchFabric } from './fabric.ts';
@@ -40,6 +42,15 @@ export interface StepBar {
 
 const RUN_TIMEOUT_MS = 60_000;
 
+const flagsOfBundle = new Map<string, string[]>();
+
+/** node's arguments before the bundle: its V8 flags, as winprov.exe has them from its execArgv (build/bundle.ts), then the RSS preload. */
+export function nodeArgs(command: AgentCommand): string[] {
+  let flags = flagsOfBundle.get(command.bundle);
+  if (flags === undefined) flagsOfBundle.set(command.bundle, (flags = loaderV8Flags(readFileSync(command.bundle, 'latin1'))));
+  return [...flags, '--require', command.preload, command.bundle];
+}
+
 /** Runs the agent once against the fabric; throws with the agent's output when it does not reach Ready. */
 export async function runAgent(command: AgentCommand, fabric: BenchFabric): Promise<AgentRun> {
   const root = await mkdtemp(join(command.workDir, 'run-'));
@@ -51,7 +62,7 @@ export async function runAgent(command: AgentCommand, fabric: BenchFabric): Prom
     const ready = fabric.nextReady();
     const run = await spawnTimed(
       command.node,
-      ['--require', command.preload, command.bundle, 'provision', '--platform', 'sandbox', '--sandbox', sandbox, '--fabric', fabric.url, '--deadline', '60s'],
+      [...nodeArgs(command), 'provision', '--platform', 'sandbox', '--sandbox', sandbox, '--fabric', fabric.url, '--deadline', '60s'],
       { env: { ...process.env, WINPROV_BENCH_RSS_FILE: rssFile }, timeoutMs: RUN_TIMEOUT_MS },
     );
     return await finishRun(run, ready, join(sandbox, 'ProgramData', 'winprov', 'state.json'), rssFile);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { emulatedMachine, type EmulatedMachine, type MachineState } from '../test/powershell/emulated-machine.ts';
 import { powerShellTools } from '../test/powershell/tools.ts';
-import { finishRun, type AgentCommand, type AgentRun } from './agent-run.ts';
+import { finishRun, nodeArgs, type AgentCommand, type AgentRun } from './agent-run.ts';
 import type { BenchFabric } from './fabric.ts';
 import { spawnTimed } from './spawn-timed.ts';
 import { parsePowerShellTimings, type PowerShellTiming } from './windows-timing.ts';
@@ -47,7 +47,7 @@ export async function runWindowsAgent(command: AgentCommand, fabric: BenchFabric
   const ready = fabric.nextReady();
   const run = await spawnTimed(
     command.node,
-    ['--require', command.preload, command.bundle, 'provision', '--platform', 'windows', '--fabric', fabric.url, '--deadline', '100s', '-v'],
+    [...nodeArgs(command), 'provision', '--platform', 'windows', '--fabric', fabric.url, '--deadline', '100s', '-v'],
     { env: { ...process.env, ...machine.env, WINPROV_BENCH_RSS_FILE: rssFile }, timeoutMs: RUN_TIMEOUT_MS, keepStdout: true },
   );
   const result = await finishRun(run, ready, join(machine.env['ProgramData']!, 'winprov', 'state.json'), rssFile);

@@ -12,13 +12,21 @@ export const SCRIPTS_MODULE = join(ROOT, 'src/platform/windows/scripts.ts');
 export const SCRIPTS_DIR = join(ROOT, 'src/platform/windows/scripts');
 
 /**
- * V8 flags for every run of the agent: winprov.exe's execArgv (build/sea.ts), and set by the bundle's
- * loader when node runs it without them. --no-opt: a run is short, and TurboFan's compiles (its code in
- * the node binary paged in, its zones) cost up to 10 MB of peak RSS for nothing measurable; measured
- * with bench/compare.ts, 7-9 MB less with certificates and no slower. Maglev stays: --no-maglev cost
- * 55-70 ms on the certificate rows (the DER and PKCS#12 code runs hot).
+ * V8 flags for every run of the agent: winprov.exe's execArgv (build/sea.ts); node running the bundle is
+ * started with them by the benchmark and the warm run (loaderV8Flags), and the loader sets those it can
+ * at run time (RUNTIME_V8_FLAGS) when they are missing. Each measured with bench/compare.ts:
+ * - --no-opt: a run is short, and TurboFan's compiles (its code in the node binary paged in, its zones)
+ *   cost up to 10 MB of peak RSS for nothing measurable; 7-9 MB less with certificates and no slower.
+ *   Maglev stays: --no-maglev cost 55-70 ms on the certificate rows (the DER and PKCS#12 code runs hot).
+ * - --single-threaded: no V8 background threads (concurrent marking and sweeping, parallel scavenges):
+ *   their stacks and per-thread buffers are about 4 MB of peak RSS; a heap of a few tens of MB is
+ *   collected on the main thread in the same time (issue 13, the 70 MB target without certificates).
+ * - --max-semi-space-size=1: the young generation stays at 1 MB semi-spaces instead of growing to 16;
+ *   about 1.5 MB less, a few more scavenges.
  */
-export const AGENT_V8_FLAGS: readonly string[] = ['--no-opt'];
+export const AGENT_V8_FLAGS: readonly string[] = ['--no-opt', '--single-threaded', '--max-semi-space-size=1'];
+/** Those of AGENT_V8_FLAGS that V8 takes after it has started (v8.setFlagsFromString). */
+export const RUNTIME_V8_FLAGS: readonly string[] = ['--no-opt'];
 
 /** The part of node-forge the bundle carries in place of its index.js. */
 export const FORGE_SUBSET = join(ROOT, 'build/forge-subset.cjs');
@@ -92,7 +100,7 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
   if (problems.length > 0) throw new Error(`the bundle is not self-contained:\n${problems.map((p) => `  ${p}`).join('\n')}`);
 
   // The program inside the code cache's loader (build/code-cache-loader.ts).
-  const output = Buffer.from(wrapInLoader(result.outputFiles[0]!.text, AGENT_V8_FLAGS));
+  const output = Buffer.from(wrapInLoader(result.outputFiles[0]!.text, AGENT_V8_FLAGS, RUNTIME_V8_FLAGS));
   mkdirSync(join(outfile, '..'), { recursive: true });
   writeFileSync(outfile, output);
   return { outfile, bytes: output.byteLength, commit, metafile: result.metafile };

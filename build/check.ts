@@ -5,6 +5,7 @@ import { BUNDLE, LINUX_EXE, ROOT, SEA_BLOB, UNATTEND, WINDOWS_EXE, gitCommit, re
 import { UNATTEND_FILES, UPGRADE_CODE, msiPath, readMsiTable } from './msi.ts';
 import { runTool } from './run.ts';
 import { codeCacheProblems } from './code-cache-check.ts';
+import { loaderV8Flags } from './code-cache-loader.ts';
 import { firstBootProblems } from './first-boot-check.ts';
 import { setupCompleteProblems, unattendProblems } from './unattend.ts';
 
@@ -27,6 +28,11 @@ interface Expected {
 }
 
 /** Why `<command> --version` is not the expected line, if it is not. */
+/** node runs the bundle with the V8 flags winprov.exe has from its execArgv, as the benchmark does. */
+function bundleFlags(): string[] {
+  return loaderV8Flags(readFileSync(BUNDLE, 'latin1'));
+}
+
 function versionProblems(command: string, args: readonly string[], expected: Expected): string[] {
   const result = runTool(command, [...args, '--version'], { timeoutMs: 30_000 });
   if (result.status !== 0) return [`exited with ${result.status}: ${result.stderr.trim()}`];
@@ -75,7 +81,7 @@ function checks(expected: Expected): Check[] {
     },
     {
       name: 'dist/winprov.cjs with its code cache, a corrupt one and one V8 refuses (each run reaches Ready)',
-      run: () => codeCacheProblems({ command: process.execPath, args: [BUNDLE] }),
+      run: () => codeCacheProblems({ command: process.execPath, args: [...bundleFlags(), BUNDLE] }),
     },
     {
       name: 'dist/winprov-linux-x64 with its code cache, a corrupt one and one V8 refuses (each run reaches Ready)',
@@ -83,7 +89,7 @@ function checks(expected: Expected): Check[] {
     },
     {
       name: 'dist/winprov.cjs first-boot-script on the sandbox (custom data #ps1, user data past its timeout)',
-      run: () => firstBootProblems({ command: process.execPath, args: [BUNDLE] }),
+      run: () => firstBootProblems({ command: process.execPath, args: [...bundleFlags(), BUNDLE] }),
     },
     {
       name: 'dist/winprov-linux-x64 first-boot-script on the sandbox (its fake interpreter is the executable itself)',

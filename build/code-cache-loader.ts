@@ -28,8 +28,23 @@ export const CODE_CACHE_MAGIC = 'winprov-code-cache 1';
 const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) {';
 const WRAPPER_TAIL = '\n})';
 
-/** The loader around a bundled program; `program` is esbuild's CommonJS output, `v8Flags` set before it compiles. */
-export function wrapInLoader(program: string, v8Flags: readonly string[] = []): string {
+/**
+ * The V8 flags a bundle's loader names (its `const V8_FLAGS = [...]` line; the program's own text is a
+ * JSON string, where a line break is always escaped, so only the loader's line matches): node must be
+ * started with them to run the bundle as winprov.exe runs (the benchmark and the warm run do), since some
+ * of them only take effect at start-up.
+ */
+export function loaderV8Flags(bundleText: string): string[] {
+  const found = /\n  const V8_FLAGS = (\[[^\n]*\]);\n/.exec(bundleText);
+  return found === null ? [] : (JSON.parse(found[1]!) as string[]);
+}
+
+/**
+ * The loader around a bundled program; `program` is esbuild's CommonJS output. `v8Flags` are the flags
+ * of every run (a SEA's execArgv); those also in `runtimeFlags` are set by the loader before it compiles
+ * when node was started without them (the others, such as heap sizes and threads, only work at start-up).
+ */
+export function wrapInLoader(program: string, v8Flags: readonly string[] = [], runtimeFlags: readonly string[] = v8Flags): string {
   const source = `${WRAPPER_HEAD}${program}${WRAPPER_TAIL}`;
   const sha256 = createHash('sha256').update(source).digest('hex');
   // esbuild writes ASCII (its default charset), so JSON.stringify leaves a one-byte string: no more
@@ -40,12 +55,14 @@ export function wrapInLoader(program: string, v8Flags: readonly string[] = []): 
   const SOURCE = ${JSON.stringify(source)};
   const SOURCE_SHA256 = ${JSON.stringify(sha256)};
   const vm = require("node:vm");
-  // A SEA gets these from its execArgv, before V8 starts (build/sea.ts); node running the bundle, here.
-  // V8 hashes its flags into a cache and refuses one made with others, so they are set before compiling.
+  // A SEA gets these from its execArgv, before V8 starts (build/sea.ts); node running the bundle, from
+  // its command line, or here for those that can be set at run time. V8 hashes its flags into a cache and
+  // refuses one made with others, so they are set before compiling.
   const V8_FLAGS = ${JSON.stringify(v8Flags)};
-  const missing = V8_FLAGS.filter((flag) => !process.execArgv.includes(flag));
+  const RUNTIME_FLAGS = ${JSON.stringify(runtimeFlags.filter((f) => v8Flags.includes(f)))};
+  const missing = RUNTIME_FLAGS.filter((flag) => !process.execArgv.includes(flag));
   if (missing.length > 0) require("node:v8").setFlagsFromString(missing.join(" "));
-  const state = { sourceSha256: SOURCE_SHA256, path: undefined, status: "off", detail: "", script: undefined };
+  const state = { sourceSha256: SOURCE_SHA256, path: undefined, status: "off", detail: "", script: undefined, v8Flags: V8_FLAGS };
   const setting = process.env.WINPROV_CODE_CACHE;
   let cachedData;
   if (setting !== "off") {

@@ -18,6 +18,8 @@ export interface CodeCacheState {
   status: 'off' | 'absent' | 'unreadable' | 'mismatch' | 'rejected' | 'used';
   detail: string;
   script: Script | undefined;
+  /** The V8 flags every run of this build has (winprov.exe's execArgv); node must be started with them. */
+  v8Flags?: readonly string[];
 }
 
 /** Must match CODE_CACHE_GLOBAL and CODE_CACHE_MAGIC in build/code-cache-loader.ts (test/build checks both). */

@@ -1,4 +1,5 @@
 import { isSea } from 'node:sea';
+import { codeCacheState } from '../code-cache.ts';
 
 /**
  * How to start this same winprov again as a child process. In a single executable (Node SEA, build/sea.ts)
@@ -20,5 +21,8 @@ export interface ThisProgram {
 export function thisProgram(): ThisProgram {
   if (isSea()) return { sea: true, file: process.execPath, args: [] };
   const script = process.argv[1];
-  return { sea: false, file: process.execPath, args: script === undefined ? [...process.execArgv] : [...process.execArgv, script] };
+  // The bundle's flags that only work at start-up (build/bundle.ts AGENT_V8_FLAGS) are added when this
+  // node was started without them, so the child runs (and makes its code cache) as winprov.exe would.
+  const flags = [...process.execArgv, ...(codeCacheState()?.v8Flags ?? []).filter((f) => !process.execArgv.includes(f))];
+  return { sea: false, file: process.execPath, args: script === undefined ? flags : [...flags, script] };
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { bundle } from '../../build/bundle.ts';
-import { CODE_CACHE_GLOBAL, CODE_CACHE_MAGIC, readCache } from '../../build/code-cache-loader.ts';
+import { CODE_CACHE_GLOBAL, CODE_CACHE_MAGIC, loaderV8Flags, readCache, wrapInLoader } from '../../build/code-cache-loader.ts';
 import { provisionOnce as provisionWith, tamper } from '../../build/code-cache-check.ts';
 import { MAGIC, encodeCodeCache } from '../../src/code-cache.ts';
 import { FabricSimulator } from '../../src/simulator/index.ts';
@@ -19,6 +19,31 @@ const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 test('the loader and the program agree on the cache format and the global they share', () => {
   assert.equal(MAGIC, CODE_CACHE_MAGIC);
   assert.ok(readFileSync(new URL('../../src/code-cache.ts', import.meta.url), 'utf8').includes(`Symbol.for('${CODE_CACHE_GLOBAL}')`));
+});
+
+test('the loader names its V8 flags for node to start with, and sets only those V8 takes at run time', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'winprov-loader-flags-'));
+  try {
+    // The program's own text mentions the same line: inside the loader's JSON string it cannot match.
+    const program = 'const state = globalThis[Symbol.for("winprov.codeCache")]; const t = "\\n  const V8_FLAGS = [\\"--bogus\\"];\\n"; process.stdout.write(JSON.stringify({ flags: state.v8Flags, tag: require("node:v8").cachedDataVersionTag(), t }));';
+    const loader = wrapInLoader(program, ['--no-opt', '--single-threaded'], ['--no-opt']);
+    assert.deepEqual(loaderV8Flags(loader), ['--no-opt', '--single-threaded']);
+    assert.deepEqual(loaderV8Flags('no loader here'), []);
+    const write = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    const full = write('full.cjs', loader);
+    const noOptOnly = write('no-opt.cjs', wrapInLoader(program, ['--no-opt']));
+    const run = async (file: string, flags: string[] = []) => JSON.parse((await promisify(execFile)(process.execPath, [...flags, file], { env: { ...process.env, WINPROV_CODE_CACHE: 'off' } })).stdout) as { flags: string[]; tag: number };
+    const bare = await run(full);
+    assert.deepEqual(bare.flags, ['--no-opt', '--single-threaded'], 'the program sees its build\'s flags (this-program.ts passes them on)');
+    // V8's cache tag hashes its flags: without them on node's command line, the loader set --no-opt alone.
+    assert.equal(bare.tag, (await run(noOptOnly)).tag);
+    assert.notEqual(bare.tag, (await run(full, ['--no-opt', '--single-threaded'])).tag);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a cache is used only for the program text, Node and architecture it names, and only when whole', () => {
