@@ -19,12 +19,13 @@ export const SCRIPTS_DIR = join(ROOT, 'src/platform/windows/scripts');
  *   cost up to 10 MB of peak RSS for nothing measurable; 7-9 MB less with certificates and no slower.
  *   Maglev stays: --no-maglev cost 55-70 ms on the certificate rows (the DER and PKCS#12 code runs hot).
  * - --single-threaded: no V8 background threads (concurrent marking and sweeping, parallel scavenges):
- *   their stacks and per-thread buffers are about 4 MB of peak RSS; a heap of a few tens of MB is
- *   collected on the main thread in the same time (issue 13, the 70 MB target without certificates).
- * - --max-semi-space-size=1: the young generation stays at 1 MB semi-spaces instead of growing to 16;
- *   about 1.5 MB less, a few more scavenges.
+ *   4.4-7 MB less peak RSS (0 to 50 certificates), and a heap of a few tens of MB is collected on the
+ *   main thread in the same time (issue 13, the 70 MB target without certificates).
+ * Tried and left out: --max-semi-space-size=1 (1-2 MB less alone, but with --single-threaded the 50
+ * certificate row became 14-35 ms slower: more scavenges, now on the main thread); --lite-mode (9 MB less,
+ * but it implies --jitless: the interpreter only).
  */
-export const AGENT_V8_FLAGS: readonly string[] = ['--no-opt', '--single-threaded', '--max-semi-space-size=1'];
+export const AGENT_V8_FLAGS: readonly string[] = ['--no-opt', '--single-threaded'];
 /** Those of AGENT_V8_FLAGS that V8 takes after it has started (v8.setFlagsFromString). */
 export const RUNTIME_V8_FLAGS: readonly string[] = ['--no-opt'];
 
