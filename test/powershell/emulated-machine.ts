@@ -68,8 +68,12 @@ export async function emulatedMachine(pwsh: string, options: MachineOptions): Pr
   const folders = { SystemRoot: join(dir, 'Windows'), SystemDrive: 'C:', ProgramData: join(dir, 'ProgramData') };
   await mkdir(folders.SystemRoot, { recursive: true });
   await mkdir(folders.ProgramData, { recursive: true });
+  // pwsh leaves a CoreFxPipe_PSHost.* socket per process in the temporary folder: this machine's own, removed with it.
+  const temporary = join(dir, 'tmp');
+  await mkdir(temporary, { recursive: true });
   const env: Record<string, string> = {
     ...folders,
+    TMPDIR: temporary,
     WINPROV_POWERSHELL: LAUNCHER,
     WINPROV_PWSH: pwsh,
     WINPROV_EMULATION_STATE: statePath,
