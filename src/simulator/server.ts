@@ -25,16 +25,32 @@ function storeFor(certificate: { hasPrivateKey: boolean }, index: number, count:
   return count >= 2 && index === count - 1 && !certificate.hasPrivateKey ? 'Root' : 'My';
 }
 
-/** Picks a free port by binding to port 0 and letting it go (for unavailableForMs, where the URL is needed before listening). */
+/**
+ * Picks a free port for unavailableForMs, where the URL is needed before anything listens. Nothing can
+ * hold a TCP port without listening in node:net, so the port is free during the window: it is taken
+ * below the ephemeral ranges (Linux 32768-60999, Windows 49152-65535), where no other simulator's or
+ * client's port-0 bind can be given it meanwhile (an agent retrying a port another simulator got would
+ * talk to that one).
+ */
 async function reservePort(host: string): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if ((await bindOnce(host, port)) !== undefined) return port;
+  }
+  return (await bindOnce(host, 0)) ?? 0;
+}
+
+/** Listens on the port and lets it go; the port it had, or undefined when it could not bind. */
+async function bindOnce(host: string, port: number): Promise<number | undefined> {
   const probe = createNetServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen({ host, port: 0 }, () => resolve());
+  const bound = await new Promise<boolean>((resolve) => {
+    probe.once('error', () => resolve(false));
+    probe.listen({ host, port }, () => resolve(true));
   });
-  const { port } = probe.address() as AddressInfo;
+  if (!bound) return undefined;
+  const { port: got } = probe.address() as AddressInfo;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
+  return got;
 }
 
 function scriptedAnswer(step: { status: number; retryAfter?: string; body?: string }): Answer {

@@ -234,6 +234,9 @@ test('a truncated health answer still records the report as received', async () 
 
 test('unavailableForMs refuses connections at first, then the simulator answers', async () => {
   await withSim({ unavailableForMs: 250 }, async (sim) => {
+    // Held free below the ephemeral ranges, so no port-0 bind elsewhere can take it during the window.
+    const port = Number(new URL(sim.url).port);
+    assert.ok(port >= 20_000 && port < 32_768, `port ${port}`);
     await assert.rejects(httpRequest(`${sim.url}/?comp=versions`), (err: NodeJS.ErrnoException) => err.code === 'ECONNREFUSED');
     await sim.whenListening();
     const res = await httpRequest(`${sim.url}/?comp=versions`);
