@@ -93,6 +93,21 @@ for (const [name, text, interpreter] of [
   });
 }
 
+
+/**
+ * The URL of an IMDS nobody serves: a port that was free, below the ephemeral ranges so that no port-0
+ * bind of a concurrent test gets it while the agent retries it.
+ */
+async function absentImds(): Promise<string> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const probe = new ImdsSimulator();
+    const url = await probe.start(20_000 + Math.floor(Math.random() * 12_000)).catch(() => undefined);
+    await probe.stop();
+    if (url !== undefined) return url;
+  }
+  throw new Error('no free port below the ephemeral range');
+}
+
 test('a failing script: its exit code is recorded, provisioning stays Ready', async () => {
   const fx = await provisioned('rem cmd\necho about to fail 1>&2\nexit /b 3\n');
   try {
@@ -230,9 +245,7 @@ const imdsSettings = (url: string, budgetMs: number) => ({ mode: 'userData' as c
 test('IMDS absent (nothing listens), 404, or failing past its budget: user data is a logged skip, not a failure', async () => {
   const fx = await provisioned();
   try {
-    const absent = new ImdsSimulator();
-    const url = await absent.start();
-    await absent.stop();
+    const url = await absentImds();
     const record = await runFirstBoot({ platform: fx.platform, log: silentLog(), settings: imdsSettings(url, 1_500) });
     assert.equal(record?.scripts[0]?.outcome, 'not-run');
     assert.match(record.scripts[0]!.reason ?? '', /IMDS is not available/);

@@ -42,7 +42,12 @@ async function runWith(program: ThisProgram, interpreter: ScriptInterpreter, ext
     // While it runs: the child's environment as Linux shows it (the first output comes after its run record).
     if (environ === undefined && process.platform === 'linux') {
       const pid = Number(JSON.parse(readFileSync(join(dir, RUNS_FILE), 'utf8').split('\n')[0]!).pid);
-      environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+      try {
+        environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+      } catch {
+        // A child whose only output is its last line may have ended before it is read (ESRCH); the
+        // timeout test, whose child prints and then sleeps, is the one that reads its environment.
+      }
     }
   };
   const exit = await runSandboxScript(dir, { scriptPath, interpreter, timeoutMs, onOutput }, program);
