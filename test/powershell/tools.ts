@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** The PowerShell tier's pinned tools (restore.ts restores them before the tests run). */
@@ -22,12 +23,16 @@ export function powerShellTools(): ToolsRecord {
 
 /** Runs pwsh with a script file and arguments; resolves with its output whatever the exit code. */
 export function runPwsh(pwsh: string, args: string[], options: { env?: Record<string, string>; timeoutMs?: number; input?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  // A temporary folder of its own, removed when it ends: the emulated machines Pester seeds
+  // (New-WindowsEmulationState without -Root) and pwsh's CoreFxPipe sockets land there.
+  const temporary = mkdtempSync(join(tmpdir(), 'winprov-pwsh-'));
   return new Promise((resolve) => {
     const child = execFile(
       pwsh,
       ['-NoLogo', '-NoProfile', '-NonInteractive', ...args],
-      { cwd: root, env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 300_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      { cwd: root, env: { ...process.env, TMPDIR: temporary, ...options.env }, timeout: options.timeoutMs ?? 300_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
       (err, stdout, stderr) => {
+        rmSync(temporary, { recursive: true, force: true });
         const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null;
         resolve({ code, stdout, stderr });
       },
