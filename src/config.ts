@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve, win32 } from 'node:path';
 import { ConfigError, UsageError } from './errors.ts';
-import { firstBootMode, imdsUrl, type FirstBootMode } from './first-boot/settings.ts';
+import { firstBootMode, type FirstBootMode } from './first-boot/settings.ts';
 
 /**
  * The configuration, normalized once: defaults -> winprov.json -> WINPROV_* environment -> argv, then
@@ -216,7 +216,7 @@ export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
     firstBoot: {
       mode: firstBootMode('firstBootScript', fileLayer.firstBootScript ?? 'off'),
       timeoutMs: duration('firstBootTimeout', fileLayer.firstBootTimeout ?? 30 * 60, 1_000, 24 * 3_600_000),
-      imdsUrl: imdsUrl(String(fileLayer.imdsAddress ?? 'http://169.254.169.254')),
+      imdsUrl: plainHttpUrl('imdsAddress', String(fileLayer.imdsAddress ?? 'http://169.254.169.254'), 'http://169.254.169.254', 'IMDS'),
       // IMDS answers in milliseconds where it exists (fabric-protocol.md 2.12); 30 s covers its restarts.
       // An image whose hosts are known to answer late (or never) may say otherwise, within 1 s to 10 min.
       imdsBudgetMs: duration('imdsBudget', fileLayer.imdsBudget ?? 30, 1_000, 600_000),
@@ -319,14 +319,22 @@ function describeMs(ms: number): string {
 }
 
 function fabricUrl(text: string): string {
+  return plainHttpUrl('fabric', text, 'http://127.0.0.1:8080', 'the WireServer');
+}
+
+/**
+ * A base URL of a server that speaks plain HTTP (the WireServer, IMDS): http://host[:port], nothing else;
+ * returned without the trailing slash. `example` and `server` only word the error.
+ */
+function plainHttpUrl(field: string, text: string, example: string, server: string): string {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new ConfigError('fabric', 'must be a URL like http://127.0.0.1:8080');
+    throw new ConfigError(field, `must be a URL like ${example}`);
   }
   if (url.protocol !== 'http:' || url.pathname !== '/' || url.search || url.hash || url.username) {
-    throw new ConfigError('fabric', 'must be a plain http://host[:port] URL (the WireServer speaks plain HTTP)');
+    throw new ConfigError(field, `must be a plain http://host[:port] URL (${server} speaks plain HTTP)`);
   }
   return `${url.protocol}//${url.host}`;
 }

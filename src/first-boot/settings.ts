@@ -15,17 +15,3 @@ export function firstBootMode(field: string, value: unknown): FirstBootMode {
   if (found === undefined) throw new ConfigError(field, `must be one of ${FIRST_BOOT_MODES.join(', ')}`);
   return found;
 }
-
-/** The IMDS base URL: http://169.254.169.254 on Azure, a loopback simulator in tests. */
-export function imdsUrl(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new ConfigError('imdsAddress', 'must be a URL like http://169.254.169.254');
-  }
-  if (url.protocol !== 'http:' || url.pathname !== '/' || url.search || url.hash || url.username) {
-    throw new ConfigError('imdsAddress', 'must be a plain http://host[:port] URL (IMDS speaks plain HTTP)');
-  }
-  return `${url.protocol}//${url.host}`;
-}
