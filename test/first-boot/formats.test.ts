@@ -92,3 +92,17 @@ test('imdsBudget is an image setting: winprov.json only, a duration from 1 s to 
     );
   }
 });
+
+test('imdsAddress is a plain http://host[:port] base URL; anything else names the setting and the rule', () => {
+  const read = (json: string) => (p: string) => {
+    if (p !== '/img/winprov.json') throw Object.assign(new Error('no'), { code: 'ENOENT' });
+    return json;
+  };
+  const load = (imdsAddress: unknown) => loadConfig({ argv: ['first-boot-script'], env: {}, executableDir: '/img', readFile: read(JSON.stringify({ imdsAddress })) });
+  assert.equal(load('http://127.0.0.1:8081/').firstBoot.imdsUrl, 'http://127.0.0.1:8081');
+  assert.equal(load('http://169.254.169.254').firstBoot.imdsUrl, 'http://169.254.169.254');
+  assert.throws(() => load('not a url'), (err: unknown) => err instanceof ConfigError && err.reason === 'configuration imdsAddress: must be a URL like http://169.254.169.254');
+  for (const bad of ['https://169.254.169.254', 'http://169.254.169.254/metadata', 'http://a@169.254.169.254', 'http://169.254.169.254/?x=1']) {
+    assert.throws(() => load(bad), (err: unknown) => err instanceof ConfigError && err.reason === 'configuration imdsAddress: must be a plain http://host[:port] URL (IMDS speaks plain HTTP)', bad);
+  }
+});
