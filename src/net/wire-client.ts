@@ -106,16 +106,7 @@ export class WireClient {
 
   /** POST a health report; retried harder than reads. Resolves with the HTTP status. */
   async health(report: HealthReport, deadline = this.#options.deadline): Promise<number> {
-    const response = await fabricRequest({
-      method: 'POST',
-      url: `${this.baseUrl}${HEALTH_PATH}`,
-      headers: { ...this.#headers(), 'Content-Type': 'text/xml;charset=utf-8' },
-      body: buildHealthReport(report),
-      ...this.#budgets(deadline),
-      policy: this.#options.reportPolicy ?? REPORT_POLICY,
-      onRetry: (event) => this.#options.onRetry?.(`the fabric to accept the ${report.state} report`, event),
-    });
-    return response.status;
+    return this.#postXml(HEALTH_PATH, buildHealthReport(report), deadline, this.#options.reportPolicy ?? REPORT_POLICY, `the fabric to accept the ${report.state} report`);
   }
 
   /**
@@ -123,14 +114,19 @@ export class WireClient {
    * report: it is not worth the run's deadline, and Ready still has to be sent after it.
    */
   async roleProperties(properties: RoleProperties, deadline = this.#options.deadline): Promise<number> {
+    return this.#postXml(ROLE_PROPERTIES_PATH, buildRoleProperties(properties), deadline, this.#options.readPolicy ?? READ_POLICY, 'the fabric to accept the role properties');
+  }
+
+  /** POST one XML document under the policy; resolves with the HTTP status. `waitingFor` words the retry line. */
+  async #postXml(path: string, body: string, deadline: number, policy: RetryPolicy, waitingFor: string): Promise<number> {
     const response = await fabricRequest({
       method: 'POST',
-      url: `${this.baseUrl}${ROLE_PROPERTIES_PATH}`,
+      url: `${this.baseUrl}${path}`,
       headers: { ...this.#headers(), 'Content-Type': 'text/xml;charset=utf-8' },
-      body: buildRoleProperties(properties),
+      body,
       ...this.#budgets(deadline),
-      policy: this.#options.readPolicy ?? READ_POLICY,
-      onRetry: (event) => this.#options.onRetry?.('the fabric to accept the role properties', event),
+      policy,
+      onRetry: (event) => this.#options.onRetry?.(waitingFor, event),
     });
     return response.status;
   }
