@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { loaderV8Flags } from '../build/code-cache-loader.ts';
+import { loaderStartFlags } from '../build/code-cache-loader.ts';
 import { join } from 'node:path';
 import { SandboxPlatform } from '../src/platform/sandbox/index.ts';
 import type { BenchFabric } from './fabric.ts';
@@ -20,6 +20,8 @@ export interface AgentCommand {
   preload: string;
   /** A folder for the run's sandbox (removed afterwards). */
   workDir: string;
+  /** Added to the agent's environment (WINPROV_CODE_CACHE=off to measure without the cache). */
+  env?: Record<string, string>;
 }
 
 /** What one run measured. */
@@ -27,6 +29,8 @@ export interface AgentRun {
   timeToReadyMs: number;
   exitMs: number;
   peakRssMb: number;
+  /** The code cache's status in the run (used, absent, mismatch, rejected, off): bench/rss-preload.cjs. */
+  codeCache: string;
   /** Step name -> duration (ms), skipped steps left out. */
   steps: Record<string, number>;
   /** The steps on the run's axis (ms from spawn), for the timeline picture. */
@@ -47,7 +51,7 @@ const flagsOfBundle = new Map<string, string[]>();
 /** node's arguments before the bundle: its V8 flags, as winprov.exe has them from its execArgv (build/bundle.ts), then the RSS preload. */
 export function nodeArgs(command: AgentCommand): string[] {
   let flags = flagsOfBundle.get(command.bundle);
-  if (flags === undefined) flagsOfBundle.set(command.bundle, (flags = loaderV8Flags(readFileSync(command.bundle, 'latin1'))));
+  if (flags === undefined) flagsOfBundle.set(command.bundle, (flags = loaderStartFlags(readFileSync(command.bundle, 'latin1'))));
   return [...flags, '--require', command.preload, command.bundle];
 }
 
@@ -63,7 +67,7 @@ export async function runAgent(command: AgentCommand, fabric: BenchFabric): Prom
     const run = await spawnTimed(
       command.node,
       [...nodeArgs(command), 'provision', '--platform', 'sandbox', '--sandbox', sandbox, '--fabric', fabric.url, '--deadline', '60s'],
-      { env: { ...process.env, WINPROV_BENCH_RSS_FILE: rssFile }, timeoutMs: RUN_TIMEOUT_MS },
+      { env: { ...process.env, ...command.env, WINPROV_BENCH_RSS_FILE: rssFile }, timeoutMs: RUN_TIMEOUT_MS },
     );
     return await finishRun(run, ready, join(sandbox, 'ProgramData', 'winprov', 'state.json'), rssFile);
   } finally {
@@ -89,12 +93,14 @@ export async function finishRun(run: TimedExit, ready: ReturnType<BenchFabric['n
     steps[step.name] = step.durationMs;
     bars.push({ name: step.name, startMs: Date.parse(step.startedAt) - spawnEpoch, durationMs: step.durationMs });
   }
-  return {
-    timeToReadyMs: readyAt - run.startMs,
-    exitMs: run.exitMs - run.startMs,
-    // ru_maxrss is in KiB on Linux; reported in MB (10^6 bytes), the unit of the target.
-    peakRssMb: (Number(await readFile(rssFile, 'utf8')) * 1024) / 1e6,
-    steps,
-    bars,
-  };
+  const preloaded = readPreloadFile(await readFile(rssFile, 'utf8'));
+  return { timeToReadyMs: readyAt - run.startMs, exitMs: run.exitMs - run.startMs, peakRssMb: preloaded.peakRssMb, codeCache: preloaded.codeCache, steps, bars };
+}
+
+/** What bench/rss-preload.cjs wrote: the peak RSS (ru_maxrss is in KiB on Linux; reported in MB, 10^6 bytes, the unit of the target) and the code cache's status. */
+export function readPreloadFile(text: string): { peakRssMb: number; codeCache: string } {
+  const [kib, status] = text.trim().split(' ');
+  const peakRssMb = (Number(kib) * 1024) / 1e6;
+  if (!Number.isFinite(peakRssMb) || peakRssMb <= 0) throw new Error(`bench/rss-preload.cjs wrote "${text}", not a peak RSS`);
+  return { peakRssMb, codeCache: status ?? 'none' };
 }

@@ -10,10 +10,11 @@ import { BenchFabric } from './fabric.ts';
 import { selectRows } from './rows.ts';
 import { findPwsh, runWindowsAgent, seedMachine } from './windows-run.ts';
 import { summarize } from './stats.ts';
+import { describeCacheUse, ensureCodeCache } from './code-cache.ts';
 import { formatTable, type Cell } from './table.ts';
 
 /**
- * `node bench/compare.ts --bundle A.cjs --bundle B.cjs [--runs N] [--rows certs-1,certs-50] [--windows]`:
+ * `node bench/compare.ts --bundle A.cjs --bundle B.cjs [--runs N] [--rows certs-1,certs-50] [--windows] [--no-cache]`:
  * time to Ready of two or more agent builds, interleaved run by run (the order rotating each round), so
  * that the effect of one change is measured under the same noise. The first bundle is the baseline.
  * --windows measures the Windows path instead (pwsh with Windows emulated, a fresh machine per run).
@@ -24,12 +25,15 @@ const PRELOAD = resolve(import.meta.dirname, 'rss-preload.cjs');
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { bundle: { type: 'string', multiple: true }, runs: { type: 'string', default: '15' }, rows: { type: 'string' }, windows: { type: 'boolean' } },
+    options: { bundle: { type: 'string', multiple: true }, runs: { type: 'string', default: '15' }, rows: { type: 'string' }, windows: { type: 'boolean' }, 'no-cache': { type: 'boolean' } },
     strict: true,
   });
   const bundles = (values.bundle ?? []).map((b) => resolve(b));
   if (bundles.length < 2) throw new Error('name at least two --bundle files; the first is the baseline');
   for (const bundle of bundles) if (!existsSync(bundle)) throw new Error(`${bundle} does not exist`);
+  const cache = values['no-cache'] !== true;
+  // Each build with its own code cache, as a VM runs it (made now where the one beside it does not fit).
+  if (cache) for (const bundle of bundles) await ensureCodeCache(bundle, (line) => process.stderr.write(`${line}\n`));
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
   const rows = selectRows(values.rows ?? 'certs-1');
@@ -39,13 +43,13 @@ async function main(): Promise<void> {
 
   const workDir = await mkdtemp(join(os.tmpdir(), 'winprov-compare-'));
   const fabrics = await Promise.all(rows.map((row) => BenchFabric.start(row)));
-  const samples = rows.map(() => bundles.map(() => ({ ready: [] as number[], rss: [] as number[], afterStart: [] as number[], spawnedAt: [] as number[], agentOwn: [] as number[] })));
+  const samples = rows.map(() => bundles.map(() => ({ ready: [] as number[], rss: [] as number[], afterStart: [] as number[], spawnedAt: [] as number[], agentOwn: [] as number[], cache: [] as string[] })));
   try {
     for (let round = 0; round <= runs; round++) {
       for (const [r, fabric] of fabrics.entries()) {
         for (let k = 0; k < bundles.length; k++) {
           const b = (k + round) % bundles.length;
-          const command = { node: process.execPath, bundle: bundles[b]!, preload: PRELOAD, workDir };
+          const command = { node: process.execPath, bundle: bundles[b]!, preload: PRELOAD, workDir, ...(cache ? {} : { env: { WINPROV_CODE_CACHE: 'off' } }) };
           // Seeding the emulated machine happens before the run's clock starts.
           const machine = pwsh === undefined ? undefined : await seedMachine(pwsh, fabric);
           const run: AgentRun & { powershell?: PowerShellTiming[] } = machine === undefined ? await runAgent(command, fabric) : await runWindowsAgent(command, fabric, machine).finally(() => machine.close());
@@ -53,6 +57,7 @@ async function main(): Promise<void> {
           if (round === 0) continue;
           samples[r]![b]!.ready.push(run.timeToReadyMs);
           samples[r]![b]!.rss.push(run.peakRssMb);
+          samples[r]![b]!.cache.push(run.codeCache);
           // PowerShell's start-up varies by hundreds of ms on a busy machine; what follows it is the agent's.
           const start = run.powershell?.find((t) => t.what === 'start');
           if (start !== undefined) samples[r]![b]!.afterStart.push(run.timeToReadyMs - start.endMs);
@@ -81,6 +86,9 @@ async function main(): Promise<void> {
   }
   const headings = ['row', 'bundle', 'Ready median ms', 'Ready p90 ms', 'vs first ms', 'peak RSS MB', 'Ready after session start ms', 'vs first ms', ...(pwsh === undefined ? [] : ['spawned at ms', 'agent own ms'])];
   process.stdout.write(`${formatTable({ headings, rows: table, digits: [0, 0, 0, 0, 0, 1, 0, 0, 0, 0] })}\n`);
+  for (const [b, bundle] of bundles.entries()) {
+    process.stdout.write(`${basename(bundle)}: code cache ${cache ? describeCacheUse(samples.flatMap((row) => row[b]!.cache)) : 'off (--no-cache)'}\n`);
+  }
 }
 
 main().catch((err: unknown) => {

@@ -68,6 +68,8 @@ export interface BenchResult {
   startedAt: string;
   durationS: number;
   runs: number;
+  /** Whether the measured runs used the bundle's code cache: "used in 40 of 40 runs", or "off (--no-cache)". */
+  codeCache: string;
   machine: Record<string, string | number>;
   method: Record<string, string>;
   startup: { nodeMs: Summary; nodeWithPreloadMs: Summary; preloadOverheadMs: number; nodePeakRssMb: Summary; versionMs: Summary; pwshExitMs: Summary };
@@ -78,7 +80,7 @@ export interface BenchResult {
 }
 
 /** Summarizes the samples, computes each row's floor (from medians) and ratio, and checks the targets. */
-export function buildResult(rows: RowSamples[], shared: SharedSamples, context: Pick<BenchResult, 'startedAt' | 'durationS' | 'runs' | 'machine' | 'method'>): BenchResult {
+export function buildResult(rows: RowSamples[], shared: SharedSamples, context: Pick<BenchResult, 'startedAt' | 'durationS' | 'runs' | 'codeCache' | 'machine' | 'method'>): BenchResult {
   const startup = {
     nodeMs: summarize(shared.nodeStartupMs),
     nodeWithPreloadMs: summarize(shared.nodeWithPreloadMs),
@@ -207,7 +209,7 @@ export function renderReport(result: BenchResult): string {
   });
   const m = result.machine;
   return [
-    `winprov benchmark: ${result.runs} runs per row, interleaved; ${m['cpu']} x${m['nproc']}, node ${m['node']}, ${result.startedAt}`,
+    `winprov benchmark: ${result.runs} runs per row, interleaved; ${m['cpu']} x${m['nproc']}, node ${m['node']}, ${result.startedAt}; code cache: ${result.codeCache}`,
     '',
     main,
     '',

@@ -4,9 +4,10 @@ import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTransportCertificate } from '../src/crypto/transport-cert.ts';
-import { runAgent, type AgentCommand, type AgentRun } from './agent-run.ts';
+import { readPreloadFile, runAgent, type AgentCommand, type AgentRun } from './agent-run.ts';
 import type { PowerShellTiming } from './windows-timing.ts';
 import { buildBundle, bundleState } from './bundle.ts';
+import { describeCacheUse, ensureCodeCache } from './code-cache.ts';
 import { BenchFabric } from './fabric.ts';
 import { fabricSequence } from './fabric-floor.ts';
 import { timeDecrypt, timeKeyGeneration } from './local-floor.ts';
@@ -19,12 +20,14 @@ import { findPwsh, runWindowsAgent, seedMachine, timePwshExit } from './windows-
 import { renderWindowsReport, windowsRowResult, type WindowsRunSample } from './windows-report.ts';
 
 /**
- * `npm run bench [-- --runs N] [--out FILE] [--rebuild | --no-build] [--rows a,b] [--bundle FILE] [--windows | --windows-only]`: the bundled agent against fabric
+ * `npm run bench [-- --runs N] [--out FILE] [--rebuild | --no-build] [--rows a,b] [--bundle FILE] [--windows | --windows-only] [--no-cache]`: the bundled agent against fabric
  * simulators in this process, N timed runs per row, the rows' runs interleaved (A B C A B C ...) so that
  * noise on a shared machine hits every row alike, with the floor's parts measured in the same rounds.
  * Prints the tables and writes the JSON (default bench/results/latest.json) and the timeline of each row's
  * median run (bench/results/timeline.svg). --windows adds the same rows on the Windows path (pwsh with
  * Windows emulated, bench/windows-run.ts); they are skipped, with a message, when pwsh is not restored.
+ * The agent runs with its code cache, made first when the one beside the bundle does not fit it
+ * (bench/code-cache.ts); --no-cache measures it without.
  */
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -40,6 +43,8 @@ interface Options {
   rows: string | undefined;
   platforms: ('sandbox' | 'windows')[];
   svg: string;
+  /** Measure with the bundle's code cache (made first when it does not fit the bundle), as a VM runs it. */
+  cache: boolean;
 }
 
 function readOptions(argv: string[]): Options {
@@ -55,6 +60,7 @@ function readOptions(argv: string[]): Options {
       windows: { type: 'boolean' },
       'windows-only': { type: 'boolean' },
       svg: { type: 'string' },
+      'no-cache': { type: 'boolean' },
     },
     strict: true,
   });
@@ -71,6 +77,7 @@ function readOptions(argv: string[]): Options {
     // The sandbox rows alone by default: the CI smoke run stays fast and needs no PowerShell.
     platforms: values['windows-only'] ? ['windows'] : values.windows ? ['sandbox', 'windows'] : ['sandbox'],
     svg: resolve(values.svg ?? join(ROOT, 'bench', 'results', 'timeline.svg')),
+    cache: values['no-cache'] !== true,
   };
 }
 
@@ -126,6 +133,7 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const context = machine();
   prepareBundle(options.build, options.bundle);
+  if (options.cache) await ensureCodeCache(options.bundle, progress);
   const scenarios = selectRows(options.rows);
   let platforms = options.platforms;
   const pwshFound = platforms.includes('windows') ? findPwsh() : undefined;
@@ -143,7 +151,8 @@ async function main(): Promise<void> {
     for (const row of selected) fabrics.push(await BenchFabric.start(row));
     const transport = await createTransportCertificate();
     const recipient = { keyPem: transport.keyPem, certPem: transport.certPem };
-    const command: AgentCommand = { node: process.execPath, bundle: options.bundle, preload: PRELOAD, workDir };
+    const command: AgentCommand = { node: process.execPath, bundle: options.bundle, preload: PRELOAD, workDir, ...(options.cache ? {} : { env: { WINPROV_CODE_CACHE: 'off' } }) };
+    const cacheUse: string[] = [];
 
     const rows: RowSamples[] = selected.map((row) => ({ ...row, name: row.platform === 'windows' ? `windows/${row.name}` : row.name, timeToReadyMs: [], exitMs: [], peakRssMb: [], steps: [], fabricRoundTripsMs: [], decryptMs: [] }));
     const pwshExitMs: number[] = [];
@@ -163,6 +172,7 @@ async function main(): Promise<void> {
         row.timeToReadyMs.push(run.timeToReadyMs);
         row.exitMs.push(run.exitMs);
         row.peakRssMb.push(run.peakRssMb);
+        cacheUse.push(run.codeCache);
         row.steps.push(run.steps);
         runs[i]!.push({ timeToReadyMs: run.timeToReadyMs, bars: run.bars, powershell: run.powershell ?? [] });
         row.fabricRoundTripsMs.push(sequence.ms);
@@ -191,6 +201,7 @@ async function main(): Promise<void> {
       startedAt,
       durationS: Math.round((performance.now() - started) / 100) / 10,
       runs: options.runs,
+      codeCache: options.cache ? describeCacheUse(cacheUse) : 'off (--no-cache)',
       machine: { ...context, loadAverageAtEnd: os.loadavg().map((l) => l.toFixed(2)).join(' ') },
       method: METHOD,
     });
@@ -224,7 +235,7 @@ async function startupProbes(workDir: string, bundle: string): Promise<{ nodeMs:
   return {
     nodeMs: plain.exitMs - plain.startMs,
     nodeWithPreloadMs: preloaded.exitMs - preloaded.startMs,
-    nodePeakRssMb: (Number(readFileSync(rssFile, 'utf8')) * 1024) / 1e6,
+    nodePeakRssMb: readPreloadFile(readFileSync(rssFile, 'utf8')).peakRssMb,
     versionMs: version.exitMs - version.startMs,
   };
 }

@@ -48,7 +48,7 @@ export async function runWindowsAgent(command: AgentCommand, fabric: BenchFabric
   const run = await spawnTimed(
     command.node,
     [...nodeArgs(command), 'provision', '--platform', 'windows', '--fabric', fabric.url, '--deadline', '100s', '-v'],
-    { env: { ...process.env, ...machine.env, WINPROV_BENCH_RSS_FILE: rssFile }, timeoutMs: RUN_TIMEOUT_MS, keepStdout: true },
+    { env: { ...process.env, ...command.env, ...machine.env, WINPROV_BENCH_RSS_FILE: rssFile }, timeoutMs: RUN_TIMEOUT_MS, keepStdout: true },
   );
   const result = await finishRun(run, ready, join(machine.env['ProgramData']!, 'winprov', 'state.json'), rssFile);
   const powershell = parsePowerShellTimings(run.stdout ?? '', performance.timeOrigin + run.startMs);

@@ -4,6 +4,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import * as esbuild from 'esbuild';
 import { wrapInLoader } from './code-cache-loader.ts';
 import { inlineScripts, inlinedInputName, type InlineScriptsOptions } from './inline-scripts.ts';
+import { provisionBuiltins } from './module-graph.ts';
 import { BUNDLE, ROOT, gitCommit, readPackage, versionLineProblem } from './project.ts';
 import { describeSize, runTool, timed } from './run.ts';
 
@@ -12,22 +13,31 @@ export const SCRIPTS_MODULE = join(ROOT, 'src/platform/windows/scripts.ts');
 export const SCRIPTS_DIR = join(ROOT, 'src/platform/windows/scripts');
 
 /**
- * V8 flags for every run of the agent: winprov.exe's execArgv (build/sea.ts); node running the bundle is
- * started with them by the benchmark and the warm run (loaderV8Flags), and the loader sets those it can
- * at run time (RUNTIME_V8_FLAGS) when they are missing. Each measured with bench/compare.ts:
+ * Start-up options of every run of the agent: winprov.exe's execArgv (build/sea.ts); node running the
+ * bundle is started with them by the benchmark and the warm run (loaderStartFlags). Every one is either
+ * a Node option or a V8 flag that V8 leaves out of the hash it stamps into code caches (V8
+ * src/flags/flags.cc, ComputeFlagListHash), so Node's own modules still load from its embedded code
+ * cache (test/build/code-cache.test.ts holds them to that). Each measured with bench/compare.ts:
+ * - --single-threaded-gc, --no-concurrent-recompilation, --no-concurrent-sparkplug, --v8-pool-size=1:
+ *   V8's background work (concurrent marking and sweeping, parallel scavenges, background compiles, each
+ *   touching memory of its own) stays on the main thread, and one V8 worker thread is started, not
+ *   four. A heap of a few tens of MB is collected on the main thread in the same time; 4-7 MB less
+ *   peak RSS than without (issue 13, the 70 MB target without certificates).
+ * Replaced: --single-threaded, which V8 hashes. With it (and --no-opt) on the command line, Node compiled
+ * every built-in the run loads from source: 30-35 ms of every run (0 to 10 certificates), for the same
+ * peak RSS as the flags above.
+ */
+export const AGENT_START_FLAGS: readonly string[] = ['--single-threaded-gc', '--no-concurrent-recompilation', '--no-concurrent-sparkplug', '--v8-pool-size=1'];
+/**
+ * Set by the loader at run time, once the built-ins a provision run loads are loaded (V8 hashes them):
  * - --no-opt: a run is short, and TurboFan's compiles (its code in the node binary paged in, its zones)
  *   cost up to 10 MB of peak RSS for nothing measurable; 7-9 MB less with certificates and no slower.
  *   Maglev stays: --no-maglev cost 55-70 ms on the certificate rows (the DER and PKCS#12 code runs hot).
- * - --single-threaded: no V8 background threads (concurrent marking and sweeping, parallel scavenges):
- *   4.4-7 MB less peak RSS (0 to 50 certificates), and a heap of a few tens of MB is collected on the
- *   main thread in the same time (issue 13, the 70 MB target without certificates).
- * Tried and left out: --max-semi-space-size=1 (1-2 MB less alone, but with --single-threaded the 50
- * certificate row became 14-35 ms slower: more scavenges, now on the main thread); --lite-mode (9 MB less,
- * but it implies --jitless: the interpreter only).
+ * Tried and left out: --max-semi-space-size=1 (1-2 MB less alone, but with single-threaded collection
+ * the 50 certificate row became 14-35 ms slower); --lite-mode (9 MB less, but it implies --jitless: the
+ * interpreter only); V8's GC flags at run time (V8 aborts: a concurrent marker may already exist).
  */
-export const AGENT_V8_FLAGS: readonly string[] = ['--no-opt', '--single-threaded'];
-/** Those of AGENT_V8_FLAGS that V8 takes after it has started (v8.setFlagsFromString). */
-export const RUNTIME_V8_FLAGS: readonly string[] = ['--no-opt'];
+export const AGENT_RUNTIME_FLAGS: readonly string[] = ['--no-opt'];
 
 /** The part of node-forge the bundle carries in place of its index.js. */
 export const FORGE_SUBSET = join(ROOT, 'build/forge-subset.cjs');
@@ -101,7 +111,8 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
   if (problems.length > 0) throw new Error(`the bundle is not self-contained:\n${problems.map((p) => `  ${p}`).join('\n')}`);
 
   // The program inside the code cache's loader (build/code-cache-loader.ts).
-  const output = Buffer.from(wrapInLoader(result.outputFiles[0]!.text, AGENT_V8_FLAGS, RUNTIME_V8_FLAGS));
+  const loader = { startFlags: AGENT_START_FLAGS, runtimeFlags: AGENT_RUNTIME_FLAGS, preload: provisionBuiltins(result.metafile) };
+  const output = Buffer.from(wrapInLoader(result.outputFiles[0]!.text, loader));
   mkdirSync(join(outfile, '..'), { recursive: true });
   writeFileSync(outfile, output);
   return { outfile, bytes: output.byteLength, commit, metafile: result.metafile };

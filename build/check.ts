@@ -5,7 +5,7 @@ import { BUNDLE, LINUX_EXE, ROOT, SEA_BLOB, UNATTEND, WINDOWS_EXE, gitCommit, re
 import { UNATTEND_FILES, UPGRADE_CODE, msiPath, readMsiTable } from './msi.ts';
 import { runTool } from './run.ts';
 import { codeCacheProblems } from './code-cache-check.ts';
-import { loaderV8Flags } from './code-cache-loader.ts';
+import { loaderStartFlags } from './code-cache-loader.ts';
 import { firstBootProblems } from './first-boot-check.ts';
 import { setupCompleteProblems, unattendProblems } from './unattend.ts';
 
@@ -30,7 +30,7 @@ interface Expected {
 /** Why `<command> --version` is not the expected line, if it is not. */
 /** node runs the bundle with the V8 flags winprov.exe has from its execArgv, as the benchmark does. */
 function bundleFlags(): string[] {
-  return loaderV8Flags(readFileSync(BUNDLE, 'latin1'));
+  return loaderStartFlags(readFileSync(BUNDLE, 'latin1'));
 }
 
 function versionProblems(command: string, args: readonly string[], expected: Expected): string[] {

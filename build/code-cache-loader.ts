@@ -29,22 +29,39 @@ const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname
 const WRAPPER_TAIL = '\n})';
 
 /**
- * The V8 flags a bundle's loader names (its `const V8_FLAGS = [...]` line; the program's own text is a
- * JSON string, where a line break is always escaped, so only the loader's line matches): node must be
- * started with them to run the bundle as winprov.exe runs (the benchmark and the warm run do), since some
- * of them only take effect at start-up.
+ * The start-up flags a bundle's loader names (its `const START_FLAGS = [...]` line; the program's own text
+ * is a JSON string, where a line break is always escaped, so only the loader's line matches): node is
+ * started with them to run the bundle as winprov.exe runs (the benchmark and the warm run do), since they
+ * only take effect at start-up.
  */
-export function loaderV8Flags(bundleText: string): string[] {
-  const found = /\n  const V8_FLAGS = (\[[^\n]*\]);\n/.exec(bundleText);
+export function loaderStartFlags(bundleText: string): string[] {
+  const found = /\n  const START_FLAGS = (\[[^\n]*\]);\n/.exec(bundleText);
   return found === null ? [] : (JSON.parse(found[1]!) as string[]);
 }
 
+/** How the loader starts the program: the flags of every run and the built-ins it loads before V8's flags change. */
+export interface LoaderOptions {
+  /** Options of every run that only work at start-up (a SEA's execArgv); none may be a flag V8 hashes into a cache. */
+  startFlags?: readonly string[];
+  /** V8 flags the loader sets at run time (v8.setFlagsFromString) unless node was started with them. */
+  runtimeFlags?: readonly string[];
+  /** Node built-ins to load first, from Node's own code cache, while V8's flags are still the defaults. */
+  preload?: readonly string[];
+}
+
 /**
- * The loader around a bundled program; `program` is esbuild's CommonJS output. `v8Flags` are the flags
- * of every run (a SEA's execArgv); those also in `runtimeFlags` are set by the loader before it compiles
- * when node was started without them (the others, such as heap sizes and threads, only work at start-up).
+ * The loader around a bundled program; `program` is esbuild's CommonJS output.
+ *
+ * V8 stamps a hash of its flags into every code cache and refuses a cache made under other flags (V8
+ * src/flags/flags.cc, ComputeFlagListHash): Node's embedded cache of its own modules too, which is made
+ * with the default flags. So a flag V8 hashes (--no-opt) is set only after the built-ins the run needs
+ * are loaded from that cache; set before, Node compiled them all from source, about 30 ms of every run.
+ * Flags V8 leaves out of the hash (the background-thread ones) are start-up flags.
  */
-export function wrapInLoader(program: string, v8Flags: readonly string[] = [], runtimeFlags: readonly string[] = v8Flags): string {
+export function wrapInLoader(program: string, options: LoaderOptions = {}): string {
+  const startFlags = options.startFlags ?? [];
+  const runtimeFlags = options.runtimeFlags ?? [];
+  const preload = options.preload ?? [];
   const source = `${WRAPPER_HEAD}${program}${WRAPPER_TAIL}`;
   const sha256 = createHash('sha256').update(source).digest('hex');
   // esbuild writes ASCII (its default charset), so JSON.stringify leaves a one-byte string: no more
@@ -55,14 +72,18 @@ export function wrapInLoader(program: string, v8Flags: readonly string[] = [], r
   const SOURCE = ${JSON.stringify(source)};
   const SOURCE_SHA256 = ${JSON.stringify(sha256)};
   const vm = require("node:vm");
-  // A SEA gets these from its execArgv, before V8 starts (build/sea.ts); node running the bundle, from
-  // its command line, or here for those that can be set at run time. V8 hashes its flags into a cache and
-  // refuses one made with others, so they are set before compiling.
-  const V8_FLAGS = ${JSON.stringify(v8Flags)};
-  const RUNTIME_FLAGS = ${JSON.stringify(runtimeFlags.filter((f) => v8Flags.includes(f)))};
+  // A SEA gets START_FLAGS from its execArgv, before V8 starts (build/sea.ts); node running the bundle,
+  // from its command line. RUNTIME_FLAGS are set here, after PRELOAD: V8 hashes them into a code cache,
+  // Node's embedded one of its built-ins included (build/code-cache-loader.ts says why).
+  const START_FLAGS = ${JSON.stringify(startFlags)};
+  const RUNTIME_FLAGS = ${JSON.stringify(runtimeFlags)};
+  const PRELOAD = ${JSON.stringify(preload)};
   const missing = RUNTIME_FLAGS.filter((flag) => !process.execArgv.includes(flag));
-  if (missing.length > 0) require("node:v8").setFlagsFromString(missing.join(" "));
-  const state = { sourceSha256: SOURCE_SHA256, path: undefined, status: "off", detail: "", script: undefined, v8Flags: V8_FLAGS };
+  if (missing.length > 0) {
+    for (const name of PRELOAD) require(name);
+    require("node:v8").setFlagsFromString(missing.join(" "));
+  }
+  const state = { sourceSha256: SOURCE_SHA256, path: undefined, status: "off", detail: "", script: undefined, startFlags: START_FLAGS };
   const setting = process.env.WINPROV_CODE_CACHE;
   let cachedData;
   if (setting !== "off") {

@@ -39,3 +39,27 @@ export function unwanted(closure: ReadonlyMap<string, string>, pattern: RegExp):
  * session starts with node:child_process, src/platform/windows/exec.ts).
  */
 export const NOT_ON_PROVISION_PATH = /(^|\/)node_modules\/(node-forge|fflate|execa)\/|^build\/forge-subset\.cjs$|^src\/simulator\//;
+
+/**
+ * What every `provision` evaluates: the entry (main.ts and what it imports for every command), the
+ * transport key main starts first, the command, the modules it imports once the platform is open, and
+ * the platform (either one).
+ */
+export const PROVISION_PATH: readonly string[] = ['build/entry.ts', 'src/crypto/transport-key.ts', 'src/cli/provision.ts', 'src/util/log.ts', 'src/cli/exclusive-run.ts', 'src/code-cache.ts', 'src/agent.ts', 'src/platform/sandbox/index.ts', 'src/platform/windows/index.ts'];
+
+/**
+ * The Node built-ins a `provision` loads as its modules are evaluated, as `node:` names, sorted: those
+ * imported by the static closures of PROVISION_PATH. The loader loads them before it changes V8's flags
+ * (build/code-cache-loader.ts), so that they come from Node's own code cache.
+ */
+export function provisionBuiltins(metafile: Metafile): string[] {
+  const names = new Set<string>();
+  for (const start of PROVISION_PATH) {
+    for (const module of staticClosure(metafile, start).keys()) {
+      for (const imported of metafile.inputs[module]?.imports ?? []) {
+        if (imported.external && imported.kind !== 'dynamic-import') names.add(imported.path.startsWith('node:') ? imported.path : `node:${imported.path}`);
+      }
+    }
+  }
+  return [...names].sort();
+}

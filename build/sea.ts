@@ -1,7 +1,7 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
-import { AGENT_V8_FLAGS, smokeVersion } from './bundle.ts';
+import { AGENT_START_FLAGS, smokeVersion } from './bundle.ts';
 import { MACHINE_AMD64, SEA_FUSE, SEA_RESOURCE, readPeHeaders, seaFuseState } from './pe.ts';
 import { BUNDLE, CACHE, LINUX_EXE, ROOT, SEA_BLOB, WINDOWS_EXE, parseVersionLine, readPackage } from './project.ts';
 import { describeSize, runOrFail, timed } from './run.ts';
@@ -21,7 +21,7 @@ const { inject } = createRequire(import.meta.url)('postject') as { inject: Injec
  */
 export function makeSeaBlob(bundle: string, blob: string): Buffer {
   const config = join(dirname(blob), 'sea-config.json');
-  const settings = { main: bundle, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, execArgv: AGENT_V8_FLAGS };
+  const settings = { main: bundle, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, execArgv: AGENT_START_FLAGS };
   writeFileSync(config, `${JSON.stringify(settings, null, 2)}\n`);
   runOrFail(process.execPath, ['--experimental-sea-config', config]);
   return readFileSync(blob);

@@ -18,8 +18,8 @@ export interface CodeCacheState {
   status: 'off' | 'absent' | 'unreadable' | 'mismatch' | 'rejected' | 'used';
   detail: string;
   script: Script | undefined;
-  /** The V8 flags every run of this build has (winprov.exe's execArgv); node must be started with them. */
-  v8Flags?: readonly string[];
+  /** The start-up flags every run of this build has (winprov.exe's execArgv); node is started with them. */
+  startFlags?: readonly string[];
 }
 
 /** Must match CODE_CACHE_GLOBAL and CODE_CACHE_MAGIC in build/code-cache-loader.ts (test/build checks both). */

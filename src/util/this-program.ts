@@ -21,8 +21,8 @@ export interface ThisProgram {
 export function thisProgram(): ThisProgram {
   if (isSea()) return { sea: true, file: process.execPath, args: [] };
   const script = process.argv[1];
-  // The bundle's flags that only work at start-up (build/bundle.ts AGENT_V8_FLAGS) are added when this
+  // The bundle's flags that only work at start-up (build/bundle.ts AGENT_START_FLAGS) are added when this
   // node was started without them, so the child runs (and makes its code cache) as winprov.exe would.
-  const flags = [...process.execArgv, ...(codeCacheState()?.v8Flags ?? []).filter((f) => !process.execArgv.includes(f))];
+  const flags = [...process.execArgv, ...(codeCacheState()?.startFlags ?? []).filter((f) => !process.execArgv.includes(f))];
   return { sea: false, file: process.execPath, args: script === undefined ? flags : [...flags, script] };
 }

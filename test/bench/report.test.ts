@@ -24,7 +24,7 @@ const shared: SharedSamples = {
   versionMs: [50, 52, 54],
   keyGenerationMs: [30, 40, 50],
 };
-const context = { startedAt: '2026-01-01T00:00:00.000Z', durationS: 12.5, runs: 3, machine: { nproc: 2, cpu: 'Test CPU', node: 'v24.0.0' }, method: {} };
+const context = { startedAt: '2026-01-01T00:00:00.000Z', durationS: 12.5, runs: 3, codeCache: 'used in 6 of 6 runs', machine: { nproc: 2, cpu: 'Test CPU', node: 'v24.0.0' }, method: {} };
 
 test('each row gets its floor from the medians of the same run, and its ratio from the median time to Ready', () => {
   const result = buildResult([row(0, [60, 70, 80]), row(1, [150, 170, 190])], shared, context);

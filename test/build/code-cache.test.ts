@@ -1,13 +1,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { bundle } from '../../build/bundle.ts';
-import { CODE_CACHE_GLOBAL, CODE_CACHE_MAGIC, loaderV8Flags, readCache, wrapInLoader } from '../../build/code-cache-loader.ts';
+import { AGENT_RUNTIME_FLAGS, AGENT_START_FLAGS, bundle } from '../../build/bundle.ts';
+import { CODE_CACHE_GLOBAL, CODE_CACHE_MAGIC, loaderStartFlags, readCache, wrapInLoader } from '../../build/code-cache-loader.ts';
 import { provisionOnce as provisionWith, tamper } from '../../build/code-cache-check.ts';
 import { MAGIC, encodeCodeCache } from '../../src/code-cache.ts';
 import { FabricSimulator } from '../../src/simulator/index.ts';
@@ -21,29 +21,37 @@ test('the loader and the program agree on the cache format and the global they s
   assert.ok(readFileSync(new URL('../../src/code-cache.ts', import.meta.url), 'utf8').includes(`Symbol.for('${CODE_CACHE_GLOBAL}')`));
 });
 
-test('the loader names its V8 flags for node to start with, and sets only those V8 takes at run time', async () => {
+test('the loader names its start flags, loads its built-ins, then sets the flags V8 hashes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'winprov-loader-flags-'));
   try {
     // The program's own text mentions the same line: inside the loader's JSON string it cannot match.
-    const program = 'const state = globalThis[Symbol.for("winprov.codeCache")]; const t = "\\n  const V8_FLAGS = [\\"--bogus\\"];\\n"; process.stdout.write(JSON.stringify({ flags: state.v8Flags, tag: require("node:v8").cachedDataVersionTag(), t }));';
-    const loader = wrapInLoader(program, ['--no-opt', '--single-threaded'], ['--no-opt']);
-    assert.deepEqual(loaderV8Flags(loader), ['--no-opt', '--single-threaded']);
-    assert.deepEqual(loaderV8Flags('no loader here'), []);
-    const write = (name: string, text: string) => {
-      writeFileSync(join(dir, name), text);
-      return join(dir, name);
-    };
-    const full = write('full.cjs', loader);
-    const noOptOnly = write('no-opt.cjs', wrapInLoader(program, ['--no-opt']));
-    const run = async (file: string, flags: string[] = []) => JSON.parse((await promisify(execFile)(process.execPath, [...flags, file], { env: { ...process.env, WINPROV_CODE_CACHE: 'off' } })).stdout) as { flags: string[]; tag: number };
-    const bare = await run(full);
-    assert.deepEqual(bare.flags, ['--no-opt', '--single-threaded'], 'the program sees its build\'s flags (this-program.ts passes them on)');
-    // V8's cache tag hashes its flags: without them on node's command line, the loader set --no-opt alone.
-    assert.equal(bare.tag, (await run(noOptOnly)).tag);
-    assert.notEqual(bare.tag, (await run(full, ['--no-opt', '--single-threaded'])).tag);
+    const program = 'const state = globalThis[Symbol.for("winprov.codeCache")]; const t = "\\n  const START_FLAGS = [\\"--bogus\\"];\\n"; process.stdout.write(JSON.stringify({ flags: state.startFlags, tag: require("node:v8").cachedDataVersionTag(), dgram: process.moduleLoadList.includes("NativeModule dgram"), t }));';
+    const loader = wrapInLoader(program, { startFlags: ['--single-threaded-gc'], runtimeFlags: ['--no-opt'], preload: ['node:dgram'] });
+    assert.deepEqual(loaderStartFlags(loader), ['--single-threaded-gc']);
+    assert.deepEqual(loaderStartFlags('no loader here'), []);
+    const file = join(dir, 'loader.cjs');
+    writeFileSync(file, loader);
+    const run = async (flags: string[] = []) => JSON.parse((await promisify(execFile)(process.execPath, [...flags, file], { env: { ...process.env, WINPROV_CODE_CACHE: 'off' } })).stdout) as { flags: string[]; tag: number; dgram: boolean };
+    const bare = await run();
+    assert.deepEqual(bare.flags, ['--single-threaded-gc'], 'the program sees its build\'s start flags (this-program.ts passes them on)');
+    assert.equal(bare.dgram, true, 'the built-ins were loaded before --no-opt was set');
+    // V8's cache tag hashes its flags: the loader changed them (the warm run's cache is made the same way),
+    // and the start flag changed nothing V8 hashes.
+    const plainTag = Number(execFileSync(process.execPath, ['-p', 'require("node:v8").cachedDataVersionTag()'], { encoding: 'utf8' }));
+    assert.notEqual(bare.tag, plainTag);
+    assert.equal((await run(['--single-threaded-gc'])).tag, bare.tag);
+    assert.equal((await run(['--no-opt'])).dgram, false, 'with --no-opt already set there is nothing to load early for');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the agent\'s start flags leave V8\'s code cache hash alone, so Node\'s built-ins keep their cache', () => {
+  const tag = (flags: readonly string[]) => execFileSync(process.execPath, [...flags, '-p', 'require("node:v8").cachedDataVersionTag()'], { encoding: 'utf8' }).trim();
+  const plain = tag([]);
+  assert.equal(tag(AGENT_START_FLAGS), plain, `one of ${AGENT_START_FLAGS.join(' ')} is hashed: every run would compile Node's built-ins from source`);
+  // The check can fail: a flag V8 hashes changes the tag (so the loader sets these after its built-ins).
+  for (const flag of [...AGENT_RUNTIME_FLAGS, '--single-threaded']) assert.notEqual(tag([flag]), plain, flag);
 });
 
 test('a cache is used only for the program text, Node and architecture it names, and only when whole', () => {

@@ -4,11 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundle } from '../../build/bundle.ts';
-import { NOT_ON_PROVISION_PATH, importChain, staticClosure, unwanted } from '../../build/module-graph.ts';
-
-// What every `provision` evaluates: the entry (main.ts and what it imports for every command), the
-// transport key main starts first, the command, and the platform it opens.
-const PROVISION_PATH = ['build/entry.ts', 'src/crypto/transport-key.ts', 'src/cli/provision.ts', 'src/util/log.ts', 'src/cli/exclusive-run.ts', 'src/code-cache.ts', 'src/agent.ts', 'src/platform/sandbox/index.ts', 'src/platform/windows/index.ts'];
+import { NOT_ON_PROVISION_PATH, PROVISION_PATH, importChain, provisionBuiltins, staticClosure, unwanted } from '../../build/module-graph.ts';
 
 test('provision evaluates neither node-forge nor fflate nor execa nor the simulator until it needs them', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'winprov-graph-'));
@@ -22,6 +18,12 @@ test('provision evaluates neither node-forge nor fflate nor execa nor the simula
     assert.ok(staticClosure(metafile, 'src/crypto/certificate-file.ts').has('build/forge-subset.cjs'));
     assert.ok([...staticClosure(metafile, 'src/cli/collect-logs.ts').keys()].some((m) => m.includes('node_modules/fflate/')));
     assert.ok([...staticClosure(metafile, 'src/platform/windows/execa-runner.ts').keys()].some((m) => m.includes('node_modules/execa/')));
+    // The loader loads these before it sets --no-opt (build/code-cache-loader.ts): the ones the run needs
+    // (the fabric's HTTP, the key, the DHCP check, the PowerShell session), and none only other commands use.
+    const builtins = provisionBuiltins(metafile);
+    for (const name of ['node:http', 'node:crypto', 'node:dgram', 'node:child_process', 'node:fs/promises']) assert.ok(builtins.includes(name), name);
+    assert.ok(builtins.every((name) => name.startsWith('node:')), builtins.join(' '));
+    assert.ok(!builtins.includes('node:zlib') && !builtins.includes('node:https'), builtins.join(' '));
     // The certificate step carries forge's subset only: not its index, TLS or SSH (the simulator keeps them).
     assert.deepEqual(unwanted(staticClosure(metafile, 'src/crypto/certificate-file.ts'), /node-forge\/lib\/(index|tls|ssh|ed25519)\.js$/), []);
   } finally {
