@@ -117,9 +117,6 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
 
 async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promise<'ready' | 'applied'> {
   const { platform, journal, session, settings } = run;
-  // Key generation is the costliest local work; it runs on the thread pool while the network steps run.
-  const transport = createTransportCertificate(run.transportKey);
-  transport.catch(() => {});
 
   // Read before this run's journal replaces it: a re-run on a provisioned machine applies nothing, and
   // carries over what the provisioning run learned (the admin account's SID, warnings) for `status`.
@@ -158,8 +155,12 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
     run.log.warn(`the completion marker belongs to VM ${marker.vmId}, not this one (${vmId}): this is a new VM from a captured image; provisioning it`);
   }
   // The apply steps' modules load while the certificates are fetched: only then is there network time
-  // to hide them behind, and a re-run applies nothing.
-  if (!run.alreadyProvisioned && goalState.roleInstance.certificatesUrl !== undefined) platform.warmUp?.();
+  // to hide them behind, and a re-run applies nothing. The transport certificate is signed only for
+  // certificates to fetch; its key has been generating on the thread pool since the run started
+  // (main.ts), the costliest local work, hidden behind start-up and the network steps.
+  const transport = !run.alreadyProvisioned && goalState.roleInstance.certificatesUrl !== undefined ? createTransportCertificate(run.transportKey) : undefined;
+  transport?.catch(() => {});
+  if (transport !== undefined) platform.warmUp?.();
 
   // The portal shows "provisioning" while we work; a failure of this report is not fatal by itself.
   // A machine already provisioned sends no Provisioning: after the marker the only report is Ready.
@@ -181,7 +182,7 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
     await journal.skip('apply', `VM ${vmId} was provisioned at ${marker!.provisionedAt} by winprov ${marker!.agentVersion}; nothing is applied again`);
   } else {
     const certificatesUrl = goalState.roleInstance.certificatesUrl;
-    const bundle = certificatesUrl === undefined
+    const bundle = certificatesUrl === undefined || transport === undefined
       ? await journal.skip('certificates', 'the goal state lists no certificates').then(() => undefined)
       : await journal.step(
         'certificates',

@@ -28,7 +28,9 @@ export async function postRdpCertificate(run: Run): Promise<void> {
     log.warn(`the RDP certificate thumbprint was not posted to the fabric: ${record.reason}`);
     (journal.state.warnings ??= []).push({ step: 'rdp-certificate', message: record.reason ?? 'not posted', at: record.at });
   }
-  await journal.save();
+  // Bookkeeping: Ready follows at once and its own saves carry this record; waiting for an fsync'd
+  // write here would put it between every run and its Ready.
+  void journal.save();
 }
 
 type RdpRecord = NonNullable<AgentState['rdpCertificate']>;

@@ -79,10 +79,9 @@ export async function renameWithRetry(from: string, to: string, options: RenameR
 
 /** Writes data atomically with owner-only permissions (mode 0600 where the OS has modes). */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: RenameRetryOptions = {}): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    const handle = await open(temporary, 'w', 0o600);
+    const handle = await openCreatingFolder(temporary);
     try {
       await handle.writeFile(data);
       await handle.sync();
@@ -93,6 +92,21 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   } catch (err) {
     await rm(temporary, { force: true });
     throw err;
+  }
+}
+
+/**
+ * Opens a new file for writing (mode 0600), creating its folder only when the open says it is missing:
+ * the journal is saved after every step into a folder that exists, and a mkdir first would be one more
+ * file system round trip each time.
+ */
+async function openCreatingFolder(path: string): Promise<Awaited<ReturnType<typeof open>>> {
+  try {
+    return await open(path, 'w', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dirname(path), { recursive: true });
+    return await open(path, 'w', 0o600);
   }
 }
 

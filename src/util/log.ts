@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, renameSync, statSync, rmSync, writeSync, openSync, closeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Logger } from 'tslog';
 
@@ -67,7 +67,7 @@ export function createLog(options: LogOptions): Log {
   const now = options.now ?? (() => new Date());
   const maxFileBytes = options.maxFileBytes ?? 4 * 1024 * 1024;
   const maxFiles = options.maxFiles ?? 3;
-  let filePath = options.filePath;
+  let file = options.filePath === undefined ? undefined : new LogFile(options.filePath, maxFileBytes, maxFiles);
   let fileBroken = false;
   const serial = options.serial ? openSerial(options.serial) : undefined;
 
@@ -93,14 +93,15 @@ export function createLog(options: LogOptions): Log {
         serial?.write(human);
       }
       if (levelId < fileLevel) return;
-      if (filePath !== undefined && !fileBroken) {
+      if (file !== undefined && !fileBroken) {
         const line = `${JSON.stringify({ time: at.toISOString(), level, message, ...fields })}\n`;
         try {
-          appendRotating(filePath, line, maxFileBytes, maxFiles);
+          file.append(line);
         } catch (err) {
           // A log that cannot be written must not fail provisioning; say so once on the console.
           fileBroken = true;
-          write(`WARN log file ${filePath} cannot be written (${(err as NodeJS.ErrnoException).code ?? 'error'}); logging to the console only\n`);
+          file.close();
+          write(`WARN log file ${file.path} cannot be written (${(err as NodeJS.ErrnoException).code ?? 'error'}); logging to the console only\n`);
         }
       }
     },
@@ -116,7 +117,8 @@ export function createLog(options: LogOptions): Log {
     warn: emit('warn'),
     error: emit('error'),
     attachFile(path: string) {
-      filePath = path;
+      file?.close();
+      file = new LogFile(path, maxFileBytes, maxFiles);
       fileBroken = false;
     },
   };
@@ -139,26 +141,72 @@ function unpack(record: LogFields): { message: string; fields: LogFields } {
   return { message, fields };
 }
 
-/** Appends synchronously (a SIGKILL right after a line loses nothing) and rotates by size. */
-function appendRotating(path: string, line: string, maxBytes: number, maxFiles: number): void {
-  let size = 0;
-  try {
-    size = statSync(path).size;
-  } catch {
-    mkdirSync(dirname(path), { recursive: true });
+/**
+ * The JSON-lines file: each line is one synchronous write on a descriptor opened once, in append mode
+ * (a SIGKILL right after a line loses nothing: the kernel has it when writeSync returns), rotated by
+ * size. Opening, checking and closing the file for every line cost three more system calls a line, and
+ * on Windows antivirus scans a written file when its handle closes. If another process renames the
+ * file meanwhile, the lines follow the open file into its new name (collect-logs takes every generation).
+ */
+class LogFile {
+  #fd: number | undefined;
+  #size = 0;
+
+  readonly path: string;
+  readonly #maxBytes: number;
+  readonly #maxFiles: number;
+
+  constructor(path: string, maxBytes: number, maxFiles: number) {
+    this.path = path;
+    this.#maxBytes = maxBytes;
+    this.#maxFiles = maxFiles;
   }
-  if (size > 0 && size + Buffer.byteLength(line) > maxBytes) {
-    rmSync(`${path}.${maxFiles}`, { force: true });
-    for (let i = maxFiles - 1; i >= 1; i--) {
-      try {
-        renameSync(`${path}.${i}`, `${path}.${i + 1}`);
-      } catch {
-        // That generation does not exist yet.
-      }
+
+  append(line: string): void {
+    const bytes = Buffer.from(line);
+    if (this.#fd === undefined) this.#open();
+    if (this.#size > 0 && this.#size + bytes.length > this.#maxBytes) {
+      this.close();
+      rotate(this.path, this.#maxFiles);
+      this.#open();
     }
-    renameSync(path, `${path}.1`);
+    for (let written = 0; written < bytes.length;) written += writeSync(this.#fd!, bytes, written);
+    this.#size += bytes.length;
   }
-  appendFileSync(path, line, { mode: 0o600 });
+
+  close(): void {
+    if (this.#fd === undefined) return;
+    try {
+      closeSync(this.#fd);
+    } catch {
+      // Already gone; nothing to keep.
+    }
+    this.#fd = undefined;
+  }
+
+  #open(): void {
+    try {
+      this.#fd = openSync(this.path, 'a', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      mkdirSync(dirname(this.path), { recursive: true });
+      this.#fd = openSync(this.path, 'a', 0o600);
+    }
+    this.#size = fstatSync(this.#fd).size;
+  }
+}
+
+/** winprov.log becomes winprov.log.1, .1 becomes .2 ..., and the oldest beyond maxFiles goes. */
+function rotate(path: string, maxFiles: number): void {
+  rmSync(`${path}.${maxFiles}`, { force: true });
+  for (let i = maxFiles - 1; i >= 1; i--) {
+    try {
+      renameSync(`${path}.${i}`, `${path}.${i + 1}`);
+    } catch {
+      // That generation does not exist yet.
+    }
+  }
+  renameSync(path, `${path}.1`);
 }
 
 /** Opens the serial mirror; a port that cannot be opened is reported once and then ignored. */

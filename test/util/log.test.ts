@@ -47,6 +47,28 @@ test('the file rotates by size and keeps the configured number of old files', as
   }
 });
 
+test('a log appends to the file a previous run left, counts it toward rotation, and moves with attachFile', async () => {
+  const dir = await tempDir();
+  try {
+    const first = join(dir, 'state', 'winprov.log');
+    const log = createLog({ consoleLevel: 'error', write: () => {}, filePath: first, maxFileBytes: 300, maxFiles: 1 });
+    log.info('the folder is created on the first line');
+    await writeFile(first, `${'{"message":"an earlier run"}'.padEnd(250, ' ')}\n`);
+    const again = createLog({ consoleLevel: 'error', write: () => {}, filePath: first, maxFileBytes: 300, maxFiles: 1 });
+    again.info('a later run');
+    // 251 bytes were there: this line does not fit, so the earlier run's file became winprov.log.1.
+    assert.match(await readFile(`${first}.1`, 'utf8'), /an earlier run/);
+    assert.deepEqual((await readFile(first, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).message), ['a later run']);
+    const second = join(dir, 'elsewhere.log');
+    again.attachFile(second);
+    again.info('after the move');
+    assert.deepEqual((await readFile(second, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).message), ['after the move']);
+    assert.doesNotMatch(await readFile(first, 'utf8'), /after the move/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('the serial mirror gets the human lines with CRLF', async () => {
   const dir = await tempDir();
   try {

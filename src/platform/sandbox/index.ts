@@ -45,6 +45,7 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   readonly installDirectory: string;
   /** The run's deadline (setDeadline): local reads give up when it passes. */
   #deadline: number | undefined;
+  #stateDirectoryReady: Promise<void> | undefined;
 
   private constructor(root: string) {
     this.root = root;
@@ -325,8 +326,13 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     return sandboxDiagnostics(this.root, await this.machine());
   }
 
-  async ensureStateDirectory(): Promise<void> {
-    await mkdir(this.stateDirectory, { recursive: true, mode: 0o700 });
+  /** Creates the state folder (owner only), once per run: every journal save asks for it. */
+  ensureStateDirectory(): Promise<void> {
+    this.#stateDirectoryReady ??= mkdir(this.stateDirectory, { recursive: true, mode: 0o700 }).then(() => undefined, (err: unknown) => {
+      this.#stateDirectoryReady = undefined;
+      throw err;
+    });
+    return this.#stateDirectoryReady;
   }
 
   /**
