@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { provisionOnce } from '../build/code-cache-check.ts';
-import { loaderStartFlags, readCache } from '../build/code-cache-loader.ts';
+import { loaderSourceSha256, loaderStartFlags, readCache } from '../build/code-cache-loader.ts';
 import { FabricSimulator } from '../src/simulator/index.ts';
 
 /**
@@ -18,11 +18,14 @@ export function cacheFileOf(bundle: string): string {
   return `${bundle}.codecache`;
 }
 
-/** Whether the cache beside the bundle was made for this build of it, by this Node. */
+/**
+ * Whether the cache beside the bundle was made for this build of it, by this Node: the build as its loader
+ * names it (the loader itself refuses a program file of another build, so a run shows that).
+ */
 export function cacheFits(bundle: string): boolean {
   const cache = cacheFileOf(bundle);
   if (!existsSync(cache)) return false;
-  const sha = /\n  const SOURCE_SHA256 = "([0-9a-f]{64})";\n/.exec(readFileSync(bundle, 'latin1'))?.[1];
+  const sha = loaderSourceSha256(readFileSync(bundle, 'latin1'));
   if (sha === undefined) return false;
   const state = { status: '', detail: '' };
   return readCache(readFileSync(cache), sha, state, (data) => createHash('sha256').update(data).digest('hex')) !== undefined;

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runAgent, type AgentRun } from './agent-run.ts';
 import { splitTime, type PowerShellTiming } from './windows-timing.ts';
@@ -71,6 +71,8 @@ async function main(): Promise<void> {
     for (const fabric of fabrics) await fabric.stop();
     await rm(workDir, { recursive: true, force: true });
   }
+  // Builds are told apart by file name, or by folder and name when two share a name (before/winprov.cjs, after/winprov.cjs).
+  const label = (bundle: string) => (bundles.filter((b) => basename(b) === basename(bundle)).length > 1 ? join(basename(dirname(bundle)), basename(bundle)) : basename(bundle));
   const table: Cell[][] = [];
   for (const [r, row] of rows.entries()) {
     const baseline = summarize(samples[r]![0]!.ready).median;
@@ -81,13 +83,13 @@ async function main(): Promise<void> {
       const s = samples[r]![b]!;
       // Windows path only: when PowerShell was spawned, and the time neither it nor a fabric step was busy.
       const windows = pwsh === undefined ? [] : [summarize(s.spawnedAt).median, summarize(s.agentOwn).median];
-      table.push([row.name, basename(bundle), ready.median, ready.p90, ready.median - baseline, summarize(s.rss).median, after.median, after.median - afterBaseline, ...windows]);
+      table.push([row.name, label(bundle), ready.median, ready.p90, ready.median - baseline, summarize(s.rss).median, after.median, after.median - afterBaseline, ...windows]);
     }
   }
   const headings = ['row', 'bundle', 'Ready median ms', 'Ready p90 ms', 'vs first ms', 'peak RSS MB', 'Ready after session start ms', 'vs first ms', ...(pwsh === undefined ? [] : ['spawned at ms', 'agent own ms'])];
   process.stdout.write(`${formatTable({ headings, rows: table, digits: [0, 0, 0, 0, 0, 1, 0, 0, 0, 0] })}\n`);
   for (const [b, bundle] of bundles.entries()) {
-    process.stdout.write(`${basename(bundle)}: code cache ${cache ? describeCacheUse(samples.flatMap((row) => row[b]!.cache)) : 'off (--no-cache)'}\n`);
+    process.stdout.write(`${label(bundle)}: code cache ${cache ? describeCacheUse(samples.flatMap((row) => row[b]!.cache)) : 'off (--no-cache)'}\n`);
   }
 }
 

@@ -1,12 +1,13 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTransportCertificate } from '../src/crypto/transport-cert.ts';
 import { readPreloadFile, runAgent, type AgentCommand, type AgentRun } from './agent-run.ts';
 import type { PowerShellTiming } from './windows-timing.ts';
-import { buildBundle, bundleState } from './bundle.ts';
+import { buildBundle, bundleState, type BundleState } from './bundle.ts';
+import { programFileOf } from '../build/code-cache-loader.ts';
 import { describeCacheUse, ensureCodeCache } from './code-cache.ts';
 import { BenchFabric } from './fabric.ts';
 import { fabricSequence } from './fabric-floor.ts';
@@ -83,10 +84,12 @@ function readOptions(argv: string[]): Options {
 
 function prepareBundle(build: Options['build'], bundle: string): void {
   if (bundle !== BUNDLE) {
+    // Measured as it is: a build of this checkout has its program file beside it, an older build may be one file.
     if (bundleState(bundle, []) === 'missing') throw new Error(`${bundle} does not exist`);
     return;
   }
-  const state = bundleState(BUNDLE, [join(ROOT, 'src'), join(ROOT, 'build', 'entry.ts'), join(ROOT, 'package-lock.json')]);
+  // The checkout's bundle is its loader and the program file beside it (build/code-cache-loader.ts).
+  const state: BundleState = existsSync(programFileOf(BUNDLE)) ? bundleState(BUNDLE, [join(ROOT, 'src'), join(ROOT, 'build', 'entry.ts'), join(ROOT, 'package-lock.json')]) : 'missing';
   if (build === 'never') {
     if (state === 'missing') throw new Error(`${relative(ROOT, BUNDLE)} is missing (run without --no-build to build it)`);
     if (state === 'stale') progress(`note: ${relative(ROOT, BUNDLE)} is older than src/; measuring it as it is`);

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative, resolve, sep } from 'node:path';
 import * as esbuild from 'esbuild';
-import { wrapInLoader } from './code-cache-loader.ts';
+import { programFileOf, wrapInLoader, type WrappedProgram } from './code-cache-loader.ts';
 import { inlineScripts, inlinedInputName, type InlineScriptsOptions } from './inline-scripts.ts';
 import { provisionBuiltins } from './module-graph.ts';
 import { BUNDLE, ROOT, gitCommit, readPackage, versionLineProblem } from './project.ts';
@@ -50,19 +50,26 @@ export interface BundleOptions {
   scripts?: InlineScriptsOptions;
 }
 
-/** What bundle() wrote. */
+/** What bundle() wrote: the loader and the program file beside it (build/code-cache-loader.ts). */
 export interface BundleResult {
+  /** The loader: the file node runs, and a single executable's main script. */
   outfile: string;
+  /** The loader's size. */
   bytes: number;
+  /** The program's text, read by the loader (programFileOf(outfile)); a SEA carries it as an asset. */
+  programFile: string;
+  programBytes: number;
   commit: string;
   /** esbuild's metafile: the module graph (build/module-graph.ts reads it). */
   metafile: esbuild.Metafile;
 }
 
 /**
- * Bundles src/ into one CommonJS file for Node 24 with the commit stamped in. The file is checked before
- * it is written: every import left in it must be a Node built-in (a SEA can load nothing else), and no
- * source module may locate files through import.meta.url (there are no files beside the executable).
+ * Bundles src/ into one CommonJS program for Node 24 with the commit stamped in, written as two files:
+ * the code cache's loader (outfile) and the program's text beside it (programFileOf(outfile)), which a
+ * single executable carries as an asset. The program is checked before anything is written: every import
+ * left in it must be a Node built-in (a SEA can load nothing else), no source module may locate files
+ * through import.meta.url (there are no files beside the executable), and it must be ASCII.
  */
 export async function bundle(options: BundleOptions = {}): Promise<BundleResult> {
   const outfile = options.outfile ?? BUNDLE;
@@ -80,10 +87,10 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
     legalComments: 'none',
     minifyWhitespace: true,
     // Whitespace and comments only: names stay (error class names need them; keepNames cost about 15 ms),
-    // and the bundle shrinks from 2.0 to 1.4 MB. The code cache's loader holds the program's text twice
-    // while it starts (build/code-cache-loader.ts), and measured with bench/compare.ts that cost 4-5 MB
-    // of peak RSS unminified; minified, the peak is below the plain unminified bundle's. Full minifying
-    // gained no time within the noise.
+    // and the program shrinks from 2.0 to 1.4 MB. When the code cache's loader held the program's text
+    // as a string literal (twice in memory while it started), measured with bench/compare.ts that cost
+    // 4-5 MB of peak RSS unminified; minified, the peak was below the plain unminified bundle's. Full
+    // minifying gained no time within the noise.
     write: false,
     metafile: true,
     logLevel: 'silent',
@@ -110,12 +117,23 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
   const problems = [...leftoverImports(result.metafile), ...sourceRelativeFiles(result.metafile, scripts.module), ...uninlinedScripts(result.metafile, scripts.module)];
   if (problems.length > 0) throw new Error(`the bundle is not self-contained:\n${problems.map((p) => `  ${p}`).join('\n')}`);
 
-  // The program inside the code cache's loader (build/code-cache-loader.ts).
-  const loader = { startFlags: AGENT_START_FLAGS, runtimeFlags: AGENT_RUNTIME_FLAGS, preload: provisionBuiltins(result.metafile) };
-  const output = Buffer.from(wrapInLoader(result.outputFiles[0]!.text, loader));
+  // The code cache's loader and the program it reads (build/code-cache-loader.ts). Written program first:
+  // a build cut short between the two leaves a loader that refuses the new program, never runs it.
+  const programFile = programFileOf(outfile);
+  const loaderOptions = { startFlags: AGENT_START_FLAGS, runtimeFlags: AGENT_RUNTIME_FLAGS, preload: provisionBuiltins(result.metafile) };
+  let wrapped: WrappedProgram;
+  try {
+    wrapped = wrapInLoader(result.outputFiles[0]!.text, loaderOptions);
+  } catch (err) {
+    throw new Error(`${programFile}: ${(err as Error).message}`);
+  }
+  // latin1: the text is ASCII (wrapInLoader checked), one byte per character, as the loader reads it.
+  const program = Buffer.from(wrapped.program, 'latin1');
+  const loader = Buffer.from(wrapped.loader);
   mkdirSync(join(outfile, '..'), { recursive: true });
-  writeFileSync(outfile, output);
-  return { outfile, bytes: output.byteLength, commit, metafile: result.metafile };
+  writeFileSync(programFile, program);
+  writeFileSync(outfile, loader);
+  return { outfile, bytes: loader.byteLength, programFile, programBytes: program.byteLength, commit, metafile: result.metafile };
 }
 
 /**
@@ -176,7 +194,9 @@ async function main(): Promise<void> {
   console.log('winprov bundle');
   const built = await timed('esbuild -> dist/winprov.cjs', () => bundle());
   const line = await timed('node dist/winprov.cjs --version', () => smokeVersion(process.execPath, [built.outfile], built.commit));
-  console.log(`  ${relative(ROOT, built.outfile)}: ${describeSize(built.bytes)}; ${line}`);
+  console.log(`  ${relative(ROOT, built.outfile)} (the loader): ${describeSize(built.bytes)}`);
+  console.log(`  ${relative(ROOT, built.programFile)}: ${describeSize(built.programBytes)}`);
+  console.log(`  ${line}`);
 }
 
 if (import.meta.main) {

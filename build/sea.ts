@@ -2,6 +2,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { AGENT_START_FLAGS, smokeVersion } from './bundle.ts';
+import { PROGRAM_ASSET, programFileOf } from './code-cache-loader.ts';
 import { MACHINE_AMD64, SEA_FUSE, SEA_RESOURCE, readPeHeaders, seaFuseState } from './pe.ts';
 import { BUNDLE, CACHE, LINUX_EXE, ROOT, SEA_BLOB, WINDOWS_EXE, parseVersionLine, readPackage } from './project.ts';
 import { describeSize, runOrFail, timed } from './run.ts';
@@ -12,16 +13,19 @@ const { inject } = createRequire(import.meta.url)('postject') as { inject: Injec
 
 /**
  * Writes the SEA blob of the bundle with the running Node, which must be the pinned one: a blob only
- * works in a node binary of the same version. No code cache and no snapshot in the blob: both are
- * specific to the platform that makes them, and this blob also goes into node.exe for Windows (the code
- * cache is made on the build VM instead: build/code-cache-loader.ts). The agent's V8 flags go in as
- * execArgv (Node docs, "Single executable applications: Execution arguments"), so they apply before V8
- * starts. NODE_OPTIONS still extends them (the default "env"): a V8 flag there makes V8 refuse the code
- * cache, which costs that run its compile time and nothing else.
+ * works in a node binary of the same version. The bundle's loader is the main script and its program
+ * file an asset (Node docs, "Single executable applications: Assets"; the loader reads it with
+ * node:sea's getRawAsset), so the executable is still one file. No code cache and no snapshot in the
+ * blob: both are specific to the platform that makes them, and this blob also goes into node.exe for
+ * Windows (the code cache is made on the build VM instead: build/code-cache-loader.ts). The agent's V8
+ * flags go in as execArgv (Node docs, "Single executable applications: Execution arguments"), so they
+ * apply before V8 starts. NODE_OPTIONS still extends them (the default "env"): a V8 flag there makes V8
+ * refuse the code cache, which costs that run its compile time and nothing else.
  */
 export function makeSeaBlob(bundle: string, blob: string): Buffer {
   const config = join(dirname(blob), 'sea-config.json');
-  const settings = { main: bundle, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, execArgv: AGENT_START_FLAGS };
+  const assets = { [PROGRAM_ASSET]: programFileOf(bundle) };
+  const settings = { main: bundle, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false, execArgv: AGENT_START_FLAGS, assets };
   writeFileSync(config, `${JSON.stringify(settings, null, 2)}\n`);
   runOrFail(process.execPath, ['--experimental-sea-config', config]);
   return readFileSync(blob);
@@ -74,7 +78,7 @@ async function main(): Promise<void> {
   if (process.versions.node !== nodeVersion) {
     throw new Error(`this is Node ${process.versions.node}; the blob must be made by the pinned Node ${nodeVersion} (run through npm run / npx)`);
   }
-  if (!existsSync(BUNDLE)) throw new Error(`${relative(ROOT, BUNDLE)} is missing: run "npm run build" first`);
+  for (const file of [BUNDLE, programFileOf(BUNDLE)]) if (!existsSync(file)) throw new Error(`${relative(ROOT, file)} is missing: run "npm run build" first`);
   // The executables must report the commit the bundle was stamped with.
   const commit = parseVersionLine(runOrFail(process.execPath, [BUNDLE, '--version']))?.commit ?? 'unknown';
 

@@ -12,10 +12,9 @@ test('a cache fits a bundle only when it names that build of the program and is 
   const dir = mkdtempSync(join(tmpdir(), 'winprov-bench-cache-'));
   try {
     const bundle = join(dir, 'winprov.cjs');
-    const loader = wrapInLoader('process.exitCode = 0;');
+    const { loader, sourceSha256: sha } = wrapInLoader('process.exitCode = 0;');
     writeFileSync(bundle, loader);
     assert.equal(cacheFits(bundle), false, 'no cache yet');
-    const sha = /const SOURCE_SHA256 = "([0-9a-f]{64})"/.exec(loader)![1]!;
     writeFileSync(cacheFileOf(bundle), encodeCodeCache(Buffer.from('v8 data'), sha));
     assert.equal(cacheFits(bundle), true);
     writeFileSync(cacheFileOf(bundle), encodeCodeCache(Buffer.from('v8 data'), 'b'.repeat(64)));

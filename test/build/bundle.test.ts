@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SCRIPTS_DIR, SCRIPTS_MODULE, bundle } from '../../build/bundle.ts';
+import { programFileOf } from '../../build/code-cache-loader.ts';
 import { readPackage, versionLineProblem } from '../../build/project.ts';
 
 const LOADER = fileURLToPath(new URL('../fixtures/build/loader/', import.meta.url));
@@ -21,11 +22,14 @@ async function inTempDir<T>(work: (dir: string) => Promise<T>): Promise<T> {
   }
 }
 
-test('the agent bundles into one CommonJS file that prints its version, the pinned Node and the stamped commit', async () => {
+test('the agent bundles into a loader and its program file that print its version, the pinned Node and the stamped commit', async () => {
   await inTempDir(async (dir) => {
     const outfile = join(dir, 'winprov.cjs');
     const result = await bundle({ outfile, commit: 'c0ffee1' });
     assert.equal(result.bytes, readFileSync(outfile).byteLength);
+    assert.equal(result.programFile, programFileOf(outfile));
+    assert.equal(result.programBytes, readFileSync(result.programFile).byteLength);
+    assert.deepEqual(readdirSync(dir).sort(), ['winprov.cjs', 'winprov.cjs.program']);
     const output = execFileSync(process.execPath, [outfile, '--version'], { cwd: dir, encoding: 'utf8' });
     const { version, nodeVersion } = readPackage();
     assert.equal(versionLineProblem(output, { version, nodeVersion, commit: 'c0ffee1' }), undefined);
@@ -52,7 +56,7 @@ test('an import() whose path is only known at run time stops the build', async (
     const entry = join(dir, 'entry.ts');
     writeFileSync(entry, "const name = ['./cli/demo', 'ts'].join('.');\nvoid import(name);\n");
     await assert.rejects(bundle({ entry, outfile: join(dir, 'out.cjs'), commit: 'x', scripts: FIXTURE_SCRIPTS }), /will not be bundled/);
-    assert.equal(existsSync(join(dir, 'out.cjs')), false);
+    assert.deepEqual(readdirSync(dir), ['entry.ts'], 'neither the loader nor the program was written');
   });
 });
 

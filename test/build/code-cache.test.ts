@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AGENT_RUNTIME_FLAGS, AGENT_START_FLAGS, bundle } from '../../build/bundle.ts';
-import { CODE_CACHE_GLOBAL, CODE_CACHE_MAGIC, loaderStartFlags, readCache, wrapInLoader } from '../../build/code-cache-loader.ts';
+import { CODE_CACHE_GLOBAL, CODE_CACHE_MAGIC, loaderSourceSha256, loaderStartFlags, programFileOf, programMismatch, programStamp, readCache, wrapInLoader } from '../../build/code-cache-loader.ts';
 import { provisionOnce as provisionWith, tamper } from '../../build/code-cache-check.ts';
 import { MAGIC, encodeCodeCache } from '../../src/code-cache.ts';
 import { FabricSimulator } from '../../src/simulator/index.ts';
@@ -24,13 +24,16 @@ test('the loader and the program agree on the cache format and the global they s
 test('the loader names its start flags, loads its built-ins, then sets the flags V8 hashes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'winprov-loader-flags-'));
   try {
-    // The program's own text mentions the same line: inside the loader's JSON string it cannot match.
-    const program = 'const state = globalThis[Symbol.for("winprov.codeCache")]; const t = "\\n  const START_FLAGS = [\\"--bogus\\"];\\n"; process.stdout.write(JSON.stringify({ flags: state.startFlags, tag: require("node:v8").cachedDataVersionTag(), dgram: process.moduleLoadList.includes("NativeModule dgram"), t }));';
-    const loader = wrapInLoader(program, { startFlags: ['--single-threaded-gc'], runtimeFlags: ['--no-opt'], preload: ['node:dgram'] });
-    assert.deepEqual(loaderStartFlags(loader), ['--single-threaded-gc']);
+    // The program's own text has a line like the loader's: it is in the program file, not in the loader.
+    const program = 'const state = globalThis[Symbol.for("winprov.codeCache")]; const t = `\n  const START_FLAGS = ["--bogus"];\n`; process.stdout.write(JSON.stringify({ flags: state.startFlags, tag: require("node:v8").cachedDataVersionTag(), dgram: process.moduleLoadList.includes("NativeModule dgram"), t }));';
+    const wrapped = wrapInLoader(program, { startFlags: ['--single-threaded-gc'], runtimeFlags: ['--no-opt'], preload: ['node:dgram'] });
+    assert.ok(!wrapped.loader.includes('--bogus') && wrapped.program.includes('--bogus'));
+    assert.deepEqual(loaderStartFlags(wrapped.loader), ['--single-threaded-gc']);
     assert.deepEqual(loaderStartFlags('no loader here'), []);
+    assert.equal(loaderSourceSha256(wrapped.loader), wrapped.sourceSha256);
     const file = join(dir, 'loader.cjs');
-    writeFileSync(file, loader);
+    writeFileSync(file, wrapped.loader);
+    writeFileSync(programFileOf(file), wrapped.program, 'latin1');
     const run = async (flags: string[] = []) => JSON.parse((await promisify(execFile)(process.execPath, [...flags, file], { env: { ...process.env, WINPROV_CODE_CACHE: 'off' } })).stdout) as { flags: string[]; tag: number; dgram: boolean };
     const bare = await run();
     assert.deepEqual(bare.flags, ['--single-threaded-gc'], 'the program sees its build\'s start flags (this-program.ts passes them on)');
@@ -73,6 +76,29 @@ test('a cache is used only for the program text, Node and architecture it names,
   refused(Buffer.alloc(0), /not a winprov code cache/);
   const other = encodeCodeCache(data, SHA).toString('latin1').replace(`"node":"${process.version}"`, '"node":"v1.0.0"');
   refused(Buffer.from(other, 'latin1'), /made by node v1\.0\.0/);
+});
+
+test('a program file is its loader\'s only when both its stamps name the build and its length is the build\'s', () => {
+  const a = wrapInLoader('process.stdout.write("a");');
+  const b = wrapInLoader('process.stdout.write("b");');
+  assert.equal(a.program.length, b.program.length, 'two builds of one length: V8 alone would take either text for the other\'s cache');
+  const mismatch = (text: string) => programMismatch(text, a.sourceSha256, a.program.length);
+  assert.equal(mismatch(a.program), '');
+  assert.ok(a.program.startsWith(programStamp(a.sourceSha256)) && a.program.endsWith(`${programStamp(a.sourceSha256)}\n`));
+  assert.match(mismatch(b.program), /^its stamp names another build \(/);
+  assert.match(mismatch(a.program.slice(0, -10)), /does not end with its stamp/);
+  assert.match(mismatch(a.program.slice(0, 50)), /does not start with a winprov program stamp/);
+  assert.match(mismatch(''), /does not start with a winprov program stamp/);
+  // Two builds mixed: this build's start, the other's end.
+  const half = Math.floor(a.program.length / 2);
+  assert.match(mismatch(a.program.slice(0, half) + b.program.slice(half)), /does not end with its stamp/);
+  // Both ends of this build around more (or less) text.
+  assert.match(mismatch(a.program.replace('write(', 'write( ')), /is \d+ bytes, this build's is \d+/);
+});
+
+test('a program that is not ASCII stops the build (the loader reads it as latin1)', () => {
+  assert.throws(() => wrapInLoader('const s = "caf\u00e9";'), /the program is not ASCII: U\+00E9 at offset 14 .*esbuild must write ASCII/);
+  assert.doesNotThrow(() => wrapInLoader('const s = "caf\\u00e9";'));
 });
 
 // The built agent, a cache made by its warm run, and runs with that cache intact, corrupt and refused.
@@ -121,6 +147,57 @@ test('a missing, used, corrupt or refused cache changes nothing but speed: every
   const elsewhere = join(dir, 'elsewhere.codecache');
   cpSync(cache, elsewhere);
   assert.deepEqual(await provisionOnce({ WINPROV_CODE_CACHE: elsewhere }), { code: 0, cacheLine: `code cache: used ${elsewhere}` });
+});
+
+test('the bundle is a small loader and its program file, and runs from any folder with both', async () => {
+  assert.deepEqual(readdirSync(dir).filter((name) => name.startsWith('winprov.cjs') && !name.endsWith('.codecache')).sort(), ['winprov.cjs', 'winprov.cjs.program']);
+  const loader = readFileSync(agent, 'latin1');
+  const program = readFileSync(programFileOf(agent), 'latin1');
+  assert.ok(loader.length < 20_000, `the loader is ${loader.length} bytes: the program's text is back in it`);
+  assert.ok(program.length > 1_000_000 && program.includes('WINPROV_CODE_CACHE_WARM'));
+  assert.equal(programMismatch(program, loaderSourceSha256(loader)!, program.length), '');
+  // Another folder, another name: the program file goes with the loader's name.
+  const moved = join(mkdtempSync(join(dir, 'moved-')), 'renamed.cjs');
+  cpSync(agent, moved);
+  cpSync(programFileOf(agent), programFileOf(moved));
+  const { stdout } = await run(process.execPath, [moved, '--version']);
+  assert.match(stdout, /^winprov \S+ \(node v\d+\.\d+\.\d+, commit cache\)\n$/);
+});
+
+test('the loader refuses a missing program file, one of another build and a cut one, with its cache beside it', async () => {
+  // Another build of exactly the same length (only its commit differs): V8 checks a cache against the
+  // source's length only, so without the loader's own check this cache would be trusted for that text.
+  const other = join(dir, 'other', 'winprov.cjs');
+  await bundle({ outfile: other, commit: 'other' });
+  assert.equal(readFileSync(programFileOf(other)).length, readFileSync(programFileOf(agent)).length);
+  const cache = `${agent}.codecache`;
+  if (!existsSync(cache)) assert.equal((await provisionOnce({ WINPROV_CODE_CACHE_WARM: '1' })).code, 0);
+
+  const place = join(mkdtempSync(join(dir, 'mixed-')), 'winprov.cjs');
+  cpSync(agent, place);
+  cpSync(cache, `${place}.codecache`);
+  const refused = async (what: string, why: RegExp) => {
+    const result = await run(process.execPath, [place, '--version']).then(() => undefined, (err: { code: number; stdout: string; stderr: string }) => err);
+    assert.ok(result !== undefined, `${what}: the loader ran the program`);
+    assert.equal(result.code, 1, `${what}: ${result.stderr}`);
+    assert.equal(result.stdout, '', what);
+    assert.match(result.stderr, why, what);
+    assert.match(result.stderr, /rebuild with node build\/bundle\.ts/, what);
+    assert.doesNotMatch(result.stderr, /\n\s+at /, `${what}: one line, no stack trace`);
+  };
+  const escaped = (path: string) => path.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  await refused('no program file', new RegExp(`^winprov: ${escaped(place)} cannot read its program, ${escaped(programFileOf(place))} \\(ENOENT\\)`));
+  cpSync(programFileOf(other), programFileOf(place));
+  await refused('another build\'s program', new RegExp(`^winprov: ${escaped(programFileOf(place))} is not the program of ${escaped(place)}: its stamp names another build`));
+  const good = readFileSync(programFileOf(agent));
+  writeFileSync(programFileOf(place), good.subarray(0, good.length - 4096));
+  await refused('a cut program file', /is not the program of .*: it does not end with its stamp/);
+  const half = Math.floor(good.length / 2);
+  writeFileSync(programFileOf(place), Buffer.concat([good.subarray(0, half), readFileSync(programFileOf(other)).subarray(half)]));
+  await refused('two builds mixed', /is not the program of .*: it does not end with its stamp/);
+  // And the same folder with this build's program provisions, with the cache.
+  cpSync(programFileOf(agent), programFileOf(place));
+  assert.deepEqual(await provisionWith({ command: process.execPath, args: [place] }, simulator, dir, {}), { code: 0, cacheLine: `code cache: used ${place}.codecache` });
 });
 
 test('prepare-image writes the cache beside the executable after a warm run that leaves nothing behind', async () => {

@@ -22,8 +22,9 @@ async function bundleAndRunFixture(): Promise<{ output: Record<string, unknown>;
   const dir = mkdtempSync(join(tmpdir(), 'winprov-inline-'));
   try {
     const outfile = join(dir, 'fixture.cjs');
-    await bundle({ entry: join(LOADER, 'entry.ts'), outfile, commit: 'fixture', scripts: { module: join(LOADER, 'scripts.ts'), scriptsDir: join(LOADER, 'scripts') } });
-    const text = readFileSync(outfile, 'utf8');
+    const { programFile } = await bundle({ entry: join(LOADER, 'entry.ts'), outfile, commit: 'fixture', scripts: { module: join(LOADER, 'scripts.ts'), scriptsDir: join(LOADER, 'scripts') } });
+    // The program's text (the loader beside it holds none of it).
+    const text = readFileSync(programFile, 'utf8');
     return { output: JSON.parse(execFileSync(process.execPath, [outfile], { cwd: dir, encoding: 'utf8' })) as Record<string, unknown>, text };
   } finally {
     rmSync(dir, { recursive: true, force: true });
