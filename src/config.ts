@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve, win32 } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigError, UsageError } from './errors.ts';
+import { absolutePath, boolean, duration, fabricUrl, integer, ipv4, oneOf, plainHttpUrl, thumbprint } from './config-fields.ts';
 import { firstBootMode, type FirstBootMode } from './first-boot/settings.ts';
 
 /**
@@ -275,87 +276,6 @@ function loadEnvLayer(env: Readonly<Record<string, string | undefined>>, sources
   }
   if (Object.keys(layer).length > 0) sources.push('environment');
   return layer;
-}
-
-function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
-  const text = String(value).toLowerCase();
-  if (!(allowed as readonly string[]).includes(text)) throw new ConfigError(field, `must be one of ${allowed.join(', ')}`);
-  return text as T;
-}
-
-function boolean(field: string, value: unknown): boolean {
-  if (typeof value === 'boolean') return value;
-  const text = String(value).toLowerCase();
-  if (['true', '1', 'yes'].includes(text)) return true;
-  if (['false', '0', 'no'].includes(text)) return false;
-  throw new ConfigError(field, 'must be true or false');
-}
-
-function integer(field: string, value: unknown, min: number, max: number): number {
-  const text = String(value);
-  if (!/^\d+$/.test(text)) throw new ConfigError(field, `must be a whole number from ${min} to ${max}`);
-  const n = Number(text);
-  if (n < min || n > max) throw new ConfigError(field, `must be a whole number from ${min} to ${max}`);
-  return n;
-}
-
-/** "90" or "90s" seconds, "500ms", "20m", "1h"; returns milliseconds. */
-export function duration(field: string, value: unknown, minMs: number, maxMs: number): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(value).trim());
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-  const ms = match ? Math.round(Number(match[1]) * unit[(match[2] ?? 's') as keyof typeof unit]) : NaN;
-  if (!(ms >= minMs && ms <= maxMs)) {
-    throw new ConfigError(field, `must be a duration like 90s, 20m or 500ms, from ${describeMs(minMs)} to ${describeMs(maxMs)}`);
-  }
-  return ms;
-}
-
-/** A bound as people write it: 500 ms, 1 s, 10 min, 24 h. */
-function describeMs(ms: number): string {
-  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
-  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
-  if (ms >= 1_000 && ms % 1_000 === 0) return `${ms / 1_000} s`;
-  return `${ms} ms`;
-}
-
-function fabricUrl(text: string): string {
-  return plainHttpUrl('fabric', text, 'http://127.0.0.1:8080', 'the WireServer');
-}
-
-/**
- * A base URL of a server that speaks plain HTTP (the WireServer, IMDS): http://host[:port], nothing else;
- * returned without the trailing slash. `example` and `server` only word the error.
- */
-function plainHttpUrl(field: string, text: string, example: string, server: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new ConfigError(field, `must be a URL like ${example}`);
-  }
-  if (url.protocol !== 'http:' || url.pathname !== '/' || url.search || url.hash || url.username) {
-    throw new ConfigError(field, `must be a plain http://host[:port] URL (${server} speaks plain HTTP)`);
-  }
-  return `${url.protocol}//${url.host}`;
-}
-
-/** An absolute path of either kind (C:\\... or /...): the setting names an executable, never looked up on PATH. */
-function absolutePath(field: string, text: string): string {
-  if (!isAbsolute(text) && !win32.isAbsolute(text)) throw new ConfigError(field, 'must be an absolute path to the PowerShell executable');
-  return text;
-}
-
-function ipv4(field: string, text: string): string {
-  const parts = text.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) throw new ConfigError(field, 'must be an IPv4 address');
-  return text;
-}
-
-/** A certificate thumbprint: 40 hex digits (spaces, as the certificate dialog shows them, removed), uppercase. */
-function thumbprint(field: string, text: string): string {
-  const compact = text.replace(/\s+/g, '');
-  if (!/^[0-9A-Fa-f]{40}$/.test(compact)) throw new ConfigError(field, 'must be a certificate thumbprint (40 hexadecimal digits)');
-  return compact.toUpperCase();
 }
 
 /** The folder of the running executable (for winprov.json), given process.execPath. */

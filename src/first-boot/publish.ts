@@ -1,5 +1,6 @@
 import { toAgentError } from '../errors.ts';
 import { AGENT_VERSION } from '../version.ts';
+import { fitKvpValue } from '../platform/kvp-value.ts';
 import type { FirstBootContext } from './run.ts';
 import { describeScript, type FirstBootRecord, type ScriptRecord } from './record.ts';
 
@@ -10,8 +11,6 @@ import { describeScript, type FirstBootRecord, type ScriptRecord } from './recor
  * machine's state folder. A place that cannot be written is a warning: this never fails anything.
  */
 
-/** Azure reads at most 1024 bytes of a KVP value (kvp.ps1). */
-const KVP_MAX_BYTES = 1024;
 const KVP_TAIL_LINES = 3;
 
 export async function publishScript(ctx: FirstBootContext, record: FirstBootRecord, script: ScriptRecord): Promise<void> {
@@ -46,12 +45,5 @@ export function kvpValue(record: FirstBootRecord): string {
     return fields.map((f) => f.replace(/[|;]/g, '/')).join('|');
   });
   const text = [`agent=winprov/${AGENT_VERSION}`, `vm_id=${record.vmId}`, ...parts].join(';');
-  return truncate(text, KVP_MAX_BYTES);
-}
-
-function truncate(text: string, maxBytes: number): string {
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.byteLength <= maxBytes) return text;
-  // Cut at a character boundary: drop a trailing partial UTF-8 sequence.
-  return bytes.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '');
+  return fitKvpValue(text);
 }

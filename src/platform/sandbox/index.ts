@@ -22,6 +22,7 @@ import type {
 import { EVENT_IDS } from '../platform.ts';
 import type { FirstBootRunExit, FirstBootRunRequest, FirstBootVerbs } from '../first-boot-types.ts';
 import { readSandboxCustomData, runSandboxScript } from './first-boot.ts';
+import { fitKvpValue } from '../kvp-value.ts';
 
 /**
  * A file-backed fake Windows rooted in a folder: machine.json (the OS state), drives/<letter>/ (the
@@ -31,7 +32,6 @@ import { readSandboxCustomData, runSandboxScript } from './first-boot.ts';
  */
 
 const GUEST_AGENT_SERVICES = ['RdAgent', 'WindowsAzureGuestAgent', 'WindowsAzureTelemetryService'];
-const KVP_MAX_BYTES = 1024;
 
 export interface SandboxOptions {
   /** Creates a default machine when the folder has none (a fresh generalized image). */
@@ -211,7 +211,7 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
 
   async writeKvpReport(report: string): Promise<void> {
     await this.change('writeKvpReport', (machine) => {
-      machine.kvp.PROVISIONING_REPORT = truncateUtf8(report, KVP_MAX_BYTES);
+      machine.kvp.PROVISIONING_REPORT = fitKvpValue(report);
       return { result: undefined };
     });
   }
@@ -227,7 +227,7 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
 
   async writeKvpValue(name: 'FIRST_BOOT_SCRIPT', value: string): Promise<void> {
     await this.change('writeKvpValue', (machine) => {
-      machine.kvp[name] = truncateUtf8(value, KVP_MAX_BYTES);
+      machine.kvp[name] = fitKvpValue(value);
       return { result: undefined };
     });
   }
@@ -353,13 +353,6 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
 
 function guestAgentView(machine: SandboxMachine): GuestAgentServices {
   return { installed: machine.services.filter((s) => GUEST_AGENT_SERVICES.includes(s.name)).map((s) => ({ ...s })) };
-}
-
-function truncateUtf8(text: string, maxBytes: number): string {
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.byteLength <= maxBytes) return text;
-  // Cut on a character boundary: drop any partial sequence at the end.
-  return new TextDecoder().decode(bytes.subarray(0, maxBytes)).replace(/\uFFFD$/, '');
 }
 
 export { passwordMatches } from './password.ts';

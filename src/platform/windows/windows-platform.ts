@@ -42,6 +42,7 @@ import { toOsVolumeResult } from './volume.ts';
 import { toWinRmParams, toWinRmResults } from './winrm.ts';
 import type { FirstBootRunExit, FirstBootRunRequest, FirstBootVerbs } from '../first-boot-types.ts';
 import { readWindowsCustomData, runWindowsScript, type WindowsFirstBootOptions } from './first-boot.ts';
+import { fitKvpValue } from '../kvp-value.ts';
 
 /** Options of the Windows platform; the paths come from config.ts, never from the environment here. */
 export interface WindowsPlatformOptions {
@@ -65,21 +66,10 @@ export interface WindowsPlatformOptions {
   requestTimeoutMs?: number;
 }
 
-/** Hyper-V KVP values Azure reads are at most 1024 bytes (cloud-init's HV_KVP_AZURE_MAX_VALUE_SIZE). */
-const KVP_MAX_BYTES = 1024;
 const THUMBPRINT = /^[0-9A-Fa-f]{40}$/;
 /** LocalMachine store names: My, Root, CA, TrustedPeople, "Remote Desktop", WebHosting ... */
 const STORE_NAME = /^[A-Za-z][A-Za-z0-9 _.-]{0,63}$/;
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-
-/** Cuts text to at most maxBytes of UTF-8 without splitting a character. */
-function truncateUtf8(text: string, maxBytes: number): string {
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length <= maxBytes) return text;
-  let end = maxBytes;
-  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end -= 1;
-  return bytes.subarray(0, end).toString('utf8');
-}
 
 /**
  * Windows Server 2016 and later, localized builds included: every verb is a function of a static .ps1
@@ -246,7 +236,7 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   }
 
   async writeKvpReport(report: string): Promise<void> {
-    await this.#session.request('writeKvpReport', { report: truncateUtf8(report, KVP_MAX_BYTES) });
+    await this.#session.request('writeKvpReport', { report: fitKvpValue(report) });
   }
 
   // The first-boot script's verbs (first-boot.ts); the KVP value through kvp.ps1 like PROVISIONING_REPORT.
@@ -259,7 +249,7 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   }
 
   async writeKvpValue(name: 'FIRST_BOOT_SCRIPT', value: string): Promise<void> {
-    await this.#session.request('writeKvpValue', { name, value: truncateUtf8(value, KVP_MAX_BYTES) });
+    await this.#session.request('writeKvpValue', { name, value: fitKvpValue(value) });
   }
 
   /** Writes the Application event log entry; registers the source winprov first when the MSI has not. */
