@@ -82,11 +82,11 @@ function checks(expected: Expected): Check[] {
       },
     },
     {
-      name: 'dist/winprov.cjs with its code cache, a corrupt one and one V8 refuses (each run reaches Ready)',
+      name: 'dist/winprov.cjs with its code cache, a corrupt one, one V8 refuses and the installer\'s empty one (each run reaches Ready)',
       run: () => codeCacheProblems({ command: process.execPath, args: [...bundleFlags(), BUNDLE] }),
     },
     {
-      name: 'dist/winprov-linux-x64 with its code cache, a corrupt one and one V8 refuses (each run reaches Ready)',
+      name: 'dist/winprov-linux-x64 with its code cache, a corrupt one, one V8 refuses and the installer\'s empty one (each run reaches Ready)',
       run: () => codeCacheProblems({ command: LINUX_EXE, args: [] }),
     },
     {
@@ -108,6 +108,8 @@ function checks(expected: Expected): Check[] {
         if (!exeRow) problems.push('File table: no winprov.exe');
         else if (Number(exeRow['FileSize']) !== statSync(WINDOWS_EXE).size) problems.push('File table: winprov.exe is not the size of dist/winprov.exe (a stale MSI?)');
         for (const name of UNATTEND_FILES) if (!files.has(name)) problems.push(`File table: no ${name}`);
+        const placeholder = files.get('winprov.exe.codecache');
+        if (placeholder?.['FileSize'] !== '0') problems.push('File table: no empty winprov.exe.codecache (the placeholder that makes uninstalling remove the code cache)');
         const properties = new Map(readMsiTable(msi, 'Property').map((row) => [row['Property'], row['Value']]));
         if (properties.get('ProductVersion') !== version) problems.push(`ProductVersion is ${properties.get('ProductVersion')}, not ${version}`);
         if (properties.get('UpgradeCode') !== `{${UPGRADE_CODE}}`) problems.push(`UpgradeCode is ${properties.get('UpgradeCode')}, not the stable {${UPGRADE_CODE}}`);

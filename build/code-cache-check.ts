@@ -10,7 +10,8 @@ import { CODE_CACHE_MAGIC } from './code-cache-loader.ts';
 /**
  * For `npm run check:build`: a built winprov (the bundle under node, or the Linux executable) makes its code
  * cache the way prepare-image's warm run does, uses it, and still reaches Ready when the cache is corrupt
- * on disk or refused by V8: the cache may change the speed of a run, never its outcome.
+ * on disk or refused by V8, or is the installer's empty placeholder: the cache may change the speed of a
+ * run, never its outcome.
  */
 
 /** The command that runs one built winprov: the executable, or node with the bundle's path. */
@@ -46,6 +47,9 @@ export async function codeCacheProblems(built: Built): Promise<string[]> {
     await expect('with a corrupt cache', {}, /not used, mismatch: its checksum does not match/);
     writeFileSync(cache, tamper(good, (data) => data.fill(0xff, 0, 64), true));
     await expect('with a cache V8 refuses', {}, /not used, rejected: /);
+    // What the MSI installs before prepare-image runs (build/msi/winprov.wxs.in): no cache yet.
+    writeFileSync(cache, Buffer.alloc(0));
+    await expect('with the installer\'s empty placeholder', {}, /^code cache: none at /);
     return problems;
   } finally {
     await simulator.stop().catch(() => undefined);

@@ -215,6 +215,13 @@ export function programMismatch(program: string, sourceSha256: string, length: n
  * become blanks, Node docs "Type stripping"): so no TypeScript-only syntax and nothing from outside.
  */
 export function readCache(file: Buffer, sourceSha256: string, state: { status: string; detail: string }, sha256: (data: Buffer) => string): Buffer | undefined {
+  // The MSI installs an empty file of this name, so that uninstalling removes the cache prepare-image
+  // writes over it (build/msi/winprov.wxs.in): no cache yet, not a broken one.
+  if (file.length === 0) {
+    state.status = 'absent';
+    state.detail = 'empty';
+    return undefined;
+  }
   const first = file.indexOf(10);
   const second = first < 0 ? -1 : file.indexOf(10, first + 1);
   let header: Record<string, unknown> | undefined;

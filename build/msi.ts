@@ -10,6 +10,8 @@ export const WXS = join(ROOT, 'build/msi/winprov.wxs');
 export const UPGRADE_CODE = 'A4834F5E-B608-4EAA-97B4-AD336465BB1A';
 /** The files the MSI installs to %ProgramFiles%\winprov besides winprov.exe. */
 export const UNATTEND_FILES = ['unattend.xml', 'unattend-deferred.xml', 'SetupComplete.cmd'] as const;
+/** The empty placeholder installed as winprov.exe.codecache, so that uninstalling removes the code cache (winprov.wxs.in). */
+export const CODE_CACHE_PLACEHOLDER = join(ROOT, 'build/msi/winprov.exe.codecache');
 
 /** dist/winprov-<version>-x64.msi */
 export function msiPath(version: string): string {
@@ -52,7 +54,7 @@ export function readMsiTable(msi: string, table: string): Record<string, string>
 
 async function main(): Promise<void> {
   const { version } = readPackage();
-  const inputs = [WINDOWS_EXE, ...UNATTEND_FILES.map((name) => join(UNATTEND, name))];
+  const inputs = [WINDOWS_EXE, CODE_CACHE_PLACEHOLDER, ...UNATTEND_FILES.map((name) => join(UNATTEND, name))];
   const missing = inputs.filter((file) => !existsSync(file)).map((file) => relative(ROOT, file));
   if (missing.length > 0) throw new Error(`missing ${missing.join(', ')}: run "npm run build:exe" first`);
 

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
-import { UNATTEND_FILES, UPGRADE_CODE, WXS_TEMPLATE, productVersion, renderWxs } from '../../build/msi.ts';
+import { CODE_CACHE_PLACEHOLDER, UNATTEND_FILES, UPGRADE_CODE, WXS_TEMPLATE, productVersion, renderWxs } from '../../build/msi.ts';
 import { ROOT, UNATTEND } from '../../build/project.ts';
 import { attributeOf, childrenOf, parseXml, type XmlNode } from '../../src/protocol/xml.ts';
 
@@ -48,9 +48,14 @@ test('the MSI installs winprov.exe and every unattend template to [ProgramFiles6
   const parent = findAll(root, 'Directory').find((dir) => childrenOf(dir, 'Directory', 'Directory', fail).includes(installDir));
   assert.equal(attributeOf(parent!, 'Id'), 'ProgramFiles64Folder');
   const files = findAll(installDir, 'File').map((file) => ({ name: attributeOf(file, 'Name')!, source: attributeOf(file, 'Source')! }));
-  assert.deepEqual(files.map((file) => file.name).sort(), ['winprov.exe', ...UNATTEND_FILES].sort());
+  assert.deepEqual(files.map((file) => file.name).sort(), ['winprov.exe', 'winprov.exe.codecache', ...UNATTEND_FILES].sort());
   // The templates come from the repository as they are; only the exe is a build output.
   for (const file of files.filter((f) => f.name !== 'winprov.exe')) assert.ok(existsSync(join(ROOT, file.source)), file.source);
+  // The code cache's placeholder is empty (the loader takes that for no cache) and named after the exe,
+  // where the loader looks, so that uninstalling removes what prepare-image writes there.
+  const placeholder = files.find((f) => f.name === 'winprov.exe.codecache')!;
+  assert.equal(join(ROOT, placeholder.source), CODE_CACHE_PLACEHOLDER);
+  assert.equal(statSync(CODE_CACHE_PLACEHOLDER).size, 0);
   // A template added to unattend/ must be added to the MSI too.
   const shipped = readdirSync(UNATTEND).filter((name) => name.endsWith('.xml') || name === 'SetupComplete.cmd');
   assert.deepEqual(shipped.sort(), [...UNATTEND_FILES].sort());
