@@ -21,7 +21,7 @@ export const SCRIPTS_DIR = join(ROOT, 'src/platform/windows/scripts');
  * - --single-threaded-gc, --no-concurrent-recompilation, --no-concurrent-sparkplug, --v8-pool-size=1:
  *   V8's background work (concurrent marking and sweeping, parallel scavenges, background compiles, each
  *   touching memory of its own) stays on the main thread, and one V8 worker thread is started, not
- *   four. A heap of a few tens of MB is collected on the main thread in the same time; 4-7 MB less
+ *   four. A heap of a few tens of MB is collected on the main thread in the same time; 3.6-5.6 MB less
  *   peak RSS than without (issue 13, the 70 MB target without certificates).
  * Replaced: --single-threaded, which V8 hashes. With it (and --no-opt) on the command line, Node compiled
  * every built-in the run loads from source: 30-35 ms of every run (0 to 10 certificates), for the same
