@@ -302,7 +302,7 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     return artifacts.removeAgentArtifacts({ stateDirectory: this.stateDirectory, systemDrive: this.#systemDrive });
   }
 
-  /** Writes the script, ASCII with CRLF; a SetupComplete.cmd that is not winprov's is kept as a backup (logged as a warning). */
+  /** Writes winprov's answer file where Setup looks first (atomically: a half-written one would stop Setup). */
   async installUnattend(xml: string): Promise<string> {
     // Setup searches %WINDIR%\Panther\Unattend before removable media (the implicit search order).
     const path = join(this.#systemRoot, 'Panther', 'Unattend', 'unattend.xml');
@@ -310,6 +310,7 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     return path;
   }
 
+  /** Writes the script, ASCII with CRLF; a SetupComplete.cmd that is not winprov's is kept as a backup (logged as a warning). */
   async installSetupComplete(script: string): Promise<string> {
     const result = await installSetupComplete(this.#systemRoot, script);
     if (result.backup !== undefined) {
