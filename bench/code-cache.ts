@@ -41,7 +41,7 @@ export async function ensureCodeCache(bundle: string, say: (line: string) => voi
     await simulator.start();
     const built = { command: process.execPath, args: [...loaderStartFlags(readFileSync(bundle, 'latin1')), bundle] };
     const outcome = await provisionOnce(built, simulator, dir, { WINPROV_CODE_CACHE_WARM: '1', WINPROV_CODE_CACHE: cacheFileOf(bundle) });
-    if (outcome.code !== 0 || !cacheFits(bundle)) throw new Error(`the warm run of ${bundle} made no code cache (exit ${outcome.code}; ${outcome.cacheLine || 'no code cache line'})`);
+    if (outcome.code !== 0 || !cacheFits(bundle)) throw new Error(`the warm run of ${bundle} made no code cache (exit ${outcome.code}; ${outcome.cacheLine || 'no code cache line'})${outcome.why ? `: ${outcome.why}` : ''}`);
   } finally {
     await simulator.stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });

@@ -23,6 +23,8 @@ export interface Built {
 interface Outcome {
   code: number;
   cacheLine: string;
+  /** When the run failed: the last lines it wrote (stderr, else stdout), to say why. */
+  why?: string;
 }
 
 /** Problems found; empty when every scenario reached Ready with the expected code cache line. */
@@ -36,7 +38,7 @@ export async function codeCacheProblems(built: Built): Promise<string[]> {
     const provision = (env: Record<string, string> = {}) => provisionOnce(built, simulator, dir, { WINPROV_CODE_CACHE: cache, ...env });
     const expect = async (what: string, env: Record<string, string>, line: RegExp) => {
       const outcome = await provision(env);
-      if (outcome.code !== 0) problems.push(`${what}: exited with ${outcome.code} (${outcome.cacheLine || 'no code cache line'})`);
+      if (outcome.code !== 0) problems.push(`${what}: exited with ${outcome.code} (${outcome.cacheLine || 'no code cache line'}): ${outcome.why ?? ''}`);
       else if (!line.test(outcome.cacheLine)) problems.push(`${what}: reached Ready but logged "${outcome.cacheLine}"`);
     };
     await expect('warm run', { WINPROV_CODE_CACHE_WARM: '1' }, /code cache: none at/);
@@ -64,10 +66,12 @@ export async function provisionOnce(built: Built, simulator: FabricSimulator, di
     await SandboxPlatform.open(sandbox, { create: true });
     await simulator.writeProvisioningMedia(join(sandbox, 'drives', 'D'));
     const args = [...built.args, 'provision', '--platform', 'sandbox', '--sandbox', sandbox, '--fabric', simulator.url, '--deadline', '60s', '-v'];
-    const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile(built.command, args, { env: { ...process.env, ...env }, timeout: 120_000 }, (err, out) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout: out }));
+    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(built.command, args, { env: { ...process.env, ...env }, timeout: 120_000 }, (err, out, errOut) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout: out, stderr: errOut }));
     });
-    return { code, cacheLine: /code cache: .*/.exec(stdout)?.[0] ?? '' };
+    const cacheLine = /code cache: .*/.exec(stdout)?.[0] ?? '';
+    if (code === 0) return { code, cacheLine };
+    return { code, cacheLine, why: (stderr.trim() || stdout.trim()).split('\n').slice(-3).join(' | ') };
   } finally {
     rmSync(sandbox, { recursive: true, force: true });
   }

@@ -26,7 +26,7 @@ function recordingPlatform() {
 function recordingLog(): Log & { warnings: string[] } {
   const warnings: string[] = [];
   const nothing = () => {};
-  return { warnings, debug: nothing, info: nothing, warn: (m: string) => void warnings.push(m), error: nothing, attachFile: nothing };
+  return { warnings, debug: nothing, info: nothing, warn: (m: string) => void warnings.push(m), error: nothing, attachFile: nothing, close: nothing };
 }
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));

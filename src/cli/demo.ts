@@ -27,6 +27,7 @@ export async function demoCommand(config: Readonly<AgentConfig>, io: CommandIo):
     const started = performance.now();
     const result = await provision({ platform, log, settings: { fabricUrl: simulator.url, deadlineMs: 60_000 } });
     const elapsed = performance.now() - started;
+    log.close();
 
     io.out('Steps\n');
     for (const step of result.state.steps) {

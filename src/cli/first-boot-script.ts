@@ -45,5 +45,6 @@ export async function firstBootScriptCommand(config: Readonly<AgentConfig>, io: 
     });
   } finally {
     await platform.close();
+    log.close();
   }
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { ProvisionResult, RunSettings } from '../agent.ts';
 import { createPlatform } from '../platform/index.ts';
 import { earlyLog } from '../util/early-log.ts';
+import type { Log } from '../util/log.ts';
 import type { AgentConfig } from '../config.ts';
 import type { TransportKeyPair } from '../crypto/transport-key.ts';
 import type { CommandIo } from './io.ts';
@@ -17,6 +18,8 @@ export async function provisionCommand(config: Readonly<AgentConfig>, io: Comman
   const platform = await createPlatform(config, early.log);
   let result: ProvisionResult;
   let writeCache: (() => void) | undefined;
+  // Closed at the end: the log holds its file open (src/util/log.ts).
+  let opened: Log | undefined;
   try {
     // The folder gets its restricted ACL before the lock file and the first log line land in it.
     const preparing = platform.ensureStateDirectory().then(
@@ -30,6 +33,7 @@ export async function provisionCommand(config: Readonly<AgentConfig>, io: Comman
       import('../code-cache.ts'),
     ]);
     const log = createLog({ consoleLevel: config.consoleLevel, write: io.out, serial: config.serial });
+    opened = log;
     log.debug(`configuration from ${config.sources.join(', ')}`);
     log.debug(cache.describeCodeCache());
     early.forwardTo(log);
@@ -44,6 +48,7 @@ export async function provisionCommand(config: Readonly<AgentConfig>, io: Comman
     });
   } finally {
     await platform.close();
+    opened?.close();
   }
   if (result.exitCode === 0) writeCache?.();
   return result.exitCode;

@@ -16,7 +16,7 @@ export function earlyLog(): { log: Log; forwardTo(log: Log): void } {
     else target[level](message, fields);
   };
   return {
-    log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), attachFile: (path) => target?.attachFile(path) },
+    log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), attachFile: (path) => target?.attachFile(path), close: () => target?.close() },
     forwardTo(log) {
       target = log;
       for (const [level, message, fields] of held.splice(0)) log[level](message, fields);

@@ -19,6 +19,8 @@ export interface Log {
   error(message: string, fields?: LogFields): void;
   /** Starts writing JSON lines to a file (once the state folder is known). */
   attachFile(path: string): void;
+  /** Closes the file and the serial mirror it holds open; later lines go to the console only. */
+  close(): void;
 }
 
 export interface LogOptions {
@@ -121,13 +123,18 @@ export function createLog(options: LogOptions): Log {
       file = new LogFile(path, maxFileBytes, maxFiles);
       fileBroken = false;
     },
+    close() {
+      file?.close();
+      file = undefined;
+      serial?.close();
+    },
   };
 }
 
 /** A log that drops everything, for library callers that pass none. */
 export function silentLog(): Log {
   const nothing = () => {};
-  return { debug: nothing, info: nothing, warn: nothing, error: nothing, attachFile: nothing };
+  return { debug: nothing, info: nothing, warn: nothing, error: nothing, attachFile: nothing, close: nothing };
 }
 
 function unpack(record: LogFields): { message: string; fields: LogFields } {
@@ -210,7 +217,7 @@ function rotate(path: string, maxFiles: number): void {
 }
 
 /** Opens the serial mirror; a port that cannot be opened is reported once and then ignored. */
-function openSerial(target: string): { write(line: string): void } {
+function openSerial(target: string): { write(line: string): void; close(): void } {
   const path = /^COM\d+$/i.test(target) ? `\\\\.\\${target.toUpperCase()}` : target;
   let fd: number | undefined;
   try {
@@ -218,6 +225,15 @@ function openSerial(target: string): { write(line: string): void } {
   } catch {
     fd = undefined;
   }
+  const close = (): void => {
+    if (fd === undefined) return;
+    try {
+      closeSync(fd);
+    } catch {
+      // Already gone.
+    }
+    fd = undefined;
+  };
   return {
     write(line: string) {
       if (fd === undefined) return;
@@ -225,13 +241,9 @@ function openSerial(target: string): { write(line: string): void } {
         // Serial consoles expect CRLF; boot diagnostics render it either way.
         writeSync(fd, line.replace(/\n/g, '\r\n'));
       } catch {
-        try {
-          closeSync(fd);
-        } catch {
-          // Already gone.
-        }
-        fd = undefined;
+        close();
       }
     },
+    close,
   };
 }

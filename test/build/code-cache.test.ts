@@ -37,7 +37,7 @@ test('the loader names its start flags, loads its built-ins, then sets the flags
     const run = async (flags: string[] = []) => JSON.parse((await promisify(execFile)(process.execPath, [...flags, file], { env: { ...process.env, WINPROV_CODE_CACHE: 'off' } })).stdout) as { flags: string[]; tag: number; dgram: boolean };
     const bare = await run();
     assert.deepEqual(bare.flags, ['--single-threaded-gc'], 'the program sees its build\'s start flags (this-program.ts passes them on)');
-    assert.equal(bare.dgram, true, 'the built-ins were loaded before --no-opt was set');
+    assert.equal(bare.dgram, true, 'the loader loaded its PRELOAD list (test/build/preload.test.ts checks that it did so before --no-opt)');
     // V8's cache tag hashes its flags: the loader changed them (the warm run's cache is made the same way),
     // and the start flag changed nothing V8 hashes.
     const plainTag = Number(execFileSync(process.execPath, ['-p', 'require("node:v8").cachedDataVersionTag()'], { encoding: 'utf8' }));

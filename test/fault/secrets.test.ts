@@ -243,6 +243,7 @@ test('a whole run on the Windows platform puts no password, PFX, key or custom d
   log.attachFile(join(platform.stateDirectory, 'winprov.log'));
   const result = await provision({ platform, log, settings: { fabricUrl: fx.simulator.url, readTimeoutMs: 5_000, deadlineMs: 30_000 } });
   await platform.close();
+  log.close();
   assert.equal(result.outcome, 'ready', result.error?.describe());
 
   const sent = runner.allRequests().map((r) => r.verb);

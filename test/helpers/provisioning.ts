@@ -54,6 +54,7 @@ export async function provisioningFixture(options: SimulatorOptions = {}): Promi
       await saveMachine(sandboxRoot, machine);
     },
     close: async () => {
+      log.close();
       await simulator.stop();
       await rm(root, { recursive: true, force: true });
     },

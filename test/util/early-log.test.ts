@@ -7,7 +7,7 @@ function recording(): { log: Log; lines: string[]; files: string[] } {
   const lines: string[] = [];
   const files: string[] = [];
   const at = (level: string) => (message: string, fields?: Record<string, unknown>) => void lines.push(`${level} ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`);
-  return { log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), attachFile: (p) => void files.push(p) }, lines, files };
+  return { log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), attachFile: (p) => void files.push(p), close: () => undefined }, lines, files };
 }
 
 test('lines written before the real log exists are handed to it in order, then lines go straight through', () => {

@@ -69,6 +69,24 @@ test('a log appends to the file a previous run left, counts it toward rotation, 
   }
 });
 
+test('close lets go of the file: later lines reach the console only', async () => {
+  const dir = await tempDir();
+  try {
+    const lines: string[] = [];
+    const path = join(dir, 'winprov.log');
+    const log = createLog({ consoleLevel: 'info', write: (l) => void lines.push(l), filePath: path });
+    log.info('before');
+    log.close();
+    log.info('after');
+    log.close();
+    assert.deepEqual((await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).message), ['before']);
+    assert.equal(lines.length, 2);
+    assert.match(lines[1]!, /after/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('the serial mirror gets the human lines with CRLF', async () => {
   const dir = await tempDir();
   try {

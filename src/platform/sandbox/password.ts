@@ -2,9 +2,9 @@ import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 
 /**
  * The sandbox keeps no password, only a salted scrypt digest, so tests can check which password was set
- * without any file holding it. The cost is the least scrypt takes (N=16, 16 KiB, about 0.05 ms) on
- * purpose: it protects nothing of value, and the sandbox stands in for Windows, whose own cost of setting
- * a password is not winprov's (N=1024 added 3-4 ms of CPU to every benchmark run).
+ * without any file holding it. The cost is almost nothing (N=16: 16 KiB, about 0.05 ms) on purpose: it
+ * protects nothing of value, and the sandbox stands in for Windows, whose own cost of setting a password
+ * is not winprov's (N=1024 added 3-4 ms of CPU to every benchmark run).
  */
 const SCRYPT = { N: 16, r: 8, p: 1 };
 
