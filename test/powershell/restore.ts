@@ -8,15 +8,19 @@
  * (.ci/run sets it) a missing tool fails the run instead.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PESTER_VERSION, POWERSHELL_VERSION, TOOLS_FILE, type ToolsRecord } from './tools.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const required = process.env.WINPROV_REQUIRE_POWERSHELL === '1';
+// The dotnet CLI leaves an empty folder in the temporary directory at every call: a folder of our own,
+// removed at the end, keeps the machine's clean (as tools.ts runPwsh does for every pwsh).
+const scratch = mkdtempSync(join(tmpdir(), 'winprov-restore-'));
 
 function run(file: string, args: string[]): string {
-  return execFileSync(file, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  return execFileSync(file, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000, env: { ...process.env, TMPDIR: scratch, TMP: scratch, TEMP: scratch } });
 }
 
 function find(): ToolsRecord {
@@ -53,7 +57,12 @@ function find(): ToolsRecord {
   return { pwsh, pester };
 }
 
-const record = find();
+let record: ToolsRecord;
+try {
+  record = find();
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
 mkdirSync(join(root, '.scratch', 'powershell'), { recursive: true });
 writeFileSync(join(root, TOOLS_FILE), JSON.stringify(record, null, 2) + '\n');
 if ('skipped' in record) {
