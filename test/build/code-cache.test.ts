@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,6 +11,7 @@ import { CODE_CACHE_GLOBAL, CODE_CACHE_MAGIC, loaderSourceSha256, loaderStartFla
 import { provisionOnce as provisionWith, tamper } from '../../build/code-cache-check.ts';
 import { MAGIC, encodeCodeCache } from '../../src/code-cache.ts';
 import { FabricSimulator } from '../../src/simulator/index.ts';
+import { installTemplates } from '../helpers/install-templates.ts';
 
 const run = promisify(execFile);
 const SHA = 'a'.repeat(64);
@@ -205,9 +206,7 @@ test('the loader refuses a missing program file, one of another build and a cut 
 
 test('prepare-image writes the cache beside the executable after a warm run that leaves nothing behind', async () => {
   const sandbox = join(dir, 'image');
-  const install = join(sandbox, 'ProgramFiles', 'winprov');
-  mkdirSync(install, { recursive: true });
-  for (const name of ['unattend.xml', 'unattend-deferred.xml', 'SetupComplete.cmd']) cpSync(new URL(`../../unattend/${name}`, import.meta.url), join(install, name));
+  await installTemplates(join(sandbox, 'ProgramFiles', 'winprov'));
   const scratch = mkdtempSync(join(dir, 'tmp-'));
   const cache = join(dir, 'image.codecache');
   const env = { ...process.env, TMPDIR: scratch, TMP: scratch, TEMP: scratch, WINPROV_CODE_CACHE: cache };

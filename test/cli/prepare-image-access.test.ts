@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { provisioningFixture, type ProvisioningFixture } from '../helpers/provisioning.ts';
 import { runCli } from '../helpers/cli.ts';
+import { installTemplates } from '../helpers/install-templates.ts';
 import type { SandboxMachine } from '../../src/platform/sandbox/machine.ts';
 import type { SandboxImage } from '../../src/platform/sandbox/image.ts';
 
@@ -20,13 +21,6 @@ type Machine = SandboxMachine & { image?: SandboxImage };
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
-}
-
-async function installTemplates(installDirectory: string): Promise<void> {
-  await mkdir(installDirectory, { recursive: true });
-  for (const name of ['unattend.xml', 'unattend-deferred.xml', 'SetupComplete.cmd']) {
-    await cp(new URL(`../../unattend/${name}`, import.meta.url), join(installDirectory, name));
-  }
 }
 
 const cert = (thumbprint: string) => ({ thumbprint, hasPrivateKey: true, keyStorage: 'MachineKeySet' as const, exportable: false });

@@ -1,20 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { provisioningFixture } from '../helpers/provisioning.ts';
 import { runCli } from '../helpers/cli.ts';
+import { installTemplates } from '../helpers/install-templates.ts';
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
-}
-
-/** What the MSI puts beside winprov.exe: the shipped templates and SetupComplete.cmd. */
-async function installTemplates(installDirectory: string): Promise<void> {
-  await mkdir(installDirectory, { recursive: true });
-  for (const name of ['unattend.xml', 'unattend-deferred.xml', 'SetupComplete.cmd']) {
-    await cp(new URL(`../../unattend/${name}`, import.meta.url), join(installDirectory, name));
-  }
 }
 
 test('prepare-image --dry-run lists what it would do and changes nothing', async () => {

@@ -1,18 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { provisioningFixture } from '../helpers/provisioning.ts';
 import { runCli } from '../helpers/cli.ts';
+import { installTemplates } from '../helpers/install-templates.ts';
 
 /** prepare-image --first-boot-script: the switch into the install folder's winprov.json, and the SetupComplete call. */
-
-async function installTemplates(installDirectory: string): Promise<void> {
-  await mkdir(installDirectory, { recursive: true });
-  for (const name of ['unattend.xml', 'unattend-deferred.xml', 'SetupComplete.cmd']) {
-    await cp(new URL(`../../unattend/${name}`, import.meta.url), join(installDirectory, name));
-  }
-}
 
 const setupComplete = (root: string) => join(root, 'Windows', 'Setup', 'Scripts', 'SetupComplete.cmd');
 
