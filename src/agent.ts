@@ -4,7 +4,7 @@ import { FabricSession, type FabricSettings } from './fabric-session.ts';
 import { applyConfiguration } from './apply.ts';
 import { fetchCertificates } from './certificates.ts';
 import { createTransportCertificate } from './crypto/transport-cert.ts';
-import { generateTransportKeyPair, type TransportKeyPair } from './crypto/transport-key.ts';
+import { startTransportKeyPair, type TransportKeyPair } from './crypto/transport-key.ts';
 import { readOvfEnv, type ProvisioningConfig } from './protocol/ovf-env.ts';
 import { AGENT_VERSION } from './version.ts';
 import { silentLog, type Log } from './util/log.ts';
@@ -68,17 +68,6 @@ export interface ProvisionResult {
   state: AgentState;
 }
 
-/**
- * The transport key's generation, started when the run starts for callers that did not start it
- * earlier (main.ts starts it before the agent's modules load): a run with certificates needs it as soon
- * as the goal state names them. Its failure surfaces in the certificates step.
- */
-function startTransportKey(): Promise<TransportKeyPair> {
-  const key = generateTransportKeyPair();
-  key.catch(() => {});
-  return key;
-}
-
 /** Provisions the machine behind `platform`; never throws: failures are reported and returned. */
 export async function provision(options: ProvisionOptions): Promise<ProvisionResult> {
   const settings: RunSettings = { ...DEFAULT_RUN_SETTINGS, ...options.settings };
@@ -91,7 +80,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   const session = new FabricSession(settings, platform, log, AGENT_VERSION, deadline);
   const run: Run = {
     platform, log, settings, journal, session, alreadyProvisioned: false, complete: false, ready: 'not-sent',
-    configuration: undefined, provisioningReport: undefined, transportKey: options.transportKey ?? startTransportKey(), graceUntil: undefined,
+    configuration: undefined, provisioningReport: undefined, transportKey: options.transportKey ?? startTransportKeyPair(), graceUntil: undefined,
   };
   log.info(`winprov ${AGENT_VERSION} provisioning on the ${platform.kind} platform`);
   // Written once DHCP is settled (provisionSteps): on Windows it would otherwise hold the network back
@@ -168,7 +157,7 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
   // The apply steps' modules load while the certificates are fetched: only then is there network time
   // to hide them behind, and a re-run applies nothing. The transport certificate is signed only for
   // certificates to fetch; its key has been generating on the thread pool since the run started
-  // (main.ts, or startTransportKey), the costliest local work, hidden behind start-up and the network steps.
+  // (main.ts, or provision() for callers that pass none), the costliest local work, hidden behind start-up and the network steps.
   const transport = !run.alreadyProvisioned && goalState.roleInstance.certificatesUrl !== undefined ? createTransportCertificate(run.transportKey) : undefined;
   transport?.catch(() => {});
   if (transport !== undefined) platform.warmUp?.();

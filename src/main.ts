@@ -20,8 +20,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         return EXIT_CODES.ok;
       case 'provision': {
         // The transport key is a run's costliest local work: start it before the agent's modules load.
-        const transportKey = (await import('./crypto/transport-key.ts')).generateTransportKeyPair();
-        transportKey.catch(() => {});
+        const transportKey = (await import('./crypto/transport-key.ts')).startTransportKeyPair();
         return await (await import('./cli/provision.ts')).provisionCommand(config, io, transportKey);
       }
       case 'demo':

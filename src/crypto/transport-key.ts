@@ -22,3 +22,13 @@ export function generateTransportKeyPair(): Promise<TransportKeyPair> {
     }, (err, publicKey, privateKey) => (err ? reject(err) : resolve({ publicKey, privateKey })));
   });
 }
+
+/**
+ * Starts the generation for a run that may or may not need the key: its failure is observed here and
+ * surfaces where the certificates step awaits it (the run's first moment is main.ts or provision()).
+ */
+export function startTransportKeyPair(): Promise<TransportKeyPair> {
+  const key = generateTransportKeyPair();
+  key.catch(() => {});
+  return key;
+}
