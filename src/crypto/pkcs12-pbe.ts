@@ -1,6 +1,7 @@
 import { createDecipheriv, createHmac, hash } from 'node:crypto';
 import forge from 'node-forge';
 import { CertificateError } from '../errors.ts';
+import { sha1Rehash } from './sha1-rehash.ts';
 import { checkedIterations } from './work-budget.ts';
 
 /**
@@ -100,64 +101,12 @@ export function pkcs12Kdf(password: string | null, salt: Uint8Array, id: 1 | 2 |
   return out;
 }
 
-/** Hashes a digest `rounds` more times: SHA-1 in JS (see sha1Rehash), others with node:crypto. */
+/** Hashes a digest `rounds` more times: SHA-1 in WebAssembly (sha1-rehash.ts), others with node:crypto. */
 function iterate(digest: KdfDigest, first: Buffer, rounds: number): Buffer {
   if (digest === SHA1) return sha1Rehash(first, rounds);
   let a = first;
   for (let round = 0; round < rounds; round++) a = hash(digest.node, a, 'buffer');
   return a;
-}
-
-/**
- * SHA-1 (FIPS 180-4) applied `rounds` times to a 20-byte digest. Each round is one compression of a
- * single padded block, kept in 32-bit words: a node:crypto call costs about 1 us per round, four times
- * this loop once the JIT has compiled it, and the KDF runs 2000 rounds per block derived.
- */
-export function sha1Rehash(first: Uint8Array, rounds: number): Buffer {
-  if (first.length !== 20) throw new CertificateError(`PKCS#12: a SHA-1 digest has 20 bytes, not ${first.length}`);
-  const view = new DataView(first.buffer, first.byteOffset, 20);
-  let h0 = view.getInt32(0), h1 = view.getInt32(4), h2 = view.getInt32(8), h3 = view.getInt32(12), h4 = view.getInt32(16);
-  const w = new Int32Array(80);
-  // The block: the 160-bit message, the 1 bit, zeros, and the message length in bits.
-  w[5] = 0x80000000 | 0;
-  w[15] = 160;
-  for (let round = 0; round < rounds; round++) {
-    w[0] = h0; w[1] = h1; w[2] = h2; w[3] = h3; w[4] = h4;
-    for (let t = 16; t < 80; t++) {
-      const x = w[t - 3]! ^ w[t - 8]! ^ w[t - 14]! ^ w[t - 16]!;
-      w[t] = (x << 1) | (x >>> 31);
-    }
-    let a = 0x67452301, b = 0xefcdab89 | 0, c = 0x98badcfe | 0, d = 0x10325476, e = 0xc3d2e1f0 | 0;
-    let t = 0;
-    for (; t < 20; t++) {
-      const x = (((a << 5) | (a >>> 27)) + ((b & c) | (~b & d)) + e + 0x5a827999 + w[t]!) | 0;
-      e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = x;
-    }
-    for (; t < 40; t++) {
-      const x = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + 0x6ed9eba1 + w[t]!) | 0;
-      e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = x;
-    }
-    for (; t < 60; t++) {
-      const x = (((a << 5) | (a >>> 27)) + ((b & c) | (b & d) | (c & d)) + e + (0x8f1bbcdc | 0) + w[t]!) | 0;
-      e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = x;
-    }
-    for (; t < 80; t++) {
-      const x = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + (0xca62c1d6 | 0) + w[t]!) | 0;
-      e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = x;
-    }
-    h0 = (0x67452301 + a) | 0;
-    h1 = ((0xefcdab89 | 0) + b) | 0;
-    h2 = ((0x98badcfe | 0) + c) | 0;
-    h3 = (0x10325476 + d) | 0;
-    h4 = ((0xc3d2e1f0 | 0) + e) | 0;
-  }
-  const out = Buffer.alloc(20);
-  out.writeInt32BE(h0, 0);
-  out.writeInt32BE(h1, 4);
-  out.writeInt32BE(h2, 8);
-  out.writeInt32BE(h3, 12);
-  out.writeInt32BE(h4, 16);
-  return out;
 }
 
 /** Repeats the bytes to fill whole v-byte blocks (RFC 7292 B.2 steps 2 and 3); empty stays empty. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createCipheriv, createHash, createHmac, hash, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
 import { CertificateError } from '../../src/errors.ts';
-import { SHA1, pkcs12Kdf, pkcs12PbeDecrypt, sha1Rehash, type KdfDigest } from '../../src/crypto/pkcs12-pbe.ts';
+import { SHA1, pkcs12Kdf, pkcs12PbeDecrypt, type KdfDigest } from '../../src/crypto/pkcs12-pbe.ts';
 import { readPkcs12 } from '../../src/crypto/pkcs12.ts';
 import { selfSigned } from '../helpers/pfx-builder.ts';
 
@@ -39,16 +39,6 @@ test('the KDF agrees with forge for every purpose, length, password form, iterat
 
 test('the KDF refuses fewer than one iteration (the key would not depend on the password)', () => {
   assert.throws(() => pkcs12Kdf('', randomBytes(8), 1, 0, 24), (err: unknown) => err instanceof CertificateError && /iteration count must be at least 1/.test(err.reason));
-});
-
-test('sha1Rehash equals hashing again with node:crypto, round by round', () => {
-  for (const rounds of [0, 1, 2, 79, 1000]) {
-    const seed = createHash('sha1').update(randomBytes(33)).digest();
-    let expected = seed;
-    for (let i = 0; i < rounds; i++) expected = hash('sha1', expected, 'buffer');
-    assert.deepEqual(sha1Rehash(seed, rounds), expected, `${rounds} rounds`);
-  }
-  assert.throws(() => sha1Rehash(Buffer.alloc(32), 1), CertificateError);
 });
 
 /** Encrypts with a PKCS#12 PBE scheme using forge's KDF (3DES in node:crypto, RC2 in forge). */
