@@ -1,16 +1,17 @@
-import http from 'node:http';
-import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { WireServerError } from '../errors.ts';
+import { ResponseReadError, ResponseReader } from './http-response.ts';
 import { withRetry } from './retry.ts';
 import type { RetryableFailure, RetryEvent, RetryPolicy } from './retry.ts';
 
 /**
- * The one HTTP client for the fabric, on node:http rather than fetch: it loads faster and gives a connect
- * timeout distinct from the read timeout. Plain http: only (the WireServer has no TLS), no proxy, a fresh
- * connection per request closed afterwards (as WALA does), a capped body, and typed errors whose reasons
- * name the method and URL but never a header value (the certificates request carries a long one).
+ * The one HTTP client for the fabric: HTTP/1.1 written on a node:net socket and read by http-response.ts.
+ * node:http cost a run about 10 ms of its main thread for six requests (its modules, and its request
+ * and response machinery run in the interpreter), fetch more. It gives a connect timeout distinct from the
+ * read timeout. Plain http: only (the WireServer has no TLS), no proxy, a fresh connection per request
+ * closed afterwards (as WALA does), a capped head and body, and typed errors whose reasons name the
+ * method and URL but never a header value (the certificates request carries a long one).
  */
 
 /** One request and its three budgets: connect, read (idle) and the run's absolute deadline. */
@@ -55,6 +56,8 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
   const remaining = req.deadline - Date.now();
   if (remaining <= 0) throw fail('DEADLINE_EXCEEDED', `not sent: the run deadline ${iso(req.deadline)} has passed`);
 
+  const head = requestHead(req, url, fail);
+  const body = req.body === undefined ? undefined : Buffer.from(req.body, 'utf8');
   const started = performance.now();
   return new Promise<HttpResponse>((resolve, reject) => {
     const timers: NodeJS.Timeout[] = [];
@@ -64,29 +67,13 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
       settled = true;
       for (const timer of timers) clearTimeout(timer);
       req.signal?.removeEventListener('abort', onAbort);
-      request.destroy();
+      socket.destroy();
       if (response) resolve(response);
       else reject(error);
     };
     const onAbort = (): void => settle(req.signal?.reason);
 
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers ?? {})) {
-      if (!/^(connection|content-length)$/i.test(name)) headers[name] = value;
-    }
-    headers['Connection'] = 'close';
-    if (req.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(req.body, 'utf8'));
-
-    const request = http.request({
-      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: url.port === '' ? 80 : Number(url.port),
-      path: `${url.pathname}${url.search}`,
-      method: req.method,
-      headers,
-      // A private agent per request: no keep-alive pool and no proxy even under NODE_USE_ENV_PROXY.
-      agent: false,
-    });
-
+    const socket = connect({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port === '' ? 80 : Number(url.port), noDelay: true });
     if (remaining <= MAX_TIMER_MS) {
       timers.push(
         setTimeout(() => settle(fail('DEADLINE_EXCEEDED', `the run deadline ${iso(req.deadline)} passed during the request`)), remaining),
@@ -99,59 +86,80 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
     timers.push(connectTimer);
     req.signal?.addEventListener('abort', onAbort, { once: true });
 
-    request.on('socket', (socket: Socket) => {
-      const armRead = (): void => {
-        clearTimeout(connectTimer);
-        // Idle timeout on the socket: it restarts on every byte in either direction.
-        socket.setTimeout(req.readTimeoutMs, () =>
-          settle(fail('WIRESERVER_TIMEOUT', `no data for ${req.readTimeoutMs} ms (read timeout)`, 'timeout', { budget: 'read' })),
-        );
-      };
-      if (socket.connecting) socket.once('connect', armRead);
-      else armRead();
+    const reader = new ResponseReader(req.maxResponseBytes);
+    const status = (): number | undefined => reader.head?.status;
+    const unreadable = (err: unknown): WireServerError => {
+      if (!(err instanceof ResponseReadError)) return fail('WIRESERVER_UNREACHABLE', 'the response could not be read', 'connection', { cause: err });
+      const { problem } = err;
+      if (problem.kind === 'too-large') {
+        const size = problem.declared ?? `more than ${req.maxResponseBytes}`;
+        return fail('WIRESERVER_HTTP', `response body of ${size} bytes is over the limit of ${req.maxResponseBytes}`, undefined, { status: status() });
+      }
+      if (problem.kind === 'truncated') {
+        // The request was written: a close before the answer is what node:http called a socket hang up
+        // (ECONNRESET), and ready.ts counts it as an attempt that may have reached the fabric.
+        if (reader.head === undefined) return fail('WIRESERVER_UNREACHABLE', 'the connection closed before a complete answer (ECONNRESET: socket hang up)', 'connection', { errno: 'ECONNRESET' });
+        const declared = reader.head.headers['content-length'] ?? 'the chunked';
+        return fail('WIRESERVER_UNREACHABLE', `the connection closed after ${reader.bodyBytes} of ${declared} body bytes (truncated response)`, 'connection', { status: status() });
+      }
+      return fail('WIRESERVER_UNREACHABLE', `the response is not valid HTTP/1.1: ${problem.rule}`, 'connection', { status: status() });
+    };
+    const finish = (): void => {
+      const responseHead = reader.head!;
+      settle(undefined, { status: responseHead.status, headers: responseHead.headers, body: reader.body, durationMs: Math.round(performance.now() - started) });
+    };
+
+    socket.once('connect', () => {
+      clearTimeout(connectTimer);
+      // Idle timeout on the socket: it restarts on every byte in either direction.
+      socket.setTimeout(req.readTimeoutMs, () =>
+        settle(fail('WIRESERVER_TIMEOUT', `no data for ${req.readTimeoutMs} ms (read timeout)`, 'timeout', { budget: 'read' })),
+      );
+      socket.write(body === undefined ? head : Buffer.concat([head, body]));
     });
-    request.on('error', (err: NodeJS.ErrnoException) => {
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        reader.feed(chunk);
+      } catch (err) {
+        return settle(unreadable(err));
+      }
+      if (reader.done) finish();
+    });
+    socket.on('end', () => {
+      try {
+        reader.end();
+      } catch (err) {
+        return settle(unreadable(err));
+      }
+      finish();
+    });
+    socket.on('close', () => settle(unreadable(new ResponseReadError({ kind: 'truncated' }))));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
       const errno = err.code ?? 'unknown';
+      // After the head, a reset is a truncated response, as node:http reported it.
+      if (reader.head !== undefined) return settle(fail('WIRESERVER_UNREACHABLE', `the connection closed after ${reader.bodyBytes} body bytes (truncated response: ${errno})`, 'connection', { status: status(), cause: err, errno }));
       settle(fail('WIRESERVER_UNREACHABLE', `connection failed (${errno}: ${err.message})`, 'connection', { cause: err, errno }));
     });
-    request.on('response', (res: IncomingMessage) => {
-      const status = res.statusCode ?? 0;
-      const declared = res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);
-      const tooLarge = (size: number | string) =>
-        fail('WIRESERVER_HTTP', `response body of ${size} bytes is over the limit of ${req.maxResponseBytes}`, undefined, { status });
-      if (declared !== undefined && declared > req.maxResponseBytes) return settle(tooLarge(declared));
-
-      const chunks: Buffer[] = [];
-      let received = 0;
-      res.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        // Checked per chunk, so an endless body never sits in memory beyond one chunk over the cap.
-        if (received > req.maxResponseBytes) return settle(tooLarge(`more than ${req.maxResponseBytes}`));
-        chunks.push(chunk);
-      });
-      const truncated = (cause?: unknown) =>
-        fail(
-          'WIRESERVER_UNREACHABLE',
-          `the connection closed after ${received} of ${declared ?? 'the chunked'} body bytes (truncated response)`,
-          'connection',
-          { status, cause },
-        );
-      res.on('error', (err) => settle(truncated(err)));
-      res.on('close', () => {
-        if (!res.complete) settle(truncated());
-      });
-      res.on('end', () => {
-        if (!res.complete) return settle(truncated());
-        settle(undefined, {
-          status,
-          headers: flattenHeaders(res.headers),
-          body: Buffer.concat(chunks, received),
-          durationMs: Math.round(performance.now() - started),
-        });
-      });
-    });
-    request.end(req.body);
   });
+}
+
+/** Header names are tokens and values hold no CR, LF or NUL (RFC 9110 5.5): a header cannot smuggle another line in. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_VALUE = /^[^\u0000\r\n]*$/;
+
+/** The request line and headers: Host, the caller's headers, Connection: close and the body's length. */
+function requestHead(req: HttpRequest, url: URL, fail: (code: WireServerErrorCode, rule: string) => WireServerError): Buffer {
+  const lines = [`${req.method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`];
+  for (const [name, value] of Object.entries(req.headers ?? {})) {
+    if (/^(connection|content-length|host|transfer-encoding)$/i.test(name)) continue;
+    if (!HEADER_NAME.test(name)) throw fail('WIRESERVER_HTTP', `not sent: the header name ${JSON.stringify(name.slice(0, 40))} is not an HTTP token`);
+    // The name only: a value may be a secret or a long certificate.
+    if (!HEADER_VALUE.test(value)) throw fail('WIRESERVER_HTTP', `not sent: the value of header ${name} has a CR, LF or NUL`);
+    lines.push(`${name}: ${value}`);
+  }
+  lines.push('Connection: close');
+  if (req.body !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(req.body, 'utf8')}`);
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
 }
 
 type WireServerErrorCode = ConstructorParameters<typeof WireServerError>[0];
@@ -257,12 +265,6 @@ function safeDisplayUrl(raw: string): string {
   } catch {
     return raw.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').slice(0, 300);
   }
-}
-
-function flattenHeaders(headers: IncomingMessage['headers']): Record<string, string | undefined> {
-  const flat: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(headers)) flat[name] = Array.isArray(value) ? value.join(', ') : value;
-  return flat;
 }
 
 function iso(ms: number): string {

@@ -7,7 +7,7 @@ import { Secret } from '../util/secret.ts';
  * The user data of the VM from the Azure Instance Metadata Service (IMDS):
  * `GET /metadata/instance/compute/userData?api-version=2021-01-01&format=text` with `Metadata: true`
  * (Azure, "Azure Instance Metadata Service", user data), answered with the base64 text the VM was
- * deployed with. On node:http through http.ts: never through a proxy (IMDS refuses proxied requests and
+ * deployed with. Through http.ts (HTTP/1.1 on a node:net socket): never through a proxy (IMDS refuses proxied requests and
  * a proxy must not see the data), a fresh connection, a capped body, the run's read retry policy
  * (retry.ts READ_POLICY) under a short budget of its own. IMDS absent (Azure Stack Hub, older hosts:
  * no route, refused, 400 or 404) is a result, not an error: the caller logs it and skips the source.

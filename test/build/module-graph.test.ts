@@ -21,9 +21,9 @@ test('provision evaluates neither node-forge nor fflate nor execa nor the simula
     // The loader loads these before it sets --no-opt (build/code-cache-loader.ts): the ones the run needs
     // (the fabric's HTTP, the key, the DHCP check, the PowerShell session), and none only other commands use.
     const builtins = provisionBuiltins(metafile);
-    for (const name of ['node:http', 'node:crypto', 'node:dgram', 'node:child_process', 'node:fs/promises']) assert.ok(builtins.includes(name), name);
+    for (const name of ['node:net', 'node:crypto', 'node:dgram', 'node:child_process', 'node:fs/promises']) assert.ok(builtins.includes(name), name);
     assert.ok(builtins.every((name) => name.startsWith('node:')), builtins.join(' '));
-    assert.ok(!builtins.includes('node:zlib') && !builtins.includes('node:https'), builtins.join(' '));
+    assert.ok(!builtins.includes('node:zlib') && !builtins.includes('node:https') && !builtins.includes('node:http'), builtins.join(' '));
     // The certificate step carries forge's subset only: not its index, TLS or SSH (the simulator keeps them).
     assert.deepEqual(unwanted(staticClosure(metafile, 'src/crypto/certificate-file.ts'), /node-forge\/lib\/(index|tls|ssh|ed25519)\.js$/), []);
   } finally {

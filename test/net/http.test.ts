@@ -193,6 +193,57 @@ test('an endless chunked body is cut off at the cap', async (t) => {
   assert.ok(written < 50_000_000, 'the server was stopped long before it finished');
 });
 
+test('a chunked response is read whole, and the request goes out as one HTTP/1.1 head with Host', async (t) => {
+  let head = '';
+  const server = await tcpServer((socket) => {
+    socket.on('data', (chunk) => {
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/xml\r\n\r\n');
+      setTimeout(() => socket.end('6\r\n<Goal>\r\n7\r\n</Goal>\r\n0\r\n\r\n'), 10);
+    });
+  });
+  t.after(server.close);
+  const url = server.url('/machine/?comp=goalstate');
+  const response = await httpRequest(base(url, { headers: { 'x-ms-version': '2012-11-30', Host: 'ignored' } }));
+  assert.equal(response.body.toString(), '<Goal></Goal>');
+  assert.equal(response.headers['content-type'], 'text/xml');
+  const port = new URL(url).port;
+  assert.equal(head, `GET /machine/?comp=goalstate HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-ms-version: 2012-11-30\r\nConnection: close\r\n\r\n`);
+});
+
+test('a response that is not HTTP/1.1 is WIRESERVER_UNREACHABLE naming the rule, and fabricRequest retries it', async (t) => {
+  let connections = 0;
+  const server = await tcpServer((socket) => {
+    connections += 1;
+    const n = connections;
+    socket.once('data', () => socket.end(n === 1 ? 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc' : 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+  });
+  t.after(server.close);
+  const url = server.url('/?comp=versions');
+  const err = await expectError(httpRequest(base(url)), 'WIRESERVER_UNREACHABLE', url);
+  assert.match(err.reason, /not valid HTTP\/1\.1: Content-Length has differing values \(2, 3\)/);
+  assert.equal(err.context['failure'], 'connection');
+  connections = 0;
+  const response = await fabricRequest({ ...base(url), policy: FAST });
+  assert.equal(response.body.toString(), 'ok');
+  assert.equal(connections, 2);
+});
+
+test('a header value with CR or LF is refused before anything is sent, and the reason does not carry it', async (t) => {
+  let connections = 0;
+  const server = await tcpServer(() => (connections += 1));
+  t.after(server.close);
+  const url = server.url('/machine?comp=health');
+  const secret = 'value\r\nInjected: yes';
+  const err = await expectError(httpRequest(base(url, { headers: { 'x-ms-container': secret } })), 'WIRESERVER_HTTP', url);
+  assert.match(err.reason, /not sent: the value of header x-ms-container has a CR, LF or NUL/);
+  assert.ok(!err.reason.includes('Injected'));
+  await expectError(httpRequest(base(url, { headers: { 'bad name': 'x' } })), 'WIRESERVER_HTTP', url);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(connections, 0);
+});
+
 test('a body shorter than its Content-Length is a truncation error', async (t) => {
   const server = await tcpServer((socket) => {
     socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789'));
