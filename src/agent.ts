@@ -4,7 +4,7 @@ import { FabricSession, type FabricSettings } from './fabric-session.ts';
 import { applyConfiguration } from './apply.ts';
 import { fetchCertificates } from './certificates.ts';
 import { createTransportCertificate } from './crypto/transport-cert.ts';
-import { startTransportKeyPair, type TransportKeyPair } from './crypto/transport-key.ts';
+import { keyStartsWithRun, startTransportKeyPair, type TransportKeyPair } from './crypto/transport-key.ts';
 import { readOvfEnv, type ProvisioningConfig } from './protocol/ovf-env.ts';
 import { AGENT_VERSION } from './version.ts';
 import { silentLog, type Log } from './util/log.ts';
@@ -33,6 +33,8 @@ export interface RunSettings extends FabricSettings {
   /** Extra time allowed for the ProvisioningFailed report when the run failed because time ran out. */
   failureReportGraceMs: number;
   phase: Phase;
+  /** Start the transport key with the run (true), or once the goal state lists certificates: transport-key.ts keyStartsWithRun. */
+  transportKeyWithRun: boolean;
 }
 
 export const DEFAULT_RUN_SETTINGS: RunSettings = {
@@ -48,11 +50,12 @@ export const DEFAULT_RUN_SETTINGS: RunSettings = {
   deadlineMs: 20 * 60_000,
   failureReportGraceMs: 60_000,
   phase: 'full',
+  transportKeyWithRun: keyStartsWithRun(),
 };
 
 export interface ProvisionOptions {
   platform: Platform;
-  /** A transport key generation already under way (main starts it before the agent's modules load). */
+  /** A transport key generation already under way (main starts it before the agent's modules load, keyStartsWithRun). */
   transportKey?: Promise<TransportKeyPair>;
   log?: Log;
   settings?: Partial<RunSettings>;
@@ -80,9 +83,10 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   const session = new FabricSession(settings, platform, log, AGENT_VERSION, deadline);
   const run: Run = {
     platform, log, settings, journal, session, alreadyProvisioned: false, complete: false, ready: 'not-sent',
-    configuration: undefined, provisioningReport: undefined, transportKey: options.transportKey ?? startTransportKeyPair(), graceUntil: undefined,
+    configuration: undefined, provisioningReport: undefined, transportKey: options.transportKey ?? (settings.transportKeyWithRun ? startTransportKeyPair() : undefined), graceUntil: undefined,
   };
   log.info(`winprov ${AGENT_VERSION} provisioning on the ${platform.kind} platform`);
+  log.debug(run.transportKey === undefined ? 'transport key: generated only if the goal state lists certificates (one logical processor)' : 'transport key: generating since the run started');
   // Written once DHCP is settled (provisionSteps): on Windows it would otherwise hold the network back
   // behind one more PowerShell request. Awaited before any other entry, so the log keeps its order.
   let started = Promise.resolve();
@@ -156,9 +160,10 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
   }
   // The apply steps' modules load while the certificates are fetched: only then is there network time
   // to hide them behind, and a re-run applies nothing. The transport certificate is signed only for
-  // certificates to fetch; its key has been generating on the thread pool since the run started
-  // (main.ts, or provision() for callers that pass none), the costliest local work, hidden behind start-up and the network steps.
-  const transport = !run.alreadyProvisioned && goalState.roleInstance.certificatesUrl !== undefined ? createTransportCertificate(run.transportKey) : undefined;
+  // certificates to fetch. With a processor to spare its key has been generating on the thread pool since
+  // the run started (main.ts, or provision() for callers that pass none), the costliest local work hidden
+  // behind start-up and the network steps; with one processor it starts here (keyStartsWithRun).
+  const transport = !run.alreadyProvisioned && goalState.roleInstance.certificatesUrl !== undefined ? createTransportCertificate(run.transportKey ?? startTransportKeyPair()) : undefined;
   transport?.catch(() => {});
   if (transport !== undefined) platform.warmUp?.();
 

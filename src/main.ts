@@ -19,8 +19,9 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         io.out(versionText());
         return EXIT_CODES.ok;
       case 'provision': {
-        // The transport key is a run's costliest local work: start it before the agent's modules load.
-        const transportKey = (await import('./crypto/transport-key.ts')).startTransportKeyPair();
+        // The transport key is a run's costliest local work: with a processor to spare, start it before
+        // the agent's modules load (transport-key.ts keyStartsWithRun).
+        const transportKey = (await import('./crypto/transport-key.ts')).transportKeyForRun();
         return await (await import('./cli/provision.ts')).provisionCommand(config, io, transportKey);
       }
       case 'demo':

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
-import { generateTransportKeyPair } from '../../src/crypto/transport-key.ts';
+import { generateTransportKeyPair, keyStartsWithRun, transportKeyForRun } from '../../src/crypto/transport-key.ts';
 import { createTransportCertificate } from '../../src/crypto/transport-cert.ts';
 
 test('the transport key pair is a fresh RSA-2048 pair in SPKI and PKCS#8 PEM', async () => {
@@ -21,4 +21,14 @@ test('a key generation started early is the key the transport certificate is mad
   const certificate = new X509Certificate(transport.certPem);
   assert.equal(certificate.publicKey.export({ type: 'spki', format: 'pem' }), publicKey);
   assert.equal(transport.keyPem.reveal(), privateKey);
+});
+
+test('the key starts with the run only when a second logical processor can generate it beside the run', async () => {
+  assert.equal(keyStartsWithRun(1), false);
+  assert.equal(keyStartsWithRun(2), true);
+  assert.equal(keyStartsWithRun(64), true);
+  assert.equal(transportKeyForRun(1), undefined);
+  const started = transportKeyForRun(2);
+  assert.ok(started !== undefined);
+  assert.equal(createPrivateKey((await started).privateKey).asymmetricKeyDetails?.modulusLength, 2048);
 });

@@ -50,6 +50,22 @@ test('a run reports Provisioning then Ready and applies name, account, certifica
   }
 });
 
+test('with one logical processor the key is generated when the goal state lists certificates, and they are imported', async () => {
+  const fx = await provisioningFixture({ scenario: { adminPassword: PASSWORD, certificateCount: 2 } });
+  try {
+    const result = await fx.run({ transportKeyWithRun: false });
+    assert.equal(result.outcome, 'ready', result.error?.describe());
+    assert.ok(fx.lines.some((line) => line.includes('transport key: generated only if the goal state lists certificates')), fx.lines.join('\n'));
+    const machine = await fx.machine();
+    for (const certificate of fx.simulator.expected.certificates) {
+      assert.ok(machine.certificateStores[certificate.storeName]?.some((c) => c.thumbprint === certificate.thumbprint), certificate.thumbprint);
+    }
+    assert.equal(fx.simulator.requestsTo('certificates').length, 1);
+  } finally {
+    await fx.close();
+  }
+});
+
 test('a second run on a provisioned machine applies nothing and sends Ready again', async () => {
   const fx = await provisioningFixture({ scenario: { adminPassword: PASSWORD, certificateCount: 1 } });
   try {
