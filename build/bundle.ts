@@ -3,6 +3,8 @@ import { builtinModules } from 'node:module';
 import { join, relative, resolve, sep } from 'node:path';
 import * as esbuild from 'esbuild';
 import { programFileOf, wrapInLoader, type WrappedProgram } from './code-cache-loader.ts';
+import { ARG_OPTIONS } from '../src/config.ts';
+import { LOADER_KEY_GLOBAL, MIN_PROCESSORS_FOR_EARLY_KEY, TRANSPORT_KEY_OPTIONS } from '../src/crypto/transport-key.ts';
 import { inlineScripts, inlinedInputName, type InlineScriptsOptions } from './inline-scripts.ts';
 import { provisionBuiltins } from './module-graph.ts';
 import { BUNDLE, ROOT, gitCommit, readPackage, versionLineProblem } from './project.ts';
@@ -120,7 +122,12 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
   // The code cache's loader and the program it reads (build/code-cache-loader.ts). Written program first:
   // a build cut short between the two leaves a loader that refuses the new program, never runs it.
   const programFile = programFileOf(outfile);
-  const loaderOptions = { startFlags: AGENT_START_FLAGS, runtimeFlags: AGENT_RUNTIME_FLAGS, preload: provisionBuiltins(result.metafile) };
+  const loaderOptions = {
+    startFlags: AGENT_START_FLAGS,
+    runtimeFlags: AGENT_RUNTIME_FLAGS,
+    preload: provisionBuiltins(result.metafile),
+    transportKey: { argOptions: ARG_OPTIONS, keyOptions: TRANSPORT_KEY_OPTIONS, minProcessors: MIN_PROCESSORS_FOR_EARLY_KEY, global: LOADER_KEY_GLOBAL },
+  };
   let wrapped: WrappedProgram;
   try {
     wrapped = wrapInLoader(result.outputFiles[0]!.text, loaderOptions);

@@ -74,6 +74,20 @@ export interface LoaderOptions {
   runtimeFlags?: readonly string[];
   /** Node built-ins to load first, from Node's own code cache, while V8's flags are still the defaults. */
   preload?: readonly string[];
+  /** A provision run's transport key, started before anything else loads (startTransportKey); absent: never. */
+  transportKey?: TransportKeyStart;
+}
+
+/**
+ * What the loader needs to start a provision run's transport key: the command line's options (to tell a
+ * provision run as src/config.ts does), the key's parameters and the processors it needs
+ * (src/crypto/transport-key.ts), and the global its promise is left under for the program.
+ */
+export interface TransportKeyStart {
+  argOptions: Readonly<Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>>;
+  keyOptions: Readonly<Record<string, unknown>>;
+  minProcessors: number;
+  global: string;
 }
 
 /** The two texts of a bundle: the loader (the file node or the SEA runs) and the program file it reads. */
@@ -124,6 +138,11 @@ export function wrapInLoader(program: string, options: LoaderOptions = {}): Wrap
   const START_FLAGS = ${JSON.stringify(startFlags)};
   const RUNTIME_FLAGS = ${JSON.stringify(runtimeFlags)};
   const PRELOAD = ${JSON.stringify(preload)};
+  // A provision run's transport key (src/crypto/transport-key.ts) starts before the built-ins and the
+  // program load: the run's costliest local work, on the thread pool, while nothing else wants the
+  // second processor (the fabric has not been asked anything yet).
+  const TRANSPORT_KEY = ${JSON.stringify(options.transportKey ?? null)};
+  if (TRANSPORT_KEY !== null) ${startTransportKey.name}(TRANSPORT_KEY, process.argv.slice(2), require("node:util"), require("node:os"), require("node:crypto"));
   // The program's text, ASCII read as latin1: in a SEA an asset of the executable (getRawAsset is a view
   // of it, not a copy), else the file beside this one. One from another build must never run with this
   // loader's cache (V8 would trust the cache for any text of the same length), so its stamps must name
@@ -188,9 +207,42 @@ export function wrapInLoader(program: string, options: LoaderOptions = {}): Wrap
   ${programMismatch.toString()}
 
   ${readCache.toString()}
+
+  ${startTransportKey.toString()}
 })();
 `;
   return { loader, program: text, sourceSha256: sha256 };
+}
+
+/**
+ * Starts the transport key when the command line is a provision run (src/config.ts: no command, or
+ * "provision", and neither --help nor --version deciding otherwise) on a machine with the processors the
+ * program asks for (keyStartsWithRun); its promise is left under a configurable global the program takes
+ * and deletes (transportKeyForRun), so no second run in the process could use the same key. Pasted into
+ * the loader like readCache, so it names only its arguments; a command line it cannot read starts nothing.
+ */
+export function startTransportKey(
+  settings: TransportKeyStart,
+  args: readonly string[],
+  util: typeof import('node:util'),
+  os: typeof import('node:os'),
+  crypto: typeof import('node:crypto'),
+): void {
+  let parsed;
+  try {
+    parsed = util.parseArgs({ args: [...args], options: settings.argOptions, allowPositionals: true, strict: false });
+  } catch {
+    return;
+  }
+  const { values, positionals } = parsed;
+  const provision = !values['help'] && (positionals.length === 0 ? !values['version'] : positionals[0] === 'provision');
+  if (!provision || os.availableParallelism() < settings.minProcessors) return;
+  const key = new Promise((resolve, reject) => {
+    crypto.generateKeyPair('rsa', settings.keyOptions as unknown as import('node:crypto').RSAKeyPairOptions<'pem', 'pem'>, (err, publicKey, privateKey) => (err ? reject(err) : resolve({ publicKey, privateKey })));
+  });
+  // Observed here: a failure surfaces where the certificates step awaits the key.
+  key.catch(() => {});
+  Object.defineProperty(globalThis, Symbol.for(settings.global), { value: key, configurable: true });
 }
 
 /**

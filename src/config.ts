@@ -110,7 +110,8 @@ const IMAGE_ONLY_KEYS: readonly FileKey[] = ['firstBootScript', 'firstBootTimeou
 type FileKey = (typeof FILE_KEYS)[number];
 type Layer = Partial<Record<FileKey, string | number | boolean>>;
 
-const ARG_OPTIONS = {
+/** The command line's options (node:util parseArgs); the loader reads them too, to tell a provision run (build/code-cache-loader.ts). */
+export const ARG_OPTIONS = {
   platform: { type: 'string' },
   sandbox: { type: 'string' },
   fabric: { type: 'string' },

@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AGENT_RUNTIME_FLAGS, AGENT_START_FLAGS, bundle } from '../../build/bundle.ts';
-import { CODE_CACHE_GLOBAL, CODE_CACHE_MAGIC, loaderSourceSha256, loaderStartFlags, programFileOf, programMismatch, programStamp, readCache, wrapInLoader } from '../../build/code-cache-loader.ts';
+import { CODE_CACHE_GLOBAL, CODE_CACHE_MAGIC, type TransportKeyStart, loaderSourceSha256, loaderStartFlags, programFileOf, programMismatch, programStamp, readCache, wrapInLoader } from '../../build/code-cache-loader.ts';
 import { provisionOnce as provisionWith, tamper } from '../../build/code-cache-check.ts';
 import { MAGIC, encodeCodeCache } from '../../src/code-cache.ts';
+import { ARG_OPTIONS, loadConfig } from '../../src/config.ts';
+import { LOADER_KEY_GLOBAL, MIN_PROCESSORS_FOR_EARLY_KEY, TRANSPORT_KEY_OPTIONS } from '../../src/crypto/transport-key.ts';
 import { FabricSimulator } from '../../src/simulator/index.ts';
 import { installTemplates } from '../helpers/install-templates.ts';
 
@@ -45,6 +47,36 @@ test('the loader names its start flags, loads its built-ins, then sets the flags
     assert.notEqual(bare.tag, plainTag);
     assert.equal((await run(['--single-threaded-gc'])).tag, bare.tag);
     assert.equal((await run(['--no-opt'])).dgram, false, 'with --no-opt already set there is nothing to load early for');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the loader starts the transport key for a provision run, as config.ts reads the command line, and only with the processors asked for', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'winprov-loader-key-'));
+  try {
+    const program = `const key = globalThis[Symbol.for(${JSON.stringify(LOADER_KEY_GLOBAL)})];
+      if (key === undefined) process.stdout.write('none');
+      else key.then((k) => process.stdout.write(String(require('node:crypto').createPrivateKey(k.privateKey).asymmetricKeyDetails.modulusLength)));`;
+    const loaderFor = (minProcessors: number): string => {
+      const settings: TransportKeyStart = { argOptions: ARG_OPTIONS, keyOptions: TRANSPORT_KEY_OPTIONS, minProcessors, global: LOADER_KEY_GLOBAL };
+      const wrapped = wrapInLoader(program, { transportKey: settings });
+      const file = join(dir, `loader-${minProcessors}.cjs`);
+      writeFileSync(file, wrapped.loader);
+      writeFileSync(programFileOf(file), wrapped.program, 'latin1');
+      return file;
+    };
+    const any = loaderFor(1);
+    const started = async (file: string, argv: string[]) => (await run(process.execPath, [file, ...argv], { env: { ...process.env, WINPROV_CODE_CACHE: 'off' } })).stdout;
+    const lines: string[][] = [[], ['provision'], ['--platform', 'sandbox', 'provision'], ['-v', '--deadline', '5m'], ['--version', 'provision'],
+      ['status'], ['--help'], ['provision', '--help'], ['--version'], ['-q', 'collect-logs'], ['simulate', '--port', '8080']];
+    for (const argv of lines) {
+      const isProvision = loadConfig({ argv, env: {} }).command === 'provision';
+      assert.equal(await started(any, argv), isProvision ? '2048' : 'none', argv.join(' ') || '(no arguments)');
+    }
+    // The processors a machine has: none asks for a million.
+    assert.equal(await started(loaderFor(1_000_000), ['provision']), 'none');
+    assert.equal(MIN_PROCESSORS_FOR_EARLY_KEY, 2);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

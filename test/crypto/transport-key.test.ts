@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
-import { generateTransportKeyPair, keyStartsWithRun, transportKeyForRun } from '../../src/crypto/transport-key.ts';
+import { LOADER_KEY_GLOBAL, generateTransportKeyPair, keyStartsWithRun, transportKeyForRun, type TransportKeyPair } from '../../src/crypto/transport-key.ts';
 import { createTransportCertificate } from '../../src/crypto/transport-cert.ts';
 
 test('the transport key pair is a fresh RSA-2048 pair in SPKI and PKCS#8 PEM', async () => {
@@ -31,4 +31,15 @@ test('the key starts with the run only when a second logical processor can gener
   const started = transportKeyForRun(2);
   assert.ok(started !== undefined);
   assert.equal(createPrivateKey((await started).privateKey).asymmetricKeyDetails?.modulusLength, 2048);
+});
+
+test('the key the loader started is the run\'s, taken once: a second run in the process starts its own', async () => {
+  const fromLoader = generateTransportKeyPair();
+  Object.defineProperty(globalThis, Symbol.for(LOADER_KEY_GLOBAL), { value: fromLoader, configurable: true });
+  assert.equal(transportKeyForRun(1), fromLoader, 'taken even where the program would not have started one');
+  assert.equal(Symbol.for(LOADER_KEY_GLOBAL) in globalThis, false);
+  assert.equal(transportKeyForRun(1), undefined);
+  const second = transportKeyForRun(2) as Promise<TransportKeyPair>;
+  assert.notEqual(second, fromLoader);
+  assert.notEqual((await second).privateKey, (await fromLoader).privateKey);
 });
