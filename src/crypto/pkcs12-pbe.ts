@@ -5,10 +5,10 @@ import { sha1Rehash } from './sha1-rehash.ts';
 import { checkedIterations } from './work-budget.ts';
 
 /**
- * PKCS#12 password-based encryption (RFC 7292 appendices B and C): the key derivation on node:crypto
- * hashing, and decryption with the PKCS#12 PBE schemes. A PFX runs one 2000-iteration derivation per MAC,
- * per encrypted SafeContents and per shrouded key; forge's general-purpose SHA-1 made that most of the
- * time of reading a PFX.
+ * PKCS#12 password-based encryption (RFC 7292 appendices B and C): the key derivation (SHA-1's rounds in
+ * WebAssembly, sha1-rehash.ts; other digests on node:crypto), and decryption with the PKCS#12 PBE schemes.
+ * A PFX runs one 2000-iteration derivation per MAC, per encrypted SafeContents and per shrouded key;
+ * forge's general-purpose SHA-1 made that most of the time of reading a PFX.
  */
 
 /** A hash for the KDF: node's name, output length u and block length v in bytes (RFC 7292 B.2). */

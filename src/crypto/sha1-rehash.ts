@@ -9,7 +9,7 @@ import { CertificateError } from '../errors.ts';
  * SHA-1 written in JavaScript runs its first derivation in the interpreter (about 6 us a round, 12 ms a
  * block) and a node:crypto call per round costs about 1 us. The same loop as one WebAssembly function,
  * which V8 compiles with its baseline compiler Liftoff whatever --no-opt says, costs 0.25-0.8 us a round:
- * 24 ms of a one-certificate run's main thread became 6 (README "Performance"). The module (about 300
+ * 24 ms of a one-certificate run's main thread became 6 (README "Performance"). The module (about 630
  * bytes) is assembled below from its instructions, so its source is this file, not a binary blob; it is
  * compiled on the first derivation, in about 0.3 ms. Without WebAssembly (node --jitless) the rounds
  * go through node:crypto.
