@@ -31,6 +31,8 @@ export interface ResponseHead {
 const MAX_HEAD_BYTES = 16 * 1024;
 /** A chunk-size line with its extensions. */
 const MAX_CHUNK_LINE_BYTES = 1024;
+/** Interim (1xx) responses before the final one: a peer that sends them without end is refused, not waited on. */
+const MAX_INTERIM_RESPONSES = 8;
 
 const STATUS_LINE = /^HTTP\/1\.[01] ([1-9]\d\d)(?: [^\u0000-\u0008\u000a-\u001f\u007f]*)?$/;
 const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\u0000-\u0008\u000a-\u001f\u007f]*?)[ \t]*$/;
@@ -55,6 +57,7 @@ export class ResponseReader {
   #head: ResponseHead | undefined;
   #body: Buffer[] = [];
   #bodyBytes = 0;
+  #interim = 0;
 
   constructor(maxBodyBytes: number) {
     this.#maxBodyBytes = maxBodyBytes;
@@ -190,7 +193,10 @@ export class ResponseReader {
     const code = Number(status[1]);
     if (code === 101) malformed('101 Switching Protocols answers a request that never asked to upgrade');
     // Interim responses (100 Continue, 102, 103) precede the final one (RFC 9110 15.2).
-    if (code < 200) return;
+    if (code < 200) {
+      if (++this.#interim > MAX_INTERIM_RESPONSES) malformed(`more than ${MAX_INTERIM_RESPONSES} interim (1xx) responses`);
+      return;
+    }
     this.#head = { status: code, headers };
     if (lengths.size > 1) malformed(`Content-Length has differing values (${[...lengths].join(', ').slice(0, 60)})`);
     const transferEncoding = headers['transfer-encoding'];

@@ -87,6 +87,7 @@ test('a malformed head is refused, naming the rule it breaks', () => {
   malformed('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n', /both Transfer-Encoding and Content-Length/);
   malformed('HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n', /never asked to upgrade/);
   malformed(`HTTP/1.1 200 OK\r\nX: ${'a'.repeat(17 * 1024)}\r\n\r\n`, /head is over 16384 bytes/);
+  malformed('HTTP/1.1 100 Continue\r\n\r\n'.repeat(9), /more than 8 interim \(1xx\) responses/);
 });
 
 test('a malformed chunked body is refused', () => {
