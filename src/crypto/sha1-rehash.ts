@@ -11,8 +11,8 @@ import { CertificateError } from '../errors.ts';
  * which V8 compiles with its baseline compiler Liftoff whatever --no-opt says, costs 0.25-0.8 us a round:
  * 24 ms of a one-certificate run's main thread became 6 (README "Performance"). The module (about 630
  * bytes) is assembled below from its instructions, so its source is this file, not a binary blob; it is
- * compiled on the first derivation, in about 0.3 ms. Without WebAssembly (node --jitless) the rounds
- * go through node:crypto.
+ * compiled on the first derivation, in about 0.3 ms. Without WebAssembly (node --jitless), or when it
+ * will not compile, the rounds go through node:crypto.
  */
 
 /** Memory: the five state words at 0 (little-endian, as i32.load reads them), the 80-word schedule at 64. */
@@ -136,7 +136,14 @@ function wasmRehash(): Rehash | null {
   if (compiled !== undefined) return compiled;
   const api = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
   if (api === undefined) return (compiled = null);
-  const { exports } = new api.Instance(new api.Module(rehashModuleBytes()));
+  let exports;
+  try {
+    ({ exports } = new api.Instance(new api.Module(rehashModuleBytes())));
+  } catch {
+    // A runtime that has the API but will not compile (a code-generation policy, a memory limit): the
+    // rounds go through node:crypto, slower and the same.
+    return (compiled = null);
+  }
   return (compiled = { memory: new DataView(exports.memory.buffer), rehash: exports.rehash });
 }
 

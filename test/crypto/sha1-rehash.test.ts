@@ -66,3 +66,19 @@ test('without WebAssembly (node --jitless has none) the rounds go through node:c
   }
   assert.deepEqual(digest, rehashWithNodeCrypto(seed, 100));
 });
+
+test('a WebAssembly that will not compile the module leaves the rounds to node:crypto, with the same result', async () => {
+  const specifier = '../../src/crypto/sha1-rehash.ts?webassembly-refuses';
+  const fresh = (await import(specifier)) as typeof import('../../src/crypto/sha1-rehash.ts');
+  const saved = Object.getOwnPropertyDescriptor(globalThis, 'WebAssembly')!;
+  const seed = createHash('sha1').update('refused').digest();
+  let digest: Buffer;
+  const refusing = { Module: class { constructor() { throw new Error('WebAssembly.Module(): Wasm code generation disallowed by embedder'); } }, Instance: class {} };
+  Object.defineProperty(globalThis, 'WebAssembly', { value: refusing, configurable: true, writable: true });
+  try {
+    digest = fresh.sha1Rehash(seed, 50);
+  } finally {
+    Object.defineProperty(globalThis, 'WebAssembly', saved);
+  }
+  assert.deepEqual(digest, rehashWithNodeCrypto(seed, 50));
+});
