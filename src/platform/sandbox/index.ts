@@ -4,7 +4,8 @@ import { applyAdminAccount } from './accounts.ts';
 import { applyWinRm } from './winrm.ts';
 import { applyOsVolume } from './volume.ts';
 import { Secret } from '../../util/secret.ts';
-import { readJsonFile, writeFileAtomic, writeJsonFile } from '../../util/files.ts';
+import { writeFileAtomic } from '../../util/files.ts';
+import * as stateFiles from '../state-files.ts';
 import { PlatformCommandError, PlatformRejectedError, StateError } from '../../errors.ts';
 import { wireServerFromInterfaceOptions } from '../../net/dhcp-cache.ts';
 import { defaultMachine, loadMachine, saveMachine, type SandboxMachine } from './machine.ts';
@@ -239,28 +240,29 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     });
   }
 
-  async readAgentState(): Promise<AgentState | undefined> {
-    return readJsonFile<AgentState>(join(this.stateDirectory, 'state.json'), (why) => new StateError(`state.json ${why}`));
+  // The agent's state files as on Windows (state-files.ts), with the same checks of what is read back.
+  readAgentState(): Promise<AgentState | undefined> {
+    return stateFiles.readAgentState(this.stateDirectory);
   }
 
   async writeAgentState(state: AgentState): Promise<void> {
     await this.ensureStateDirectory();
-    await writeJsonFile(join(this.stateDirectory, 'state.json'), state);
+    await stateFiles.writeStateJson(this.stateDirectory, stateFiles.STATE_FILE, state);
   }
 
-  async readCompletionMarker(): Promise<CompletionMarker | undefined> {
-    return readJsonFile<CompletionMarker>(join(this.stateDirectory, 'provisioned.json'), (why) => new StateError(`provisioned.json ${why}`));
+  readCompletionMarker(): Promise<CompletionMarker | undefined> {
+    return stateFiles.readCompletionMarker(this.stateDirectory);
   }
 
   async writeCompletionMarker(marker: CompletionMarker): Promise<void> {
     await this.ensureStateDirectory();
-    await writeJsonFile(join(this.stateDirectory, 'provisioned.json'), marker);
+    await stateFiles.writeStateJson(this.stateDirectory, stateFiles.MARKER_FILE, marker);
     await this.change('writeCompletionMarker', () => ({ detail: `completion marker for VM ${marker.vmId}`, result: undefined }));
   }
 
   async saveOvfEnvCopy(redactedXml: string): Promise<void> {
     await this.ensureStateDirectory();
-    await writeFileAtomic(join(this.stateDirectory, 'ovf-env.xml'), redactedXml);
+    await stateFiles.writeStateText(this.stateDirectory, stateFiles.OVF_COPY_FILE, redactedXml);
   }
 
   /** The sandbox's only run lock is the lock file. */

@@ -35,7 +35,7 @@ import { PowerShellSession, type LogFunction } from './session.ts';
 import { installSetupComplete } from './setup-complete.ts';
 import { writeFileAtomic } from '../../util/files.ts';
 import { readAnswerFile } from './answer-file.ts';
-import * as stateFiles from './state-files.ts';
+import * as stateFiles from '../state-files.ts';
 import * as image from './image.ts';
 import type { ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
 import { toOsVolumeResult } from './volume.ts';

@@ -113,3 +113,24 @@ test('WinRM: an HTTPS listener needs its certificate in My with the private key;
   assert.deepEqual((await platform.configureWinRm([{ protocol: 'Http', certificateThumbprint: undefined }]))[0]!.outcome, 'present');
   assert.deepEqual((await platform.machine()).winrm, { listeners: [{ transport: 'HTTP', port: 5985 }], firewallPorts: [5985] });
 }));
+
+test('the sandbox reads its state files with the checks Windows uses: a foreign or damaged one is a StateError', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'winprov-sandbox-state-'));
+  try {
+    const platform = await SandboxPlatform.open(root, { create: true });
+    await platform.ensureStateDirectory();
+    const { writeFile } = await import('node:fs/promises');
+    const cases: [string, string, RegExp][] = [
+      ['state.json', '[]', /state\.json is not a JSON object/],
+      ['state.json', JSON.stringify({ version: 2, vmId: 'x', agentVersion: '0', runId: 'r', startedAt: 't', steps: [], applied: [], reports: [] }), /state\.json field version: must be 1/],
+      ['provisioned.json', JSON.stringify({ vmId: 'x', provisionedAt: 't', agentVersion: '0', containerId: 'c', instanceId: 5 }), /provisioned\.json field instanceId: must be a string/],
+    ];
+    for (const [name, text, reason] of cases) {
+      await writeFile(join(platform.stateDirectory, name), text);
+      const read = name === 'state.json' ? platform.readAgentState() : platform.readCompletionMarker();
+      await assert.rejects(read, (err: unknown) => err instanceof StateError && reason.test(err.message), name);
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
-import { StateError } from '../../errors.ts';
-import { readJsonFile, writeFileAtomic } from '../../util/files.ts';
-import type { AgentState, CompletionMarker } from '../platform.ts';
+import { StateError } from '../errors.ts';
+import { readJsonFile, writeFileAtomic } from '../util/files.ts';
+import type { AgentState, CompletionMarker } from './platform.ts';
 
 /**
- * The agent's files in its state folder (%ProgramData%\winprov): state.json (the journal),
- * provisioned.json (the completion marker) and ovf-env.xml (the redacted copy). Node writes them
- * directly, atomically (temporary file, flush, rename), so a kill never leaves half a file; the folder's
- * ACL is set once by PowerShell beforehand. A file that is not JSON, or not of the expected shape, is a
+ * The agent's files in its state folder (%ProgramData%\winprov, or the sandbox's): state.json (the
+ * journal), provisioned.json (the completion marker) and ovf-env.xml (the redacted copy). Node writes them
+ * directly on both platforms, atomically (temporary file, flush, rename), so a kill never leaves half a
+ * file; on Windows the folder's ACL is set once by PowerShell beforehand. A file that is not JSON, or not of the expected shape, is a
  * StateError: a damaged journal must never be taken for a fresh machine.
  */
 
