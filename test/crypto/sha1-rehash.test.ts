@@ -50,35 +50,31 @@ test('sha1Rehash refuses a digest of another length and a count that is not a nu
   }
 });
 
-test('without WebAssembly (node --jitless has none) the rounds go through node:crypto, with the same result', async () => {
-  // A fresh instance of the module (its own compiled-or-not memo), first used while WebAssembly is gone.
-  const specifier = '../../src/crypto/sha1-rehash.ts?without-webassembly';
+/**
+ * Runs a fresh instance of the module (its own compiled-or-not memo) with globalThis.WebAssembly
+ * replaced (undefined: removed) for the first derivation, and restores it.
+ */
+async function rehashWith(webAssembly: object | undefined, tag: string, seed: Buffer, rounds: number): Promise<Buffer> {
+  const specifier = `../../src/crypto/sha1-rehash.ts?${tag}`;
   const fresh = (await import(specifier)) as typeof import('../../src/crypto/sha1-rehash.ts');
   const saved = Object.getOwnPropertyDescriptor(globalThis, 'WebAssembly')!;
-  const seed = createHash('sha1').update('jitless').digest();
-  let digest: Buffer;
-  Reflect.deleteProperty(globalThis, 'WebAssembly');
+  if (webAssembly === undefined) Reflect.deleteProperty(globalThis, 'WebAssembly');
+  else Object.defineProperty(globalThis, 'WebAssembly', { value: webAssembly, configurable: true, writable: true });
   try {
-    assert.equal('WebAssembly' in globalThis, false);
-    digest = fresh.sha1Rehash(seed, 100);
+    assert.equal('WebAssembly' in globalThis, webAssembly !== undefined);
+    return fresh.sha1Rehash(seed, rounds);
   } finally {
     Object.defineProperty(globalThis, 'WebAssembly', saved);
   }
-  assert.deepEqual(digest, rehashWithNodeCrypto(seed, 100));
+}
+
+test('without WebAssembly (node --jitless has none) the rounds go through node:crypto, with the same result', async () => {
+  const seed = createHash('sha1').update('jitless').digest();
+  assert.deepEqual(await rehashWith(undefined, 'without-webassembly', seed, 100), rehashWithNodeCrypto(seed, 100));
 });
 
 test('a WebAssembly that will not compile the module leaves the rounds to node:crypto, with the same result', async () => {
-  const specifier = '../../src/crypto/sha1-rehash.ts?webassembly-refuses';
-  const fresh = (await import(specifier)) as typeof import('../../src/crypto/sha1-rehash.ts');
-  const saved = Object.getOwnPropertyDescriptor(globalThis, 'WebAssembly')!;
-  const seed = createHash('sha1').update('refused').digest();
-  let digest: Buffer;
   const refusing = { Module: class { constructor() { throw new Error('WebAssembly.Module(): Wasm code generation disallowed by embedder'); } }, Instance: class {} };
-  Object.defineProperty(globalThis, 'WebAssembly', { value: refusing, configurable: true, writable: true });
-  try {
-    digest = fresh.sha1Rehash(seed, 50);
-  } finally {
-    Object.defineProperty(globalThis, 'WebAssembly', saved);
-  }
-  assert.deepEqual(digest, rehashWithNodeCrypto(seed, 50));
+  const seed = createHash('sha1').update('refused').digest();
+  assert.deepEqual(await rehashWith(refusing, 'webassembly-refuses', seed, 50), rehashWithNodeCrypto(seed, 50));
 });
