@@ -3,10 +3,12 @@ import { join, relative } from 'node:path';
 import { applyAdminAccount } from './accounts.ts';
 import { applyWinRm } from './winrm.ts';
 import { applyOsVolume } from './volume.ts';
+import { applyCertificateImport, openForImport } from './certificates.ts';
+import { applyGuestAgentServices, guestAgentView } from './services.ts';
 import { Secret } from '../../util/secret.ts';
 import { writeFileAtomic } from '../../util/files.ts';
 import * as stateFiles from '../state-files.ts';
-import { PlatformCommandError, PlatformRejectedError, StateError } from '../../errors.ts';
+import { PlatformCommandError, StateError } from '../../errors.ts';
 import { wireServerFromInterfaceOptions } from '../../net/dhcp-cache.ts';
 import { defaultMachine, loadMachine, saveMachine, type SandboxMachine } from './machine.ts';
 import { sandboxDiagnostics } from './diagnostics.ts';
@@ -14,7 +16,7 @@ import * as sandboxImage from './image.ts';
 import type { ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
 import { exists, readSandboxMedia } from './media.ts';
 import { readSandboxAnswerFile, writeSandboxAnswerFile } from './answer-file.ts';
-import { checkComputerName, checkPasswordPolicy, checkStoreName, checkUserName } from './rules.ts';
+import { checkComputerName, checkPasswordPolicy, checkUserName } from './rules.ts';
 import type {
   AdminAccount, AdminAccountResult, AgentEvent, AgentState, CertificateBundle, CertificateImportResult, CompletionMarker,
   DiagnosticFile, FabricInterface, GuestAgentServices, ImageVerbs, OsVolumeResult, Platform, ProvisioningMedia,
@@ -31,8 +33,6 @@ import { fitKvpValue } from '../kvp-value.ts';
  * Windows would (rules.ts), and can be inspected and run again. Tests, the demo and the benchmark run
  * the real agent against it.
  */
-
-const GUEST_AGENT_SERVICES = ['RdAgent', 'WindowsAzureGuestAgent', 'WindowsAzureTelemetryService'];
 
 export interface SandboxOptions {
   /** Creates a default machine when the folder has none (a fresh generalized image). */
@@ -122,32 +122,8 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   }
 
   async importCertificates(bundle: CertificateBundle): Promise<CertificateImportResult[]> {
-    // Windows opens the PFX the same way: a placement naming a certificate it does not hold fails.
-    // Loaded here, not at start-up: it brings node-forge, which a run without certificates never needs.
-    const { readPkcs12 } = await import('../../crypto/pkcs12.ts');
-    const contents = readPkcs12(bundle.pfx.reveal());
-    const inPfx = new Map(contents.certificates.map((c) => [c.thumbprint, c]));
-    for (const placement of bundle.placements) {
-      checkStoreName(placement.store);
-      if (!inPfx.has(placement.thumbprint)) {
-        throw new PlatformRejectedError('importCertificates', `certificate ${placement.thumbprint} is not in the PFX from the fabric`);
-      }
-    }
-    return this.change('importCertificates', (machine) => {
-      const results: CertificateImportResult[] = [];
-      for (const placement of bundle.placements) {
-        const store = (machine.certificateStores[placement.store] ??= []);
-        if (store.some((c) => c.thumbprint === placement.thumbprint)) {
-          results.push({ thumbprint: placement.thumbprint, store: placement.store, outcome: 'present' });
-          continue;
-        }
-        const hasPrivateKey = inPfx.get(placement.thumbprint)!.hasPrivateKey;
-        store.push({ thumbprint: placement.thumbprint, subject: inPfx.get(placement.thumbprint)!.subject, hasPrivateKey, keyStorage: hasPrivateKey ? 'MachineKeySet' : 'none', exportable: false });
-        results.push({ thumbprint: placement.thumbprint, store: placement.store, outcome: 'imported' });
-      }
-      const imported = results.filter((r) => r.outcome === 'imported');
-      return { detail: imported.length ? `imported ${imported.map((r) => `${r.thumbprint} into LocalMachine\\${r.store}`).join(', ')}` : undefined, result: results };
-    });
+    const inPfx = await openForImport(bundle);
+    return this.change('importCertificates', (machine) => applyCertificateImport(machine, bundle, inPfx));
   }
 
   async configureWinRm(listeners: WinRmListenerRequest[]): Promise<WinRmListenerResult[]> {
@@ -178,16 +154,7 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   }
 
   async setGuestAgentServices(enabled: boolean): Promise<GuestAgentServices> {
-    return this.change('setGuestAgentServices', (machine) => {
-      const mode = enabled ? 'Automatic' : 'Disabled';
-      const changed: string[] = [];
-      for (const service of machine.services) {
-        if (!GUEST_AGENT_SERVICES.includes(service.name) || service.startMode === mode) continue;
-        service.startMode = mode;
-        changed.push(service.name);
-      }
-      return { detail: changed.length ? `${changed.join(', ')} set to ${mode}` : undefined, result: guestAgentView(machine) };
-    });
+    return this.change('setGuestAgentServices', (machine) => applyGuestAgentServices(machine, enabled));
   }
 
   async readGuestAgentServices(): Promise<GuestAgentServices> {
@@ -351,10 +318,6 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     if (crash) process.kill(process.pid, 'SIGKILL');
     return result;
   }
-}
-
-function guestAgentView(machine: SandboxMachine): GuestAgentServices {
-  return { installed: machine.services.filter((s) => GUEST_AGENT_SERVICES.includes(s.name)).map((s) => ({ ...s })) };
 }
 
 export { passwordMatches } from './password.ts';
