@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { StateError } from '../errors.ts';
 import { readJsonFile, writeFileAtomic } from '../util/files.ts';
-import type { AgentState, CompletionMarker } from './platform.ts';
+import type { AgentState, CompletionMarker } from './state-types.ts';
 
 /**
  * The agent's files in its state folder (%ProgramData%\winprov, or the sandbox's): state.json (the
