@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { commandOf } from '../src/config.ts';
 
 /**
  * The shipped bundle is a small loader and the program's text beside it: the loader reads the text and
@@ -209,17 +210,19 @@ export function wrapInLoader(program: string, options: LoaderOptions = {}): Wrap
   ${readCache.toString()}
 
   ${startTransportKey.toString()}
+
+  ${commandOf.toString()}
 })();
 `;
   return { loader, program: text, sourceSha256: sha256 };
 }
 
 /**
- * Starts the transport key when the command line is a provision run (src/config.ts: no command, or
- * "provision", and neither --help nor --version deciding otherwise) on a machine with the processors the
- * program asks for (keyStartsWithRun); its promise is left under a configurable global the program takes
- * and deletes (transportKeyForRun), so no second run in the process could use the same key. Pasted into
- * the loader like readCache, so it names only its arguments; a command line it cannot read starts nothing.
+ * Starts the transport key when the command line is a provision run (src/config.ts commandOf, pasted in
+ * beside it) on a machine with the processors the program asks for (keyStartsWithRun); its promise is
+ * left under a configurable global the program takes and deletes (transportKeyForRun), so no second run
+ * in the process could use the same key. Pasted into the loader like readCache, so it names only its
+ * arguments and commandOf; a command line it cannot read starts nothing.
  */
 export function startTransportKey(
   settings: TransportKeyStart,
@@ -234,9 +237,7 @@ export function startTransportKey(
   } catch {
     return;
   }
-  const { values, positionals } = parsed;
-  const provision = !values['help'] && (positionals.length === 0 ? !values['version'] : positionals[0] === 'provision');
-  if (!provision || os.availableParallelism() < settings.minProcessors) return;
+  if (commandOf(parsed.values, parsed.positionals) !== 'provision' || os.availableParallelism() < settings.minProcessors) return;
   const key = new Promise((resolve, reject) => {
     crypto.generateKeyPair('rsa', settings.keyOptions as unknown as import('node:crypto').RSAKeyPairOptions<'pem', 'pem'>, (err, publicKey, privateKey) => (err ? reject(err) : resolve({ publicKey, privateKey })));
   });

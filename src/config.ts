@@ -147,6 +147,17 @@ export const ARG_OPTIONS = {
   version: { type: 'boolean' },
 } as const;
 
+/**
+ * The command a parsed command line names: --help wins, then the first positional, then --version, and
+ * provision when nothing is named. The loader starts a provision run's transport key by the same rule
+ * (build/code-cache-loader.ts pastes this function in, so it names only its arguments).
+ */
+export function commandOf(values: { help?: unknown; version?: unknown }, positionals: readonly string[]): string {
+  if (values.help) return 'help';
+  if (positionals.length > 0) return positionals[0]!;
+  return values.version ? 'version' : 'provision';
+}
+
 export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
   let parsed;
   try {
@@ -155,12 +166,9 @@ export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
     throw new UsageError((err as Error).message.split('\n')[0]!.replace(/^TypeError \[\w+\]: /, ''));
   }
   const { values, positionals } = parsed;
-  let command: Command = values.help ? 'help' : values.version ? 'version' : 'provision';
-  if (positionals.length > 0) {
-    const name = positionals[0]!;
-    if (!(COMMANDS as readonly string[]).includes(name)) throw new UsageError(`unknown command "${name.slice(0, 40)}"`);
-    if (!values.help) command = name as Command;
-  }
+  const named = positionals[0];
+  if (named !== undefined && !(COMMANDS as readonly string[]).includes(named)) throw new UsageError(`unknown command "${named.slice(0, 40)}"`);
+  const command = commandOf(values, positionals) as Command;
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]!.slice(0, 40)}"`);
 
   const sources = ['defaults'];
