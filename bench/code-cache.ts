@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { provisionOnce } from '../build/code-cache-check.ts';
-import { loaderSourceSha256, loaderStartFlags, readCache } from '../build/code-cache-loader.ts';
+import { codeCacheFileOf, loaderSourceSha256, loaderStartFlags, readCache } from '../build/code-cache-loader.ts';
 import { FabricSimulator } from '../src/simulator/index.ts';
 
 /**
@@ -14,9 +14,7 @@ import { FabricSimulator } from '../src/simulator/index.ts';
  */
 
 /** The cache file beside a bundle, where the loader looks by default. */
-export function cacheFileOf(bundle: string): string {
-  return `${bundle}.codecache`;
-}
+export const cacheFileOf = codeCacheFileOf;
 
 /**
  * Whether the cache beside the bundle was made for this build of it, by this Node: the build as its loader

@@ -29,6 +29,10 @@ export const CODE_CACHE_MAGIC = 'winprov-code-cache 1';
 /** The program's key among a single executable's assets (build/sea.ts; Node docs "Single executable applications: Assets"). */
 export const PROGRAM_ASSET = 'winprov-program';
 
+/** What follows the loader's file name in the names of its program file and its code cache (the loader text uses them too). */
+const PROGRAM_SUFFIX = '.program';
+const CODE_CACHE_SUFFIX = '.codecache';
+
 /**
  * The program file beside a loader: `<loader's file name>.program`, found the way its code cache
  * (`.codecache`) is, so two builds can sit in one folder under two names. Not `.js`: alone it is a
@@ -36,7 +40,12 @@ export const PROGRAM_ASSET = 'winprov-program';
  * it for a script.
  */
 export function programFileOf(loader: string): string {
-  return `${loader}.program`;
+  return `${loader}${PROGRAM_SUFFIX}`;
+}
+
+/** The code cache the loader uses by default: `<loader's file name>.codecache` beside it (WINPROV_CODE_CACHE names another). */
+export function codeCacheFileOf(loader: string): string {
+  return `${loader}${CODE_CACHE_SUFFIX}`;
 }
 
 /** The comment a program file starts and ends with, naming the SHA-256 of the program between them. */
@@ -126,7 +135,7 @@ export function wrapInLoader(program: string, options: LoaderOptions = {}): Wrap
   const text = `${programStamp(sha256)}${source}\n${programStamp(sha256)}\n`;
   const loader = `"use strict";
 // winprov's loader: see build/code-cache-loader.ts. The program is the file named as this one plus
-// ".program", beside it (in a single executable, the asset ${JSON.stringify(PROGRAM_ASSET)}).
+// ${JSON.stringify(PROGRAM_SUFFIX)}, beside it (in a single executable, the asset ${JSON.stringify(PROGRAM_ASSET)}).
 (function () {
   const SOURCE_SHA256 = ${JSON.stringify(sha256)};
   const SOURCE_LENGTH = ${text.length};
@@ -150,7 +159,7 @@ export function wrapInLoader(program: string, options: LoaderOptions = {}): Wrap
   // this build at both ends.
   const sea = require("node:sea");
   const inSea = sea.isSea();
-  const programAt = inSea ? "the asset " + JSON.stringify(PROGRAM_ASSET) + " of " + process.execPath : path.join(__dirname, path.basename(__filename) + ".program");
+  const programAt = inSea ? "the asset " + JSON.stringify(PROGRAM_ASSET) + " of " + process.execPath : path.join(__dirname, path.basename(__filename) + ${JSON.stringify(PROGRAM_SUFFIX)});
   // A broken installation is said in one line with exit code 1 (unhandled), never a stack trace.
   const refuse = (why) => {
     process.stderr.write("winprov: " + why + "; rebuild with node build/bundle.ts, which writes both (or reinstall winprov)\\n");
@@ -174,7 +183,7 @@ export function wrapInLoader(program: string, options: LoaderOptions = {}): Wrap
   let cachedData;
   if (setting !== "off") {
     // Beside the executable (a SEA's __filename is the executable) or the bundle: the cache belongs to it.
-    state.path = setting ? path.resolve(setting) : path.join(path.dirname(__filename), path.basename(__filename) + ".codecache");
+    state.path = setting ? path.resolve(setting) : path.join(path.dirname(__filename), path.basename(__filename) + ${JSON.stringify(CODE_CACHE_SUFFIX)});
     try {
       const sha256 = (data) => require("node:crypto").createHash("sha256").update(data).digest("hex");
       cachedData = ${readCache.name}(require("node:fs").readFileSync(state.path), SOURCE_SHA256, state, sha256);
@@ -206,6 +215,8 @@ export function wrapInLoader(program: string, options: LoaderOptions = {}): Wrap
   script.runInThisContext()(exports, require, module, __filename, __dirname);
 
   ${programMismatch.toString()}
+
+  ${programStamp.toString()}
 
   ${readCache.toString()}
 
@@ -250,10 +261,10 @@ export function startTransportKey(
  * Why a program's text is not the one the loader was built with, or "" when it is. Checked without
  * hashing 1.4 MB at every boot: the text must be this build's length and start and end with the stamp
  * naming this build's SHA-256 (programStamp), so a program file of another build, a partial copy or the
- * two halves of two builds are refused before V8 sees them. Pasted into the loader like readCache.
+ * two halves of two builds are refused before V8 sees them. Pasted into the loader like readCache, with programStamp.
  */
 export function programMismatch(program: string, sourceSha256: string, length: number): string {
-  const stamp = '/*winprov-program ' + sourceSha256 + '*/'; // programStamp
+  const stamp = programStamp(sourceSha256);
   const head = /^\/\*winprov-program ([0-9a-f]{64})\*\//.exec(program.slice(0, 100));
   if (head === null) return 'it does not start with a winprov program stamp';
   if (head[1] !== sourceSha256) return `its stamp names another build (${String(head[1]).slice(0, 12)}..., this loader's is ${sourceSha256.slice(0, 12)}...)`;
