@@ -1,7 +1,7 @@
 import { createDecipheriv, createHmac, hash } from 'node:crypto';
 import forge from 'node-forge';
 import { CertificateError } from '../errors.ts';
-import { sha1Rehash } from './sha1-rehash.ts';
+import { rehashWithNodeCrypto, sha1Rehash } from './sha1-rehash.ts';
 import { checkedIterations } from './work-budget.ts';
 
 /**
@@ -103,10 +103,7 @@ export function pkcs12Kdf(password: string | null, salt: Uint8Array, id: 1 | 2 |
 
 /** Hashes a digest `rounds` more times: SHA-1 in WebAssembly (sha1-rehash.ts), others with node:crypto. */
 function iterate(digest: KdfDigest, first: Buffer, rounds: number): Buffer {
-  if (digest === SHA1) return sha1Rehash(first, rounds);
-  let a = first;
-  for (let round = 0; round < rounds; round++) a = hash(digest.node, a, 'buffer');
-  return a;
+  return digest === SHA1 ? sha1Rehash(first, rounds) : rehashWithNodeCrypto(digest.node, first, rounds);
 }
 
 /** Repeats the bytes to fill whole v-byte blocks (RFC 7292 B.2 steps 2 and 3); empty stays empty. */

@@ -152,11 +152,7 @@ export function sha1Rehash(first: Uint8Array, rounds: number): Buffer {
   if (first.length !== 20) throw new CertificateError(`PKCS#12: a SHA-1 digest has 20 bytes, not ${first.length}`);
   if (!Number.isInteger(rounds) || rounds < 0 || rounds > 0x7fffffff) throw new CertificateError(`PKCS#12: ${rounds} is not a number of SHA-1 rounds`);
   const wasm = wasmRehash();
-  if (wasm === null) {
-    let digest = Buffer.from(first);
-    for (let round = 0; round < rounds; round++) digest = hash('sha1', digest, 'buffer');
-    return digest;
-  }
+  if (wasm === null) return rehashWithNodeCrypto('sha1', Buffer.from(first), rounds);
   const { memory } = wasm;
   const input = new DataView(first.buffer, first.byteOffset, 20);
   for (let i = 0; i < 5; i++) memory.setInt32(STATE + 4 * i, input.getInt32(4 * i), true);
@@ -166,4 +162,11 @@ export function sha1Rehash(first: Uint8Array, rounds: number): Buffer {
   const out = Buffer.alloc(20);
   for (let i = 0; i < 5; i++) out.writeInt32BE(memory.getInt32(STATE + 4 * i, true), 4 * i);
   return out;
+}
+
+/** A digest hashed `rounds` more times through node:crypto: the KDF's other digests, and SHA-1 without WebAssembly. */
+export function rehashWithNodeCrypto(algorithm: string, first: Buffer, rounds: number): Buffer {
+  let digest = first;
+  for (let round = 0; round < rounds; round++) digest = hash(algorithm, digest, 'buffer');
+  return digest;
 }
