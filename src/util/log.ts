@@ -183,11 +183,7 @@ class LogFile {
 
   close(): void {
     if (this.#fd === undefined) return;
-    try {
-      closeSync(this.#fd);
-    } catch {
-      // Already gone; nothing to keep.
-    }
+    closeQuietly(this.#fd);
     this.#fd = undefined;
   }
 
@@ -227,11 +223,7 @@ function openSerial(target: string): { write(line: string): void; close(): void 
   }
   const close = (): void => {
     if (fd === undefined) return;
-    try {
-      closeSync(fd);
-    } catch {
-      // Already gone.
-    }
+    closeQuietly(fd);
     fd = undefined;
   };
   return {
@@ -246,4 +238,13 @@ function openSerial(target: string): { write(line: string): void; close(): void 
     },
     close,
   };
+}
+
+/** Closes a descriptor this module opened; one already gone has nothing left to keep. */
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already gone.
+  }
 }
