@@ -115,11 +115,13 @@ export class ResponseReader {
         this.#readHead(data.subarray(0, end).toString('latin1'));
         return end + HEAD_END.length;
       }
-      case 'length': {
+      // A counted run of body bytes: the whole body (Content-Length) or one chunk's data.
+      case 'length':
+      case 'chunk-data': {
         const take = Math.min(state.left, data.length);
         this.#append(data.subarray(0, take));
         state.left -= take;
-        if (state.left === 0) this.#state = { at: 'done' };
+        if (state.left === 0) this.#state = state.at === 'length' ? { at: 'done' } : { at: 'chunk-end' };
         return take;
       }
       case 'until-close':
@@ -134,13 +136,6 @@ export class ResponseReader {
         if (this.#bodyBytes + size > this.#maxBodyBytes) throw new ResponseReadError({ kind: 'too-large', declared: undefined });
         this.#state = size === 0 ? { at: 'trailers' } : { at: 'chunk-data', left: size };
         return line.used;
-      }
-      case 'chunk-data': {
-        const take = Math.min(state.left, data.length);
-        this.#append(data.subarray(0, take));
-        state.left -= take;
-        if (state.left === 0) this.#state = { at: 'chunk-end' };
-        return take;
       }
       case 'chunk-end': {
         if (data.length < 2) return 0;
