@@ -86,7 +86,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
     configuration: undefined, provisioningReport: undefined, transportKey: options.transportKey ?? (settings.transportKeyWithRun ? startTransportKeyPair() : undefined), graceUntil: undefined,
   };
   log.info(`winprov ${AGENT_VERSION} provisioning on the ${platform.kind} platform`);
-  log.debug(run.transportKey === undefined ? 'transport key: generated only if the goal state lists certificates (one logical processor)' : 'transport key: generating since the run started');
+  log.debug(run.transportKey === undefined ? 'transport key: generated only if the goal state lists certificates (not started with the run: transportKeyWithRun)' : 'transport key: generating since the run started');
   // Written once DHCP is settled (provisionSteps): on Windows it would otherwise hold the network back
   // behind one more PowerShell request. Awaited before any other entry, so the log keeps its order.
   let started = Promise.resolve();

@@ -40,6 +40,9 @@ export function startTransportKeyPair(): Promise<TransportKeyPair> {
   return key;
 }
 
+/** The logical processors a run needs to start its key with it (keyStartsWithRun; the loader uses it too). */
+export const MIN_PROCESSORS_FOR_EARLY_KEY = 2;
+
 /**
  * Whether a run starts its key when it starts, before the goal state says whether it has certificates.
  * With a second logical processor the generation (45-60 ms of one core here) runs beside the run's own
@@ -51,8 +54,6 @@ export function startTransportKeyPair(): Promise<TransportKeyPair> {
 export function keyStartsWithRun(processors: number = availableParallelism()): boolean {
   return processors >= MIN_PROCESSORS_FOR_EARLY_KEY;
 }
-
-export const MIN_PROCESSORS_FOR_EARLY_KEY = 2;
 
 /**
  * The run's key when it starts with the run: the loader's, which it started before the built-ins and the
