@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { monotonicMs } from './util/monotonic.ts';
 import type { AgentError } from './errors.ts';
 import type { Log } from './util/log.ts';
 import type { AgentState, AppliedRecord, Platform, ReportRecord, StepRecord } from './platform/platform.ts';
@@ -39,11 +40,11 @@ export class Journal {
   async step<T>(name: string, work: () => Promise<T>, describe?: (result: T) => string | undefined): Promise<T> {
     const record: StepRecord = { name, startedAt: new Date(this.#now()).toISOString() };
     this.state.steps.push(record);
-    const started = performance.now();
+    const started = monotonicMs();
     this.#log.info(`> ${name}`, { step: name, event: 'start' });
     try {
       const result = await work();
-      record.durationMs = Math.round(performance.now() - started);
+      record.durationMs = Math.round(monotonicMs() - started);
       record.outcome = 'ok';
       const detail = describe?.(result);
       if (detail) record.detail = detail;
@@ -54,7 +55,7 @@ export class Journal {
       void this.save();
       return result;
     } catch (err) {
-      record.durationMs = Math.round(performance.now() - started);
+      record.durationMs = Math.round(monotonicMs() - started);
       record.outcome = 'failed';
       this.#log.info(`< ${name} failed after ${record.durationMs} ms`, { step: name, event: 'end', durationMs: record.durationMs, outcome: 'failed' });
       await this.save();

@@ -1,8 +1,8 @@
 import { connect } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { WireServerError } from '../errors.ts';
 import { ResponseReadError, ResponseReader } from './http-response.ts';
 import { withRetry } from './retry.ts';
+import { monotonicMs } from '../util/monotonic.ts';
 import type { RetryableFailure, RetryEvent, RetryPolicy } from './retry.ts';
 
 /**
@@ -58,7 +58,7 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
 
   const head = requestHead(req, url, fail);
   const body = req.body === undefined ? undefined : Buffer.from(req.body, 'utf8');
-  const started = performance.now();
+  const started = monotonicMs();
   return new Promise<HttpResponse>((resolve, reject) => {
     const timers: NodeJS.Timeout[] = [];
     let settled = false;
@@ -106,7 +106,7 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
     };
     const finish = (): void => {
       const responseHead = reader.head!;
-      settle(undefined, { status: responseHead.status, headers: responseHead.headers, body: reader.body, durationMs: Math.round(performance.now() - started) });
+      settle(undefined, { status: responseHead.status, headers: responseHead.headers, body: reader.body, durationMs: Math.round(monotonicMs() - started) });
     };
 
     socket.once('connect', () => {
