@@ -126,7 +126,8 @@ export async function bundle(options: BundleOptions = {}): Promise<BundleResult>
     startFlags: AGENT_START_FLAGS,
     runtimeFlags: AGENT_RUNTIME_FLAGS,
     preload: provisionBuiltins(result.metafile),
-    transportKey: { argOptions: ARG_OPTIONS, keyOptions: TRANSPORT_KEY_OPTIONS, minProcessors: MIN_PROCESSORS_FOR_EARLY_KEY, global: LOADER_KEY_GLOBAL },
+    argOptions: ARG_OPTIONS,
+    transportKey: { keyOptions: TRANSPORT_KEY_OPTIONS, minProcessors: MIN_PROCESSORS_FOR_EARLY_KEY, global: LOADER_KEY_GLOBAL },
   };
   let wrapped: WrappedProgram;
   try {

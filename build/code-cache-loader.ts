@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { commandOf } from '../src/config.ts';
-import { startTransportKey, type TransportKeyStart } from './loader-transport-key.ts';
+import { preloadFor, readCommandLine, startTransportKey, type ArgOptions, type PreloadLists, type TransportKeyStart } from './loader-command-line.ts';
 
 /**
  * The shipped bundle is a small loader and the program's text beside it: the loader reads the text and
@@ -83,8 +83,13 @@ export interface LoaderOptions {
   startFlags?: readonly string[];
   /** V8 flags the loader sets at run time (v8.setFlagsFromString) unless node was started with them. */
   runtimeFlags?: readonly string[];
-  /** Node built-ins to load first, from Node's own code cache, while V8's flags are still the defaults. */
-  preload?: readonly string[];
+  /**
+   * Node built-ins to load first, from Node's own code cache, while V8's flags are still the defaults:
+   * a list every run loads, or every run's and each platform's (preloadFor picks by --platform).
+   */
+  preload?: readonly string[] | PreloadLists;
+  /** The command line's options (src/config.ts ARG_OPTIONS): needed to pick a platform's built-ins or to start the key. */
+  argOptions?: ArgOptions;
   /** A provision run's transport key, started before anything else loads (startTransportKey); absent: never. */
   transportKey?: TransportKeyStart;
 }
@@ -117,7 +122,8 @@ export function wrapInLoader(program: string, options: LoaderOptions = {}): Wrap
   }
   const startFlags = options.startFlags ?? [];
   const runtimeFlags = options.runtimeFlags ?? [];
-  const preload = options.preload ?? [];
+  const preload: PreloadLists = Array.isArray(options.preload) ? { common: options.preload, platforms: {} } : (options.preload as PreloadLists | undefined) ?? { common: [], platforms: {} };
+  if (options.argOptions === undefined && (options.transportKey !== undefined || Object.keys(preload.platforms).length > 0)) throw new Error('the loader needs argOptions to read the command line (a transport key or platform built-ins)');
   const source = `${WRAPPER_HEAD}${program}${WRAPPER_TAIL}`;
   const sha256 = createHash('sha256').update(source).digest('hex');
   // The head stamp shares the wrapper's line, so the program's line numbers are the bundle's.
@@ -137,11 +143,13 @@ export function wrapInLoader(program: string, options: LoaderOptions = {}): Wrap
   const START_FLAGS = ${JSON.stringify(startFlags)};
   const RUNTIME_FLAGS = ${JSON.stringify(runtimeFlags)};
   const PRELOAD = ${JSON.stringify(preload)};
+  const ARG_OPTIONS = ${JSON.stringify(options.argOptions ?? null)};
+  const COMMAND_LINE = ARG_OPTIONS === null ? undefined : ${readCommandLine.name}(ARG_OPTIONS, process.argv.slice(2), require("node:util"));
   // A provision run's transport key (src/crypto/transport-key.ts) starts before the built-ins and the
   // program load: the run's costliest local work, on the thread pool, while nothing else wants the
   // second processor (the fabric has not been asked anything yet).
   const TRANSPORT_KEY = ${JSON.stringify(options.transportKey ?? null)};
-  if (TRANSPORT_KEY !== null) ${startTransportKey.name}(TRANSPORT_KEY, process.argv.slice(2), require("node:util"), require("node:os"), require("node:crypto"));
+  if (TRANSPORT_KEY !== null) ${startTransportKey.name}(TRANSPORT_KEY, COMMAND_LINE, require("node:os"), require("node:crypto"));
   // The program's text, ASCII read as latin1: in a SEA an asset of the executable (getRawAsset is a view
   // of it, not a copy), else the file beside this one. One from another build must never run with this
   // loader's cache (V8 would trust the cache for any text of the same length), so its stamps must name
@@ -164,7 +172,7 @@ export function wrapInLoader(program: string, options: LoaderOptions = {}): Wrap
   if (mismatch !== "") refuse(programAt + " is not the program of " + __filename + ": " + mismatch);
   const missing = RUNTIME_FLAGS.filter((flag) => !process.execArgv.includes(flag));
   if (missing.length > 0) {
-    for (const name of PRELOAD) require(name);
+    for (const name of ${preloadFor.name}(PRELOAD, COMMAND_LINE)) require(name);
     require("node:v8").setFlagsFromString(missing.join(" "));
   }
   const state = { sourceSha256: SOURCE_SHA256, path: undefined, status: "off", detail: "", script: undefined, startFlags: START_FLAGS };
@@ -174,7 +182,7 @@ export function wrapInLoader(program: string, options: LoaderOptions = {}): Wrap
     // Beside the executable (a SEA's __filename is the executable) or the bundle: the cache belongs to it.
     state.path = setting ? path.resolve(setting) : path.join(path.dirname(__filename), path.basename(__filename) + ${JSON.stringify(CODE_CACHE_SUFFIX)});
     try {
-      const sha256 = (data) => require("node:crypto").createHash("sha256").update(data).digest("hex");
+      const sha256 = (data) => require("node:crypto").hash("sha256", data, "hex");
       cachedData = ${readCache.name}(require("node:fs").readFileSync(state.path), SOURCE_SHA256, state, sha256);
     } catch (err) {
       state.status = err && err.code === "ENOENT" ? "absent" : "unreadable";
@@ -208,6 +216,10 @@ export function wrapInLoader(program: string, options: LoaderOptions = {}): Wrap
   ${programStamp.toString()}
 
   ${readCache.toString()}
+
+  ${readCommandLine.toString()}
+
+  ${preloadFor.toString()}
 
   ${startTransportKey.toString()}
 

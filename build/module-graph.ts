@@ -42,19 +42,32 @@ export const NOT_ON_PROVISION_PATH = /(^|\/)node_modules\/(node-forge|fflate|exe
 
 /**
  * What every `provision` evaluates: the entry (main.ts and what it imports for every command), the
- * transport key main starts first, the command, the modules it imports once the platform is open, and
- * the platform (either one).
+ * transport key main starts first, the command, and the modules it imports once the platform is open.
  */
-export const PROVISION_PATH: readonly string[] = ['build/entry.ts', 'src/crypto/transport-key.ts', 'src/cli/provision.ts', 'src/util/log.ts', 'src/cli/exclusive-run.ts', 'src/code-cache.ts', 'src/agent.ts', 'src/platform/sandbox/index.ts', 'src/platform/windows/index.ts'];
+export const PROVISION_PATH: readonly string[] = ['build/entry.ts', 'src/crypto/transport-key.ts', 'src/cli/provision.ts', 'src/util/log.ts', 'src/cli/exclusive-run.ts', 'src/code-cache.ts', 'src/agent.ts'];
+
+/** What a provision run evaluates of its platform, by the name --platform gives it (src/platform/index.ts). */
+export const PLATFORM_PATHS: Readonly<Record<'windows' | 'sandbox', readonly string[]>> = {
+  windows: ['src/platform/windows/index.ts'],
+  sandbox: ['src/platform/sandbox/index.ts'],
+};
 
 /**
  * The Node built-ins a `provision` loads as its modules are evaluated, as `node:` names, sorted: those
- * imported by the static closures of PROVISION_PATH. The loader loads them before it changes V8's flags
- * (build/code-cache-loader.ts), so that they come from Node's own code cache.
+ * imported by the static closures of PROVISION_PATH (common), and those of each platform's modules that
+ * the common ones do not bring. The loader loads them before it changes V8's flags
+ * (build/code-cache-loader.ts), so that they come from Node's own code cache; a run that names its
+ * platform loads only that platform's (build/loader-command-line.ts preloadFor).
  */
-export function provisionBuiltins(metafile: Metafile): string[] {
+export function provisionBuiltins(metafile: Metafile): { common: string[]; platforms: Record<'windows' | 'sandbox', string[]> } {
+  const common = builtinsOf(metafile, PROVISION_PATH);
+  const platformOnly = (starts: readonly string[]) => builtinsOf(metafile, starts).filter((name) => !common.includes(name));
+  return { common, platforms: { windows: platformOnly(PLATFORM_PATHS.windows), sandbox: platformOnly(PLATFORM_PATHS.sandbox) } };
+}
+
+function builtinsOf(metafile: Metafile, starts: readonly string[]): string[] {
   const names = new Set<string>();
-  for (const start of PROVISION_PATH) {
+  for (const start of starts) {
     for (const module of staticClosure(metafile, start).keys()) {
       for (const imported of metafile.inputs[module]?.imports ?? []) {
         if (imported.external && imported.kind !== 'dynamic-import') names.add(imported.path.startsWith('node:') ? imported.path : `node:${imported.path}`);

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { AGENT_RUNTIME_FLAGS, AGENT_START_FLAGS, bundle } from '../../build/bundle.ts';
 import { CODE_CACHE_GLOBAL, CODE_CACHE_MAGIC, loaderSourceSha256, loaderStartFlags, programFileOf, programMismatch, programStamp, readCache, wrapInLoader } from '../../build/code-cache-loader.ts';
 import { provisionOnce as provisionWith, tamper } from '../../build/code-cache-check.ts';
-import type { TransportKeyStart } from '../../build/loader-transport-key.ts';
+import { preloadFor, type TransportKeyStart } from '../../build/loader-command-line.ts';
 import { MAGIC, encodeCodeCache } from '../../src/code-cache.ts';
 import { ARG_OPTIONS, loadConfig } from '../../src/config.ts';
 import { LOADER_KEY_GLOBAL, MIN_PROCESSORS_FOR_EARLY_KEY, TRANSPORT_KEY_OPTIONS } from '../../src/crypto/transport-key.ts';
@@ -60,8 +60,8 @@ test('the loader starts the transport key for a provision run, as config.ts read
       if (key === undefined) process.stdout.write('none');
       else key.then((k) => process.stdout.write(String(require('node:crypto').createPrivateKey(k.privateKey).asymmetricKeyDetails.modulusLength)));`;
     const loaderFor = (minProcessors: number): string => {
-      const settings: TransportKeyStart = { argOptions: ARG_OPTIONS, keyOptions: TRANSPORT_KEY_OPTIONS, minProcessors, global: LOADER_KEY_GLOBAL };
-      const wrapped = wrapInLoader(program, { transportKey: settings });
+      const settings: TransportKeyStart = { keyOptions: TRANSPORT_KEY_OPTIONS, minProcessors, global: LOADER_KEY_GLOBAL };
+      const wrapped = wrapInLoader(program, { argOptions: ARG_OPTIONS, transportKey: settings });
       const file = join(dir, `loader-${minProcessors}.cjs`);
       writeFileSync(file, wrapped.loader);
       writeFileSync(programFileOf(file), wrapped.program, 'latin1');
@@ -81,6 +81,39 @@ test('the loader starts the transport key for a provision run, as config.ts read
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the loader loads the built-ins of the platform the command line names, and every platform\'s when it names none', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'winprov-loader-platform-'));
+  try {
+    const program = 'process.stdout.write(JSON.stringify(["dgram", "child_process"].filter((name) => process.moduleLoadList.includes("NativeModule " + name))));';
+    const wrapped = wrapInLoader(program, { runtimeFlags: ['--no-opt'], argOptions: ARG_OPTIONS, preload: { common: ['node:dgram'], platforms: { windows: ['node:child_process'], sandbox: [] } } });
+    const file = join(dir, 'loader.cjs');
+    writeFileSync(file, wrapped.loader);
+    writeFileSync(programFileOf(file), wrapped.program, 'latin1');
+    const loaded = async (argv: string[]) => JSON.parse((await run(process.execPath, [file, ...argv], { env: { ...process.env, WINPROV_CODE_CACHE: 'off' } })).stdout) as string[];
+    assert.deepEqual(await loaded(['provision', '--platform', 'sandbox']), ['dgram']);
+    assert.deepEqual(await loaded(['--platform=sandbox', 'status']), ['dgram']);
+    assert.deepEqual(await loaded(['provision', '--platform', 'windows']), ['dgram', 'child_process']);
+    // Named by the configuration file or the environment, or "auto": known only to the program.
+    assert.deepEqual(await loaded(['provision']), ['dgram', 'child_process']);
+    assert.deepEqual(await loaded(['provision', '--platform', 'auto']), ['dgram', 'child_process']);
+    // A command line config.ts will refuse loads every platform's, and the program says what is wrong.
+    assert.deepEqual(await loaded(['provision', '--platform']), ['dgram', 'child_process']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('preloadFor: every run\'s built-ins once, then the named platform\'s, or all of them', () => {
+  const lists = { common: ['node:a', 'node:b'], platforms: { windows: ['node:c', 'node:a'], sandbox: ['node:d'] } };
+  const line = (values: Record<string, unknown>) => ({ values, positionals: ['provision'] });
+  assert.deepEqual(preloadFor(lists, line({ platform: 'sandbox' })), ['node:a', 'node:b', 'node:d']);
+  assert.deepEqual(preloadFor(lists, line({ platform: 'windows' })), ['node:a', 'node:b', 'node:c']);
+  assert.deepEqual(preloadFor(lists, line({})), ['node:a', 'node:b', 'node:c', 'node:d']);
+  assert.deepEqual(preloadFor(lists, line({ platform: 'toString' })), ['node:a', 'node:b', 'node:c', 'node:d']);
+  assert.deepEqual(preloadFor(lists, line({ platform: true })), ['node:a', 'node:b', 'node:c', 'node:d']);
+  assert.deepEqual(preloadFor(lists, undefined), ['node:a', 'node:b', 'node:c', 'node:d']);
 });
 
 test('the agent\'s start flags leave V8\'s code cache hash alone, so Node\'s built-ins keep their cache', () => {

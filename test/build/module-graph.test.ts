@@ -4,13 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundle } from '../../build/bundle.ts';
-import { NOT_ON_PROVISION_PATH, PROVISION_PATH, importChain, provisionBuiltins, staticClosure, unwanted } from '../../build/module-graph.ts';
+import { NOT_ON_PROVISION_PATH, PLATFORM_PATHS, PROVISION_PATH, importChain, provisionBuiltins, staticClosure, unwanted } from '../../build/module-graph.ts';
 
 test('provision evaluates neither node-forge nor fflate nor execa nor the simulator until it needs them', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'winprov-graph-'));
   try {
     const { metafile } = await bundle({ outfile: join(dir, 'winprov.cjs'), commit: 'graph' });
-    for (const start of PROVISION_PATH) {
+    for (const start of [...PROVISION_PATH, ...PLATFORM_PATHS.windows, ...PLATFORM_PATHS.sandbox]) {
       assert.ok(start in metafile.inputs, `${start} is in the bundle`);
       assert.deepEqual(unwanted(staticClosure(metafile, start), NOT_ON_PROVISION_PATH), [], `from ${start}`);
     }
@@ -20,10 +20,14 @@ test('provision evaluates neither node-forge nor fflate nor execa nor the simula
     assert.ok([...staticClosure(metafile, 'src/platform/windows/execa-runner.ts').keys()].some((m) => m.includes('node_modules/execa/')));
     // The loader loads these before it sets --no-opt (build/code-cache-loader.ts): the ones the run needs
     // (the fabric's HTTP, the key, the DHCP check, the PowerShell session), and none only other commands use.
-    const builtins = provisionBuiltins(metafile);
-    for (const name of ['node:net', 'node:crypto', 'node:dgram', 'node:child_process', 'node:fs/promises']) assert.ok(builtins.includes(name), name);
+    const { common, platforms } = provisionBuiltins(metafile);
+    for (const name of ['node:net', 'node:crypto', 'node:dgram', 'node:fs/promises']) assert.ok(common.includes(name), name);
+    // The PowerShell session is a child process; the sandbox starts none in a provision run.
+    assert.deepEqual(platforms.windows, ['node:child_process']);
+    assert.deepEqual(platforms.sandbox, []);
+    const builtins = [...common, ...platforms.windows, ...platforms.sandbox];
     assert.ok(builtins.every((name) => name.startsWith('node:')), builtins.join(' '));
-    assert.ok(!builtins.includes('node:zlib') && !builtins.includes('node:https') && !builtins.includes('node:http'), builtins.join(' '));
+    assert.ok(!builtins.includes('node:zlib') && !builtins.includes('node:https') && !builtins.includes('node:http') && !builtins.includes('node:perf_hooks'), builtins.join(' '));
     // The certificate step carries forge's subset only: not its index, TLS or SSH (the simulator keeps them).
     assert.deepEqual(unwanted(staticClosure(metafile, 'src/crypto/certificate-file.ts'), /node-forge\/lib\/(index|tls|ssh|ed25519)\.js$/), []);
   } finally {

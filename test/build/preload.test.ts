@@ -17,8 +17,9 @@ test('every Node built-in a provision run loads is one the loader loads before i
   try {
     const agent = join(dir, 'winprov.cjs');
     await bundle({ outfile: agent, commit: 'preload' });
-    const preload = JSON.parse(/\n  const PRELOAD = (\[[^\n]*\]);\n/.exec(readFileSync(agent, 'latin1'))![1]!) as string[];
-    assert.ok(preload.includes('node:net') && preload.includes('node:crypto'), preload.join(' '));
+    const preload = JSON.parse(/\n  const PRELOAD = (\{[^\n]*\});\n/.exec(readFileSync(agent, 'latin1'))![1]!) as { common: string[]; platforms: Record<string, string[]> };
+    assert.ok(preload.common.includes('node:net') && preload.common.includes('node:crypto'), preload.common.join(' '));
+    assert.deepEqual(Object.keys(preload.platforms).sort(), ['sandbox', 'windows']);
     // Loaded before the loader: notes where Node's module list stands when the loader changes V8's flags,
     // and at exit writes the public built-ins loaded after that (moduleLoadList names them "NativeModule x").
     const recorder = join(dir, 'record-builtins.cjs');

@@ -24,7 +24,6 @@ import type {
 } from '../platform.ts';
 import { EVENT_IDS } from '../platform.ts';
 import type { FirstBootRunExit, FirstBootRunRequest, FirstBootVerbs } from '../first-boot-types.ts';
-import { readSandboxCustomData, runSandboxScript } from './first-boot.ts';
 import { fitKvpValue } from '../kvp-value.ts';
 
 /**
@@ -184,13 +183,14 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     });
   }
 
-  // The first-boot script's verbs (first-boot.ts: a fake interpreter, never the host's shell).
-  readSavedCustomData(maxBytes: number): Promise<Secret<Uint8Array> | { tooLarge: number } | undefined> {
-    return readSandboxCustomData(this.root, maxBytes);
+  // The first-boot script's verbs (first-boot.ts: a fake interpreter, never the host's shell), loaded
+  // when first used: a provision run never uses them, nor node:child_process, which they bring.
+  async readSavedCustomData(maxBytes: number): Promise<Secret<Uint8Array> | { tooLarge: number } | undefined> {
+    return (await import('./first-boot.ts')).readSandboxCustomData(this.root, maxBytes);
   }
 
-  runFirstBootScript(request: FirstBootRunRequest): Promise<FirstBootRunExit> {
-    return runSandboxScript(this.root, request);
+  async runFirstBootScript(request: FirstBootRunRequest): Promise<FirstBootRunExit> {
+    return (await import('./first-boot.ts')).runSandboxScript(this.root, request);
   }
 
   async writeKvpValue(name: 'FIRST_BOOT_SCRIPT', value: string): Promise<void> {
