@@ -26,13 +26,12 @@ async function findMedia(drives: string): Promise<ProvisioningMedia> {
   } catch {
     // No drives folder: no media.
   }
-  for (const letter of letters) {
-    const folder = join(drives, letter);
-    if (!(await exists(join(folder, MEDIA_TAG_FILE)))) continue;
-    // The same reader (and the same size caps) as the Windows platform's.
-    return readMediaFiles(folder, `${letter}:\\`);
-  }
-  throw new MediaNotFoundError(`no drive holds ${MEDIA_TAG_FILE}`);
+  // Every drive asked at once, the first in drive order taken.
+  const tagged = await Promise.all(letters.map((letter) => exists(join(drives, letter, MEDIA_TAG_FILE))));
+  const letter = letters.find((_, i) => tagged[i]);
+  if (letter === undefined) throw new MediaNotFoundError(`no drive holds ${MEDIA_TAG_FILE}`);
+  // The same reader (and the same size caps) as the Windows platform's.
+  return readMediaFiles(join(drives, letter), `${letter}:\\`);
 }
 
 export async function exists(path: string): Promise<boolean> {
