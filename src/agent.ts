@@ -104,6 +104,8 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
     return { outcome, exitCode: 0, error: undefined, alreadyProvisioned: run.alreadyProvisioned, state: journal.state };
   } catch (err) {
     await started;
+    // Whatever failed, the redacted ovf-env.xml copy is on disk before the run ends.
+    await run.configuration?.then((c) => c.copySaved, () => undefined);
     let error = toAgentError(err);
     log.error(`provisioning failed [${error.code}]: ${error.describe()}`, { code: error.code });
     if (run.complete) {
@@ -137,10 +139,13 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
   });
   identity.catch(() => {});
   // Local and independent of the network: its errors surface where it is awaited.
-  const configuration = dhcpSettled.then(() => journal.step('provisioning-config', () => readConfiguration(platform), ({ config, media }) => `${config.computerName}, ${config.adminUsername}, from ${media.location}`));
+  const configuration = dhcpSettled.then(() => journal.step('provisioning-config', () => readConfiguration(platform, run.log), ({ config, media }) => `${config.computerName}, ${config.adminUsername}, from ${media.location}`));
   configuration.catch(() => {});
   run.configuration = configuration;
   const started = dhcpSettled.then(startEvent);
+  // A local read the goal state does not change: done by the time the goal state is in, not after it.
+  const markerRead = dhcpSettled.then(() => platform.readCompletionMarker());
+  markerRead.catch(() => {});
 
   const iface = await dhcp;
   const endpoint = await journal.step('discover', () => session.discover(iface), (e) => `${e.baseUrl} (${e.source})`);
@@ -152,7 +157,7 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
   const vmId = await identity;
   // Settled before anything changes the machine.
   await started;
-  const marker = await platform.readCompletionMarker();
+  const marker = await markerRead;
   run.alreadyProvisioned = marker?.vmId === vmId;
   run.complete = run.alreadyProvisioned;
   if (marker !== undefined && !run.alreadyProvisioned) {
@@ -176,7 +181,7 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
     });
   run.provisioningReport = provisioningReport;
 
-  const { config, media } = await configuration;
+  const { config, media, copySaved } = await configuration;
   // Azure sends this for every VM; the image's own Windows Update policy stays in force.
   if (config.enableAutomaticUpdates !== undefined) run.log.debug(`automatic updates are left as the image has them (ovf-env.xml: ${config.enableAutomaticUpdates ? 'on' : 'off'})`);
   if (run.alreadyProvisioned) {
@@ -184,6 +189,7 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
       if (previous.adminAccount !== undefined) journal.state.adminAccount = previous.adminAccount;
       if (previous.warnings !== undefined) journal.state.warnings = previous.warnings;
     }
+    await copySaved;
     await journal.skip('apply', `VM ${vmId} was provisioned at ${marker!.provisionedAt} by winprov ${marker!.agentVersion}; nothing is applied again`);
   } else {
     const certificatesUrl = goalState.roleInstance.certificatesUrl;
@@ -198,6 +204,8 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
         (b) => (b === undefined ? 'none' : `${b.placements.length} placements`),
       );
     await applyConfiguration(platform, journal, config, media, bundle, run.log);
+    // The run's records are complete before the machine is declared provisioned.
+    await copySaved;
     await journal.step('marker', () => platform.writeCompletionMarker({
       vmId,
       provisionedAt: new Date().toISOString(),
@@ -220,12 +228,24 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
   return 'ready';
 }
 
-async function readConfiguration(platform: Platform): Promise<{ config: ProvisioningConfig; media: ProvisioningMedia }> {
+async function readConfiguration(platform: Platform, log: Log): Promise<{ config: ProvisioningConfig; media: ProvisioningMedia; copySaved: Promise<void> }> {
   const media = await platform.readProvisioningMedia();
   const ovfEnv = readOvfEnv(media.ovfEnv.reveal());
-  // The redacted copy is saved first, so a document that fails validation can still be inspected.
-  await platform.saveOvfEnvCopy(ovfEnv.redacted);
-  return { config: ovfEnv.config(), media };
+  // The redacted copy is for operators, like the journal: a document that fails validation is saved before
+  // the failure is reported, so it can be inspected; a valid one is saved while the run goes on (its five
+  // file system round trips were on every run's critical path, issue 13), settled before the completion
+  // marker. A copy that cannot be saved is a warning, not a failed provisioning.
+  const copySaved = platform.saveOvfEnvCopy(ovfEnv.redacted).catch((err: unknown) => {
+    log.warn(`the redacted copy of ovf-env.xml could not be saved: ${toAgentError(err).reason}`);
+  });
+  let config: ProvisioningConfig;
+  try {
+    config = ovfEnv.config();
+  } catch (err) {
+    await copySaved;
+    throw err;
+  }
+  return { config, media, copySaved };
 }
 
 /** Azure needs DHCP inside the guest (a static address is a classic OSProvisioningTimedOut). */

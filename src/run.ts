@@ -29,8 +29,11 @@ export interface Run {
    */
   complete: boolean;
   ready: ReadyStanding;
-  /** The provisioning configuration being read (started early, settled by the time it is awaited). */
-  configuration: Promise<{ config: ProvisioningConfig; media: ProvisioningMedia }> | undefined;
+  /**
+   * The provisioning configuration being read (started early, settled by the time it is awaited), and the
+   * save of its redacted copy, which goes on after it (never rejects: a failed save is a warning).
+   */
+  configuration: Promise<{ config: ProvisioningConfig; media: ProvisioningMedia; copySaved: Promise<void> }> | undefined;
   /** The NotReady/Provisioning report while in flight; settled (never rejected) once the fabric answered or it gave up. */
   provisioningReport: Promise<void> | undefined;
   transportKey: Promise<TransportKeyPair> | undefined;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { provisioningFixture } from '../helpers/provisioning.ts';
 import { passwordMatches } from '../../src/platform/sandbox/index.ts';
@@ -106,6 +106,29 @@ test('an invalid computer name ends in one ProvisioningFailed naming the rule, a
     assert.equal(machine.users.length, 1, 'no account was created');
     assert.equal((await fx.platform.readCompletionMarker()), undefined);
     assert.equal((await fx.platform.readAgentState())?.failure?.code, 'OVF_INVALID');
+  } finally {
+    await fx.close();
+  }
+});
+
+test('an invalid document is saved (redacted) before the failure is reported; a copy that cannot be saved only warns', async () => {
+  const invalid = await provisioningFixture({ scenario: { computerName: 'this-name-is-far-too-long', adminPassword: PASSWORD } });
+  try {
+    assert.equal((await invalid.run()).outcome, 'failed');
+    const copy = await readFile(join(invalid.platform.stateDirectory, 'ovf-env.xml'), 'utf8');
+    assert.match(copy, /this-name-is-far-too-long/);
+    assert.ok(!copy.includes(PASSWORD));
+  } finally {
+    await invalid.close();
+  }
+  const fx = await provisioningFixture({ scenario: { adminPassword: PASSWORD } });
+  try {
+    // A folder where the copy goes: the rename over it fails, as on a state folder that cannot be written.
+    await mkdir(join(fx.platform.stateDirectory, 'ovf-env.xml', 'in-the-way'), { recursive: true });
+    const result = await fx.run();
+    assert.equal(result.outcome, 'ready', result.error?.describe());
+    assert.ok(fx.lines.some((line) => /WARN the redacted copy of ovf-env\.xml could not be saved/.test(line)), fx.lines.join(''));
+    assert.notEqual(await fx.platform.readCompletionMarker(), undefined);
   } finally {
     await fx.close();
   }
