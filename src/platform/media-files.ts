@@ -55,7 +55,13 @@ async function readCapped(path: string, maxBytes: number, location: string, tooL
         buffer.copy(larger, 0, 0, length);
         buffer = larger;
       }
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(buffer, length, buffer.length - length, null));
+      } catch (err) {
+        // A folder of that name (EISDIR), a drive that fails mid-read (EIO): named, never a bare fs error.
+        throw new MediaNotFoundError(`${path} on the provisioning media at ${location} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
       if (bytesRead === 0) break;
       length += bytesRead;
       if (length > maxBytes) throw tooLarge();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediaNotFoundError, OvfError } from '../../src/errors.ts';
@@ -40,5 +40,20 @@ test('no ovf-env.xml is MEDIA_NOT_FOUND naming the location; files over the caps
     await assert.rejects(readMediaFiles(bigData, 'D:\\'), (err) => err instanceof MediaNotFoundError && /CustomData\.bin .* larger than 262144 bytes/.test(err.message));
   } finally {
     for (const dir of [empty, exact, over, bigData]) await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('both files are read at once, but ovf-env.xml\'s fault is the one reported; a file that cannot be read is named', async () => {
+  const bigDataNoOvf = await media({ 'CustomData.bin': Buffer.alloc(256 * 1024 + 1) });
+  const folderOvf = await media({});
+  await mkdir(join(folderOvf, 'ovf-env.xml'));
+  const folderData = await media({ 'ovf-env.xml': '<E/>' });
+  await mkdir(join(folderData, 'CustomData.bin'));
+  try {
+    await assert.rejects(readMediaFiles(bigDataNoOvf, 'D:\\'), (err) => err instanceof MediaNotFoundError && /has no ovf-env\.xml/.test(err.message));
+    await assert.rejects(readMediaFiles(folderOvf, 'D:\\'), (err) => err instanceof MediaNotFoundError && /ovf-env\.xml on the provisioning media at D:\\ cannot be read \(EISDIR\)/.test(err.message));
+    await assert.rejects(readMediaFiles(folderData, 'D:\\'), (err) => err instanceof MediaNotFoundError && /CustomData\.bin on the provisioning media at D:\\ cannot be read \(EISDIR\)/.test(err.message));
+  } finally {
+    for (const dir of [bigDataNoOvf, folderOvf, folderData]) await rm(dir, { recursive: true, force: true });
   }
 });
