@@ -3,6 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { toAgentError } from '../errors.ts';
 import { fetchUserData, type ImdsOptions } from '../net/imds.ts';
 import { writeFileAtomic } from '../util/files.ts';
+import { monotonicMs } from '../util/monotonic.ts';
 import type { FirstBootMode } from '../config.ts';
 import type { Log } from '../util/log.ts';
 import type { AgentState, Platform } from '../platform/platform.ts';
@@ -125,10 +126,10 @@ async function runSource(ctx: FirstBootContext, record: FirstBootRecord, source:
   log.info(`first-boot script (${source}): running ${script.format} with ${script.interpreter === 'cmd' ? 'cmd.exe' : 'Windows PowerShell'}, timeout ${Math.round(settings.timeoutMs / 1000)} s`);
   const capture = new OutputCapture(outputLog, Buffer.from(data).toString('utf8'));
   await capture.open(`first-boot script ${source} (${script.format}) started ${entry.startedAt}`).catch(() => undefined);
-  const started = performance.now();
+  const started = monotonicMs();
   try {
     const exit = await platform.runFirstBootScript({ scriptPath, interpreter: script.interpreter, timeoutMs: settings.timeoutMs, onOutput: (c) => capture.push(c) });
-    entry.durationMs = Math.round(performance.now() - started);
+    entry.durationMs = Math.round(monotonicMs() - started);
     if (exit.timedOut) {
       entry.outcome = 'timed-out';
       entry.reason = `stopped after the timeout of ${Math.round(settings.timeoutMs / 1000)} s (setting firstBootTimeout)`;
@@ -140,7 +141,7 @@ async function runSource(ctx: FirstBootContext, record: FirstBootRecord, source:
       entry.outcome = exit.exitCode === 0 ? 'succeeded' : 'failed';
     }
   } catch (err) {
-    entry.durationMs = Math.round(performance.now() - started);
+    entry.durationMs = Math.round(monotonicMs() - started);
     entry.outcome = 'failed';
     entry.reason = toAgentError(err).reason;
   }

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundle } from '../../build/bundle.ts';
+import { ROOT } from '../../build/project.ts';
 import { NOT_ON_PROVISION_PATH, PLATFORM_PATHS, PROVISION_PATH, importChain, provisionBuiltins, staticClosure, unwanted } from '../../build/module-graph.ts';
 
 test('provision evaluates neither node-forge nor fflate nor execa nor the simulator until it needs them', async () => {
@@ -30,6 +31,16 @@ test('provision evaluates neither node-forge nor fflate nor execa nor the simula
     assert.ok(!builtins.includes('node:zlib') && !builtins.includes('node:https') && !builtins.includes('node:http') && !builtins.includes('node:perf_hooks'), builtins.join(' '));
     // The certificate step carries forge's subset only: not its index, TLS or SSH (the simulator keeps them).
     assert.deepEqual(unwanted(staticClosure(metafile, 'src/crypto/certificate-file.ts'), /node-forge\/lib\/(index|tls|ssh|ed25519)\.js$/), []);
+    // Node loads perf_hooks on the first use of the global \`performance\`, which no import names: on the
+    // provision path that would come after the loader changed V8's flags, compiled from source
+    // (src/util/monotonic.ts). Every module a provision run evaluates, the certificate step's included.
+    const provisionModules = new Set([...PROVISION_PATH, ...PLATFORM_PATHS.windows, ...PLATFORM_PATHS.sandbox, 'src/crypto/certificate-file.ts', 'src/crypto/pkcs12.ts']
+      .flatMap((start) => [...staticClosure(metafile, start).keys()]));
+    // Plugin modules ("namespace:path") are generated text, not files.
+    const usesPerformance = [...provisionModules].filter((module) => !module.includes(':')).filter((module) => /(^|[^.\w])performance\s*\./.test(readFileSync(join(ROOT, module), 'utf8')));
+    assert.deepEqual(usesPerformance, []);
+    // The check can fail: the simulator, which provision never evaluates, does use it.
+    assert.ok(/(^|[^.\w])performance\s*\./.test(readFileSync(join(ROOT, 'src/simulator/server.ts'), 'utf8')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,6 +3,7 @@ import type { CommandRunner, Session, SessionExit } from './exec.ts';
 import { readableStderr } from './clixml.ts';
 import { scrubSecrets, toPlatformError } from './failure.ts';
 import { executionPolicyError } from './execution-policy.ts';
+import { epochMs } from '../../util/monotonic.ts';
 import { helloLine, LineSplitter, newMarker, parseHostLine, requestLine, type HostAnswer } from './protocol.ts';
 
 /**
@@ -45,14 +46,10 @@ type Outcome = { kind: 'answer'; answer: HostAnswer } | { kind: 'ended'; detail:
 const STDERR_TAIL_LINES = 5;
 
 /**
- * Wall-clock milliseconds with a fraction: the debug timing lines carry it so that another process on
- * the same machine (the benchmark) can place the session's work beside the journal's steps.
+ * The debug timing line of the session's start or of one request (bench/windows-timing.ts reads it): its
+ * times are wall-clock milliseconds with a fraction (monotonic.ts epochMs), so that the benchmark can place
+ * the session's work beside the journal's steps.
  */
-function epochMs(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-/** The debug timing line of the session's start or of one request (bench/windows-timing.ts reads it). */
 export function timingLine(what: string, startedAt: number, endedAt: number, queuedMs?: number): string {
   const queued = queuedMs === undefined ? '' : ` (queued ${queuedMs.toFixed(1)} ms)`;
   return `PowerShell timing: ${what} at ${startedAt.toFixed(1)} took ${(endedAt - startedAt).toFixed(1)} ms${queued}`;
