@@ -42,14 +42,16 @@ export function readCommandLine(options: ArgOptions, args: readonly string[], ut
 }
 
 /**
- * The built-ins to load first: every run's, and the platform's the command line names with --platform
- * (the sandbox never starts a process, so it never loads node:child_process). A platform left to the
- * configuration file, the environment or "auto" is known only once the program has read them, so such
- * a run loads every platform's; an unknown name, too (config.ts refuses it later).
+ * The built-ins to load first: every run's, and the platform's the command line names with --platform,
+ * in any case, as config.ts reads it (a sandbox provision run starts no process, so it does not load
+ * node:child_process). A platform left to the configuration file, the environment or "auto" is known only
+ * once the program has read them, so such a run loads every platform's; an unknown name too (config.ts
+ * refuses it later).
  */
 export function preloadFor(lists: PreloadLists, commandLine: CommandLine): string[] {
-  const named = commandLine?.values['platform'];
-  const platforms = typeof named === 'string' && Object.hasOwn(lists.platforms, named) ? [named] : Object.keys(lists.platforms);
+  const value = commandLine?.values['platform'];
+  const named = typeof value === 'string' ? value.toLowerCase() : undefined;
+  const platforms = named !== undefined && Object.hasOwn(lists.platforms, named) ? [named] : Object.keys(lists.platforms);
   return [...new Set([...lists.common, ...platforms.flatMap((platform) => lists.platforms[platform]!)])];
 }
 

@@ -110,6 +110,8 @@ test('preloadFor: every run\'s built-ins once, then the named platform\'s, or al
   const line = (values: Record<string, unknown>) => ({ values, positionals: ['provision'] });
   assert.deepEqual(preloadFor(lists, line({ platform: 'sandbox' })), ['node:a', 'node:b', 'node:d']);
   assert.deepEqual(preloadFor(lists, line({ platform: 'windows' })), ['node:a', 'node:b', 'node:c']);
+  // config.ts takes the platform in any case.
+  assert.deepEqual(preloadFor(lists, line({ platform: 'Sandbox' })), ['node:a', 'node:b', 'node:d']);
   assert.deepEqual(preloadFor(lists, line({})), ['node:a', 'node:b', 'node:c', 'node:d']);
   assert.deepEqual(preloadFor(lists, line({ platform: 'toString' })), ['node:a', 'node:b', 'node:c', 'node:d']);
   assert.deepEqual(preloadFor(lists, line({ platform: true })), ['node:a', 'node:b', 'node:c', 'node:d']);
