@@ -83,7 +83,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   const session = new FabricSession(settings, platform, log, AGENT_VERSION, deadline);
   const run: Run = {
     platform, log, settings, journal, session, alreadyProvisioned: false, complete: false, ready: 'not-sent',
-    configuration: undefined, provisioningReport: undefined, transportKey: options.transportKey ?? (settings.transportKeyWithRun ? startTransportKeyPair() : undefined), graceUntil: undefined,
+    configuration: undefined, ovfCopySaved: undefined, provisioningReport: undefined, transportKey: options.transportKey ?? (settings.transportKeyWithRun ? startTransportKeyPair() : undefined), graceUntil: undefined,
   };
   log.info(`winprov ${AGENT_VERSION} provisioning on the ${platform.kind} platform`);
   log.debug(run.transportKey === undefined ? 'transport key: generated only if the goal state lists certificates (not started with the run: transportKeyWithRun)' : 'transport key: generating since the run started');
@@ -104,8 +104,9 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
     return { outcome, exitCode: 0, error: undefined, alreadyProvisioned: run.alreadyProvisioned, state: journal.state };
   } catch (err) {
     await started;
-    // Whatever failed, the redacted ovf-env.xml copy is on disk before the run ends.
-    await run.configuration?.then((c) => c.copySaved, () => undefined);
+    // Whatever failed, a redacted ovf-env.xml copy being saved is on disk before the run ends. A media
+    // read still pending (a hung drive) is not waited for: preferMediaNotFound bounds that wait.
+    await run.ovfCopySaved;
     let error = toAgentError(err);
     log.error(`provisioning failed [${error.code}]: ${error.describe()}`, { code: error.code });
     if (run.complete) {
@@ -140,7 +141,9 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
   identity.catch(() => {});
   // Local and independent of the network: its errors surface where it is awaited.
   const configuration = dhcpSettled.then(() => journal.step('provisioning-config', () => readConfiguration(platform, run.log), ({ config, media }) => `${config.computerName}, ${config.adminUsername}, from ${media.location}`));
-  configuration.catch(() => {});
+  configuration.then((c) => {
+    run.ovfCopySaved = c.copySaved;
+  }, () => {});
   run.configuration = configuration;
   const started = dhcpSettled.then(startEvent);
   // A local read the goal state does not change: done by the time the goal state is in, not after it.

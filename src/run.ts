@@ -34,6 +34,8 @@ export interface Run {
    * save of its redacted copy, which goes on after it (never rejects: a failed save is a warning).
    */
   configuration: Promise<{ config: ProvisioningConfig; media: ProvisioningMedia; copySaved: Promise<void> }> | undefined;
+  /** That save, once the configuration has been read (undefined before: a read still pending is not waited for). */
+  ovfCopySaved: Promise<void> | undefined;
   /** The NotReady/Provisioning report while in flight; settled (never rejected) once the fabric answered or it gave up. */
   provisioningReport: Promise<void> | undefined;
   transportKey: Promise<TransportKeyPair> | undefined;

@@ -346,6 +346,16 @@ export const CASES: MatrixCase[] = [
     minMs: 1_900,
     maxMs: 5_500,
   },
+  {
+    file: 'media-hangs-goalstate-malformed.json',
+    setup: (fx) => fx.editMachine((m) => void (m.hang = 'readProvisioningMedia')),
+    settings: () => ({ deadlineMs: 30_000, failureReportGraceMs: 3_000 }),
+    expect: { outcome: 'failed', code: 'FABRIC_DOCUMENT_INVALID', reason: /GoalState \(document\): is not well-formed XML/ },
+    // The media read is given 2 s to explain the failure (failure-report.ts), then the report goes: long
+    // before the 30 s deadline that bounds the read itself.
+    minMs: 1_900,
+    maxMs: 8_000,
+  },
 ];
 
 /** During the grace period, every wait says it gives up by the grace's end, never by the passed deadline. */
