@@ -48,8 +48,8 @@ export const MIN_PROCESSORS_FOR_EARLY_KEY = 2;
  * With a second logical processor the generation (45-60 ms of one core here) runs beside the run's own
  * work, and a run with certificates finds its key ready. With one it takes the run's own processor.
  * Measured on one core (`taskset -c 0`, 15 interleaved runs), starting it early cost a run without
- * certificates 40 ms and saved a run with one certificate 17 ms. Most VMs have no certificates, so on
- * one processor the key is generated once the goal state lists certificates.
+ * certificates 40 ms and saved a run with one certificate 17 ms, so on one processor the key is
+ * generated once the goal state lists certificates (README "Performance" weighs the two cases).
  */
 export function keyStartsWithRun(processors: number = availableParallelism()): boolean {
   return processors >= MIN_PROCESSORS_FOR_EARLY_KEY;

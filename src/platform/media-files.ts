@@ -41,7 +41,7 @@ async function readCapped(path: string, maxBytes: number, location: string, tooL
     handle = await open(path, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new MediaNotFoundError(`${path} on the provisioning media at ${location} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw unreadable(path, location, err);
   }
   try {
     // Read until end of file into a buffer that doubles up to one byte over the cap (that byte tells a
@@ -60,7 +60,7 @@ async function readCapped(path: string, maxBytes: number, location: string, tooL
         ({ bytesRead } = await handle.read(buffer, length, buffer.length - length, null));
       } catch (err) {
         // A folder of that name (EISDIR), a drive that fails mid-read (EIO): named, never a bare fs error.
-        throw new MediaNotFoundError(`${path} on the provisioning media at ${location} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+        throw unreadable(path, location, err);
       }
       if (bytesRead === 0) break;
       length += bytesRead;
@@ -70,4 +70,9 @@ async function readCapped(path: string, maxBytes: number, location: string, tooL
   } finally {
     await handle.close();
   }
+}
+
+/** A media file that could not be opened or read, named with the system's code. */
+function unreadable(path: string, location: string, err: unknown): MediaNotFoundError {
+  return new MediaNotFoundError(`${path} on the provisioning media at ${location} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
 }
