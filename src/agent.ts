@@ -105,7 +105,8 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   } catch (err) {
     await started;
     // Whatever failed, a redacted ovf-env.xml copy being saved is on disk before the run ends. A media
-    // read still pending (a hung drive) is not waited for: preferMediaNotFound bounds that wait.
+    // read still pending (a hung drive) has started none, and is not waited for: preferMediaNotFound
+    // bounds that wait.
     await run.ovfCopySaved;
     let error = toAgentError(err);
     log.error(`provisioning failed [${error.code}]: ${error.describe()}`, { code: error.code });
@@ -140,10 +141,8 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
   });
   identity.catch(() => {});
   // Local and independent of the network: its errors surface where it is awaited.
-  const configuration = dhcpSettled.then(() => journal.step('provisioning-config', () => readConfiguration(platform, run.log), ({ config, media }) => `${config.computerName}, ${config.adminUsername}, from ${media.location}`));
-  configuration.then((c) => {
-    run.ovfCopySaved = c.copySaved;
-  }, () => {});
+  const configuration = dhcpSettled.then(() => journal.step('provisioning-config', () => readConfiguration(run), ({ config, media }) => `${config.computerName}, ${config.adminUsername}, from ${media.location}`));
+  configuration.catch(() => {});
   run.configuration = configuration;
   const started = dhcpSettled.then(startEvent);
   // A local read the goal state does not change: done by the time the goal state is in, not after it.
@@ -184,7 +183,7 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
     });
   run.provisioningReport = provisioningReport;
 
-  const { config, media, copySaved } = await configuration;
+  const { config, media } = await configuration;
   // Azure sends this for every VM; the image's own Windows Update policy stays in force.
   if (config.enableAutomaticUpdates !== undefined) run.log.debug(`automatic updates are left as the image has them (ovf-env.xml: ${config.enableAutomaticUpdates ? 'on' : 'off'})`);
   if (run.alreadyProvisioned) {
@@ -192,7 +191,7 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
       if (previous.adminAccount !== undefined) journal.state.adminAccount = previous.adminAccount;
       if (previous.warnings !== undefined) journal.state.warnings = previous.warnings;
     }
-    await copySaved;
+    await run.ovfCopySaved;
     await journal.skip('apply', `VM ${vmId} was provisioned at ${marker!.provisionedAt} by winprov ${marker!.agentVersion}; nothing is applied again`);
   } else {
     const certificatesUrl = goalState.roleInstance.certificatesUrl;
@@ -208,7 +207,7 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
       );
     await applyConfiguration(platform, journal, config, media, bundle, run.log);
     // The run's records are complete before the machine is declared provisioned.
-    await copySaved;
+    await run.ovfCopySaved;
     await journal.step('marker', () => platform.writeCompletionMarker({
       vmId,
       provisionedAt: new Date().toISOString(),
@@ -231,7 +230,8 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
   return 'ready';
 }
 
-async function readConfiguration(platform: Platform, log: Log): Promise<{ config: ProvisioningConfig; media: ProvisioningMedia; copySaved: Promise<void> }> {
+async function readConfiguration(run: Run): Promise<{ config: ProvisioningConfig; media: ProvisioningMedia }> {
+  const { platform, log } = run;
   const media = await platform.readProvisioningMedia();
   const ovfEnv = readOvfEnv(media.ovfEnv.reveal());
   // The redacted copy is for operators, like the journal: a document that fails validation is saved before
@@ -241,6 +241,7 @@ async function readConfiguration(platform: Platform, log: Log): Promise<{ config
   const copySaved = platform.saveOvfEnvCopy(ovfEnv.redacted).catch((err: unknown) => {
     log.warn(`the redacted copy of ovf-env.xml could not be saved: ${toAgentError(err).reason}`);
   });
+  run.ovfCopySaved = copySaved;
   let config: ProvisioningConfig;
   try {
     config = ovfEnv.config();
@@ -248,7 +249,7 @@ async function readConfiguration(platform: Platform, log: Log): Promise<{ config
     await copySaved;
     throw err;
   }
-  return { config, media, copySaved };
+  return { config, media };
 }
 
 /** Azure needs DHCP inside the guest (a static address is a classic OSProvisioningTimedOut). */

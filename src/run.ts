@@ -29,12 +29,12 @@ export interface Run {
    */
   complete: boolean;
   ready: ReadyStanding;
+  /** The provisioning configuration being read (started early, settled by the time it is awaited). */
+  configuration: Promise<{ config: ProvisioningConfig; media: ProvisioningMedia }> | undefined;
   /**
-   * The provisioning configuration being read (started early, settled by the time it is awaited), and the
-   * save of its redacted copy, which goes on after it (never rejects: a failed save is a warning).
+   * The save of ovf-env.xml's redacted copy, which goes on beside the run once the media are read
+   * (undefined before); it never rejects: a copy that cannot be saved is a warning.
    */
-  configuration: Promise<{ config: ProvisioningConfig; media: ProvisioningMedia; copySaved: Promise<void> }> | undefined;
-  /** That save, once the configuration has been read (undefined before: a read still pending is not waited for). */
   ovfCopySaved: Promise<void> | undefined;
   /** The NotReady/Provisioning report while in flight; settled (never rejected) once the fabric answered or it gave up. */
   provisioningReport: Promise<void> | undefined;
