@@ -11,7 +11,7 @@ import { programFileOf } from '../build/code-cache-loader.ts';
 import { describeCacheUse, ensureCodeCache } from './code-cache.ts';
 import { BenchFabric } from './fabric.ts';
 import { fabricSequence } from './fabric-floor.ts';
-import { timeDecrypt, timeKeyGeneration } from './local-floor.ts';
+import { KEYS_PER_ROUND, timeDecrypt, timeKeyGeneration } from './local-floor.ts';
 import { buildResult, renderReport, rowLabel, type RowSamples, type SharedSamples } from './report.ts';
 import { selectRows } from './rows.ts';
 import { spawnTimed } from './spawn-timed.ts';
@@ -122,8 +122,8 @@ const METHOD = {
   timeToReady: 'performance.now() just before spawn() to the simulator callback for the accepted Ready report, both in the benchmark process',
   steps: 'steps[].durationMs of ProgramData/winprov/state.json left by each run',
   peakRss: 'node --require bench/rss-preload.cjs: process.resourceUsage().maxRSS (getrusage high-water mark) written at exit; its cost is the start-up difference with and without it',
-  floor: 'median node -e 0 + median raw-HTTP fabric sequence (versions, goal state, hosting env config + certificates + NotReady report, Ready) + median RSA-2048 generateKeyPair + median in-process decryptEnvelopedData + readPkcs12 of the same envelope (the last two only for rows with certificates)',
-  interleaving: 'each round runs every row once, then the start-up probes and one key generation',
+  floor: `median node -e 0 + median raw-HTTP fabric sequence (versions, goal state, hosting env config + certificates + NotReady report, Ready) + median RSA-2048 generateKeyPair (${KEYS_PER_ROUND} per round) + median in-process decryptEnvelopedData + readPkcs12 of the same envelope (the last two only for rows with certificates)`,
+  interleaving: `each round runs every row once, then the start-up probes and ${KEYS_PER_ROUND} key generations`,
 };
 
 function progress(line: string): void {
@@ -190,7 +190,7 @@ async function main(): Promise<void> {
       shared.nodeWithPreloadMs.push(startup.nodeWithPreloadMs);
       shared.nodePeakRssMb.push(startup.nodePeakRssMb);
       shared.versionMs.push(startup.versionMs);
-      shared.keyGenerationMs.push(keyGenerationMs);
+      shared.keyGenerationMs.push(...keyGenerationMs);
     };
 
     progress('warm-up round (not recorded)');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createTransportCertificate } from '../../src/crypto/transport-cert.ts';
 import { BenchFabric, customData } from '../../bench/fabric.ts';
 import { fabricSequence } from '../../bench/fabric-floor.ts';
-import { timeDecrypt } from '../../bench/local-floor.ts';
+import { timeDecrypt, timeKeyGeneration } from '../../bench/local-floor.ts';
 
 test('the raw fabric client makes the agent\'s requests, gets both reports accepted and an envelope that decrypts', async () => {
   const fabric = await BenchFabric.start({ certificates: 2, customDataBytes: 0 });
@@ -36,4 +36,10 @@ test('custom data of the asked size is printable text', () => {
   const text = customData(65_535);
   assert.equal(Buffer.byteLength(text, 'utf8'), 65_535);
   assert.match(text, /^[\x20-\x7e\n]+$/);
+});
+
+test('the key generation floor times each key of a round on its own', async () => {
+  const samples = await timeKeyGeneration(3);
+  assert.equal(samples.length, 3);
+  for (const ms of samples) assert.ok(ms > 0 && ms < 30_000, `a key in ${ms} ms`);
 });
