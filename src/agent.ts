@@ -104,17 +104,18 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
     return { outcome, exitCode: 0, error: undefined, alreadyProvisioned: run.alreadyProvisioned, state: journal.state };
   } catch (err) {
     await started;
-    // Whatever failed, a redacted ovf-env.xml copy being saved is on disk before the run ends. A media
-    // read still pending (a hung drive) has started none, and is not waited for: preferMediaNotFound
-    // bounds that wait.
-    await run.ovfCopySaved;
     let error = toAgentError(err);
+    // Before the marker, missing provisioning media is the cause to report. preferMediaNotFound waits a
+    // bounded time for a media read still under way, and a read that ends meanwhile starts the copy's save.
+    if (!run.complete) error = await preferMediaNotFound(run, error);
+    // Whatever failed, a redacted ovf-env.xml copy being saved is on disk before the failure is reported.
+    // A media read still pending (a hung drive) has started none, and is not waited for.
+    await run.ovfCopySaved;
     log.error(`provisioning failed [${error.code}]: ${error.describe()}`, { code: error.code });
     if (run.complete) {
       // After the completion marker the only report is Ready (ready.ts).
       await finishAfterMarker(run, error);
     } else {
-      error = await preferMediaNotFound(run, error);
       await reportFailure(run, error);
       await recordEvent(run, 'failure', `provisioning failed [${error.code}]: ${error.describe()}`);
     }

@@ -134,6 +134,34 @@ test('an invalid document is saved (redacted) before the failure is reported; a 
   }
 });
 
+test('a run that fails before the media are read still saves the copy before the failure is reported', async () => {
+  const fx = await provisioningFixture({ scenario: { adminPassword: PASSWORD } });
+  try {
+    // DHCP off and not to be repaired: the run fails while the (slow) media read is under way, and the
+    // save that read starts when it ends is slow too, so only a wait for it puts the copy on disk first.
+    await fx.editMachine((m) => void (m.interfaces[0]!.dhcpEnabled = false));
+    const read = fx.platform.readProvisioningMedia.bind(fx.platform);
+    fx.platform.readProvisioningMedia = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return read();
+    };
+    const save = fx.platform.saveOvfEnvCopy.bind(fx.platform);
+    let reportsWhenSaved: number | undefined;
+    fx.platform.saveOvfEnvCopy = async (xml: string) => {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await save(xml);
+      reportsWhenSaved = fx.simulator.healthReports.length;
+    };
+    const result = await fx.run({ repairDhcp: false });
+    assert.equal(result.error?.code, 'DHCP_DISABLED', result.error?.describe());
+    assert.equal(reportsWhenSaved, 0, 'the copy was saved before any report reached the fabric');
+    assert.deepEqual(fx.simulator.healthReports.map((r) => r.subStatus), ['ProvisioningFailed']);
+    assert.ok(!(await readFile(join(fx.platform.stateDirectory, 'ovf-env.xml'), 'utf8')).includes(PASSWORD));
+  } finally {
+    await fx.close();
+  }
+});
+
 test('ProvisionGuestAgent false leaves the guest agent services disabled', async () => {
   const fx = await provisioningFixture({ scenario: { adminPassword: PASSWORD, provisionGuestAgent: false, certificateCount: 0 } });
   try {
