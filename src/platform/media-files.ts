@@ -19,17 +19,19 @@ const CUSTOM_DATA_MAX_BYTES = 256 * 1024;
 /** The media at `folder` (shown to people as `location`). */
 export async function readMediaFiles(folder: string, location: string): Promise<ProvisioningMedia> {
   // Both files at once: each read is a few file system round trips, and on a run's critical path every
-  // one of them waits for the main thread between other work (issue 13). Judged in the order they were
-  // read before: ovf-env.xml's fault first.
-  const [ovfEnv, customData] = await Promise.allSettled([
-    readCapped(join(folder, 'ovf-env.xml'), OVF_ENV_MAX_BYTES, location, () => new OvfError('(document)', `is larger than ${OVF_ENV_MAX_BYTES} bytes`)),
-    readCapped(join(folder, 'CustomData.bin'), CUSTOM_DATA_MAX_BYTES, location, () =>
-      new MediaNotFoundError(`CustomData.bin on the provisioning media at ${location} is larger than ${CUSTOM_DATA_MAX_BYTES} bytes`)),
-  ]);
-  if (ovfEnv.status === 'rejected') throw ovfEnv.reason;
-  if (ovfEnv.value === undefined) throw new MediaNotFoundError(`the provisioning media at ${location} has no ovf-env.xml`);
-  if (customData.status === 'rejected') throw customData.reason;
-  return { location, ovfEnv: new Secret(ovfEnv.value), customData: customData.value === undefined ? undefined : new Secret(customData.value) };
+  // one of them waits for the main thread between other work (issue 13). ovf-env.xml's fault is judged
+  // first, without waiting for CustomData.bin: a drive that hangs on that one file must not turn a
+  // missing ovf-env.xml into a timeout.
+  const ovfEnvRead = readCapped(join(folder, 'ovf-env.xml'), OVF_ENV_MAX_BYTES, location, () => new OvfError('(document)', `is larger than ${OVF_ENV_MAX_BYTES} bytes`));
+  const customDataRead = readCapped(join(folder, 'CustomData.bin'), CUSTOM_DATA_MAX_BYTES, location, () =>
+    new MediaNotFoundError(`CustomData.bin on the provisioning media at ${location} is larger than ${CUSTOM_DATA_MAX_BYTES} bytes`));
+  // Awaited below once ovf-env.xml is read; observed now, so that its fault is never an unhandled
+  // rejection when ovf-env.xml's is the one thrown.
+  customDataRead.catch(() => {});
+  const ovfEnv = await ovfEnvRead;
+  if (ovfEnv === undefined) throw new MediaNotFoundError(`the provisioning media at ${location} has no ovf-env.xml`);
+  const customData = await customDataRead;
+  return { location, ovfEnv: new Secret(ovfEnv), customData: customData === undefined ? undefined : new Secret(customData) };
 }
 
 /** The first read's size: ovf-env.xml is a few KiB, so one read and the one that finds the end. */
@@ -68,7 +70,9 @@ async function readCapped(path: string, maxBytes: number, location: string, tooL
     }
     return buffer.subarray(0, length);
   } finally {
-    await handle.close();
+    // The bytes are read (or the read failed, which is the error to report): a failed close of a
+    // read-only handle loses nothing, and must not replace the named error with a bare fs one.
+    await handle.close().catch(() => undefined);
   }
 }
 
