@@ -61,3 +61,50 @@ export function writeStateJson(directory: string, name: string, value: unknown):
 export function writeStateText(directory: string, name: string, text: string): Promise<void> {
   return writeFileAtomic(join(directory, name), text);
 }
+
+/**
+ * One run's state folder and its files, as both platforms keep them: the folder is made once, by the
+ * platform's own means (on Windows with its ACL), before the first write of the run, and made again on
+ * the next write if making it failed.
+ */
+export class StateFolder {
+  readonly directory: string;
+  readonly #make: () => Promise<void>;
+  #made: Promise<void> | undefined;
+
+  constructor(directory: string, make: () => Promise<void>) {
+    this.directory = directory;
+    this.#make = make;
+  }
+
+  ensure(): Promise<void> {
+    this.#made ??= this.#make().catch((err: unknown) => {
+      this.#made = undefined;
+      throw err;
+    });
+    return this.#made;
+  }
+
+  readAgentState(): Promise<AgentState | undefined> {
+    return readAgentState(this.directory);
+  }
+
+  async writeAgentState(state: AgentState): Promise<void> {
+    await this.ensure();
+    await writeStateJson(this.directory, STATE_FILE, state);
+  }
+
+  readCompletionMarker(): Promise<CompletionMarker | undefined> {
+    return readCompletionMarker(this.directory);
+  }
+
+  async writeCompletionMarker(marker: CompletionMarker): Promise<void> {
+    await this.ensure();
+    await writeStateJson(this.directory, MARKER_FILE, marker);
+  }
+
+  async saveOvfEnvCopy(redactedXml: string): Promise<void> {
+    await this.ensure();
+    await writeStateText(this.directory, OVF_COPY_FILE, redactedXml);
+  }
+}

@@ -7,7 +7,7 @@ import { applyCertificateImport, openForImport } from './certificates.ts';
 import { applyGuestAgentServices, guestAgentView } from './services.ts';
 import { Secret } from '../../util/secret.ts';
 import { writeFileAtomic } from '../../util/files.ts';
-import * as stateFiles from '../state-files.ts';
+import { StateFolder } from '../state-files.ts';
 import { PlatformCommandError, StateError } from '../../errors.ts';
 import { wireServerFromInterfaceOptions } from '../../net/dhcp-cache.ts';
 import { defaultMachine, loadMachine, saveMachine, type SandboxMachine } from './machine.ts';
@@ -45,12 +45,14 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   readonly installDirectory: string;
   /** The run's deadline (setDeadline): local reads give up when it passes. */
   #deadline: number | undefined;
-  #stateDirectoryReady: Promise<void> | undefined;
+  /** Owner only, made once per run: every journal save asks for it. */
+  readonly #state: StateFolder;
 
   private constructor(root: string) {
     this.root = root;
     this.stateDirectory = join(root, 'ProgramData', 'winprov');
     this.installDirectory = join(root, 'ProgramFiles', 'winprov');
+    this.#state = new StateFolder(this.stateDirectory, () => mkdir(this.stateDirectory, { recursive: true, mode: 0o700 }).then(() => undefined));
   }
 
   /** Opens (or, with create, initializes) the sandbox in root. */
@@ -209,27 +211,24 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
 
   // The agent's state files as on Windows (state-files.ts), with the same checks of what is read back.
   readAgentState(): Promise<AgentState | undefined> {
-    return stateFiles.readAgentState(this.stateDirectory);
+    return this.#state.readAgentState();
   }
 
-  async writeAgentState(state: AgentState): Promise<void> {
-    await this.ensureStateDirectory();
-    await stateFiles.writeStateJson(this.stateDirectory, stateFiles.STATE_FILE, state);
+  writeAgentState(state: AgentState): Promise<void> {
+    return this.#state.writeAgentState(state);
   }
 
   readCompletionMarker(): Promise<CompletionMarker | undefined> {
-    return stateFiles.readCompletionMarker(this.stateDirectory);
+    return this.#state.readCompletionMarker();
   }
 
   async writeCompletionMarker(marker: CompletionMarker): Promise<void> {
-    await this.ensureStateDirectory();
-    await stateFiles.writeStateJson(this.stateDirectory, stateFiles.MARKER_FILE, marker);
+    await this.#state.writeCompletionMarker(marker);
     await this.change('writeCompletionMarker', () => ({ detail: `completion marker for VM ${marker.vmId}`, result: undefined }));
   }
 
-  async saveOvfEnvCopy(redactedXml: string): Promise<void> {
-    await this.ensureStateDirectory();
-    await stateFiles.writeStateText(this.stateDirectory, stateFiles.OVF_COPY_FILE, redactedXml);
+  saveOvfEnvCopy(redactedXml: string): Promise<void> {
+    return this.#state.saveOvfEnvCopy(redactedXml);
   }
 
   /** The sandbox's only run lock is the lock file. */
@@ -295,13 +294,8 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     return sandboxDiagnostics(this.root, await this.machine());
   }
 
-  /** Creates the state folder (owner only), once per run: every journal save asks for it. */
   ensureStateDirectory(): Promise<void> {
-    this.#stateDirectoryReady ??= mkdir(this.stateDirectory, { recursive: true, mode: 0o700 }).then(() => undefined, (err: unknown) => {
-      this.#stateDirectoryReady = undefined;
-      throw err;
-    });
-    return this.#stateDirectoryReady;
+    return this.#state.ensure();
   }
 
   /**

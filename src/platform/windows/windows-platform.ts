@@ -35,7 +35,7 @@ import { PowerShellSession, type LogFunction } from './session.ts';
 import { installSetupComplete } from './setup-complete.ts';
 import { writeFileAtomic } from '../../util/files.ts';
 import { readAnswerFile } from './answer-file.ts';
-import * as stateFiles from '../state-files.ts';
+import { StateFolder } from '../state-files.ts';
 import * as image from './image.ts';
 import type { ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
 import { toOsVolumeResult } from './volume.ts';
@@ -86,7 +86,7 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   readonly #firstBoot: WindowsFirstBootOptions;
   readonly #requestTimeoutMs: number;
   readonly #log: LogFunction;
-  #stateDirectoryReady: Promise<void> | undefined;
+  readonly #state: StateFolder;
   /** The run's deadline (setDeadline). */
   #deadline: number | undefined;
 
@@ -107,6 +107,12 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
       runner: options.runner ?? processRunner,
       log: this.#log,
       requestTimeoutMs: this.#requestTimeoutMs,
+    });
+    // With its SYSTEM + Administrators ACL (PowerShell), once per run.
+    this.#state = new StateFolder(this.stateDirectory, async () => {
+      await this.#session.request('ensureStateDirectory', { path: this.stateDirectory });
+      // PowerShell created it on Windows; elsewhere (tests) the folder is made here.
+      await mkdir(this.stateDirectory, { recursive: true });
     });
   }
 
@@ -260,38 +266,27 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
 
   /** Creates the state folder with its SYSTEM + Administrators ACL (PowerShell), once per run. */
   ensureStateDirectory(): Promise<void> {
-    this.#stateDirectoryReady ??= (async () => {
-      await this.#session.request('ensureStateDirectory', { path: this.stateDirectory });
-      // PowerShell created it on Windows; elsewhere (tests) the folder is made here.
-      await mkdir(this.stateDirectory, { recursive: true });
-    })().catch((err: unknown) => {
-      this.#stateDirectoryReady = undefined;
-      throw err;
-    });
-    return this.#stateDirectoryReady;
+    return this.#state.ensure();
   }
 
   readAgentState(): Promise<AgentState | undefined> {
-    return stateFiles.readAgentState(this.stateDirectory);
+    return this.#state.readAgentState();
   }
 
-  async writeAgentState(state: AgentState): Promise<void> {
-    await this.ensureStateDirectory();
-    await stateFiles.writeStateJson(this.stateDirectory, stateFiles.STATE_FILE, state);
+  writeAgentState(state: AgentState): Promise<void> {
+    return this.#state.writeAgentState(state);
   }
 
   readCompletionMarker(): Promise<CompletionMarker | undefined> {
-    return stateFiles.readCompletionMarker(this.stateDirectory);
+    return this.#state.readCompletionMarker();
   }
 
-  async writeCompletionMarker(marker: CompletionMarker): Promise<void> {
-    await this.ensureStateDirectory();
-    await stateFiles.writeStateJson(this.stateDirectory, stateFiles.MARKER_FILE, marker);
+  writeCompletionMarker(marker: CompletionMarker): Promise<void> {
+    return this.#state.writeCompletionMarker(marker);
   }
 
-  async saveOvfEnvCopy(redactedXml: string): Promise<void> {
-    await this.ensureStateDirectory();
-    await stateFiles.writeStateText(this.stateDirectory, stateFiles.OVF_COPY_FILE, redactedXml);
+  saveOvfEnvCopy(redactedXml: string): Promise<void> {
+    return this.#state.saveOvfEnvCopy(redactedXml);
   }
 
   listAgentArtifacts(): Promise<string[]> {
