@@ -24,6 +24,7 @@ import type {
   WinRmListenerResult,
 } from '../platform.ts';
 import { toAdminAccountResult } from './accounts.ts';
+import { toImportPlacements, toImportResults } from './certificate-import.ts';
 import * as artifacts from './artifacts.ts';
 import { powershellArgs, powershellPath } from './command-line.ts';
 import { readSetupFiles, toDiagnosticFiles } from './diagnostics.ts';
@@ -66,9 +67,6 @@ export interface WindowsPlatformOptions {
   requestTimeoutMs?: number;
 }
 
-const THUMBPRINT = /^[0-9A-Fa-f]{40}$/;
-/** LocalMachine store names: My, Root, CA, TrustedPeople, "Remote Desktop", WebHosting ... */
-const STORE_NAME = /^[A-Za-z][A-Za-z0-9 _.-]{0,63}$/;
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /**
@@ -173,18 +171,11 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     return toAdminAccountResult(result, account.username, this.#log);
   }
 
+  /** The placements are checked here (certificate-import.ts); the PFX is opened and imported in certificates.ps1. */
   async importCertificates(bundle: CertificateBundle): Promise<CertificateImportResult[]> {
-    for (const p of bundle.placements) {
-      if (!THUMBPRINT.test(p.thumbprint)) throw new PlatformRejectedError('importCertificates', `thumbprint ${JSON.stringify(p.thumbprint).slice(0, 60)} is not 40 hexadecimal digits`);
-      if (!STORE_NAME.test(p.store)) throw new PlatformRejectedError('importCertificates', `store ${JSON.stringify(p.store).slice(0, 80)} is not a certificate store name`);
-    }
-    if (bundle.placements.length === 0) return [];
-    const placements = bundle.placements.map((p) => ({ thumbprint: p.thumbprint.toUpperCase(), store: p.store }));
-    const result = await this.#session.request('importCertificates', { pfxPassword: bundle.pfxPassword, placements }, { secrets: { pfx: bundle.pfx.reveal() } });
-    return new HostResult('importCertificates', result).list('results').map((entry) => {
-      const r = new HostResult('importCertificates', entry);
-      return { thumbprint: r.string('thumbprint'), store: r.string('store'), outcome: r.oneOf('outcome', ['imported', 'present'] as const) };
-    });
+    const placements = toImportPlacements(bundle.placements);
+    if (placements.length === 0) return [];
+    return toImportResults(await this.#session.request('importCertificates', { pfxPassword: bundle.pfxPassword, placements }, { secrets: { pfx: bundle.pfx.reveal() } }));
   }
 
   /** Thumbprints are checked here; the certificate store, the service and the firewall in winrm.ps1. */
