@@ -122,13 +122,7 @@ export class PowerShellSession {
 
   async #exchange(verb: string, params: Record<string, unknown>, options: RequestOptions, queuedAt: number): Promise<unknown> {
     const own = options.timeoutMs ?? this.#options.requestTimeoutMs;
-    // Issue "Hold up against a hostile or broken fabric": a request whose own timeout is longer than the
-    // time the run has left must not hold the run past its deadline.
     const runDeadline = this.#deadline;
-    const left = runDeadline === undefined ? Infinity : runDeadline - Date.now();
-    if (left <= 0) throw new PlatformTimeoutError(verb, runDeadline!, { context: { timedOut: true } });
-    const boundByRun = left < own;
-    const timeoutMs = boundByRun ? Math.max(1, Math.ceil(left)) : own;
     for (const value of Object.values(options.secrets ?? {})) {
       const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
       if (bytes.length === 0) continue;
@@ -138,6 +132,13 @@ export class PowerShellSession {
     for (;;) {
       if (this.#startRefusal !== undefined) throw this.#startRefusal;
       if (this.#startFailure !== undefined) throw new PlatformCommandError(verb, this.#startFailure);
+      // Issue "Hold up against a hostile or broken fabric": a request whose own timeout is longer than the
+      // time the run has left must not hold the run past its deadline, nor may its second attempt after
+      // PowerShell died (each attempt has its own timeout, the run's deadline bounds them all).
+      const left = runDeadline === undefined ? Infinity : runDeadline - Date.now();
+      if (left <= 0) throw new PlatformTimeoutError(verb, runDeadline!, { context: { timedOut: true } });
+      const boundByRun = left < own;
+      const timeoutMs = boundByRun ? Math.max(1, Math.ceil(left)) : own;
       const child = this.#child ?? this.#spawn();
       const deadline = Date.now() + timeoutMs;
       let outcome = child.ready ? undefined : await this.#await(child, 0, timeoutMs);

@@ -49,6 +49,24 @@ test('a request whose own timeout is longer than the time left ends at the run d
   }
 });
 
+test('a request sent again after PowerShell died is still bounded by the run deadline', async () => {
+  const s = session(60_000);
+  try {
+    assert.deepEqual(await s.request('echo', { before: 'deadline' }), { before: 'deadline' });
+    const deadline = Date.now() + 1_000;
+    s.setDeadline(deadline);
+    const started = performance.now();
+    // The first PowerShell dies 700 ms in; the one started to send it again would take as long.
+    const err = await s.request('crashLater', { ms: 700 }).catch((e: unknown) => e);
+    const elapsed = performance.now() - started;
+    assert.ok(err instanceof PlatformTimeoutError, String(err));
+    assert.match(err.reason, /^crashLater did not finish before the run deadline/);
+    assert.ok(elapsed < 1_500, `ended after ${Math.round(elapsed)} ms`);
+  } finally {
+    await s.close();
+  }
+});
+
 test('a request that times out on its own timeout, well before the deadline, keeps its own error', async () => {
   const s = session(200);
   try {
