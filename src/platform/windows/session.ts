@@ -95,6 +95,8 @@ export class PowerShellSession {
    * stream of its own and may still print about a request after its answer arrived.
    */
   readonly #secrets = new Set<string>();
+  /** Every process started and not yet exited, a stopped one included: its late output is still scrubbed. */
+  readonly #children = new Set<Child>();
 
   constructor(options: PowerShellSessionOptions) {
     this.#options = options;
@@ -181,6 +183,7 @@ export class PowerShellSession {
   #spawn(): Child {
     const child = new Child();
     this.#child = child;
+    this.#children.add(child);
     const { file, args, runner, library } = this.#options;
     this.#log('debug', `starting ${file}`);
     child.handle = runner.spawnSession(file, args, {
@@ -229,6 +232,7 @@ export class PowerShellSession {
     const how = info.spawnError !== undefined ? `could not start: ${info.spawnError}` : info.signal !== undefined ? `killed by ${info.signal}` : `exit code ${info.exitCode}`;
     child.ended = child.stderrTail.length > 0 ? `${how}; stderr: ${child.stderrTail.join(' | ')}` : how;
     if (this.#child === child) this.#child = undefined;
+    this.#children.delete(child);
     const waiter = child.waiter;
     child.waiter = undefined;
     waiter?.settle({ kind: 'ended', detail: child.ended });
@@ -262,8 +266,8 @@ export class PowerShellSession {
   async #shutdown(): Promise<void> {
     await this.#queue;
     const child = this.#child;
-    // Late stderr of the child is still scrubbed until it has exited.
-    void (child?.exited ?? Promise.resolve()).then(() => this.#secrets.clear());
+    // Late output is still scrubbed until every process has exited, one stopped after a timeout too.
+    void Promise.all([...this.#children].map((c) => c.exited)).then(() => this.#secrets.clear());
     this.#child = undefined;
     if (child === undefined || child.ended !== undefined) return;
     child.handle?.write(requestLine({ id: ++this.#nextId, verb: 'exit', params: {} }));

@@ -154,3 +154,30 @@ test('CLIXML on stderr is logged and reported as the text it carries, with secre
   assert.ok(!all.includes('Preparing modules') && !all.includes('CLIXML') && !all.includes('&amp;'), 'progress and markup are not shown');
   assert.ok(!all.includes(secret) && !all.includes('pa&amp;ss'), 'the secret is removed in its decoded and its escaped form');
 });
+
+test('output a process stopped after a timeout prints late, after close(), is still scrubbed', async () => {
+  const PASSWORD = 'Sup3r-Secret-Pa55';
+  const fake = new FakeRunner(() => ({ hang: true }));
+  // Its exit is held back, as a killed process's last stderr can still be in the pipe.
+  let late: (() => void) | undefined;
+  const runner: CommandRunner = {
+    spawnSession: (file, args, events) => fake.spawnSession(file, args, {
+      ...events,
+      exit: (info) => {
+        late = () => {
+          events.stderr(Buffer.from(`the password was ${PASSWORD}\n`, 'utf8'));
+          events.exit(info);
+        };
+      },
+    }),
+  };
+  const lines: string[] = [];
+  const s = new PowerShellSession({ file: 'powershell.exe', args: [], library: LIBRARY, runner, log: (_level, line) => void lines.push(line), requestTimeoutMs: 100 });
+  await assert.rejects(s.request('ensureAdminAccount', { username: 'admin' }, { secrets: { password: PASSWORD } }), /did not answer within 100 ms/);
+  await s.close();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(late !== undefined, 'the stopped process was killed and has not exited yet');
+  late();
+  const printed = lines.filter((line) => line.includes('the password was'));
+  assert.deepEqual(printed, ['PowerShell stderr: the password was [redacted]']);
+});
