@@ -20,14 +20,27 @@ const INVALID_NAME_CODES = new Set([
   1210, // ERROR_INVALID_COMPUTERNAME
 ]);
 
-/** Replaces each secret, raw and JSON-escaped, by "[redacted]". */
+/** A line of a multi-line secret shorter than this is not looked for on its own: it would redact common words. */
+const MIN_FRAGMENT = 8;
+
+/**
+ * The forms in which a secret can reach text read back from PowerShell: as sent, JSON-escaped, with its
+ * whitespace runs collapsed to one space (describeFailure and readableStderr reshape text that way), and
+ * each line of a multi-line one (output is read line by line); the longest first.
+ */
+function secretForms(secret: string): string[] {
+  const forms = new Set([secret, JSON.stringify(secret).slice(1, -1), secret.replace(/\s+/g, ' ').trim()]);
+  for (const line of secret.split(/\r\n|\r|\n/)) {
+    if (line.trim().length >= MIN_FRAGMENT) forms.add(line.trim());
+  }
+  return [...forms].filter((form) => form !== '').sort((a, b) => b.length - a.length);
+}
+
+/** Replaces every form of each secret (secretForms) by "[redacted]". */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) {
-    if (secret === '') continue;
-    out = out.split(secret).join(REDACTED);
-    const escaped = JSON.stringify(secret).slice(1, -1);
-    if (escaped !== secret) out = out.split(escaped).join(REDACTED);
+    for (const form of secretForms(secret)) out = out.split(form).join(REDACTED);
   }
   return out;
 }
@@ -71,7 +84,8 @@ export function rejectionRule(verb: string, failure: HostFailure): string | unde
 
 /** The winprov error for a failed request; the secrets never appear in it. */
 export function toPlatformError(verb: string, failure: HostFailure, secrets: readonly string[]): AgentError {
-  const detail = scrubSecrets(describeFailure(failure), secrets);
+  // Scrubbed before describeFailure reshapes and cuts the message, and again after, for the reshaped forms.
+  const detail = scrubSecrets(describeFailure({ ...failure, message: scrubSecrets(failure.message, secrets) }), secrets);
   const context = {
     fullyQualifiedErrorId: failure.fullyQualifiedErrorId === undefined ? undefined : scrubSecrets(failure.fullyQualifiedErrorId, secrets),
     win32: failure.win32 ?? undefined,

@@ -56,6 +56,15 @@ export function timingLine(what: string, startedAt: number, endedAt: number, que
 }
 const MAX_LOGGED_LINE = 2_000;
 
+/** The bytes as text when they are valid UTF-8, else undefined (a PFX, random bytes). */
+function utf8Text(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 class Child {
   readonly marker = newMarker();
   readonly stdout = new LineSplitter();
@@ -129,6 +138,11 @@ export class PowerShellSession {
       const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
       if (bytes.length === 0) continue;
       if (typeof value === 'string') this.#secrets.add(value);
+      else {
+        // Bytes that are text (custom data) could come back as that text, not only as the base64 sent.
+        const text = utf8Text(bytes);
+        if (text !== undefined) this.#secrets.add(text);
+      }
       this.#secrets.add(bytes.toString('base64'));
     }
     for (;;) {

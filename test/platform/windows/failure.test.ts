@@ -8,6 +8,20 @@ test('secrets are removed raw and in their JSON-escaped form', () => {
   assert.equal(scrubSecrets(`a ${secret} b {"v":${JSON.stringify(secret)}}`, [secret, '']), 'a [redacted] b {"v":"[redacted]"}');
 });
 
+test('a secret reshaped on its way back (whitespace collapsed, cut at the length limit, one line of many) is still removed', () => {
+  const password = 'Correct  Horse\tBattery9!';
+  const collapsed = toPlatformError('ensureAdminAccount', { message: `bad value ${password}` }, [password]);
+  assert.equal(collapsed.reason, 'ensureAdminAccount failed: bad value [redacted]');
+  // A secret straddling the 700-character cut: scrubbed before the cut, so no part of it is left.
+  const long = 'S3cret-'.repeat(10);
+  const cut = toPlatformError('writeCustomData', { message: `${'x'.repeat(660)} ${long}` }, [long]);
+  assert.ok(!cut.reason.includes('S3cret'), cut.reason);
+  // Custom data of several lines, of which PowerShell printed one: that line is removed; short lines are not looked for.
+  const customData = '#!/bin/sh\necho provisioning-token-1234\nok\n';
+  assert.equal(scrubSecrets('stderr: echo provisioning-token-1234', [customData]), 'stderr: [redacted]');
+  assert.equal(scrubSecrets('ok', [customData]), 'ok');
+});
+
 test('the description is PowerShell text on one line with the classifying ids', () => {
   assert.equal(
     describeFailure({ message: 'Access is denied.\r\n  At line:1', fullyQualifiedErrorId: 'UnauthorizedAccess,Microsoft.PowerShell.Commands.SetServiceCommand', win32: 5, hresult: -2147024891, ntStatus: 0xc0000022 }),

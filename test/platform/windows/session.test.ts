@@ -181,3 +181,19 @@ test('output a process stopped after a timeout prints late, after close(), is st
   const printed = lines.filter((line) => line.includes('the password was'));
   assert.deepEqual(printed, ['PowerShell stderr: the password was [redacted]']);
 });
+
+test('bytes sent as a secret that are text (custom data) are scrubbed as that text too', async () => {
+  const customData = 'line one: secret-token-xyz\nline two\n';
+  const runner = new FakeRunner(() => ({ crash: 9, stderr: 'cannot write line one: secret-token-xyz\n' }));
+  const lines: string[] = [];
+  const s = new PowerShellSession({ file: 'powershell.exe', args: [], library: LIBRARY, runner, log: (_level, line) => void lines.push(line), requestTimeoutMs: 5_000 });
+  try {
+    const err = await s.request('writeCustomData', { directory: 'C:\\AzureData' }, { secrets: { customData: Buffer.from(customData, 'utf8') } }).catch((e: unknown) => e);
+    assert.ok(err instanceof PlatformCommandError, String(err));
+    const text = [...lines, err.message].join('\n');
+    assert.ok(lines.some((line) => line.includes('[redacted]')), lines.join('\n'));
+    assert.ok(!text.includes('secret-token-xyz'), text);
+  } finally {
+    await s.close();
+  }
+});
