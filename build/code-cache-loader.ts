@@ -182,8 +182,17 @@ export function wrapInLoader(program: string, options: LoaderOptions = {}): Wrap
     // Beside the executable (a SEA's __filename is the executable) or the bundle: the cache belongs to it.
     state.path = setting ? path.resolve(setting) : path.join(path.dirname(__filename), path.basename(__filename) + ${JSON.stringify(CODE_CACHE_SUFFIX)});
     try {
-      const sha256 = (data) => require("node:crypto").hash("sha256", data, "hex");
-      cachedData = ${readCache.name}(require("node:fs").readFileSync(state.path), SOURCE_SHA256, state, sha256);
+      const fs = require("node:fs");
+      // A regular file of a sane size only (a real cache is about 1 MB): a FIFO named by
+      // WINPROV_CODE_CACHE would block the read forever, a huge file would fill memory at every boot.
+      const info = fs.statSync(state.path);
+      if (!info.isFile() || info.size > 64 * 1024 * 1024) {
+        state.status = "unreadable";
+        state.detail = info.isFile() ? "larger than 64 MiB" : "not a regular file";
+      } else {
+        const sha256 = (data) => require("node:crypto").hash("sha256", data, "hex");
+        cachedData = ${readCache.name}(fs.readFileSync(state.path), SOURCE_SHA256, state, sha256);
+      }
     } catch (err) {
       state.status = err && err.code === "ENOENT" ? "absent" : "unreadable";
       state.detail = err && err.code ? err.code : "read failed";
@@ -191,17 +200,28 @@ export function wrapInLoader(program: string, options: LoaderOptions = {}): Wrap
   }
   // Stack traces name the file the program's lines are in.
   const filename = inSea ? __filename : programAt;
+  // A program that does not compile (a damaged file of the right length and stamps) is a broken
+  // installation, said in one line like the others.
+  const compile = (options) => {
+    try {
+      return new vm.Script(SOURCE, options);
+    } catch (err) {
+      return refuse(programAt + " does not compile (" + String(err && err.message).slice(0, 200) + ")");
+    }
+  };
   let script;
   try {
     script = new vm.Script(SOURCE, { filename, cachedData });
   } catch (err) {
     // V8 refuses bad data by setting cachedDataRejected, not by throwing; anything thrown with a cache
-    // is retried without one, and a program that does not compile fails as it always would.
-    if (cachedData === undefined) throw err;
-    state.status = "rejected";
-    state.detail = "compiling with it threw";
-    cachedData = undefined;
-    script = new vm.Script(SOURCE, { filename });
+    // is retried without one.
+    if (cachedData === undefined) script = compile({ filename });
+    else {
+      state.status = "rejected";
+      state.detail = "compiling with it threw";
+      cachedData = undefined;
+      script = compile({ filename });
+    }
   }
   if (cachedData !== undefined) {
     state.status = script.cachedDataRejected ? "rejected" : "used";

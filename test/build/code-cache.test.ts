@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -214,6 +214,18 @@ test('a missing, used, corrupt or refused cache changes nothing but speed: every
   writeFileSync(cache, good.subarray(0, good.length - 100));
   assert.match((await provisionOnce()).cacheLine, /not used, mismatch: truncated/);
 
+  // Not a regular file (a FIFO would block the read forever), or far larger than a cache: not read at all.
+  const odd = mkdtempSync(join(dir, 'odd-'));
+  const fifo = join(odd, 'fifo.codecache');
+  execFileSync('mkfifo', [fifo]);
+  for (const path of [odd, fifo]) {
+    assert.deepEqual(await provisionOnce({ WINPROV_CODE_CACHE: path }), { code: 0, cacheLine: `code cache: ${path} not used, unreadable: not a regular file` });
+  }
+  const huge = join(odd, 'huge.codecache');
+  writeFileSync(huge, '');
+  truncateSync(huge, 65 * 1024 * 1024);
+  assert.deepEqual(await provisionOnce({ WINPROV_CODE_CACHE: huge }), { code: 0, cacheLine: `code cache: ${huge} not used, unreadable: larger than 64 MiB` });
+
   writeFileSync(cache, good);
   assert.deepEqual(await provisionOnce({ WINPROV_CODE_CACHE: 'off' }), { code: 0, cacheLine: 'code cache: off (WINPROV_CODE_CACHE=off)' });
   const elsewhere = join(dir, 'elsewhere.codecache');
@@ -248,8 +260,8 @@ test('the loader refuses a missing program file, one of another build and a cut 
   const place = join(mkdtempSync(join(dir, 'mixed-')), 'winprov.cjs');
   cpSync(agent, place);
   cpSync(cache, `${place}.codecache`);
-  const refused = async (what: string, why: RegExp) => {
-    const result = await run(process.execPath, [place, '--version']).then(() => undefined, (err: { code: number; stdout: string; stderr: string }) => err);
+  const refused = async (what: string, why: RegExp, env: NodeJS.ProcessEnv = process.env) => {
+    const result = await run(process.execPath, [place, '--version'], { env }).then(() => undefined, (err: { code: number; stdout: string; stderr: string }) => err);
     assert.ok(result !== undefined, `${what}: the loader ran the program`);
     assert.equal(result.code, 1, `${what}: ${result.stderr}`);
     assert.equal(result.stdout, '', what);
@@ -267,6 +279,11 @@ test('the loader refuses a missing program file, one of another build and a cut 
   const half = Math.floor(good.length / 2);
   writeFileSync(programFileOf(place), Buffer.concat([good.subarray(0, half), readFileSync(programFileOf(other)).subarray(half)]));
   await refused('two builds mixed', /is not the program of .*: it does not end with its stamp/);
+  // Damaged in the middle, same length and stamps: compiled without a cache, it does not compile.
+  const damaged = Buffer.from(good);
+  damaged[damaged.indexOf('function(', half) + 8] = 0x29;
+  writeFileSync(programFileOf(place), damaged);
+  await refused('a damaged program', /^winprov: .* does not compile \(Unexpected token/, { ...process.env, WINPROV_CODE_CACHE: 'off' });
   // And the same folder with this build's program provisions, with the cache.
   cpSync(programFileOf(agent), programFileOf(place));
   assert.deepEqual(await provisionWith({ command: process.execPath, args: [place] }, simulator, dir, {}), { code: 0, cacheLine: `code cache: used ${place}.codecache` });
