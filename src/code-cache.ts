@@ -76,7 +76,11 @@ export function writeCodeCache(state: CodeCacheState): { path: string; bytes: nu
     writeFileSync(temporary, file);
     renameSync(temporary, state.path);
   } finally {
-    rmSync(temporary, { force: true });
+    try {
+      rmSync(temporary, { force: true });
+    } catch {
+      // Only left after a failed write or rename, whose error is the one to report.
+    }
   }
   return { path: state.path, bytes: file.length };
 }

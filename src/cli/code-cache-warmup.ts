@@ -26,7 +26,7 @@ export async function codeCacheStep(io: CommandIo, options: { dryRun: boolean },
     return;
   }
   try {
-    await warmRun(state);
+    await warmRun(state, (line) => io.err(`warning: ${line}\n`));
     say(`write the code cache for this executable at ${state.path} (${Math.round((await stat(state.path)).size / 1024)} KiB)`);
   } catch (err) {
     // The cache only saves compile time at boot: without it, every VM still provisions.
@@ -40,7 +40,7 @@ export async function codeCacheStep(io: CommandIo, options: { dryRun: boolean },
  * prepare-image's or the simulator's code: V8 deserializes all of a cache up front, and every function
  * in it costs memory at boot (measured: about 10 MB more peak RSS with a cache made in-process).
  */
-export async function warmRun(state: CodeCacheState): Promise<void> {
+export async function warmRun(state: CodeCacheState, warn: (line: string) => void): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'winprov-warm-'));
   // The simulator is loaded here only: prepare-image's own run does not need it.
   const { FabricSimulator } = await import('../simulator/index.ts');
@@ -55,21 +55,39 @@ export async function warmRun(state: CodeCacheState): Promise<void> {
     const self = thisProgram();
     const args = [...self.args, 'provision', '--platform', 'sandbox', '--sandbox', sandbox, '--fabric', simulator.url, '--deadline', '60s', '--quiet'];
     const env = { ...process.env, [WARM_RUN_ENV]: '1', WINPROV_CODE_CACHE: state.path };
-    const result = await run(self.file, args, env);
+    const result = await runBounded(self.file, args, env);
     if (result.code !== 0) throw new Error(`the warm run ended with exit code ${result.code}: ${result.output.trim().split('\n').slice(-3).join(' | ')}`);
   } finally {
     await simulator.stop().catch(() => undefined);
-    await rm(root, { recursive: true, force: true });
+    // A file still open for a moment (an antivirus scan on Windows) must not replace the run's outcome;
+    // a folder left behind is said, as it would be captured into the image.
+    await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }).catch((err: unknown) => {
+      warn(`the warm run's temporary folder ${root} could not be removed (${(err as NodeJS.ErrnoException).code ?? 'error'}); delete it before capturing the image`);
+    });
   }
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+/** The warm run's own --deadline is 60 s; this bounds what that cannot (a child stuck before it reads it, a handle keeping it alive). */
+const WARM_RUN_TIMEOUT_MS = 120_000;
+
+/** Runs a child to its end and returns its exit code and the tail of its output; killed after `timeoutMs`. */
+export function runBounded(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number = WARM_RUN_TIMEOUT_MS): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
     let output = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the warm run did not end within ${timeoutMs / 1000} s and was stopped`));
+    }, timeoutMs);
     child.stdout.on('data', (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-4000)));
     child.stderr.on('data', (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-4000)));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
   });
 }

@@ -14,6 +14,7 @@ import { MAGIC, encodeCodeCache } from '../../src/code-cache.ts';
 import { ARG_OPTIONS, loadConfig } from '../../src/config.ts';
 import { LOADER_KEY_GLOBAL, MIN_PROCESSORS_FOR_EARLY_KEY, TRANSPORT_KEY_OPTIONS } from '../../src/crypto/transport-key.ts';
 import { FabricSimulator } from '../../src/simulator/index.ts';
+import { runBounded } from '../../src/cli/code-cache-warmup.ts';
 import { installTemplates } from '../helpers/install-templates.ts';
 
 const run = promisify(execFile);
@@ -306,4 +307,11 @@ test('prepare-image writes the cache beside the executable after a warm run that
   assert.equal(real.stderr, '');
   assert.ok(existsSync(cache));
   assert.deepEqual(readdirSync(scratch), [], 'the warm run removed its folder');
+});
+
+test('a warm run that does not end is stopped and said, not waited for', async () => {
+  const started = Date.now();
+  await assert.rejects(runBounded(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], process.env, 300), /the warm run did not end within 0\.3 s and was stopped/);
+  assert.ok(Date.now() - started < 5_000);
+  assert.deepEqual(await runBounded(process.execPath, ['-e', 'console.log("done"); process.exitCode = 3'], process.env, 10_000), { code: 3, output: 'done\n' });
 });
