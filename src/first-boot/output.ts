@@ -16,6 +16,14 @@ const TAIL_LINE_CHARS = 200;
 const MIN_SECRET_LINE = 8;
 /** A line without an end is cut here, so a script printing without newlines cannot hold everything in memory. */
 const MAX_LINE_CHARS = 16 * 1024;
+/**
+ * Output waiting for the file is held up to this much; beyond it lines are dropped and counted (a line in
+ * the file says how many), so a script printing faster than the disk takes it cannot fill memory or hold
+ * the run long after it ended.
+ */
+const MAX_PENDING_BYTES = 1024 * 1024;
+/** One write takes at most this much of the waiting output, so rotation stays near MAX_FILE_BYTES. */
+const MAX_WRITE_BYTES = 64 * 1024;
 
 export class OutputCapture {
   readonly path: string;
@@ -25,7 +33,13 @@ export class OutputCapture {
   #partial = '';
   #file: FileHandle | undefined;
   #written = 0;
-  #queue: Promise<void> = Promise.resolve();
+  /** Lines waiting for the file, each with its newline, and their size in UTF-16 units (close to bytes for logs). */
+  #pending: string[] = [];
+  #pendingSize = 0;
+  /** Lines dropped since the last one taken, said in the file before the next one. */
+  #dropped = 0;
+  /** The write under way, if any; it takes the waiting lines until there are none. */
+  #writing: Promise<void> | undefined;
   #failed: string | undefined;
 
   constructor(path: string, scriptText: string) {
@@ -57,8 +71,8 @@ export class OutputCapture {
     const rest = this.#partial + this.#decoder.decode();
     this.#partial = '';
     if (rest !== '') this.#line(rest);
-    this.#queue = this.#queue.then(() => this.#write(`${footer}\n`));
-    await this.#queue;
+    this.#take(`${footer}\n`, true);
+    await this.#writing;
     await this.#file?.close().catch(() => undefined);
     this.#file = undefined;
   }
@@ -85,7 +99,40 @@ export class OutputCapture {
       this.#tail.push(line.slice(0, TAIL_LINE_CHARS));
       if (this.#tail.length > TAIL_LINES) this.#tail.shift();
     }
-    this.#queue = this.#queue.then(() => this.#write(`${line}\n`));
+    this.#take(`${line}\n`, false);
+  }
+
+  /** Queues text for the file, or drops and counts it while MAX_PENDING_BYTES are waiting (never the footer). */
+  #take(text: string, always: boolean): void {
+    if (!always && this.#pendingSize + text.length > MAX_PENDING_BYTES) {
+      this.#dropped += 1;
+      return;
+    }
+    if (this.#dropped > 0) {
+      const notice = `[winprov: ${this.#dropped} lines of output dropped here: the script printed faster than they could be written]\n`;
+      this.#dropped = 0;
+      this.#pending.push(notice);
+      this.#pendingSize += notice.length;
+    }
+    this.#pending.push(text);
+    this.#pendingSize += text.length;
+    this.#writing ??= this.#drain().finally(() => {
+      this.#writing = undefined;
+    });
+  }
+
+  /** Writes the waiting lines in batches until none are left. */
+  async #drain(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const lines = this.#pending;
+      this.#pending = [];
+      for (let at = 0; at < lines.length;) {
+        let batch = '';
+        while (at < lines.length && (batch === '' || batch.length + lines[at]!.length <= MAX_WRITE_BYTES)) batch += lines[at++];
+        await this.#write(batch);
+        this.#pendingSize -= batch.length;
+      }
+    }
   }
 
   async #write(text: string): Promise<void> {
