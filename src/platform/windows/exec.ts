@@ -41,6 +41,8 @@ export interface Session {
    * undefined when it could not be started, or from a runner that starts nothing.
    */
   readonly pid?: number | undefined;
+  /** True once the process has exited, before its streams may have closed: its id may then name another process. */
+  readonly exited?: boolean;
 }
 
 /** Starts sessions; `processRunner` / `execaRunner` in production, a recording fake in tests. */

@@ -1,10 +1,17 @@
 import { execa } from 'execa';
-import type { CommandRunner } from './exec.ts';
+import type { CommandRunner, SessionExit } from './exec.ts';
 
 /**
  * The runner of Windows tools (the first-boot script's interpreter, taskkill): the only execa import
  * of the agent, loaded when a tool first runs, never on the way to Ready (exec.ts says why).
  */
+
+/**
+ * How long output may still arrive once the process has exited: what it wrote is in the pipes already,
+ * and a process it started in the background, which inherited them, may hold them open for as long as it
+ * runs (a script's `start "" agent.exe`).
+ */
+export const OUTPUT_GRACE_MS = 1_000;
 
 /** Runs the file with execa: no shell, hidden window, streams piped and not buffered. */
 export const execaRunner: CommandRunner = {
@@ -21,12 +28,31 @@ export const execaRunner: CommandRunner = {
       forceKillAfterDelay: 2_000,
       cleanup: true,
     });
-    child.stdout?.on('data', (chunk: Uint8Array) => events.stdout(chunk));
-    child.stderr?.on('data', (chunk: Uint8Array) => events.stderr(chunk));
+    let reported = false;
+    let exited = false;
+    let grace: NodeJS.Timeout | undefined;
+    const report = (exit: SessionExit) => {
+      if (reported) return;
+      reported = true;
+      clearTimeout(grace);
+      events.exit(exit);
+    };
+    child.stdout?.on('data', (chunk: Uint8Array) => void (reported || events.stdout(chunk)));
+    child.stderr?.on('data', (chunk: Uint8Array) => void (reported || events.stderr(chunk)));
     // EPIPE when the child has died: the exit report below tells the owner, the write itself is moot.
     child.stdin?.on('error', () => undefined);
+    // Its streams closing (execa's result) is the usual end; its exit bounds it, so a background process
+    // holding the streams neither holds the owner nor turns a finished script into a timed-out one.
+    child.nodeChildProcess.on('exit', (code, signal) => {
+      exited = true;
+      grace = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        report({ exitCode: code ?? undefined, signal: signal ?? undefined, spawnError: undefined });
+      }, OUTPUT_GRACE_MS);
+    });
     void child.then((result) => {
-      events.exit({
+      report({
         exitCode: result.exitCode,
         signal: result.signal,
         spawnError: result.exitCode === undefined && result.signal === undefined ? (result.code ?? 'unknown error') : undefined,
@@ -45,6 +71,9 @@ export const execaRunner: CommandRunner = {
       },
       get pid() {
         return child.pid;
+      },
+      get exited() {
+        return exited;
       },
     };
   },

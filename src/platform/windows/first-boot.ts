@@ -81,10 +81,10 @@ export async function runWindowsScript(given: WindowsFirstBootOptions, request: 
       },
     });
     timer = setTimeout(() => {
-      if (ended) return;
+      // An interpreter that has exited (its output still draining) finished in time, and its id may
+      // already name another process: nothing is stopped.
+      if (ended || session.exited === true) return;
       timedOut = true;
-      // The pid names this interpreter still: Windows reuses an id only once every handle to the process is
-      // closed, and Node holds one until it has reported the exit.
       stopping = stopScript(options, session);
     }, request.timeoutMs);
     session.end();

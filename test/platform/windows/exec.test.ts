@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { processRunner, type CommandRunner, type SessionExit } from '../../../src/platform/windows/exec.ts';
-import { execaRunner } from '../../../src/platform/windows/execa-runner.ts';
+import { OUTPUT_GRACE_MS, execaRunner } from '../../../src/platform/windows/execa-runner.ts';
 
 // Both runners keep one contract: processRunner starts the PowerShell session, execaRunner the tools.
 for (const [name, runner] of [['processRunner', processRunner], ['execaRunner', execaRunner]] as [string, CommandRunner][]) {
@@ -60,3 +60,24 @@ for (const [name, runner] of [['processRunner', processRunner], ['execaRunner', 
     });
   });
 }
+
+test('execaRunner: a process that exits leaving a background one holding its streams is reported ended, within the grace', async () => {
+  // The "interpreter" starts a process that inherits its stdout and stderr and runs on, prints its id, and exits 3.
+  const script = "const c = require('node:child_process').spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'inherit' }); console.log('background ' + c.pid); c.unref(); process.exitCode = 3;";
+  let output = '';
+  const started = Date.now();
+  let session: ReturnType<typeof execaRunner.spawnSession> | undefined;
+  const exit = await new Promise<SessionExit>((resolve) => {
+    session = execaRunner.spawnSession(process.execPath, ['-e', script], { stdout: (c) => void (output += Buffer.from(c).toString()), stderr: () => undefined, exit: resolve });
+    session.end();
+  });
+  const background = Number(/background (\d+)/.exec(output)?.[1]);
+  try {
+    assert.equal(exit.exitCode, 3);
+    assert.equal(session!.exited, true);
+    assert.ok(Date.now() - started < OUTPUT_GRACE_MS + 3_000, `reported after ${Date.now() - started} ms`);
+    assert.ok(Number.isInteger(background) && background > 0, output);
+  } finally {
+    if (Number.isInteger(background)) process.kill(background, 'SIGKILL');
+  }
+});

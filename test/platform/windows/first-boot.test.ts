@@ -22,7 +22,7 @@ interface Fake {
   spawns: { file: string; args: string[] }[];
 }
 
-function fakeRunner(taskkill: TaskkillBehaviour, options: { interpreterPid?: number | undefined; scriptExitsAfterMs?: number } = {}): Fake {
+function fakeRunner(taskkill: TaskkillBehaviour, options: { interpreterPid?: number | undefined; scriptExitsAfterMs?: number; streamsCloseAfterMs?: number } = {}): Fake {
   const events: string[] = [];
   const spawns: { file: string; args: string[] }[] = [];
   let interpreter: { exit: (code: number | undefined) => void } | undefined;
@@ -36,7 +36,10 @@ function fakeRunner(taskkill: TaskkillBehaviour, options: { interpreterPid?: num
         if (exited) return;
         exited = true;
         events.push(`exit ${name} ${spawnError ?? exitCode ?? 'killed'}`);
-        setImmediate(() => ev.exit({ exitCode, signal: exitCode === undefined && spawnError === undefined ? 'SIGTERM' : undefined, spawnError }));
+        // Reported once its streams close: at once, or later when a background process holds them.
+        const report = () => ev.exit({ exitCode, signal: exitCode === undefined && spawnError === undefined ? 'SIGTERM' : undefined, spawnError });
+        if (name === 'interpreter' && options.streamsCloseAfterMs !== undefined) setTimeout(report, options.streamsCloseAfterMs);
+        else setImmediate(report);
       };
       if (name === 'interpreter') {
         interpreter = { exit };
@@ -50,6 +53,9 @@ function fakeRunner(taskkill: TaskkillBehaviour, options: { interpreterPid?: num
             exit(undefined);
           },
           pid: 'interpreterPid' in options ? options.interpreterPid : INTERPRETER_PID,
+          get exited() {
+            return exited;
+          },
         };
       }
       if (taskkill === 'missing') setImmediate(() => exit(undefined, 'ENOENT'));
@@ -141,6 +147,15 @@ test('taskkill missing, or no process id to give it: a warning, and the interpre
 test('a script that ends before its timeout: its exit code, and no taskkill', async () => {
   const fake = fakeRunner('ends-tree', { scriptExitsAfterMs: 10 });
   const { exit, logged } = await run(fake, 2_000);
+  assert.deepEqual(exit, { exitCode: 0, timedOut: false });
+  assert.deepEqual(fake.events, ['spawn interpreter', 'exit interpreter 0']);
+  assert.deepEqual(logged, []);
+});
+
+test('a script that exited before its timeout while its output still drains: its exit code, and no taskkill of a stale id', async () => {
+  // It exits at 10 ms; a background process it started holds the streams until 300 ms; the timeout is at 100 ms.
+  const fake = fakeRunner('ends-tree', { scriptExitsAfterMs: 10, streamsCloseAfterMs: 300 });
+  const { exit, logged } = await run(fake, 100);
   assert.deepEqual(exit, { exitCode: 0, timedOut: false });
   assert.deepEqual(fake.events, ['spawn interpreter', 'exit interpreter 0']);
   assert.deepEqual(logged, []);
