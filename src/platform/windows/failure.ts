@@ -20,6 +20,26 @@ const INVALID_NAME_CODES = new Set([
   1210, // ERROR_INVALID_COMPUTERNAME
 ]);
 
+/**
+ * The texts to look for of a secret a request carries: a string as it is, and every secret as the base64 it
+ * travels in; bytes that are valid UTF-8 (custom data) as that text too, since PowerShell could print it
+ * decoded. Nothing for an empty one.
+ */
+export function secretTexts(value: string | Uint8Array): string[] {
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
+  if (bytes.length === 0) return [];
+  const texts = [bytes.toString('base64')];
+  if (typeof value === 'string') texts.push(value);
+  else {
+    try {
+      texts.push(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    } catch {
+      // Not text (a PFX): its base64 is what can come back.
+    }
+  }
+  return texts;
+}
+
 /** A line of a multi-line secret shorter than this is not looked for on its own: it would redact common words. */
 const MIN_FRAGMENT = 8;
 

@@ -1,7 +1,7 @@
 import { PlatformCommandError, PlatformTimeoutError, type AgentError } from '../../errors.ts';
 import type { CommandRunner, Session, SessionExit } from './exec.ts';
 import { readableStderr } from './clixml.ts';
-import { scrubSecrets, toPlatformError } from './failure.ts';
+import { scrubSecrets, secretTexts, toPlatformError } from './failure.ts';
 import { executionPolicyError } from './execution-policy.ts';
 import { epochMs } from '../../util/monotonic.ts';
 import { helloLine, LineSplitter, newMarker, parseHostLine, requestLine, type HostAnswer } from './protocol.ts';
@@ -55,15 +55,6 @@ export function timingLine(what: string, startedAt: number, endedAt: number, que
   return `PowerShell timing: ${what} at ${startedAt.toFixed(1)} took ${(endedAt - startedAt).toFixed(1)} ms${queued}`;
 }
 const MAX_LOGGED_LINE = 2_000;
-
-/** The bytes as text when they are valid UTF-8, else undefined (a PFX, random bytes). */
-function utf8Text(bytes: Uint8Array): string | undefined {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return undefined;
-  }
-}
 
 class Child {
   readonly marker = newMarker();
@@ -134,17 +125,7 @@ export class PowerShellSession {
   async #exchange(verb: string, params: Record<string, unknown>, options: RequestOptions, queuedAt: number): Promise<unknown> {
     const own = options.timeoutMs ?? this.#options.requestTimeoutMs;
     const runDeadline = this.#deadline;
-    for (const value of Object.values(options.secrets ?? {})) {
-      const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
-      if (bytes.length === 0) continue;
-      if (typeof value === 'string') this.#secrets.add(value);
-      else {
-        // Bytes that are text (custom data) could come back as that text, not only as the base64 sent.
-        const text = utf8Text(bytes);
-        if (text !== undefined) this.#secrets.add(text);
-      }
-      this.#secrets.add(bytes.toString('base64'));
-    }
+    for (const value of Object.values(options.secrets ?? {})) for (const text of secretTexts(value)) this.#secrets.add(text);
     for (;;) {
       if (this.#startRefusal !== undefined) throw this.#startRefusal;
       if (this.#startFailure !== undefined) throw new PlatformCommandError(verb, this.#startFailure);
