@@ -27,6 +27,12 @@ const localName = (name: string): string => name.slice(name.lastIndexOf(':') + 1
 
 /** Elements nested deeper than this are refused: no fabric document comes near (ovf-env.xml is about 10 deep). */
 export const MAX_XML_DEPTH = 100;
+/**
+ * Attributes in one start tag. The fabric's documents and ovf-env.xml (namespace declarations and the
+ * unattend components' five included) use fewer than ten; thousands of them in a tag are only an attack
+ * on whatever reads them after this check.
+ */
+export const MAX_XML_ATTRIBUTES = 64;
 
 class Fault extends Error {
   readonly fault: XmlFault;
@@ -242,7 +248,7 @@ class Scanner {
     const name = this.#name('an element name');
     // On the stack while its attributes are read, so their faults name it; #opened decides whether it stays.
     this.#stack.push(name);
-    const seen: string[] = [];
+    const seen = new Set<string>();
     for (;;) {
       const before = this.#at;
       this.#skipSpace();
@@ -260,8 +266,9 @@ class Scanner {
       if (this.#at === before) this.#fail('an attribute must be separated from what precedes it by white space, or the tag closed with > or />');
       const attributeAt = this.#at;
       const attribute = this.#name('an attribute name');
-      if (seen.includes(attribute)) this.#fail('the same attribute twice in one start tag (XML 1.0 3.1, WFC: Unique Att Spec)', attributeAt);
-      seen.push(attribute);
+      if (seen.has(attribute)) this.#fail('the same attribute twice in one start tag (XML 1.0 3.1, WFC: Unique Att Spec)', attributeAt);
+      if (seen.size === MAX_XML_ATTRIBUTES) this.#fail(`more than ${MAX_XML_ATTRIBUTES} attributes in one start tag`, attributeAt);
+      seen.add(attribute);
       this.#skipSpace();
       this.#expect('=', 'an attribute needs = and a quoted value (XML 1.0 [41] Attribute)');
       this.#skipSpace();

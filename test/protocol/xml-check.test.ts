@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { XMLValidator } from 'fast-xml-parser';
-import { findXmlFault, MAX_XML_DEPTH } from '../../src/protocol/xml-check.ts';
+import { findXmlFault, MAX_XML_ATTRIBUTES, MAX_XML_DEPTH } from '../../src/protocol/xml-check.ts';
 import { parseXml, positionOf } from '../../src/protocol/xml.ts';
 import { FabricDocumentError } from '../../src/errors.ts';
 
@@ -80,6 +80,7 @@ test('accepts what XML 1.0 allows, however unusual', () => {
     '<R><![CDATA[<&>]]]]></R>', '<R><!----><!-- - --></R>', '<!-- a --><R/><!-- b --><?pi x?> \n', '<R><?pi?><?xml-stylesheet href="x"?></R>',
     '<a:R xmlns:a="u" a:b="1" b="2"/>', '<R:/>', '<\u00e9t\u00e9 \u00e0="1"/>', '<R>\ufeff\u0085\u2028\u{1F600}</R>', '<R>\r\n\t</R>', '<_.-R\u00b7/>',
     `${'<a>'.repeat(MAX_XML_DEPTH)}${'</a>'.repeat(MAX_XML_DEPTH)}`,
+    `<R ${Array.from({ length: MAX_XML_ATTRIBUTES }, (_, i) => `a${i}="${i}"`).join(' ')}/>`,
   ]) {
     assert.equal(findXmlFault(xml.replace(/^\ufeff/, '')), undefined, JSON.stringify(xml));
     parseXml(xml, fail);
@@ -89,6 +90,16 @@ test('accepts what XML 1.0 allows, however unusual', () => {
 test(`refuses elements nested more than ${MAX_XML_DEPTH} deep before fast-xml-parser sees them`, () => {
   const deep = `${'<a>'.repeat(MAX_XML_DEPTH + 1)}${'</a>'.repeat(MAX_XML_DEPTH + 1)}`;
   assert.throws(() => parseXml(deep, fail), /\(at line 1, column 301\): elements nested more than 100 deep/);
+});
+
+test(`refuses more than ${MAX_XML_ATTRIBUTES} attributes in a tag, at once even for a document full of them`, () => {
+  const over = `<R ${Array.from({ length: MAX_XML_ATTRIBUTES + 1 }, (_, i) => `a${i}=""`).join(' ')}/>`;
+  assert.throws(() => parseXml(over, fail), /more than 64 attributes in one start tag/);
+  // 4 MiB of attributes in one tag (a certificates document's cap): the check stops at the 65th.
+  const flood = `<CertificateFile><X ${Array.from({ length: 400_000 }, (_, i) => `a${i}=""`).join(' ')}/></CertificateFile>`;
+  const started = performance.now();
+  assert.match(findXmlFault(flood)?.rule ?? '', /more than 64 attributes/);
+  assert.ok(performance.now() - started < 1_000, `${Math.round(performance.now() - started)} ms`);
 });
 
 test('processing instructions are cut out before fast-xml-parser, which misreads their data as attributes', () => {
