@@ -17,6 +17,11 @@ export interface RetryPolicy {
   maxAttempts: number;
   /** 0..1, fraction of the delay randomized: the delay falls in [backoff * (1 - jitter), backoff]. */
   jitter: number;
+  /**
+   * The longest Retry-After honoured, default 3 x maxDelayMs: a server asking for longer is tried again
+   * after this, so one answer cannot spend the run (a 503 with Retry-After: 1190 would have).
+   */
+  maxRetryAfterMs?: number;
 }
 
 /**
@@ -90,7 +95,8 @@ export function computeRetryDelay(input: {
   const backoff = Math.max(0, Math.round(capped * (1 - jitter * input.random())));
   const fits = (ms: number): boolean => now + ms < deadline;
 
-  const requested = input.retryAfter === undefined ? undefined : parseRetryAfter(input.retryAfter, now);
+  const asked = input.retryAfter === undefined ? undefined : parseRetryAfter(input.retryAfter, now);
+  const requested = asked === undefined ? undefined : Math.min(asked, policy.maxRetryAfterMs ?? 3 * policy.maxDelayMs);
   if (requested !== undefined && requested > backoff) {
     if (fits(requested)) return { retry: true, delayMs: requested, reason: 'retry-after' };
     // The server asks for longer than the run has left: waiting would only end in the deadline.
