@@ -18,8 +18,8 @@ export interface RetryPolicy {
   /** 0..1, fraction of the delay randomized: the delay falls in [backoff * (1 - jitter), backoff]. */
   jitter: number;
   /**
-   * The longest Retry-After honoured, default 3 x maxDelayMs: a server asking for longer is tried again
-   * after this, so one answer cannot spend the run (a 503 with Retry-After: 1190 would have).
+   * The longest Retry-After honoured: a server asking for longer is tried again after this, so one answer
+   * cannot spend the run (a 503 with Retry-After: 1190 would have). Without it only the deadline bounds it.
    */
   maxRetryAfterMs?: number;
 }
@@ -39,6 +39,8 @@ export const READ_POLICY: RetryPolicy = Object.freeze({
   maxAttempts: 12,
   // Many VMs share a host's WireServer; after a host-wide hiccup jitter spreads their retries.
   jitter: 0.2,
+  // Eleven waits of at most 30 s: still well inside the run's deadline, whatever the fabric asks for.
+  maxRetryAfterMs: 30_000,
 });
 
 /**
@@ -54,6 +56,7 @@ export const REPORT_POLICY: RetryPolicy = Object.freeze({
   maxDelayMs: 30_000,
   maxAttempts: 60,
   jitter: 0.2,
+  maxRetryAfterMs: 90_000,
 });
 
 /** What failed, as far as retrying cares: the transport, the clock or an HTTP status. */
@@ -96,7 +99,7 @@ export function computeRetryDelay(input: {
   const fits = (ms: number): boolean => now + ms < deadline;
 
   const asked = input.retryAfter === undefined ? undefined : parseRetryAfter(input.retryAfter, now);
-  const requested = asked === undefined ? undefined : Math.min(asked, policy.maxRetryAfterMs ?? 3 * policy.maxDelayMs);
+  const requested = asked === undefined ? undefined : Math.min(asked, policy.maxRetryAfterMs ?? Infinity);
   if (requested !== undefined && requested > backoff) {
     if (fits(requested)) return { retry: true, delayMs: requested, reason: 'retry-after' };
     // The server asks for longer than the run has left: waiting would only end in the deadline.

@@ -5,7 +5,7 @@ import type { RetryableFailure, RetryEvent, RetryPolicy } from '../../src/net/re
 import { WireServerError } from '../../src/errors.ts';
 
 const NOW = Date.UTC(2025, 5, 2, 10, 0, 0); // Mon, 02 Jun 2025 10:00:00 GMT
-const POLICY: RetryPolicy = { baseDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 6, jitter: 0, maxRetryAfterMs: 60_000 };
+const POLICY: RetryPolicy = { baseDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 6, jitter: 0 };
 const JITTERY: RetryPolicy = { ...POLICY, jitter: 0.5 };
 const conn: RetryableFailure = { kind: 'connection' };
 const status = (code: number): RetryableFailure => ({ kind: 'status', status: code });
@@ -47,9 +47,10 @@ const rows: Row[] = [
   { name: 'Retry-After date in the past falls back to backoff', attempt: 2, failure: status(503), retryAfter: 'Mon, 02 Jun 2025 09:00:00 GMT', expect: { retry: true, delayMs: 200, reason: 'backoff' } },
   { name: 'Retry-After beyond the deadline is ignored for the backoff', attempt: 1, failure: status(503), retryAfter: '3600', deadline: NOW + 60_000, expect: { retry: true, delayMs: 100, reason: 'retry-after-past-deadline' } },
   { name: 'Retry-After beyond the deadline with no room for backoff gives up', attempt: 1, failure: status(429), retryAfter: '3600', deadline: NOW + 50, expect: { retry: false, reason: 'deadline' } },
-  { name: 'Retry-After longer than the policy honours waits its longest', attempt: 1, failure: status(503), retryAfter: '1190', expect: { retry: true, delayMs: 60_000, reason: 'retry-after' } },
-  { name: 'the longest Retry-After honoured is 3 x maxDelayMs by default', attempt: 1, failure: status(503), retryAfter: '1190', policy: { baseDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 6, jitter: 0 }, expect: { retry: true, delayMs: 3_000, reason: 'retry-after' } },
+  { name: 'Retry-After longer than the policy honours waits its longest', attempt: 1, failure: status(503), retryAfter: '1190', policy: { ...POLICY, maxRetryAfterMs: 60_000 }, expect: { retry: true, delayMs: 60_000, reason: 'retry-after' } },
+  { name: 'without a longest Retry-After only the deadline bounds it', attempt: 1, failure: status(503), retryAfter: '1190', deadline: NOW + 3_600_000, policy: { baseDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 6, jitter: 0 }, expect: { retry: true, delayMs: 1_190_000, reason: 'retry-after' } },
   { name: 'reads honour Retry-After up to 30 s, so their attempts end well inside the run', attempt: 1, failure: status(503), retryAfter: '1190', policy: READ_POLICY, expect: { retry: true, delayMs: 30_000, reason: 'retry-after' } },
+  { name: 'reports honour Retry-After up to 90 s', attempt: 1, failure: status(503), retryAfter: '1190', policy: REPORT_POLICY, expect: { retry: true, delayMs: 90_000, reason: 'retry-after' } },
   { name: 'garbage Retry-After falls back to backoff', attempt: 2, failure: status(503), retryAfter: 'soon', expect: { retry: true, delayMs: 200, reason: 'backoff' } },
   { name: 'fractional Retry-After is garbage', attempt: 1, failure: status(503), retryAfter: '1.5', expect: { retry: true, delayMs: 100, reason: 'backoff' } },
   { name: 'negative Retry-After is garbage', attempt: 1, failure: status(503), retryAfter: '-3', expect: { retry: true, delayMs: 100, reason: 'backoff' } },
