@@ -105,13 +105,14 @@ function isHealthPost(error: unknown): boolean {
 
 /**
  * Whether a failed attempt may have reached the fabric: the connection was open, the (small) report was
- * written, and the answer never came (read timeout, reset, a 2xx cut short). A refused or unreachable
+ * written, and the answer never came (read timeout, the deadline while it was awaited, reset, a 2xx cut short). A refused or unreachable
  * connection, a connect timeout or an HTTP error status are answers or non-deliveries, not lost answers.
  */
 export function answerLost(error: unknown): boolean {
   const last = lastAttempt(error);
   if (!(last instanceof WireServerError)) return false;
-  if (last.code === 'WIRESERVER_TIMEOUT') return last.context['budget'] === 'read';
+  // A read timeout, or the run's deadline passing while the answer was awaited (http.ts marks both 'read').
+  if (last.code === 'WIRESERVER_TIMEOUT' || last.code === 'DEADLINE_EXCEEDED') return last.context['budget'] === 'read';
   if (last.code !== 'WIRESERVER_UNREACHABLE') return false;
   const status = last.status;
   if (status !== undefined) return status >= 200 && status < 300;

@@ -46,7 +46,8 @@ type State =
   | { at: 'chunk-size' }
   | { at: 'chunk-data'; left: number }
   | { at: 'chunk-end' }
-  | { at: 'trailers' }
+  /** `bytes`: the trailer section so far, held to the head's cap. */
+  | { at: 'trailers'; bytes: number }
   | { at: 'until-close' }
   | { at: 'done' };
 
@@ -134,7 +135,7 @@ export class ResponseReader {
         if (match === null) malformed(`the chunk-size line ${JSON.stringify(line.text.slice(0, 40))} is not a hexadecimal size`);
         const size = Number.parseInt(match[1]!, 16);
         if (this.#bodyBytes + size > this.#maxBodyBytes) throw new ResponseReadError({ kind: 'too-large', declared: undefined });
-        this.#state = size === 0 ? { at: 'trailers' } : { at: 'chunk-data', left: size };
+        this.#state = size === 0 ? { at: 'trailers', bytes: 0 } : { at: 'chunk-data', left: size };
         return line.used;
       }
       case 'chunk-end': {
@@ -147,6 +148,9 @@ export class ResponseReader {
         // Trailer fields are read and dropped: nothing the agent uses is sent in them.
         const line = this.#line(data, MAX_HEAD_BYTES, 'a trailer line');
         if (line === undefined) return 0;
+        // Dropped, but counted: endless trailer lines would otherwise be read for as long as they come.
+        state.bytes += line.used;
+        if (state.bytes > MAX_HEAD_BYTES) malformed(`the trailer section is over ${MAX_HEAD_BYTES} bytes`);
         if (line.text === '') this.#state = { at: 'done' };
         else if (!HEADER_LINE.test(line.text)) malformed(`the trailer line ${JSON.stringify(line.text.slice(0, 40))} is not a header field`);
         return line.used;

@@ -74,9 +74,11 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
     const onAbort = (): void => settle(req.signal?.reason);
 
     const socket = connect({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port === '' ? 80 : Number(url.port), noDelay: true });
+    /** Set once the request is written: from then on the fabric may have taken it (ready.ts answerLost). */
+    let written = false;
     if (remaining <= MAX_TIMER_MS) {
       timers.push(
-        setTimeout(() => settle(fail('DEADLINE_EXCEEDED', `the run deadline ${iso(req.deadline)} passed during the request`)), remaining),
+        setTimeout(() => settle(fail('DEADLINE_EXCEEDED', `the run deadline ${iso(req.deadline)} passed during the request`, undefined, written ? { budget: 'read' } : {})), remaining),
       );
     }
     const connectTimer = setTimeout(
@@ -115,7 +117,15 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
       socket.setTimeout(req.readTimeoutMs, () =>
         settle(fail('WIRESERVER_TIMEOUT', `no data for ${req.readTimeoutMs} ms (read timeout)`, 'timeout', { budget: 'read' })),
       );
+      // And the whole answer in twice that: a byte now and then (a slow drip, endless header or trailer
+      // lines) restarts the idle timeout for ever, and would hold one attempt until the run's deadline.
+      const answerLimitMs = 2 * req.readTimeoutMs;
+      timers.push(setTimeout(
+        () => settle(fail('WIRESERVER_TIMEOUT', `the answer was not complete within ${answerLimitMs} ms (twice the read timeout)`, 'timeout', { budget: 'read' })),
+        answerLimitMs,
+      ));
       socket.write(body === undefined ? head : Buffer.concat([head, body]));
+      written = true;
     });
     socket.on('data', (chunk: Buffer) => {
       try {

@@ -96,6 +96,8 @@ test('a malformed chunked body is refused', () => {
   malformed(`${head}3\r\nabcX\r\n0\r\n\r\n`, /does not end with CRLF/);
   malformed(`${head}${'1'.repeat(2000)}\r\n`, /chunk-size line is over 1024 bytes/);
   malformed(`${head}0\r\nnot a trailer\r\n\r\n`, /trailer line/);
+  // Short trailer lines without end: counted against the head's cap, though each is dropped.
+  malformed(`${head}0\r\n${'X: y\r\n'.repeat(4000)}`, /trailer section is over 16384 bytes/);
 });
 
 test('a body over the cap is refused: declared, in a chunk size, or while it runs until close', () => {

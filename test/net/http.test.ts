@@ -10,6 +10,7 @@ import { httpRequest, fabricRequest } from '../../src/net/http.ts';
 import type { HttpRequest } from '../../src/net/http.ts';
 import type { RetryEvent, RetryPolicy } from '../../src/net/retry.ts';
 import { WireServerError } from '../../src/errors.ts';
+import { answerLost } from '../../src/ready.ts';
 
 const FAST: RetryPolicy = { baseDelayMs: 10, maxDelayMs: 40, maxAttempts: 10, jitter: 0 };
 
@@ -369,4 +370,27 @@ test('a deadline already passed sends nothing', async (t) => {
   const url = server.url('/x');
   await expectError(httpRequest(base(url, { deadline: Date.now() - 1 })), 'DEADLINE_EXCEEDED', url);
   assert.equal(server.count(), 0);
+});
+
+test('a slow drip, a byte now and then, is cut at twice the read timeout, not held until the deadline', async (t) => {
+  const server = await tcpServer((socket) => {
+    socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n');
+    const drip = setInterval(() => socket.write('x'), 40);
+    socket.on('close', () => clearInterval(drip));
+  });
+  t.after(server.close);
+  const url = server.url('/machine/?comp=goalstate');
+  const started = Date.now();
+  const err = await expectError(httpRequest(base(url, { readTimeoutMs: 150, deadline: started + 10_000 })), 'WIRESERVER_TIMEOUT', url);
+  assert.match(err.message, /the answer was not complete within 300 ms \(twice the read timeout\)/);
+  assert.ok(Date.now() - started < 2_000, `took ${Date.now() - started} ms`);
+});
+
+test('the deadline passing while a written request awaits its answer is marked as a lost answer (ready.ts)', async (t) => {
+  const server = await tcpServer(() => {});
+  t.after(server.close);
+  const url = server.url('/machine/?comp=health');
+  const err = await expectError(httpRequest(base(url, { method: 'POST', body: '<Health/>', readTimeoutMs: 5_000, deadline: Date.now() + 150 })), 'DEADLINE_EXCEEDED', url);
+  assert.equal(err.context['budget'], 'read');
+  assert.equal(answerLost(err), true);
 });
