@@ -3,6 +3,7 @@ import { Journal } from './journal.ts';
 import { FabricSession, type FabricSettings } from './fabric-session.ts';
 import { applyConfiguration } from './apply.ts';
 import { fetchCertificates } from './certificates.ts';
+import { WorkBudget } from './crypto/work-budget.ts';
 import { createTransportCertificate } from './crypto/transport-cert.ts';
 import { keyStartsWithRun, startTransportKeyPair, type TransportKeyPair } from './crypto/transport-key.ts';
 import { readOvfEnv, type ProvisioningConfig } from './protocol/ovf-env.ts';
@@ -200,10 +201,14 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
       ? await journal.skip('certificates', 'the goal state lists no certificates').then(() => undefined)
       : await journal.step(
         'certificates',
-        () => session.withFreshGoalState((gs, client) => fetchCertificates(client, {
-          certificatesUrl: gs.roleInstance.certificatesUrl ?? certificatesUrl,
-          hostingEnvironmentConfigUrl: gs.roleInstance.hostingEnvironmentConfigUrl,
-        }, transport, run.log)),
+        () => {
+          // One budget however often a refreshed goal state has the certificates fetched again.
+          const budget = new WorkBudget({ deadline: session.deadline });
+          return session.withFreshGoalState((gs, client) => fetchCertificates(client, {
+            certificatesUrl: gs.roleInstance.certificatesUrl ?? certificatesUrl,
+            hostingEnvironmentConfigUrl: gs.roleInstance.hostingEnvironmentConfigUrl,
+          }, transport, run.log, budget));
+        },
         (b) => (b === undefined ? 'none' : `${b.placements.length} placements`),
       );
     await applyConfiguration(platform, journal, config, media, bundle, run.log);

@@ -25,6 +25,11 @@ export async function fetchCertificates(
   urls: CertificateUrls,
   transport: Promise<TransportCertificate>,
   log: Log,
+  /**
+   * One budget for the step, made by the caller when the step may fetch again (a goal state refreshed
+   * on 410 calls this once more): a blob sent again cannot multiply the work.
+   */
+  budget: WorkBudget = new WorkBudget({ deadline: client.deadline }),
 ): Promise<CertificateBundle | undefined> {
   const storesPromise = urls.hostingEnvironmentConfigUrl === undefined
     ? Promise.resolve([] as StoredCertificate[])
@@ -37,9 +42,8 @@ export async function fetchCertificates(
   const opener: Promise<typeof OpenCertificateFile> = import('./crypto/certificate-file.ts').then((m) => m.openCertificateFile);
   opener.catch(() => {});
   const key = await transport;
-  // One budget for the step: a blob sent again (next cipher, goal state refreshed) cannot multiply the work.
-  // Decryption runs synchronously; the budget reads the clock between derivations, so the run's deadline stops it.
-  const budget = new WorkBudget({ deadline: client.deadline });
+  // The budget is shared by the ciphers too. Decryption runs synchronously; the budget reads the clock
+  // between derivations, so the run's deadline stops it.
   let lastError: unknown;
   for (const cipher of CIPHERS) {
     let opened;
