@@ -41,6 +41,11 @@ export interface AcquireOptions {
   /** How often a waiter looks again. */
   pollMs?: number;
   log: Log;
+  /**
+   * The caller holds the OS's run lock (exclusive-run.ts), which every run takes before this file and
+   * keeps until after releasing it: any lock file found is then stale.
+   */
+  ownerOfOsLock?: boolean;
 }
 
 /** A lock file that is empty or half-written this long after its creation was left by a killed run. */
@@ -81,7 +86,7 @@ export class RunLock {
     const until = Date.now() + options.waitMs;
     let announced = false;
     for (;;) {
-      const attempt = await tryAcquire(path, holder, options.log, 0);
+      const attempt = await tryAcquire(path, holder, options.log, 0, options.ownerOfOsLock === true);
       if (attempt.acquired) return new RunLock(path, holder);
       const other = attempt.holder === undefined ? 'another winprov run' : describeHolder(attempt.holder);
       if (Date.now() >= until) {
@@ -103,18 +108,18 @@ export class RunLock {
   }
 }
 
-async function tryAcquire(path: string, holder: LockHolder, log: Log, depth: number): Promise<Attempt> {
+async function tryAcquire(path: string, holder: LockHolder, log: Log, depth: number, ownerOfOsLock: boolean): Promise<Attempt> {
   for (let tries = 0; tries < 3; tries++) {
     if (await create(path, holder)) return { acquired: true };
     const found = await readLock(path);
     // Released between our create and our read: try to create it again at once.
     if (found.kind === 'gone') continue;
-    const stale = await staleness(found);
+    const stale = ownerOfOsLock ? 'this run holds the OS run lock (named mutex), so the run that wrote it has ended' : await staleness(found);
     const current = found.kind === 'holder' ? found.holder : undefined;
     if (stale === undefined || depth >= 2) return { acquired: false, holder: current };
     // Only the waiter that creates the takeover guard for this very lock may remove it.
     const guardPath = `${path}.takeover-${found.identity.replace(/[^A-Za-z0-9-]/g, '')}`;
-    const guard = await tryAcquire(guardPath, { ...holder, nonce: randomUUID() }, log, depth + 1);
+    const guard = await tryAcquire(guardPath, { ...holder, nonce: randomUUID() }, log, depth + 1, false);
     if (!guard.acquired) return { acquired: false, holder: current };
     try {
       const again = await readLock(path);

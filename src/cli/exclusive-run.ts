@@ -12,23 +12,26 @@ import type { Platform } from '../platform/platform.ts';
 export async function exclusively<T>(platform: Pick<Platform, 'stateDirectory' | 'holdRunMutex'>, options: { command: string; waitMs: number; log: Log }, work: () => Promise<T>): Promise<T> {
   const { log } = options;
   const stateDirectory = platform.stateDirectory;
+  // The OS's own lock first (Windows: a named mutex, which Windows releases when its holder dies and no
+  // reused pid or clock can fool); like the file, a mutex that cannot be asked about must not stop the run.
+  const mutex = await platform.holdRunMutex(options.waitMs).catch((err: unknown) => {
+    log.warn(`the run mutex could not be taken (${err instanceof Error ? err.message : String(err)}); carrying on without it`);
+    return 'none' as const;
+  });
+  if (mutex === 'busy') {
+    throw new RunLockedError(`another winprov run holds the named mutex Global\\winprov-run; this ${options.command} waited ${Math.round(options.waitMs / 100) / 10} s and stops without changing anything`);
+  }
   let lock: RunLock | undefined;
   try {
-    lock = await RunLock.acquire({ directory: stateDirectory, command: options.command, waitMs: options.waitMs, log });
+    // With the mutex held no other run is between taking its locks and releasing them (the file goes
+    // first, the mutex when the platform closes): a lock file there now was left by a run that ended.
+    // On Windows only this tells a killed run's lock from a live one: pids are reused early in every
+    // boot, and Windows gives Node no process start time to tell them apart.
+    lock = await RunLock.acquire({ directory: stateDirectory, command: options.command, waitMs: options.waitMs, log, ownerOfOsLock: mutex === 'held' });
   } catch (err) {
     if (err instanceof RunLockedError) throw err;
     // A state folder where no lock can be written must not stop a VM from being provisioned.
     log.warn(`the run lock could not be taken (${err instanceof Error ? err.message : String(err)}); carrying on without it`);
-  }
-  // The OS's own lock as well (Windows: a named mutex, which no reused pid or clock change can fool);
-  // like the file, a mutex that cannot be asked about must not stop the run.
-  const held = await platform.holdRunMutex(options.waitMs).catch((err: unknown) => {
-    log.warn(`the run mutex could not be taken (${err instanceof Error ? err.message : String(err)}); carrying on without it`);
-    return true;
-  });
-  if (!held) {
-    await lock?.release();
-    throw new RunLockedError(`another winprov run holds the named mutex Global\\winprov-run; this ${options.command} waited ${Math.round(options.waitMs / 100) / 10} s and stops without changing anything`);
   }
   // A rename retried because antivirus held the file (util/files.ts) is worth a line in this run's log.
   setRenameRetryLog((message) => log.warn(message));

@@ -211,10 +211,10 @@ export interface Platform {
 
   /**
    * The OS's own run lock, besides the lock file (run-lock.ts), held until close(): on Windows the named
-   * mutex Global\winprov-run, which Windows releases when its holder dies; waits up to waitMs. False
-   * when another live run holds it. The sandbox has none (true).
+   * mutex Global\winprov-run, which Windows releases when its holder dies; waits up to waitMs. 'busy'
+   * when another live run holds it; 'none' where the OS has none (the sandbox).
    */
-  holdRunMutex(waitMs: number): Promise<boolean>;
+  holdRunMutex(waitMs: number): Promise<'held' | 'busy' | 'none'>;
 
   /**
    * Bounds every later local operation (media reads, PowerShell requests) by this absolute time (ms

@@ -232,8 +232,8 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   }
 
   /** The sandbox's only run lock is the lock file. */
-  async holdRunMutex(_waitMs: number): Promise<boolean> {
-    return true;
+  async holdRunMutex(_waitMs: number): Promise<'none'> {
+    return 'none';
   }
 
   setDeadline(deadline: number): void {

@@ -350,9 +350,10 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   }
 
   /** The named mutex Global\winprov-run (lock.ps1), held by this run's PowerShell process until close(). */
-  async holdRunMutex(waitMs: number): Promise<boolean> {
+  async holdRunMutex(waitMs: number): Promise<'held' | 'busy'> {
     const wait = Math.max(0, Math.floor(waitMs));
-    return new HostResult('enterRunMutex', await this.#session.request('enterRunMutex', { waitMs: wait }, { timeoutMs: wait + this.#requestTimeoutMs })).boolean('acquired');
+    const acquired = new HostResult('enterRunMutex', await this.#session.request('enterRunMutex', { waitMs: wait }, { timeoutMs: wait + this.#requestTimeoutMs })).boolean('acquired');
+    return acquired ? 'held' : 'busy';
   }
 
   /** Bounds every later PowerShell request and media read by the run's deadline. */

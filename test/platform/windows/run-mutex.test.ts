@@ -1,19 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WindowsPlatform } from '../../../src/platform/windows/windows-platform.ts';
 import { loadScript } from '../../../src/platform/windows/scripts.ts';
 import { exclusively } from '../../../src/cli/exclusive-run.ts';
 import { RunLockedError } from '../../../src/errors.ts';
+import { LOCK_FILE } from '../../../src/run-lock.ts';
+import { bootTime } from '../../../src/util/process-identity.ts';
 import { createLog } from '../../../src/util/log.ts';
 import { FakeRunner } from './fake-runner.ts';
 
 /**
  * On Windows the run lock is also the named mutex Global\winprov-run, held by the run's PowerShell
- * process (lock.ps1): the verb travels as JSON like every other, and a mutex held elsewhere refuses the
- * run after the lock file was taken, releasing that file again.
+ * process (lock.ps1): the verb travels as JSON like every other. It is taken before the lock file: a
+ * mutex held elsewhere refuses the run before the file is touched, and with the mutex held a lock file
+ * left by a killed run is taken over even when its pid runs again (early-boot pids are reused).
  */
 
 const silent = createLog({ consoleLevel: 'error', write: () => undefined });
@@ -34,7 +37,7 @@ test('lock.ps1 waits on Global\\winprov-run and takes an abandoned mutex (a kill
   assert.match(loadScript('host.ps1'), /'enterRunMutex' \{ Enter-WinprovRunMutex -Request \$Params \}/);
 });
 
-test('the run takes the mutex after the lock file; a mutex held elsewhere refuses the run and releases the file', async () => {
+test('the run takes the mutex before the lock file; a mutex held elsewhere refuses the run and leaves the file alone', async () => {
   const programData = await mkdtemp(join(tmpdir(), 'winprov-mutex-'));
   try {
     const held = platformAnswering(true, programData);
@@ -50,12 +53,35 @@ test('the run takes the mutex after the lock file; a mutex held elsewhere refuse
       (err: unknown) => err instanceof RunLockedError && /named mutex Global\\winprov-run/.test(err.reason),
     );
     assert.equal(worked, false);
-    assert.deepEqual(await readdir(join(programData, 'winprov')), [], 'the lock file was released');
+    assert.deepEqual(await readdir(join(programData, 'winprov')), [], 'no lock file was written');
     await refused.platform.close();
 
     // A mutex that cannot be asked about does not stop a VM from being provisioned.
     const failing = platformAnswering('fails', programData);
     assert.equal(await exclusively(failing.platform, { command: 'provision', waitMs: 0, log: silent }, async () => 'ran anyway'), 'ran anyway');
+    await failing.platform.close();
+  } finally {
+    await rm(programData, { recursive: true, force: true });
+  }
+});
+
+test('with the mutex held, a lock file whose pid runs again (a killed run, the pid reused after a reboot) is taken over', async () => {
+  const programData = await mkdtemp(join(tmpdir(), 'winprov-mutex-'));
+  try {
+    // As a killed run left it: this very process's pid (alive), this boot, no start time (as on Windows).
+    await mkdir(join(programData, 'winprov'), { recursive: true });
+    const left = { version: 1, pid: process.pid, bootTime: bootTime(), command: 'provision', acquiredAt: new Date().toISOString(), nonce: 'left-by-a-killed-run' };
+    await writeFile(join(programData, 'winprov', LOCK_FILE), `${JSON.stringify(left)}\n`);
+    const lines: string[] = [];
+    const log = createLog({ consoleLevel: 'debug', write: (line) => void lines.push(line) });
+    const held = platformAnswering(true, programData);
+    assert.equal(await exclusively(held.platform, { command: 'provision', waitMs: 200, log }, async () => 'ran'), 'ran');
+    assert.ok(lines.some((l) => /took over the lock .* this run holds the OS run lock/.test(l)), lines.join(''));
+    await held.platform.close();
+    // Without the mutex (the sandbox, or one that cannot be asked), the same file is a live holder's.
+    await writeFile(join(programData, 'winprov', LOCK_FILE), `${JSON.stringify(left)}\n`);
+    const failing = platformAnswering('fails', programData);
+    await assert.rejects(exclusively(failing.platform, { command: 'provision', waitMs: 200, log: silent }, async () => 'ran'), RunLockedError);
     await failing.platform.close();
   } finally {
     await rm(programData, { recursive: true, force: true });
