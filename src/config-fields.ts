@@ -1,5 +1,6 @@
 import { isAbsolute, win32 } from 'node:path';
 import { ConfigError } from './errors.ts';
+import { unusableAddressReason } from './net/endpoint.ts';
 
 /**
  * The rules of the configuration's fields, each throwing ConfigError(field, rule) with the words a person
@@ -74,9 +75,11 @@ export function absolutePath(field: string, text: string): string {
   return text;
 }
 
+/** A host's IPv4 address, by the rule discovery applies to the fabric's (net/endpoint.ts): checked here, not after DHCP was tried. */
 export function ipv4(field: string, text: string): string {
-  const parts = text.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) throw new ConfigError(field, 'must be an IPv4 address');
+  const unusable = unusableAddressReason(text);
+  // No leading zeros: "010.0.0.1" is 8.0.0.1 to a URL parser and 10.0.0.1 to a reader.
+  if (unusable !== undefined) throw new ConfigError(field, `must be a host's IPv4 address in dotted-quad form without leading zeros; ${JSON.stringify(text.slice(0, 40))} ${unusable}`);
   return text;
 }
 

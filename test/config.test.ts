@@ -39,6 +39,13 @@ test('an unknown option, an unknown command and a bad value are usage or configu
   assert.throws(() => loadConfig({ ...base, argv: ['--platform', 'linux'] }), ConfigError);
 });
 
+test('the fallback address must be a host\'s IPv4 address, refused at once as discovery would refuse it after DHCP', () => {
+  for (const [address, why] of [['010.0.0.1', /dotted-quad/], ['0.0.0.0', /this network/], ['255.255.255.255', /broadcast/], ['224.0.0.9', /multicast/], ['10.0.0', /dotted-quad/]] as const) {
+    assert.throws(() => loadConfig({ ...base, argv: ['--fallback-address', address] }), (err: unknown) => err instanceof ConfigError && /fallbackAddress/.test(err.message) && why.test(err.message), address);
+  }
+  assert.equal(loadConfig({ ...base, argv: ['--fallback-address', '10.1.2.3'] }).fallbackAddress, '10.1.2.3');
+});
+
 test('durations accept seconds, minutes, hours and milliseconds', () => {
   for (const [text, ms] of [['45', 45_000], ['45s', 45_000], ['2m', 120_000], ['1h', 3_600_000], ['1500ms', 1_500]] as const) {
     assert.equal(loadConfig({ ...base, argv: ['--deadline', text] }).deadlineMs, ms, text);
