@@ -36,7 +36,8 @@ export function runTimeline(state: Pick<AgentState, 'startedAt' | 'finishedAt' |
     }
     bars.push({ name: step.name, startMs: Math.max(0, Date.parse(step.startedAt) - origin), durationMs: step.durationMs, outcome: step.outcome });
   }
-  const lastEnd = Math.max(0, ...bars.map((b) => b.startMs + (b.durationMs ?? 0)));
+  // A loop, not Math.max(...bars): spreading a long list overflows the call stack.
+  const lastEnd = bars.reduce((end, b) => Math.max(end, b.startMs + (b.durationMs ?? 0)), 0);
   const finished = state.finishedAt === undefined ? 0 : Date.parse(state.finishedAt) - origin;
   return { bars, skipped, spanMs: Math.max(lastEnd, finished) };
 }
@@ -83,6 +84,8 @@ export function formatTimeline(state: Pick<AgentState, 'runId' | 'startedAt' | '
 
 /** The smallest of 1, 2, 5, 10, 20, 50 ... ms per column that is at least `raw`. */
 export function niceScale(raw: number): number {
+  // Not a finite number (a damaged time): no scale is at least it, and the search would never end.
+  if (!Number.isFinite(raw)) return 1;
   let decade = 1;
   for (;;) {
     for (const step of [1, 2, 5]) if (step * decade >= raw) return step * decade;

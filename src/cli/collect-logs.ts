@@ -5,6 +5,7 @@ import { zipSync, strToU8 } from 'fflate';
 import { createPlatform } from '../platform/index.ts';
 import { createLog, redactText } from '../util/log.ts';
 import { buildStatus } from './status.ts';
+import { toAgentError } from '../errors.ts';
 import type { AgentConfig } from '../config.ts';
 import type { DiagnosticFile } from '../platform/platform.ts';
 import type { CommandIo } from './io.ts';
@@ -24,10 +25,16 @@ export async function collectLogsCommand(config: Readonly<AgentConfig>, io: Comm
       if (!/^(winprov\.log(\.\d+)?|state\.json|provisioned\.json|ovf-env\.xml|setupcomplete\.log|first-boot\.json|first-boot-(customData|userData)\.log(\.1)?)$/.test(name)) continue;
       files.push({ name: `winprov/${name}`, data: await readFile(join(platform.stateDirectory, name)) });
     }
-    const [vmId, marker, state, guestAgent] = await Promise.all([
-      platform.readVmId(), platform.readCompletionMarker(), platform.readAgentState(), platform.readGuestAgentServices(),
-    ]);
-    files.push({ name: 'status.json', data: JSON.stringify(buildStatus(vmId, marker, state, guestAgent), null, 2) });
+    // One file of the collection: a part that cannot be read (a damaged state.json) is said in it, and the
+    // rest is still collected; a broken VM is when the collection is needed most.
+    try {
+      const [vmId, marker, state, guestAgent] = await Promise.all([
+        platform.readVmId(), platform.readCompletionMarker(), platform.readAgentState(), platform.readGuestAgentServices(),
+      ]);
+      files.push({ name: 'status.json', data: JSON.stringify(buildStatus(vmId, marker, state, guestAgent), null, 2) });
+    } catch (err) {
+      files.push({ name: 'status.json', data: JSON.stringify({ error: toAgentError(err).describe() }, null, 2) });
+    }
     files.push(...(await platform.collectDiagnostics()));
   } finally {
     await platform.close();

@@ -21,12 +21,33 @@ function requireStrings(...names: string[]): Check {
   return (value) => names.map((name) => (typeof value[name] === 'string' ? undefined : `field ${name}: must be a string`)).find((rule) => rule !== undefined);
 }
 
+/** A run's journal holds a few dozen entries of each kind; a file with hundreds of times more was not written by winprov. */
+const MAX_ENTRIES = 10_000;
+
+const isDate = (v: unknown): boolean => typeof v === 'string' && Number.isFinite(Date.parse(v));
+
+/** Each entry's rule: what `status`, its timeline and the next run read of it (state-types.ts). */
+const ENTRY_RULES: Record<'steps' | 'applied' | 'reports', [string, (entry: Record<string, unknown>) => boolean]> = {
+  steps: ['an object with a name, a startedAt date and a durationMs of 0 or more, if any', (e) =>
+    typeof e.name === 'string' && isDate(e.startedAt) && (e.durationMs === undefined || (typeof e.durationMs === 'number' && Number.isFinite(e.durationMs) && e.durationMs >= 0))],
+  applied: ['an object with what, detail and an at date', (e) => typeof e.what === 'string' && typeof e.detail === 'string' && isDate(e.at)],
+  reports: ['an object with a state and an at date', (e) => typeof e.state === 'string' && isDate(e.at) && (e.httpStatus === undefined || typeof e.httpStatus === 'number')],
+};
+
 const checkAgentState: Check = (value) => {
   if (value.version !== 1) return 'field version: must be 1';
   const missing = requireStrings('vmId', 'agentVersion', 'runId', 'startedAt')(value);
   if (missing !== undefined) return missing;
-  for (const name of ['steps', 'applied', 'reports']) {
-    if (!Array.isArray(value[name])) return `field ${name}: must be an array`;
+  // A damaged date or entry would otherwise reach status and its timeline, which compute with them.
+  if (!isDate(value.startedAt)) return 'field startedAt: must be a date';
+  if (value.finishedAt !== undefined && !isDate(value.finishedAt)) return 'field finishedAt: must be a date';
+  for (const name of ['steps', 'applied', 'reports'] as const) {
+    const list = value[name];
+    if (!Array.isArray(list)) return `field ${name}: must be an array`;
+    if (list.length > MAX_ENTRIES) return `field ${name}: must have at most ${MAX_ENTRIES} entries`;
+    const [rule, ok] = ENTRY_RULES[name];
+    const bad = list.findIndex((entry) => typeof entry !== 'object' || entry === null || Array.isArray(entry) || !ok(entry as Record<string, unknown>));
+    if (bad !== -1) return `field ${name}[${bad}]: must be ${rule}`;
   }
   return undefined;
 };

@@ -47,3 +47,32 @@ test('collect-logs writes a zip with logs, journal, status, redacted ovf-env and
     await fx.close();
   }
 });
+
+test('a damaged state.json: status and its timeline say so in one line, never hang, and collect-logs still writes its zip', async () => {
+  const fx = await provisioningFixture({ scenario: { adminPassword: PASSWORD } });
+  try {
+    assert.equal((await fx.run()).outcome, 'ready');
+    const statePath = join(fx.platform.stateDirectory, 'state.json');
+    const good = JSON.parse(await readFile(statePath, 'utf8'));
+    for (const [damage, why] of [
+      [{ ...good, startedAt: 'garbage' }, /startedAt: must be a date/],
+      [{ ...good, steps: [null] }, /steps\[0\]: must be an object/],
+      [{ ...good, steps: [{ ...good.steps[0], name: 7 }] }, /steps\[0\]: must be an object with a name/],
+      [{ ...good, steps: Array.from({ length: 200_000 }, () => good.steps[0]) }, /steps: must have at most 10000 entries/],
+    ] as const) {
+      await writeFile(statePath, JSON.stringify(damage));
+      const status = await runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '--timeline']);
+      assert.notEqual(status.code, 0);
+      assert.match(status.err, why);
+      assert.doesNotMatch(status.out + status.err, /\n\s+at /, 'no stack trace');
+      const output = join(fx.root, 'damaged.zip');
+      const collected = await runCli(['collect-logs', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '-o', output]);
+      assert.equal(collected.code, 0, collected.out + collected.err);
+      const entries = unzipSync(new Uint8Array(await readFile(output)));
+      assert.match(JSON.parse(strFromU8(entries['status.json']!)).error, why);
+      assert.ok(entries['winprov/winprov.log'] !== undefined, 'the rest is still collected');
+    }
+  } finally {
+    await fx.close();
+  }
+});

@@ -27,4 +27,6 @@ test('assignLanes puts overlapping bars side by side and reuses a lane once it i
 
 test('niceScale rounds up to 1, 2 or 5 times a power of ten', () => {
   assert.deepEqual([0.3, 1, 1.5, 3, 7, 10, 11, 240].map(niceScale), [1, 1, 2, 5, 10, 10, 20, 500]);
+  // A damaged time makes NaN: a scale at once, not a search without end.
+  assert.deepEqual([Number.NaN, Number.POSITIVE_INFINITY].map(niceScale), [1, 1]);
 });
