@@ -158,6 +158,8 @@ function unpack(record: LogFields): { message: string; fields: LogFields } {
 class LogFile {
   #fd: number | undefined;
   #size = 0;
+  /** After a rotation that failed, the size at which it is tried again. */
+  #rotateAgainAt = 0;
 
   readonly path: string;
   readonly #maxBytes: number;
@@ -172,9 +174,16 @@ class LogFile {
   append(line: string): void {
     const bytes = Buffer.from(line);
     if (this.#fd === undefined) this.#open();
-    if (this.#size > 0 && this.#size + bytes.length > this.#maxBytes) {
+    if (this.#size > 0 && this.#size + bytes.length > this.#maxBytes && this.#size >= this.#rotateAgainAt) {
       this.close();
-      rotate(this.path, this.#maxFiles);
+      try {
+        rotate(this.path, this.#maxFiles);
+        this.#rotateAgainAt = 0;
+      } catch {
+        // On Windows antivirus or the indexer can hold a generation for a moment (EPERM, EBUSY): the
+        // lines go on into the current file, and the rotation is tried again a little later.
+        this.#rotateAgainAt = this.#size + Math.ceil(this.#maxBytes / 16);
+      }
       this.#open();
     }
     for (let written = 0; written < bytes.length;) written += writeSync(this.#fd!, bytes, written);

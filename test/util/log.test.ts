@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLog, redactText } from '../../src/util/log.ts';
@@ -42,6 +42,22 @@ test('the file rotates by size and keeps the configured number of old files', as
     }
     const newest = (await readFile(join(dir, 'winprov.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).message);
     assert.match(newest.at(-1)!, /^line 39 /);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a rotation that fails (a generation held by another program) loses no line: they go on into the current file', async () => {
+  const dir = await tempDir();
+  try {
+    // The oldest generation cannot be removed: a folder with a file in it stands where it goes.
+    await mkdir(join(dir, 'winprov.log.1', 'held'), { recursive: true });
+    const console: string[] = [];
+    const log = createLog({ consoleLevel: 'warn', write: (l) => void console.push(l), filePath: join(dir, 'winprov.log'), maxFileBytes: 400, maxFiles: 1 });
+    for (let i = 0; i < 40; i++) log.info(`line ${i} ${'x'.repeat(40)}`);
+    const messages = (await readFile(join(dir, 'winprov.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).message);
+    assert.deepEqual(messages.map((m: string) => Number(m.split(' ')[1])), Array.from({ length: 40 }, (_, i) => i));
+    assert.deepEqual(console, [], 'no "cannot be written": the file goes on');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
