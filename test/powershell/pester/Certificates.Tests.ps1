@@ -35,6 +35,18 @@ Describe 'importCertificates' {
         @($State.certificates.My).Count | Should -Be 1
     }
 
+    It 'replaces a copy without its private key (the image held the public certificate only) with the bundle''s' {
+        $public = [System.Security.Cryptography.X509Certificates.X509Certificate2]::new([System.Security.Cryptography.X509Certificates.X509Certificate2]::new($Bundle.pfx, '').RawData)
+        $State.certificates['My'] = [System.Collections.Generic.List[object]]::new()
+        $State.certificates['My'].Add([WinprovEmulation.FakeX509Store]::ToState($public))
+        $answer = Invoke-Import @([pscustomobject]@{ thumbprint = $Bundle.thumbprint; store = 'My' })
+        $answer.results[0].outcome | Should -Be 'imported'
+        @($State.certificates.My).Count | Should -Be 1
+        $State.certificates.My[0].hasPrivateKey | Should -BeTrue
+        # With its key in the store it is present on the next run.
+        (Invoke-Import @([pscustomobject]@{ thumbprint = $Bundle.thumbprint; store = 'My' })).results[0].outcome | Should -Be 'present'
+    }
+
     It 'places one certificate in two stores, creating a missing store' {
         $answer = Invoke-Import @([pscustomobject]@{ thumbprint = $Bundle.thumbprint; store = 'My' }, [pscustomobject]@{ thumbprint = $Bundle.thumbprint; store = 'WebHosting' })
         $answer.results.outcome | Should -Be @('imported', 'imported')

@@ -6,7 +6,7 @@ function Import-WinprovCertificates {
     # X509Certificate2Collection.Import with MachineKeySet (private keys go to the machine key store,
     # not to SYSTEM's profile) and PersistKeySet (they outlive this process); without Exportable the
     # keys cannot be exported later. For each placement the certificate with that thumbprint is added
-    # to LocalMachine\<store> unless the store already holds that thumbprint ("present").
+    # to LocalMachine\<store> unless the store already holds that thumbprint with its key ("present").
     param([Parameter(Mandatory = $true)] $Request)
     # A copy: the host wipes its own after the answer, this one is wiped below as soon as it is read.
     $bytes = [byte[]](Get-WinprovSecret -Name 'pfx').Clone()
@@ -39,7 +39,10 @@ function Import-WinprovCertificates {
         $store.Open([System.Security.Cryptography.X509Certificates.OpenFlags]::ReadWrite)
         try {
             $existing = $store.Certificates.Find([System.Security.Cryptography.X509Certificates.X509FindType]::FindByThumbprint, $thumbprint, $false)
-            if ($existing.Count -gt 0) {
+            # Present without its private key (the image holds the public certificate only): a WinRM
+            # listener could never use it, so the bundle's copy replaces it (Add replaces a certificate
+            # of the same thumbprint, CERT_STORE_ADD_REPLACE_EXISTING_INHERIT_PROPERTIES).
+            if ($existing.Count -gt 0 -and ($existing[0].HasPrivateKey -or -not $certificate.HasPrivateKey)) {
                 $outcome = 'present'
             } else {
                 $store.Add($certificate)
