@@ -33,11 +33,15 @@ export function applyCertificateImport(machine: SandboxMachine, bundle: Certific
   const results: CertificateImportResult[] = [];
   for (const placement of bundle.placements) {
     const store = (machine.certificateStores[placement.store] ??= []);
-    if (store.some((c) => c.thumbprint === placement.thumbprint)) {
+    const { subject, hasPrivateKey } = inPfx.get(placement.thumbprint)!;
+    const at = store.findIndex((c) => c.thumbprint === placement.thumbprint);
+    // As certificates.ps1: present only with its key, or when the bundle has none either; a copy
+    // without its key is replaced by the bundle's.
+    if (at !== -1 && (store[at]!.hasPrivateKey || !hasPrivateKey)) {
       results.push({ thumbprint: placement.thumbprint, store: placement.store, outcome: 'present' });
       continue;
     }
-    const { subject, hasPrivateKey } = inPfx.get(placement.thumbprint)!;
+    if (at !== -1) store.splice(at, 1);
     store.push({ thumbprint: placement.thumbprint, subject, hasPrivateKey, keyStorage: hasPrivateKey ? 'MachineKeySet' : 'none', exportable: false });
     results.push({ thumbprint: placement.thumbprint, store: placement.store, outcome: 'imported' });
   }

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SandboxPlatform, passwordMatches } from '../../../src/platform/sandbox/index.ts';
-import { ADMINISTRATORS_SID, loadMachine } from '../../../src/platform/sandbox/machine.ts';
+import { ADMINISTRATORS_SID, loadMachine, saveMachine } from '../../../src/platform/sandbox/machine.ts';
 import { generateTenantCertificates } from '../../../src/simulator/pfx.ts';
 import { PlatformRejectedError, MediaNotFoundError, StateError } from '../../../src/errors.ts';
 import { Secret } from '../../../src/util/secret.ts';
@@ -85,6 +85,13 @@ test('certificates: imported once by thumbprint, never duplicated, and only thos
   assert.equal(machine.certificateStores.Root![0]!.hasPrivateKey, false);
   const stranger = { ...bundle, placements: [{ thumbprint: 'A'.repeat(40), store: 'My', hasPrivateKey: false }] };
   await assert.rejects(platform.importCertificates(stranger), PlatformRejectedError);
+  // The image held the certificate without its key: the bundle's copy, with the key, replaces it.
+  const held = await platform.machine();
+  held.certificateStores.My![0]!.hasPrivateKey = false;
+  await saveMachine(platform.root, held);
+  assert.deepEqual((await platform.importCertificates(bundle)).map((r) => r.outcome), ['imported', 'present']);
+  const replaced = (await platform.machine()).certificateStores.My!;
+  assert.deepEqual(replaced.map((c) => [c.thumbprint, c.hasPrivateKey]), [[withKey!.thumbprint, true]]);
 }));
 
 test('media: the drive holding the tag file is found; none is a MediaNotFoundError', () => withSandbox(async (platform, root) => {
