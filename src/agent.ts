@@ -130,7 +130,13 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
 
   // Read before this run's journal replaces it: a re-run on a provisioned machine applies nothing, and
   // carries over what the provisioning run learned (the admin account's SID, warnings) for `status`.
+  // Carried at once, with the VM id they belong to, since this run's first save (after DHCP) comes before
+  // the VM id and the completion marker are read: a re-run killed in between must not lose them. They
+  // are dropped once this run turns out not to be a re-run on that VM.
   const previous = await platform.readAgentState().catch(() => undefined);
+  if (previous !== undefined && (previous.adminAccount !== undefined || previous.warnings !== undefined)) {
+    Object.assign(journal.state, { vmId: previous.vmId }, carriedOver(previous));
+  }
 
   // The network waits only for DHCP, so it goes first: on Windows one PowerShell session answers one
   // request at a time, and the identity and the provisioning configuration are read while the fabric
@@ -164,6 +170,10 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
   const marker = await markerRead;
   run.alreadyProvisioned = marker?.vmId === vmId;
   run.complete = run.alreadyProvisioned;
+  if (!run.alreadyProvisioned || previous?.vmId !== vmId) {
+    delete journal.state.adminAccount;
+    delete journal.state.warnings;
+  }
   if (marker !== undefined && !run.alreadyProvisioned) {
     run.log.warn(`the completion marker belongs to VM ${marker.vmId}, not this one (${vmId}): this is a new VM from a captured image; provisioning it`);
   }
@@ -189,10 +199,6 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
   // Azure sends this for every VM; the image's own Windows Update policy stays in force.
   if (config.enableAutomaticUpdates !== undefined) run.log.debug(`automatic updates are left as the image has them (ovf-env.xml: ${config.enableAutomaticUpdates ? 'on' : 'off'})`);
   if (run.alreadyProvisioned) {
-    if (previous?.vmId === vmId) {
-      if (previous.adminAccount !== undefined) journal.state.adminAccount = previous.adminAccount;
-      if (previous.warnings !== undefined) journal.state.warnings = previous.warnings;
-    }
     await run.ovfCopySaved;
     await journal.skip('apply', `VM ${vmId} was provisioned at ${marker!.provisionedAt} by winprov ${marker!.agentVersion}; nothing is applied again`);
   } else {
@@ -267,4 +273,12 @@ async function ensureDhcp(run: Run): Promise<FabricInterface> {
   const repaired = await run.platform.enableDhcp(iface, run.settings.dhcpWaitMs);
   await run.journal.applied('dhcp', `enabled DHCP on ${iface.name}`);
   return repaired;
+}
+
+/** What a re-run keeps of the provisioning run's journal for `status`: the admin account and the warnings. */
+function carriedOver(previous: AgentState): Pick<AgentState, 'adminAccount' | 'warnings'> {
+  return {
+    ...(previous.adminAccount === undefined ? {} : { adminAccount: previous.adminAccount }),
+    ...(previous.warnings === undefined ? {} : { warnings: previous.warnings }),
+  };
 }

@@ -72,9 +72,18 @@ test('a second run on a provisioned machine applies nothing and sends Ready agai
     const first = await fx.run();
     assert.equal(first.outcome, 'ready');
     const before = await fx.machine();
+    // Every journal the re-run saves keeps the account: one killed after its first save (after DHCP,
+    // before the VM id is read) must not leave a state.json without it.
+    const write = fx.platform.writeAgentState.bind(fx.platform);
+    const saved: (string | undefined)[] = [];
+    fx.platform.writeAgentState = async (state) => {
+      saved.push(state.adminAccount?.sid);
+      await write(state);
+    };
     const second = await fx.run();
     assert.equal(second.outcome, 'ready');
     assert.equal(second.alreadyProvisioned, true);
+    assert.ok(saved.length > 1 && saved.every((sid) => sid === first.state.adminAccount?.sid), JSON.stringify(saved));
     assert.ok(first.state.adminAccount?.sid.endsWith('-500'), 'the admin account is the built-in Administrator');
     assert.deepEqual(second.state.adminAccount, first.state.adminAccount, 'the re-run carries the admin account over for status');
     const after = await fx.machine();
