@@ -18,6 +18,8 @@ export class Journal {
   #tail: Promise<void> = Promise.resolve();
   /** A write waiting to start, which later saves join; undefined once it has started. */
   #pending: Promise<void> | undefined;
+  /** Set by finish(): no save after the final one. */
+  #closed = false;
 
   constructor(platform: Platform, log: Log, agentVersion: string, now: () => number = Date.now) {
     this.#platform = platform;
@@ -91,7 +93,9 @@ export class Journal {
     this.state.result = result;
     this.state.finishedAt = new Date(this.#now()).toISOString();
     if (error) this.state.failure = { code: error.code, reason: error.reason };
-    await this.save();
+    const last = this.save();
+    this.#closed = true;
+    await last;
   }
 
   /**
@@ -100,6 +104,9 @@ export class Journal {
    * joins that write (it takes the state when it starts), so records made together cost one write.
    */
   save(): Promise<void> {
+    // Closed by finish(): a step still settling after the run ended (a read the deadline abandoned) must
+    // not write this run's journal again, over the journal of a run that has taken the lock since.
+    if (this.#closed) return Promise.resolve();
     this.#pending ??= this.#queueWrite();
     return this.#pending;
   }

@@ -81,3 +81,21 @@ test('a failed write is one warning and does not stop later saves', async () => 
   await later;
   assert.deepEqual(written[0]!.applied.map((a) => a.detail), ['1', '2', '3']);
 });
+
+test('after finish() nothing is written again: a step still settling does not overwrite a later run\'s journal', async () => {
+  const { platform, written, held } = recordingPlatform();
+  const journal = new Journal(platform, recordingLog(), '0.0.0');
+  let endLateStep: () => void = () => {};
+  const late = journal.step('media', () => new Promise<string>((resolve) => (endLateStep = () => resolve('D:\\')))).catch(() => undefined);
+  const finished = journal.finish('failed');
+  await tick();
+  held.shift()!.release();
+  await finished;
+  assert.equal(written.length, 1);
+  assert.equal(written[0]!.result, 'failed');
+  endLateStep();
+  await late;
+  await tick();
+  assert.equal(held.length, 0, 'the late step asked for no write');
+  assert.equal(written.length, 1);
+});
