@@ -186,6 +186,7 @@ export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
   if (values['connect-timeout'] !== undefined) argLayer.connectTimeout = values['connect-timeout'];
   if (values['read-timeout'] !== undefined) argLayer.readTimeout = values['read-timeout'];
   if (values.serial !== undefined) argLayer.serial = values.serial;
+  if (values.verbose && values.quiet) throw new UsageError('--verbose and --quiet ask for opposite things: give one of them');
   if (values.verbose) argLayer.logLevel = 'debug';
   if (values.quiet) argLayer.logLevel = 'warn';
   if (Object.keys(argLayer).length > 0) sources.push('command line');

@@ -37,6 +37,7 @@ test('an unknown option, an unknown command and a bad value are usage or configu
   assert.throws(() => loadConfig({ ...base, argv: ['--deadline', 'soon'] }), (err: unknown) => err instanceof ConfigError && /deadline/.test(err.message));
   assert.throws(() => loadConfig({ ...base, argv: ['--fabric', 'https://x/y'] }), (err: unknown) => err instanceof ConfigError && /fabric/.test(err.message));
   assert.throws(() => loadConfig({ ...base, argv: ['--platform', 'linux'] }), ConfigError);
+  assert.throws(() => loadConfig({ ...base, argv: ['-v', '-q'] }), (err: unknown) => err instanceof UsageError && /--verbose and --quiet/.test(err.message));
 });
 
 test('the fallback address must be a host\'s IPv4 address, refused at once as discovery would refuse it after DHCP', () => {
