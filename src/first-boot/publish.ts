@@ -17,10 +17,12 @@ export async function publishScript(ctx: FirstBootContext, record: FirstBootReco
   const { platform, log } = ctx;
   const line = `first-boot script ${describeScript(script)}`;
   const bad = script.outcome === 'failed' || script.outcome === 'timed-out' || script.outcome === 'interrupted';
-  if (bad) log.warn(line);
+  if (bad || script.outcome === 'unavailable') log.warn(line);
   else log.info(line);
   for (const tail of script.tail?.slice(-KVP_TAIL_LINES) ?? []) log.info(`  | ${tail}`);
-  if (script.outcome !== 'not-run' || script.reason?.startsWith('not a script') === true) {
+  // An event for a script that ran, or that was refused; not for one with nothing to run or not read yet.
+  const ranOrRefused = (script.outcome !== 'not-run' && script.outcome !== 'unavailable') || script.reason?.startsWith('not a script') === true;
+  if (ranOrRefused) {
     try {
       await platform.recordEvent({ kind: bad ? 'failure' : 'success', message: [line, ...(script.tail ?? []).slice(-10)].join('\n') });
     } catch (err) {

@@ -22,7 +22,9 @@ export type ScriptOutcome =
   /** Found "started" without an end on a later run: killed, crashed or rebooted; not run again. */
   | 'interrupted'
   /** Nothing to run, or not a recognised format, too large, IMDS absent: the reason says which. */
-  | 'not-run';
+  | 'not-run'
+  /** Its source could not be read this time (IMDS failing past its budget, a read error): a later run tries again. */
+  | 'unavailable';
 
 export interface ScriptRecord {
   source: FirstBootSource;

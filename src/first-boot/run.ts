@@ -73,7 +73,9 @@ export async function runFirstBoot(ctx: FirstBootContext): Promise<FirstBootReco
   const record: FirstBootRecord = earlier !== undefined && earlier.vmId === vmId ? earlier : { version: 1, vmId, scripts: [] };
   for (const source of sourcesOf(settings.mode)) {
     const found = record.scripts.find((s) => s.source === source);
-    if (found === undefined) {
+    if (found === undefined || found.outcome === 'unavailable') {
+      // A source that could not be read last time is tried again: nothing of it ran.
+      if (found !== undefined) record.scripts.splice(record.scripts.indexOf(found), 1);
       await runSource(ctx, record, source);
     } else if (found.outcome === 'started') {
       found.outcome = 'interrupted';
@@ -92,8 +94,8 @@ export async function runFirstBoot(ctx: FirstBootContext): Promise<FirstBootReco
 
 async function runSource(ctx: FirstBootContext, record: FirstBootRecord, source: FirstBootSource): Promise<void> {
   const { platform, log, settings } = ctx;
-  const notRun = async (reason: string): Promise<void> => {
-    const entry: ScriptRecord = { source, outcome: 'not-run', reason, finishedAt: new Date().toISOString() };
+  const notRun = async (reason: string, outcome: 'not-run' | 'unavailable' = 'not-run'): Promise<void> => {
+    const entry: ScriptRecord = { source, outcome, reason, finishedAt: new Date().toISOString() };
     record.scripts.push(entry);
     await save(ctx, record);
     await publishScript(ctx, record, entry);
@@ -102,9 +104,10 @@ async function runSource(ctx: FirstBootContext, record: FirstBootRecord, source:
   try {
     const fetched = source === 'customData' ? await readCustomData(ctx) : await readUserData(ctx);
     if (typeof fetched === 'string') return await notRun(fetched);
+    if (!(fetched instanceof Uint8Array)) return await notRun(fetched.unavailable, 'unavailable');
     data = fetched;
   } catch (err) {
-    return await notRun(`the ${source} could not be read: ${toAgentError(err).reason}`);
+    return await notRun(`the ${source} could not be read: ${toAgentError(err).reason}; a later run tries again`, 'unavailable');
   }
   const script = recognise(data);
   if (!script.run) return await notRun(`not a script winprov runs: ${script.reason}`);
@@ -117,7 +120,7 @@ async function runSource(ctx: FirstBootContext, record: FirstBootRecord, source:
     // The state folder is limited to SYSTEM and Administrators (ensureStateDirectory); the file inherits it.
     await writeFileAtomic(scriptPath, script.file);
   } catch (err) {
-    return await notRun(`the script file could not be written: ${(err as NodeJS.ErrnoException).code ?? toAgentError(err).reason}`);
+    return await notRun(`the script file could not be written: ${(err as NodeJS.ErrnoException).code ?? toAgentError(err).reason}; a later run tries again`, 'unavailable');
   }
   entry.startedAt = new Date().toISOString();
   record.scripts.push(entry);
@@ -162,7 +165,7 @@ async function readCustomData(ctx: FirstBootContext): Promise<Uint8Array | strin
   return saved.reveal();
 }
 
-async function readUserData(ctx: FirstBootContext): Promise<Uint8Array | string> {
+async function readUserData(ctx: FirstBootContext): Promise<Uint8Array | string | { unavailable: string }> {
   const { log, settings } = ctx;
   const answer = await fetchUserData({
     ...settings.imds,
@@ -171,6 +174,7 @@ async function readUserData(ctx: FirstBootContext): Promise<Uint8Array | string>
     onRetry: (info) => log.info(`first-boot script: IMDS did not answer (${info.reason}); trying again in ${Math.round(info.delayMs / 100) / 10} s`),
   });
   if (answer.kind === 'unavailable') {
+    if (!answer.absent) return { unavailable: `IMDS kept failing past its budget: ${answer.reason}; a later run tries again` };
     log.info(`first-boot script: IMDS is not available here, user data skipped (${answer.reason})`);
     return `IMDS is not available: ${answer.reason}`;
   }

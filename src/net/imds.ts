@@ -1,4 +1,4 @@
-import { toAgentError } from '../errors.ts';
+import { WireServerError, toAgentError } from '../errors.ts';
 import { fabricRequest } from './http.ts';
 import { READ_POLICY, type RetryEvent } from './retry.ts';
 import { Secret } from '../util/secret.ts';
@@ -30,7 +30,11 @@ export interface ImdsOptions {
 export type UserDataAnswer =
   | { kind: 'data'; /** The base64 text as IMDS gave it (the user data is a secret). */ base64: Secret<string> }
   | { kind: 'none' }
-  | { kind: 'unavailable'; reason: string };
+  /**
+   * `absent`: IMDS is not there (no route, refused, 400 or 404), which another try will not change;
+   * otherwise it failed this time (5xx, 429 or timeouts past the budget) and may answer later.
+   */
+  | { kind: 'unavailable'; reason: string; absent: boolean };
 
 export async function fetchUserData(options: ImdsOptions): Promise<UserDataAnswer> {
   const url = `${options.baseUrl.replace(/\/+$/, '')}${IMDS_USER_DATA_PATH}`;
@@ -50,6 +54,14 @@ export async function fetchUserData(options: ImdsOptions): Promise<UserDataAnswe
     return text === '' ? { kind: 'none' } : { kind: 'data', base64: new Secret(text) };
   } catch (err) {
     // The reason names the URL, the status or the transport failure; an error body is never user data.
-    return { kind: 'unavailable', reason: toAgentError(err).reason.slice(0, 300) };
+    return { kind: 'unavailable', reason: toAgentError(err).reason.slice(0, 300), absent: imdsAbsent(err) };
   }
+}
+
+/** Errors that say IMDS is not there, judged by the last attempt (the retry loop's deadline error carries it). */
+function imdsAbsent(err: unknown): boolean {
+  const last = err instanceof WireServerError && err.code === 'DEADLINE_EXCEEDED' && err.context['attempts'] !== undefined ? err.cause : err;
+  if (!(last instanceof WireServerError)) return false;
+  if (last.code === 'WIRESERVER_HTTP') return last.status === 400 || last.status === 404;
+  return last.code === 'WIRESERVER_UNREACHABLE' && ['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH'].includes(String(last.context['errno']));
 }

@@ -242,7 +242,7 @@ test('both: custom data then user data, each in its own format, each once', asyn
 
 const imdsSettings = (url: string, budgetMs: number) => ({ mode: 'userData' as const, timeoutMs: 10_000, imds: { baseUrl: url, connectTimeoutMs: 500, readTimeoutMs: 1_000, budgetMs } });
 
-test('IMDS absent (nothing listens), 404, or failing past its budget: user data is a logged skip, not a failure', async () => {
+test('IMDS absent (nothing listens, 404): user data is a logged skip for good; failing past its budget: tried again by the next run', async () => {
   const fx = await provisioned();
   try {
     const url = await absentImds();
@@ -253,16 +253,31 @@ test('IMDS absent (nothing listens), 404, or failing past its budget: user data 
   } finally {
     await fx.close();
   }
-  for (const scenario of [{ notFound: true }, { faults: [{ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }] }] as ImdsScenario[]) {
-    const other = await provisioned();
-    try {
-      await withImds(scenario, async (url) => {
-        const record = await runFirstBoot({ platform: other.platform, log: silentLog(), settings: imdsSettings(url, 1_500) });
-        assert.match(record?.scripts[0]?.reason ?? '', /IMDS is not available/);
-      });
-    } finally {
-      await other.close();
-    }
+  const absent = await provisioned();
+  try {
+    await withImds({ notFound: true }, async (url) => {
+      const record = await runFirstBoot({ platform: absent.platform, log: silentLog(), settings: imdsSettings(url, 1_500) });
+      assert.equal(record?.scripts[0]?.outcome, 'not-run');
+      assert.match(record.scripts[0]!.reason ?? '', /IMDS is not available: .*HTTP 404/);
+    });
+  } finally {
+    await absent.close();
+  }
+  const failing = await provisioned();
+  try {
+    await withImds({ faults: Array.from({ length: 40 }, () => ({ status: 500 })) }, async (url) => {
+      const record = await runFirstBoot({ platform: failing.platform, log: silentLog(), settings: imdsSettings(url, 1_500) });
+      assert.equal(record?.scripts[0]?.outcome, 'unavailable');
+      assert.match(record.scripts[0]!.reason ?? '', /IMDS kept failing past its budget: .*; a later run tries again/);
+    });
+    // The next run, with IMDS answering: the script runs, and the record holds only its outcome.
+    await withImds({ userData: Buffer.from('#cmd\necho second try\n').toString('base64') }, async (url) => {
+      const record = await runFirstBoot({ platform: failing.platform, log: silentLog(), settings: imdsSettings(url, 1_500) });
+      assert.deepEqual(record?.scripts.map((s) => s.outcome), ['succeeded']);
+    });
+    assert.equal((await runs(failing)).length, 1);
+  } finally {
+    await failing.close();
   }
 });
 
@@ -280,8 +295,8 @@ test('the image\'s imdsBudget (winprov.json) bounds the user data fetch of `winp
       assert.ok(imds.requests.every((r) => r.answered === 503));
     });
     const record = await script(fx, 'userData');
-    assert.equal(record?.outcome, 'not-run');
-    assert.match(record.reason ?? '', /IMDS is not available: GET .* still failing after \d+ attempt/);
+    assert.equal(record?.outcome, 'unavailable');
+    assert.match(record.reason ?? '', /IMDS kept failing past its budget: GET .* still failing after \d+ attempt/);
     assert.deepEqual(await runs(fx), []);
   } finally {
     await fx.close();

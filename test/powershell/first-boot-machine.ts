@@ -220,15 +220,15 @@ export async function assertRan(fb: FirstBootMachine, run: FirstBootRun, source:
 }
 
 /** The script of `source` was not run, for `reason`: no interpreter started, no output log, the KVP value says why. */
-export async function assertNotRun(fb: FirstBootMachine, run: FirstBootRun, source: FirstBootSource, reason: RegExp): Promise<void> {
+export async function assertNotRun(fb: FirstBootMachine, run: FirstBootRun, source: FirstBootSource, reason: RegExp, outcome: 'not-run' | 'unavailable' = 'not-run'): Promise<void> {
   assert.equal(run.result.code, 0, run.out);
   const script = run.script(source);
-  assert.equal(script?.outcome, 'not-run', JSON.stringify(script));
+  assert.equal(script?.outcome, outcome, JSON.stringify(script));
   assert.match(script.reason ?? '', reason);
   assert.equal(script.outputLog, undefined);
   assert.deepEqual(run.cmdRuns, []);
   assert.equal(await readFile(join(fb.stateDir, `first-boot-${source}.log`), 'utf8').catch(() => 'absent'), 'absent', 'no output log: no interpreter started');
-  assert.match(run.kvp ?? '', new RegExp(`source=${source}\\|outcome=not-run\\|reason=`));
-  assert.match(run.out, new RegExp(`first-boot script ${source}: not-run, `));
+  assert.match(run.kvp ?? '', new RegExp(`source=${source}\\|outcome=${outcome}\\|reason=`));
+  assert.match(run.out, new RegExp(`first-boot script ${source}: ${outcome}, `));
 }
 
