@@ -19,7 +19,8 @@ type ImagePlatform = Platform & ImageVerbs;
 /** prepare-image --record-baseline: what remote access the image has now, with the build's own named by --build-listener. */
 export async function recordBaselineStep(config: Readonly<AgentConfig>, io: CommandIo, platform: ImagePlatform): Promise<number> {
   const inventory = await platform.readRemoteAccess();
-  if (!inventory.winrmRunning) io.err('winprov: warning: the WinRM service is not running; its listeners are not in the baseline\n');
+  // Recorded without them, the image's own listeners would later be taken for the build's and removed.
+  requireWinRm(config, io, inventory.winrmRunning, 'its listeners cannot be read, and a baseline without them would have prepare-image take the image\'s own listeners for the build\'s');
   const baseline = recordBaseline(inventory, config.image.buildListeners, config.image.removeCertificates);
   const own = baseline.own;
   const build = baseline.build;
@@ -47,10 +48,11 @@ export async function checkStep(config: Readonly<AgentConfig>, io: CommandIo, pl
 }
 
 /**
- * The check before prepare-image changes anything, then the removal of the build's remote access. A
- * FAIL stops it (ImageCheckFailedError, exit 9) unless --force; WARN lines are printed and it goes on.
+ * The check before prepare-image changes anything: a FAIL stops it (ImageCheckFailedError, exit 9)
+ * unless --force; WARN lines are printed and it goes on. Returns the baseline (read before the state
+ * folder goes) and the plan for the build's remote access, which removeBuildAccess carries out last.
  */
-export async function checkAndRemoveRemoteAccess(config: Readonly<AgentConfig>, io: CommandIo, platform: ImagePlatform, log: Log): Promise<ImageBaseline | undefined> {
+export async function checkImage(config: Readonly<AgentConfig>, io: CommandIo, platform: ImagePlatform, log: Log): Promise<{ baseline: ImageBaseline | undefined; plan: RemovalPlan | undefined }> {
   const { findings, plan, baseline } = await preflight(config, platform, true);
   const notable = findings.filter((f) => f.status !== 'OK');
   if (notable.length > 0) io.out(formatFindings(notable));
@@ -59,15 +61,22 @@ export async function checkAndRemoveRemoteAccess(config: Readonly<AgentConfig>, 
     if (!config.image.force) throw new ImageCheckFailedError(failed.map((f) => `${f.id}: ${f.detail}`));
     log.warn(`going on despite ${failed.length} FAIL finding(s) (--force)`);
   }
-  if (plan === undefined) return baseline;
+  return { baseline, plan };
+}
+
+/**
+ * prepare-image's last change: the build's remote access removed, or with --keep-remote-access said to
+ * be kept. Last, so that a session running over a listener it removes ends with everything else done.
+ */
+export async function removeBuildAccess(config: Readonly<AgentConfig>, io: CommandIo, platform: ImagePlatform, plan: RemovalPlan | undefined): Promise<void> {
+  if (plan === undefined) return;
   if (config.image.keepRemoteAccess) {
     // The WinRM session running this would end with its listener (Packer): a later
     // "prepare-image --remote-access-only" removes it, from the baseline prepare-image writes back.
     for (const line of describeRemoval(plan.removal)) io.out(`keep ${line} for "prepare-image --remote-access-only" (--keep-remote-access)\n`);
-    return baseline;
+    return;
   }
   await removePlanned(config, io, platform, plan);
-  return baseline;
 }
 
 async function removePlanned(config: Readonly<AgentConfig>, io: CommandIo, platform: ImagePlatform, plan: RemovalPlan): Promise<void> {
@@ -103,7 +112,8 @@ export async function keepBaseline(config: Readonly<AgentConfig>, io: CommandIo,
 export async function remoteAccessOnlyStep(config: Readonly<AgentConfig>, io: CommandIo, platform: ImagePlatform): Promise<number> {
   const baseline = await readBaseline(platform.stateDirectory);
   const inventory = await platform.readRemoteAccess();
-  if (!inventory.winrmRunning) io.err('winprov: warning: the WinRM service is not running; its listeners cannot be removed\n');
+  // The baseline is deleted below: removed without the listeners, the build's would stay for good.
+  requireWinRm(config, io, inventory.winrmRunning, 'the build\'s listeners cannot be read or removed (the baseline is kept)');
   const plan = planRemoval(inventory, baseline, config.image.removeCertificates);
   await removePlanned(config, io, platform, plan);
   if (!config.dryRun && baseline !== undefined) {
@@ -111,4 +121,12 @@ export async function remoteAccessOnlyStep(config: Readonly<AgentConfig>, io: Co
     await rm(baselinePath(platform.stateDirectory), { force: true });
   }
   return EXIT_CODES.ok;
+}
+
+/** The WinRM service must run for its listeners to be read; without it the step stops unless --force. */
+function requireWinRm(config: Readonly<AgentConfig>, io: CommandIo, running: boolean, consequence: string): void {
+  if (running) return;
+  const finding = `winrm-service: the WinRM service is not running: ${consequence}; start it (Start-Service WinRM) and run this again`;
+  if (!config.image.force) throw new ImageCheckFailedError([finding]);
+  io.err(`winprov: warning: ${finding} (going on: --force)\n`);
 }

@@ -9,7 +9,7 @@ import type { CommandIo } from './io.ts';
 import type { ImageVerbs, Platform } from '../platform/platform.ts';
 import { exclusively } from './exclusive-run.ts';
 import { codeCacheStep } from './code-cache-warmup.ts';
-import { checkAndRemoveRemoteAccess, checkStep, keepBaseline, recordBaselineStep, remoteAccessOnlyStep } from './image-steps.ts';
+import { checkImage, removeBuildAccess, checkStep, keepBaseline, recordBaselineStep, remoteAccessOnlyStep } from './image-steps.ts';
 import { firstBootOnlySetupComplete, imageMode, withFirstBootCall, writeImageSetting } from '../first-boot/image-setting.ts';
 
 /**
@@ -47,11 +47,24 @@ export async function prepareImageCommand(config: Readonly<AgentConfig>, io: Com
 }
 
 async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platform: Platform & ImageVerbs, log: Log): Promise<number> {
-  // The check first (a FAIL stops here unless --force), then the build's remote access, read before the
-  // baseline goes with the rest of the state folder.
-  const baseline = await checkAndRemoveRemoteAccess(config, io, platform, log);
   const deferred = config.phase === 'apply';
   const template = join(platform.installDirectory, deferred ? 'unattend-deferred.xml' : 'unattend.xml');
+  const firstBoot = imageMode(config);
+  // What the installation must provide, read and checked before anything changes: a missing or broken
+  // template stops here, with the machine as it was.
+  const setupCompleteSource = join(platform.installDirectory, 'SetupComplete.cmd');
+  const shipped = deferred ? await readFile(setupCompleteSource, 'utf8').catch(() => {
+    throw new PlatformCommandError('prepare-image', `${setupCompleteSource} is missing; reinstall winprov`);
+  }) : '';
+  const xml = await readFile(template, 'utf8').catch(() => {
+    throw new PlatformCommandError('prepare-image', `${template} is missing; reinstall winprov`);
+  });
+  if (XMLValidator.validate(xml) !== true || !/RunSynchronousCommand/.test(xml)) {
+    throw new PlatformCommandError('prepare-image', `${template} is not a valid unattend template (it must be well-formed XML with the specialize RunSynchronousCommand)`);
+  }
+  // The check (a FAIL stops here unless --force), and the build's remote access, read before the
+  // baseline goes with the rest of the state folder; removed last.
+  const { baseline, plan } = await checkImage(config, io, platform, log);
   const sysprep = (answerFile: string) => `%WINDIR%\\System32\\Sysprep\\sysprep.exe /generalize /oobe /mode:vm /shutdown /unattend:"${answerFile}"`;
   const say = (line: string) => io.out(`${config.dryRun ? 'would ' : ''}${line}\n`);
   const artifacts = config.dryRun ? await platform.listAgentArtifacts() : await platform.removeAgentArtifacts();
@@ -67,36 +80,22 @@ async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platfo
     for (const s of services.installed) say(`set ${s.name} to ${s.startMode}`);
   }
   // The first-boot script switch (src/first-boot/image-setting.ts): winprov.json, and the SetupComplete call.
-  const firstBoot = imageMode(config);
   if (config.firstBoot.prepare !== undefined) {
     if (config.dryRun) say(`set "firstBootScript": "${firstBoot}" in ${join(platform.installDirectory, 'winprov.json')}`);
     else say(`set "firstBootScript": "${firstBoot}" in ${await writeImageSetting(platform.installDirectory, firstBoot)}`);
   }
   if (deferred || firstBoot !== 'off') {
-    const source = join(platform.installDirectory, 'SetupComplete.cmd');
-    const shipped = deferred ? await readFile(source, 'utf8').catch(() => {
-      throw new PlatformCommandError('prepare-image', `${source} is missing; reinstall winprov`);
-    }) : '';
     const script = firstBoot === 'off' ? shipped : deferred ? withFirstBootCall(shipped) : firstBootOnlySetupComplete();
-    if (config.dryRun) say(`install ${source} as %WINDIR%\\Setup\\Scripts\\SetupComplete.cmd`);
+    if (config.dryRun) say(`install ${setupCompleteSource} as %WINDIR%\\Setup\\Scripts\\SetupComplete.cmd`);
     else say(`install SetupComplete.cmd at ${await platform.installSetupComplete(script)}`);
-  }
-  const xml = await readFile(template, 'utf8').catch(() => {
-    throw new PlatformCommandError('prepare-image', `${template} is missing; reinstall winprov`);
-  });
-  if (XMLValidator.validate(xml) !== true || !/RunSynchronousCommand/.test(xml)) {
-    throw new PlatformCommandError('prepare-image', `${template} is not a valid unattend template (it must be well-formed XML with the specialize RunSynchronousCommand)`);
   }
   // Beside the executable, not in the state folder cleared above (code-cache-warmup.ts).
   await codeCacheStep(io, { dryRun: config.dryRun });
-  if (config.dryRun) {
-    say(`install ${template} as %WINDIR%\\Panther\\Unattend\\unattend.xml`);
-    io.out(`\nThen generalize the image:\n  ${sysprep('%WINDIR%\\Panther\\Unattend\\unattend.xml')}\n`);
-  } else {
-    const installed = await platform.installUnattend(xml);
-    say(`install ${template} at ${installed}`);
-    io.out(`\nNext, generalize the image (for Packer: /quit instead of /shutdown, see unattend/README.md):\n  ${sysprep(installed)}\n`);
-  }
+  const installed = config.dryRun ? undefined : await platform.installUnattend(xml);
+  say(installed === undefined ? `install ${template} as %WINDIR%\\Panther\\Unattend\\unattend.xml` : `install ${template} at ${installed}`);
+  await removeBuildAccess(config, io, platform, plan);
+  if (installed === undefined) io.out(`\nThen generalize the image:\n  ${sysprep('%WINDIR%\\Panther\\Unattend\\unattend.xml')}\n`);
+  else io.out(`\nNext, generalize the image (for Packer: /quit instead of /shutdown, see unattend/README.md):\n  ${sysprep(installed)}\n`);
   return 0;
 }
 

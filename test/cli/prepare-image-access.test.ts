@@ -199,3 +199,32 @@ test('--keep-remote-access leaves the build\'s access and its baseline; --remote
     await fx.close();
   }
 });
+
+test('with WinRM stopped, --record-baseline and --remote-access-only refuse (exit 9) and keep the baseline; --force goes on with a warning', async () => {
+  const fx = await provisioningFixture();
+  try {
+    await seedBuildVm(fx, { winrmRunning: false });
+    await installTemplates(fx.platform.installDirectory);
+    const recorded = await runCli(args(fx, '--record-baseline', '--build-listener', 'https'));
+    assert.equal(recorded.code, 9, recorded.err);
+    assert.match(recorded.err, /the WinRM service is not running: its listeners cannot be read, and a baseline without them would/);
+    assert.equal(await exists(join(fx.platform.stateDirectory, 'image-baseline.json')), false);
+
+    // Recorded while WinRM ran, then stopped: --remote-access-only removes nothing and keeps the baseline.
+    await fx.editMachine((m) => void ((m as Machine).image!.winrmRunning = true));
+    assert.equal((await runCli(args(fx, '--record-baseline', '--build-listener', 'https'))).code, 0);
+    await fx.editMachine((m) => void ((m as Machine).image!.winrmRunning = false));
+    const before = await fx.machine();
+    const only = await runCli(args(fx, '--remote-access-only'));
+    assert.equal(only.code, 9, only.err);
+    assert.match(only.err, /the build's listeners cannot be read or removed \(the baseline is kept\)/);
+    assert.equal(await exists(join(fx.platform.stateDirectory, 'image-baseline.json')), true);
+    assert.deepEqual(((await fx.machine()) as Machine).image, (before as Machine).image);
+
+    const forced = await runCli(args(fx, '--remote-access-only', '--force'));
+    assert.equal(forced.code, 0, forced.err);
+    assert.match(forced.err, /warning: winrm-service: .* \(going on: --force\)/);
+  } finally {
+    await fx.close();
+  }
+});

@@ -70,12 +70,16 @@ test('prepare-image --defer-ready installs SetupComplete.cmd and names the defer
   }
 });
 
-test('prepare-image without the installed templates fails clearly', async () => {
-  const fx = await provisioningFixture();
+test('prepare-image without the installed templates fails clearly, before it changes anything', async () => {
+  const fx = await provisioningFixture({ scenario: { provisionGuestAgent: true } });
   try {
+    assert.equal((await fx.run()).outcome, 'ready');
+    const before = await fx.machine();
     const plain = await runCli(['prepare-image', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
     assert.equal(plain.code, 5);
     assert.match(plain.err, /unattend.xml is missing; reinstall winprov/);
+    assert.notEqual(await fx.platform.readAgentState(), undefined, 'the state folder is still there');
+    assert.deepEqual((await fx.machine()).services, before.services, 'the guest agent services are as they were');
     const { code, err } = await runCli(['prepare-image', '--defer-ready', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
     assert.equal(code, 5);
     assert.match(err, /SetupComplete.cmd is missing; reinstall winprov/);

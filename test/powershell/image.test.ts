@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/config.ts';
 import { ExecutionPolicyBlockedError } from '../../src/errors.ts';
-import { checkAndRemoveRemoteAccess, checkStep, recordBaselineStep } from '../../src/cli/image-steps.ts';
+import { checkImage, checkStep, recordBaselineStep, removeBuildAccess } from '../../src/cli/image-steps.ts';
 import { createLog } from '../../src/util/log.ts';
 import { opensslAvailable } from '../helpers/openssl.ts';
 import { emulatedMachine, type EmulatedMachine, type MachineState } from './emulated-machine.ts';
@@ -93,7 +93,7 @@ describe('prepare-image on the emulated Windows', { skip, timeout: 600_000 }, ()
       assert.deepEqual(byId, { bitlocker: 'OK', appx: 'OK', 'pending-reboot': 'OK', 'image-state': 'OK', 'execution-policy': 'OK', 'powershell-logging': 'OK', unattend: 'FAIL', 'guest-agent': 'OK', 'remote-access': 'WARN' });
 
       const prepared = io();
-      await checkAndRemoveRemoteAccess(config(), prepared.io, platform, log);
+      await removeBuildAccess(config(), prepared.io, platform, (await checkImage(config(), prepared.io, platform, log)).plan);
       assert.match(prepared.out.join(''), /removed the WinRM listener HTTPS \*/);
       const state = await m.state();
       assert.deepEqual(state['wsman']['listeners'].map((l: MachineState) => l['transport']), ['HTTP']);
@@ -111,7 +111,7 @@ describe('prepare-image on the emulated Windows', { skip, timeout: 600_000 }, ()
     const platform = m.platform();
     try {
       const out = io();
-      await checkAndRemoveRemoteAccess(config('--remove-certificate', own), out.io, platform, log);
+      await removeBuildAccess(config('--remove-certificate', own), out.io, platform, (await checkImage(config('--remove-certificate', own), out.io, platform, log)).plan);
       assert.match(out.out.join(''), new RegExp(`keep the certificate ${own}: rdp RDP-Tcp uses it`));
       assert.deepEqual((await m.state())['certificates']['My'].map((c: MachineState) => c['thumbprint']), [own]);
     } finally {
