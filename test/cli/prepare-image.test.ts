@@ -87,3 +87,20 @@ test('prepare-image without the installed templates fails clearly, before it cha
     await fx.close();
   }
 });
+
+test('an image builder\'s edit of winprov\'s SetupComplete.cmd survives a second prepare-image, as a backup it is told of', async () => {
+  const fx = await provisioningFixture();
+  try {
+    await installTemplates(fx.platform.installDirectory);
+    const args = ['prepare-image', '--defer-ready', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot];
+    assert.equal((await runCli(args)).code, 0);
+    const installed = join(fx.sandboxRoot, 'Windows', 'Setup', 'Scripts', 'SetupComplete.cmd');
+    const edited = `${await readFile(installed, 'latin1')}call C:\\build\\mine.cmd\r\n`;
+    await writeFile(installed, edited);
+    assert.equal((await runCli(args)).code, 0);
+    assert.equal(await readFile(`${installed}.winprov-backup`, 'latin1'), edited);
+    assert.ok((await fx.machine()).changes.some((c) => /was winprov's of another version, or edited: it is kept as/.test(c.detail)));
+  } finally {
+    await fx.close();
+  }
+});

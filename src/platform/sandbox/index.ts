@@ -25,6 +25,7 @@ import type {
 import { EVENT_IDS } from '../platform.ts';
 import type { FirstBootRunExit, FirstBootRunRequest, FirstBootVerbs } from '../first-boot-types.ts';
 import { fitKvpValue } from '../kvp-value.ts';
+import { describeBackup, installSetupComplete } from '../windows/setup-complete.ts';
 
 /**
  * A file-backed fake Windows rooted in a folder: machine.json (the OS state), drives/<letter>/ (the
@@ -264,11 +265,14 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     return path;
   }
 
+  /** As on Windows (setup-complete.ts, plain Node): ASCII with CRLF, another script than this one kept as a backup. */
   async installSetupComplete(script: string): Promise<string> {
-    const path = join(this.root, 'Windows', 'Setup', 'Scripts', 'SetupComplete.cmd');
-    await writeFileAtomic(path, script);
-    await this.change('installSetupComplete', () => ({ detail: 'wrote Windows/Setup/Scripts/SetupComplete.cmd', result: undefined }));
-    return path;
+    const result = await installSetupComplete(join(this.root, 'Windows'), script);
+    if (result.outcome === 'written') {
+      const kept = result.backup === undefined ? '' : `; ${describeBackup(result)}`;
+      await this.change('installSetupComplete', () => ({ detail: `wrote Windows/Setup/Scripts/SetupComplete.cmd${kept}`, result: undefined }));
+    }
+    return result.path;
   }
 
   /** The image verbs on machine.json (image.ts); a blocking Group Policy execution policy refuses them as the Windows session would. */

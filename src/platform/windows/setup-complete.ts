@@ -7,11 +7,12 @@ import { writeFileAtomic } from '../../util/files.ts';
 /**
  * %SystemRoot%\Setup\Scripts\SetupComplete.cmd for the deferred-Ready mode. Windows Setup runs that one
  * file, as SYSTEM, after OOBE and before the logon screen; there is no second slot. So a SetupComplete.cmd
- * that is not winprov's is never overwritten silently: it is copied to SetupComplete.cmd.winprov-backup
- * (.2, .3 ... when an earlier, different backup exists) before winprov's script replaces it, and the
- * caller is told. Its commands no longer run unless winprov's script is edited to call the backup.
- * A file is winprov's when it has a line starting with "rem winprov" (the header of every version of
- * the shipped script) or is byte for byte the script being installed.
+ * other than the script being installed is never overwritten silently: it is copied to
+ * SetupComplete.cmd.winprov-backup (.2, .3 ... when an earlier, different backup exists) before winprov's
+ * script replaces it, and the caller is told. Its commands no longer run unless winprov's script is
+ * edited to call the backup. That includes a winprov script (a line starting with "rem winprov", the
+ * header of every version) that differs: another version's, or one the image builder edited as that
+ * message suggests, whose edits a later prepare-image must not lose.
  */
 
 /** The backup of a SetupComplete.cmd that was not winprov's. */
@@ -23,8 +24,10 @@ const OURS = /^rem winprov\b/im;
 export interface SetupCompleteResult {
   path: string;
   outcome: 'written' | 'unchanged';
-  /** Where a SetupComplete.cmd that was not winprov's was kept. */
+  /** Where the SetupComplete.cmd it replaced was kept. */
   backup: string | undefined;
+  /** What that one was: winprov's of another version or edited ('winprov'), or another's ('foreign'). */
+  replaced: 'winprov' | 'foreign' | undefined;
 }
 
 /** The script folder under the given %SystemRoot%. */
@@ -91,12 +94,18 @@ export async function installSetupComplete(systemRoot: string, script: string): 
     throw new PlatformCommandError('installSetupComplete', `${folder} cannot be created (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   const existing = await readIfExists(path);
-  if (existing !== undefined && existing.equals(content)) return { path, outcome: 'unchanged', backup: undefined };
-  const backup = existing !== undefined && !OURS.test(existing.toString('latin1')) ? await keepBackup(path, existing) : undefined;
+  if (existing !== undefined && existing.equals(content)) return { path, outcome: 'unchanged', backup: undefined, replaced: undefined };
+  const backup = existing === undefined ? undefined : await keepBackup(path, existing);
   try {
     await writeFileAtomic(path, content);
   } catch (err) {
     throw new PlatformCommandError('installSetupComplete', `${path} cannot be written (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  return { path, outcome: 'written', backup };
+  return { path, outcome: 'written', backup, replaced: existing === undefined ? undefined : OURS.test(existing.toString('latin1')) ? 'winprov' : 'foreign' };
+}
+
+/** The warning for a SetupComplete.cmd that was replaced and kept as a backup. */
+export function describeBackup(result: SetupCompleteResult): string {
+  if (result.replaced === 'winprov') return `${result.path} was winprov's of another version, or edited: it is kept as ${result.backup}; carry any edit of yours over to the new script`;
+  return `${result.path} was not winprov's: it is kept as ${result.backup}; Windows runs only SetupComplete.cmd, so its commands no longer run unless winprov's script calls them`;
 }

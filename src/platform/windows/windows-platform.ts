@@ -33,7 +33,7 @@ import { processRunner, type CommandRunner } from './exec.ts';
 import { HostResult, isInterfaceGuid, isIPv4Address, toFabricInterface, toGuestAgentServices } from './results.ts';
 import { BOOTSTRAP_SCRIPT, loadLibrary, loadScript } from './scripts.ts';
 import { PowerShellSession, type LogFunction } from './session.ts';
-import { installSetupComplete } from './setup-complete.ts';
+import { describeBackup, installSetupComplete } from './setup-complete.ts';
 import { writeFileAtomic } from '../../util/files.ts';
 import { readAnswerFile } from './answer-file.ts';
 import { StateFolder } from '../state-files.ts';
@@ -299,9 +299,7 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   /** Writes the script, ASCII with CRLF; a SetupComplete.cmd that is not winprov's is kept as a backup (logged as a warning). */
   async installSetupComplete(script: string): Promise<string> {
     const result = await installSetupComplete(this.#systemRoot, script);
-    if (result.backup !== undefined) {
-      this.#log('warn', `${result.path} was not winprov's: it is kept as ${result.backup}; Windows runs only SetupComplete.cmd, so its commands no longer run unless winprov's script calls them`);
-    }
+    if (result.backup !== undefined) this.#log('warn', describeBackup(result));
     this.#log('info', result.outcome === 'unchanged' ? `${result.path} is already winprov's current script` : `wrote ${result.path}`);
     return result.path;
   }

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PlatformRejectedError } from '../../../src/errors.ts';
-import { installSetupComplete, setupScriptsDirectory, toBatchText } from '../../../src/platform/windows/setup-complete.ts';
+import { describeBackup, installSetupComplete, setupScriptsDirectory, toBatchText } from '../../../src/platform/windows/setup-complete.ts';
 import { WindowsPlatform } from '../../../src/platform/windows/windows-platform.ts';
 import { FakeRunner } from './fake-runner.ts';
 
@@ -36,19 +36,21 @@ test('the folder is created and the script written there; a second install chang
   const root = await systemRoot(t);
   const first = await installSetupComplete(root, SCRIPT);
   const path = join(root, 'Setup', 'Scripts', 'SetupComplete.cmd');
-  assert.deepEqual(first, { path, outcome: 'written', backup: undefined });
+  assert.deepEqual(first, { path, outcome: 'written', backup: undefined, replaced: undefined });
   assert.equal(await readFile(path, 'latin1'), SCRIPT.replaceAll('\n', '\r\n'));
-  assert.deepEqual(await installSetupComplete(root, SCRIPT), { path, outcome: 'unchanged', backup: undefined });
+  assert.deepEqual(await installSetupComplete(root, SCRIPT), { path, outcome: 'unchanged', backup: undefined, replaced: undefined });
   assert.deepEqual(await readdir(setupScriptsDirectory(root)), ['SetupComplete.cmd'], 'no temporary file, no backup');
 });
 
-test('an older winprov script is replaced without a backup', async (t) => {
+test('a winprov script of another version, or edited by the image builder, is kept as a backup too, and said to be winprov\'s', async (t) => {
   const root = await systemRoot(t);
   await mkdir(setupScriptsDirectory(root), { recursive: true });
-  await writeFile(join(setupScriptsDirectory(root), 'SetupComplete.cmd'), '@echo off\r\nREM winprov, deferred-Ready mode (0.0.9)\r\nwinprov.exe provision\r\n');
+  const edited = '@echo off\r\nREM winprov, deferred-Ready mode (0.0.9)\r\ncall C:\\build\\mine.cmd\r\nwinprov.exe provision\r\n';
+  await writeFile(join(setupScriptsDirectory(root), 'SetupComplete.cmd'), edited);
   const result = await installSetupComplete(root, SCRIPT);
-  assert.equal(result.backup, undefined);
-  assert.deepEqual(await readdir(setupScriptsDirectory(root)), ['SetupComplete.cmd']);
+  assert.equal(result.replaced, 'winprov');
+  assert.equal(await readFile(result.backup!, 'latin1'), edited);
+  assert.match(describeBackup(result), /was winprov's of another version, or edited: it is kept as .*SetupComplete\.cmd\.winprov-backup; carry any edit/);
 });
 
 test('a SetupComplete.cmd that is not winprov\'s is kept as a backup; a different one later gets the next name', async (t) => {
