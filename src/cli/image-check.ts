@@ -49,31 +49,67 @@ function bitLocker(facts: ImageFacts): Finding {
   };
 }
 
-/** Packages installed for a user whose family (name and publisher id) is not provisioned; framework and system packages are Windows' own. */
+/** A package's family (name and publisher id) and version, from its full name Name_Version_Arch_ResourceId_PublisherId. */
+function familyAndVersion(fullName: string): { family: string; version: string } {
+  const parts = fullName.split('_');
+  return { family: `${parts[0]}_${parts[parts.length - 1]}`.toLowerCase(), version: parts[1] ?? '' };
+}
+
+/** The packages a user has that sysprep judges (framework and system packages are Windows' own). */
+function userPackages(facts: ImageFacts): Extract<ImageFacts['appx'], { available: true }>['installed'] {
+  if (!facts.appx.available) return [];
+  return facts.appx.installed.filter((p) => !p.isFramework && p.signatureKind !== 'System' && p.installedUsers > 0);
+}
+
+/** Packages installed for a user whose family (name and publisher id) is not provisioned. */
 export function unprovisionedPackages(facts: ImageFacts): string[] {
   if (!facts.appx.available) return [];
-  const families = new Set(
-    facts.appx.provisioned.map((fullName) => {
-      const parts = fullName.split('_');
-      return `${parts[0]}_${parts[parts.length - 1]}`.toLowerCase();
-    }),
-  );
-  return facts.appx.installed
-    .filter((p) => !p.isFramework && p.signatureKind !== 'System' && p.installedUsers > 0 && !families.has(`${p.name}_${p.publisherId}`.toLowerCase()))
+  const families = new Set(facts.appx.provisioned.map((fullName) => familyAndVersion(fullName).family));
+  return userPackages(facts).filter((p) => !families.has(`${p.name}_${p.publisherId}`.toLowerCase())).map((p) => p.fullName);
+}
+
+/**
+ * Packages of a provisioned family installed for a user in a version that is not provisioned: what the
+ * Store updating an inbox app for one user leaves, on which sysprep can stop as on an unprovisioned one
+ * (KB 2769827). A WARN: which versions Windows keeps staged varies, and only sysprep itself decides.
+ */
+export function otherVersionPackages(facts: ImageFacts): string[] {
+  if (!facts.appx.available) return [];
+  const provisioned = new Map<string, Set<string>>();
+  for (const fullName of facts.appx.provisioned) {
+    const { family, version } = familyAndVersion(fullName);
+    provisioned.set(family, (provisioned.get(family) ?? new Set()).add(version));
+  }
+  return userPackages(facts)
+    .filter((p) => {
+      const versions = provisioned.get(`${p.name}_${p.publisherId}`.toLowerCase());
+      return versions !== undefined && !versions.has(familyAndVersion(p.fullName).version);
+    })
     .map((p) => p.fullName);
 }
 
 function appx(facts: ImageFacts): Finding {
   if (!facts.appx.available) return { id: 'appx', status: 'OK', detail: 'no Appx module (Server Core or no Desktop Experience)', fix: '' };
   const missing = unprovisionedPackages(facts);
-  if (missing.length === 0) return { id: 'appx', status: 'OK', detail: 'every Appx package installed for a user is provisioned', fix: '' };
-  const shown = missing.slice(0, 3).join(', ') + (missing.length > 3 ? ` and ${missing.length - 3} more` : '');
-  return {
-    id: 'appx',
-    status: 'FAIL',
-    detail: `${missing.length} Appx package(s) installed for a user but not provisioned: ${shown}`,
-    fix: `remove each with "Remove-AppxPackage -Package <full name> -AllUsers" (or provision it): sysprep stops on them (${DOCS.appx})`,
-  };
+  const other = otherVersionPackages(facts);
+  const list = (names: string[]) => names.slice(0, 3).join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '');
+  if (missing.length > 0) {
+    return {
+      id: 'appx',
+      status: 'FAIL',
+      detail: `${missing.length} Appx package(s) installed for a user but not provisioned: ${list(missing)}${other.length > 0 ? `; and ${other.length} in a version not provisioned: ${list(other)}` : ''}`,
+      fix: `remove each with "Remove-AppxPackage -Package <full name> -AllUsers" (or provision it): sysprep stops on them (${DOCS.appx})`,
+    };
+  }
+  if (other.length > 0) {
+    return {
+      id: 'appx',
+      status: 'WARN',
+      detail: `${other.length} Appx package(s) installed for a user in a version that is not provisioned (updated for that user): ${list(other)}`,
+      fix: `if sysprep stops on one, remove that user's version with "Remove-AppxPackage -Package <full name> -AllUsers" (${DOCS.appx})`,
+    };
+  }
+  return { id: 'appx', status: 'OK', detail: 'every Appx package installed for a user is provisioned, in that version', fix: '' };
 }
 
 function pendingReboot(facts: ImageFacts): Finding {

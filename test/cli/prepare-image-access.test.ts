@@ -7,6 +7,8 @@ import { runCli } from '../helpers/cli.ts';
 import { installTemplates } from '../helpers/install-templates.ts';
 import type { SandboxMachine } from '../../src/platform/sandbox/machine.ts';
 import type { SandboxImage } from '../../src/platform/sandbox/image.ts';
+import type { ImageFacts } from '../../src/platform/image-types.ts';
+import { otherVersionPackages, unprovisionedPackages } from '../../src/cli/image-check.ts';
 
 /**
  * prepare-image's remote-access removal and --check through the command line on the sandbox platform,
@@ -227,4 +229,17 @@ test('with WinRM stopped, --record-baseline and --remote-access-only refuse (exi
   } finally {
     await fx.close();
   }
+});
+
+test('an inbox app updated for one user (its version not provisioned) is a WARN naming it; an unprovisioned family stays a FAIL', async () => {
+  const calculator = (version: string, users: number) => ({ name: 'Microsoft.WindowsCalculator', fullName: `Microsoft.WindowsCalculator_${version}_x64__8wekyb3d8bbwe`, publisherId: '8wekyb3d8bbwe', isFramework: false, signatureKind: 'Store', installedUsers: users });
+  const facts = (installed: ReturnType<typeof calculator>[]) => ({ appx: { available: true as const, installed, provisioned: ['Microsoft.WindowsCalculator_11.0.0.0_neutral_~_8wekyb3d8bbwe'] } }) as unknown as ImageFacts;
+  // The provisioned version for every user: nothing to say.
+  assert.deepEqual(otherVersionPackages(facts([calculator('11.0.0.0', 2)])), []);
+  // Updated by the Store for one user.
+  const updated = facts([calculator('11.0.0.0', 1), calculator('11.2.0.0', 1)]);
+  assert.deepEqual(otherVersionPackages(updated), ['Microsoft.WindowsCalculator_11.2.0.0_x64__8wekyb3d8bbwe']);
+  assert.deepEqual(unprovisionedPackages(updated), []);
+  // A newer version no user has (staged) is not judged.
+  assert.deepEqual(otherVersionPackages(facts([calculator('11.2.0.0', 0)])), []);
 });
