@@ -62,10 +62,14 @@ Describe 'readImageFacts' {
 
     It 'reads each pending-reboot marker' {
         $State.registry['SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending'] = @{}
+        $State.registry['SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\PackagesPending'] = @{}
         $State.registry['SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired'] = @{}
-        $State.registry['SYSTEM\CurrentControlSet\Control\Session Manager'] = @{ PendingFileRenameOperations = @{ kind = 'MultiString'; data = @('\??\C:\x.tmp', '') } }
+        $State.registry['SYSTEM\CurrentControlSet\Control\Session Manager'] = @{
+            PendingFileRenameOperations = @{ kind = 'MultiString'; data = @('\??\C:\x.tmp', '') }
+            PendingFileRenameOperations2 = @{ kind = 'MultiString'; data = @('\??\C:\y.tmp', '') }
+        }
         $facts = Get-Facts
-        $facts.pendingReboot | Should -Be @('Component Based Servicing\RebootPending', 'WindowsUpdate\Auto Update\RebootRequired', 'Session Manager\PendingFileRenameOperations')
+        $facts.pendingReboot | Should -Be @('Component Based Servicing\RebootPending', 'Component Based Servicing\PackagesPending', 'WindowsUpdate\Auto Update\RebootRequired', 'Session Manager\PendingFileRenameOperations', 'Session Manager\PendingFileRenameOperations2')
     }
 
     It 'does not take an empty PendingFileRenameOperations for a pending reboot' {

@@ -92,13 +92,17 @@ function Get-WinprovAppxFact {
 }
 
 function Get-WinprovPendingReboot {
-    # The three places Windows records a reboot it still owes (servicing, Windows Update, file renames).
+    # The places Windows records a reboot it still owes: servicing (a reboot, or packages waiting for
+    # one), Windows Update, and file renames (both lists Session Manager keeps).
     param()
     $pending = New-Object -TypeName System.Collections.Generic.List[string]
     if (Test-WinprovRegistryKey -Path 'SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending') { $pending.Add('Component Based Servicing\RebootPending') }
+    if (Test-WinprovRegistryKey -Path 'SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\PackagesPending') { $pending.Add('Component Based Servicing\PackagesPending') }
     if (Test-WinprovRegistryKey -Path 'SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired') { $pending.Add('WindowsUpdate\Auto Update\RebootRequired') }
-    $renames = Get-WinprovRegistryValue -Path 'SYSTEM\CurrentControlSet\Control\Session Manager' -Name 'PendingFileRenameOperations'
-    if ($null -ne $renames -and @($renames | Where-Object { [string]$_ -ne '' }).Count -gt 0) { $pending.Add('Session Manager\PendingFileRenameOperations') }
+    foreach ($name in @('PendingFileRenameOperations', 'PendingFileRenameOperations2')) {
+        $renames = Get-WinprovRegistryValue -Path 'SYSTEM\CurrentControlSet\Control\Session Manager' -Name $name
+        if ($null -ne $renames -and @($renames | Where-Object { [string]$_ -ne '' }).Count -gt 0) { $pending.Add('Session Manager\' + $name) }
+    }
     return $pending.ToArray()
 }
 
