@@ -130,4 +130,13 @@ build {
       "Register-ScheduledTask -TaskName 'winprov-remove-build-access' -Action $action -Trigger $trigger -Settings (New-ScheduledTaskSettingsSet -DeleteExpiredTaskAfter 00:00:01) -User 'SYSTEM' -RunLevel Highest | Out-Null",
     ]
   }
+
+  # Packer deallocates the VM as soon as the last provisioner returns: without this wait the task above
+  # could be cut by the shutdown, and the image would keep the build's listener, rule and certificate.
+  # Runs on the machine running Packer, not over WinRM; pause_before is the wait (90 s: the task starts
+  # 5 s after it was registered, and winprov's removal takes seconds).
+  provisioner "shell-local" {
+    pause_before = "90s"
+    inline       = ["echo the build's remote access was removed by the one-time task on the VM"]
+  }
 }
