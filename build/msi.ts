@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { DIST, ROOT, UNATTEND, WINDOWS_EXE, readPackage } from './project.ts';
 import { describeSize, runOrFail, timed } from './run.ts';
@@ -39,6 +40,34 @@ export function renderWxs(template: string, values: { version: string }): string
   return filled;
 }
 
+/** msidbUpgradeAttributesVersionMaxInclusive: the upgrade row also matches the version being installed. */
+export const VERSION_MAX_INCLUSIVE = 512;
+
+/**
+ * The Upgrade table as `msiinfo export` prints it, with the major-upgrade row's VersionMax made inclusive,
+ * as WiX's MajorUpgrade/@AllowSameVersionUpgrades does and wixl ignores: a rebuild of the same version
+ * (each build has a new ProductCode) then replaces the installed one instead of installing beside it,
+ * two entries in Programs and Features sharing one folder. The downgrade row is left as it is.
+ */
+export function sameVersionUpgradeTable(exported: string): string {
+  const lines = exported.split(/\r?\n/);
+  const columns = lines[0]?.split('\t') ?? [];
+  const attributes = columns.indexOf('Attributes');
+  const action = columns.indexOf('ActionProperty');
+  if (attributes === -1 || action === -1) throw new Error('the Upgrade table has no Attributes or ActionProperty column');
+  let found = false;
+  const rows = lines.map((line, i) => {
+    if (i < 3 || line === '') return line;
+    const cells = line.split('\t');
+    if (cells[action] !== 'WIX_UPGRADE_DETECTED') return line;
+    found = true;
+    cells[attributes] = String(Number(cells[attributes] || 0) | VERSION_MAX_INCLUSIVE);
+    return cells.join('\t');
+  });
+  if (!found) throw new Error('the Upgrade table has no major-upgrade row (WIX_UPGRADE_DETECTED)');
+  return rows.join('\r\n');
+}
+
 /**
  * The rows of one table of a built MSI, read with msiinfo (msitools). `msiinfo export` prints the column
  * names, their types and the table's keys, then one tab-separated line per row.
@@ -63,6 +92,15 @@ async function main(): Promise<void> {
   const output = msiPath(version);
   // wixl resolves File/@Source against its working directory: the repository root.
   await timed(`wixl -> ${relative(ROOT, output)}`, () => runOrFail('wixl', ['--arch', 'x64', '--output', output, WXS], { cwd: ROOT }));
+  // msibuild imports a table from a file named for it; the file is only the step's.
+  const scratch = mkdtempSync(join(tmpdir(), 'winprov-msi-'));
+  try {
+    const table = join(scratch, 'Upgrade.idt');
+    writeFileSync(table, sameVersionUpgradeTable(runOrFail('msiinfo', ['export', output, 'Upgrade'])));
+    runOrFail('msibuild', [output, '-i', table]);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
   console.log(`  ${relative(ROOT, output)}: ${describeSize(statSync(output).size)}`);
 }
 

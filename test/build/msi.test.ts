@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
-import { CODE_CACHE_PLACEHOLDER, UNATTEND_FILES, UPGRADE_CODE, WXS_TEMPLATE, productVersion, renderWxs } from '../../build/msi.ts';
+import { CODE_CACHE_PLACEHOLDER, UNATTEND_FILES, UPGRADE_CODE, VERSION_MAX_INCLUSIVE, WXS_TEMPLATE, productVersion, renderWxs, sameVersionUpgradeTable } from '../../build/msi.ts';
 import { ROOT, UNATTEND } from '../../build/project.ts';
 import { attributeOf, childrenOf, parseXml, type XmlNode } from '../../src/protocol/xml.ts';
 
@@ -67,4 +67,20 @@ test('the MSI registers the winprov Event Log source with an expandable EventMes
   const messageFile = values.find((value) => attributeOf(value, 'Name') === 'EventMessageFile')!;
   assert.equal(attributeOf(messageFile, 'Root'), 'HKLM');
   assert.equal(attributeOf(messageFile, 'Value'), '#%%SystemRoot%\\Microsoft.NET\\Framework64\\v4.0.30319\\EventLogMessages.dll');
+});
+
+test('the major-upgrade row is made to include the same version; the downgrade row is left alone', () => {
+  const exported = [
+    'UpgradeCode\tVersionMin\tVersionMax\tLanguage\tAttributes\tRemove\tActionProperty',
+    's38\tS20\tS20\tS255\ti4\tS255\ts72',
+    'Upgrade\tUpgradeCode\tVersionMin\tVersionMax\tLanguage\tAttributes',
+    `{${UPGRADE_CODE}}\t\t0.1.0\t\t1\t\tWIX_UPGRADE_DETECTED`,
+    `{${UPGRADE_CODE}}\t0.1.0\t\t\t2\t\tWIX_DOWNGRADE_DETECTED`,
+    '',
+  ].join('\r\n');
+  const lines = sameVersionUpgradeTable(exported).split('\r\n');
+  assert.equal(lines[3], `{${UPGRADE_CODE}}\t\t0.1.0\t\t${1 | VERSION_MAX_INCLUSIVE}\t\tWIX_UPGRADE_DETECTED`);
+  assert.equal(lines[4], `{${UPGRADE_CODE}}\t0.1.0\t\t\t2\t\tWIX_DOWNGRADE_DETECTED`);
+  assert.deepEqual(lines.slice(0, 3), exported.split('\r\n').slice(0, 3));
+  assert.throws(() => sameVersionUpgradeTable(exported.replace('WIX_UPGRADE_DETECTED', 'OTHER')), /no major-upgrade row/);
 });
