@@ -49,23 +49,37 @@ function bitLocker(facts: ImageFacts): Finding {
   };
 }
 
+type AppxPackage = Extract<ImageFacts['appx'], { available: true }>['installed'][number];
+
 /** A package's family (name and publisher id) and version, from its full name Name_Version_Arch_ResourceId_PublisherId. */
 function familyAndVersion(fullName: string): { family: string; version: string } {
   const parts = fullName.split('_');
   return { family: `${parts[0]}_${parts[parts.length - 1]}`.toLowerCase(), version: parts[1] ?? '' };
 }
 
+const familyOf = (p: AppxPackage): string => `${p.name}_${p.publisherId}`.toLowerCase();
+
 /** The packages a user has that sysprep judges (framework and system packages are Windows' own). */
-function userPackages(facts: ImageFacts): Extract<ImageFacts['appx'], { available: true }>['installed'] {
+function userPackages(facts: ImageFacts): AppxPackage[] {
   if (!facts.appx.available) return [];
   return facts.appx.installed.filter((p) => !p.isFramework && p.signatureKind !== 'System' && p.installedUsers > 0);
 }
 
+/** Each provisioned family with its provisioned versions. */
+function provisionedVersions(facts: ImageFacts): Map<string, Set<string>> {
+  const provisioned = new Map<string, Set<string>>();
+  if (!facts.appx.available) return provisioned;
+  for (const fullName of facts.appx.provisioned) {
+    const { family, version } = familyAndVersion(fullName);
+    provisioned.set(family, (provisioned.get(family) ?? new Set()).add(version));
+  }
+  return provisioned;
+}
+
 /** Packages installed for a user whose family (name and publisher id) is not provisioned. */
 export function unprovisionedPackages(facts: ImageFacts): string[] {
-  if (!facts.appx.available) return [];
-  const families = new Set(facts.appx.provisioned.map((fullName) => familyAndVersion(fullName).family));
-  return userPackages(facts).filter((p) => !families.has(`${p.name}_${p.publisherId}`.toLowerCase())).map((p) => p.fullName);
+  const provisioned = provisionedVersions(facts);
+  return userPackages(facts).filter((p) => !provisioned.has(familyOf(p))).map((p) => p.fullName);
 }
 
 /**
@@ -74,15 +88,10 @@ export function unprovisionedPackages(facts: ImageFacts): string[] {
  * (KB 2769827). A WARN: which versions Windows keeps staged varies, and only sysprep itself decides.
  */
 export function otherVersionPackages(facts: ImageFacts): string[] {
-  if (!facts.appx.available) return [];
-  const provisioned = new Map<string, Set<string>>();
-  for (const fullName of facts.appx.provisioned) {
-    const { family, version } = familyAndVersion(fullName);
-    provisioned.set(family, (provisioned.get(family) ?? new Set()).add(version));
-  }
+  const provisioned = provisionedVersions(facts);
   return userPackages(facts)
     .filter((p) => {
-      const versions = provisioned.get(`${p.name}_${p.publisherId}`.toLowerCase());
+      const versions = provisioned.get(familyOf(p));
       return versions !== undefined && !versions.has(familyAndVersion(p.fullName).version);
     })
     .map((p) => p.fullName);
