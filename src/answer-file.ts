@@ -5,6 +5,7 @@ import { buildUnattendSetting, parseUnattendContent, WCM_NAMESPACE, type Unatten
 import { UNATTEND_CONTENT_MAX_BYTES, type UnattendSetting } from './protocol/ovf-rules.ts';
 import type { Journal } from './journal.ts';
 import type { Platform } from './platform/platform.ts';
+import { answerFilePasswords } from './answer-file-clear.ts';
 
 /**
  * AdditionalUnattendContent, applied the way Azure applies it: into the oobeSystem pass of the answer
@@ -24,8 +25,11 @@ const COMPONENT_ATTRIBUTES = `name="${SHELL_SETUP}" processorArchitecture="amd64
 
 const unreadable: XmlFailure = (field, rule) => new StateError(`the answer file is not one winprov can merge into: ${field} ${rule}`);
 
-/** The apply step: reads the settings again (already checked with ovf-env.xml), merges, writes. */
-export async function applyUnattendContent(platform: Platform, journal: Journal, settings: readonly UnattendSetting[]): Promise<void> {
+/**
+ * The apply step: reads the settings again (already checked with ovf-env.xml), merges, writes. Returns
+ * how many passwords the file Setup reads now holds (answer-file-clear.ts clears them after OOBE).
+ */
+export async function applyUnattendContent(platform: Platform, journal: Journal, settings: readonly UnattendSetting[]): Promise<{ passwords: number }> {
   const contents = settings.map((s, i) =>
     parseUnattendContent(s.settingName as UnattendContent['setting'], s.content.reveal(), `unattend setting ${i + 1}`, UNATTEND_CONTENT_MAX_BYTES));
   const current = await platform.readAnswerFile();
@@ -38,6 +42,7 @@ export async function applyUnattendContent(platform: Platform, journal: Journal,
   const path = await platform.writeAnswerFile(merged);
   // Names and counts only: the content holds the AutoLogon password and the commands may hold anything.
   await journal.applied('unattend', `${contents.map(describe).join(', ')} into the ${OOBE} pass of ${path}`);
+  return { passwords: answerFilePasswords(merged.reveal()) };
 }
 
 function describe(content: UnattendContent): string {
@@ -45,7 +50,7 @@ function describe(content: UnattendContent): string {
   return `AutoLogon (${content.autoLogon.username}${content.autoLogon.logonCount === undefined ? '' : `, ${content.autoLogon.logonCount} logon(s)`})`;
 }
 
-interface Element {
+export interface Element {
   name: string;
   attributes: Map<string, string>;
   start: number;
@@ -63,7 +68,7 @@ const ATTRIBUTE = /([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
 const local = (name: string): string => name.slice(name.lastIndexOf(':') + 1);
 
 /** Every element with its offsets; the document was parsed (well-formed) before this runs. */
-function elementsOf(xml: string): Element[] {
+export function elementsOf(xml: string): Element[] {
   const all: Element[] = [];
   const stack: Element[] = [];
   const token = new RegExp(TOKEN);
