@@ -140,7 +140,8 @@ export const SETUP_COMPLETE_LOG = '%ProgramData%\\winprov\\setupcomplete.log';
 
 /**
  * Everything wrong with SetupComplete.cmd for the deferred-Ready mode ("Add a custom script to Windows
- * Setup": Setup ignores its exit code, and it must not reboot). A batch file has no parser to lean on, so
+ * Setup": Setup ignores its exit code, and it must not reboot): provision, then clear-answer-file after
+ * the ":done" label (answer-file-clear.ts). A batch file has no parser to lean on, so
  * this reads it line by line.
  */
 export function setupCompleteProblems(text: string): string[] {
@@ -149,8 +150,13 @@ export function setupCompleteProblems(text: string): string[] {
   if (/(^|[^\r])\n/.test(text)) problems.push('line endings must be CRLF');
   const lines = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !/^rem\b/i.test(line));
   const runs = lines.filter((line) => line.startsWith(`"${WINPROV_EXE}"`));
-  if (runs.length !== 1) problems.push(`runs winprov ${runs.length} times; expected once`);
-  else if (!/^"[^"]+" provision >>"%WINPROV_LOG%" 2>&1$/.test(runs[0]!)) problems.push(`runs ${JSON.stringify(runs[0])}; expected "provision" (no --defer-ready) with its output appended to the log`);
+  if (runs.length !== 2) problems.push(`runs winprov ${runs.length} times; expected twice (provision, then clear-answer-file)`);
+  else {
+    if (!/^"[^"]+" provision >>"%WINPROV_LOG%" 2>&1$/.test(runs[0]!)) problems.push(`runs ${JSON.stringify(runs[0])} first; expected "provision" (no --defer-ready) with its output appended to the log`);
+    if (!/^"[^"]+" clear-answer-file >>"%WINPROV_LOG%" 2>&1$/.test(runs[1]!)) problems.push(`runs ${JSON.stringify(runs[1])} second; expected "clear-answer-file" with its output appended to the log`);
+    // After the label every way through the script reaches: the passwords go whatever provision did.
+    else if (lines.indexOf(runs[1]!) < lines.findIndex((line) => line.toLowerCase() === ':done')) problems.push('runs clear-answer-file before the ":done" label; a failed provision would skip it');
+  }
   if (!lines.some((line) => line === `set "WINPROV_LOG=${SETUP_COMPLETE_LOG}"`)) problems.push(`must log to ${SETUP_COMPLETE_LOG}`);
   if (lines.at(-1) !== 'exit /b 0') problems.push('must end with "exit /b 0"');
   if (lines.some((line) => /\b(shutdown(\.exe)?|restart-computer)\b/i.test(line))) problems.push('must not restart the machine');

@@ -4,7 +4,7 @@ import type { Journal } from './journal.ts';
 import { applyUnattendContent } from './answer-file.ts';
 import type { Log } from './util/log.ts';
 import type { ProvisioningConfig } from './protocol/ovf-env.ts';
-import type { AdminAccountResult, CertificateBundle, OsVolumeResult, Platform, ProvisioningMedia } from './platform/platform.ts';
+import type { AdminAccountResult, CertificateBundle, ClearingArrangement, OsVolumeResult, Platform, ProvisioningMedia } from './platform/platform.ts';
 
 /**
  * The apply steps, in order, each idempotent and each recorded in the journal before it returns:
@@ -92,8 +92,11 @@ export async function applyConfiguration(
   if (config.additionalUnattendContent.length === 0) {
     await journal.skip('unattend', 'ovf-env.xml has no additional unattend content');
   } else {
-    await journal.step('unattend', () => applyUnattendContent(platform, journal, config.additionalUnattendContent),
-      () => config.additionalUnattendContent.map((c) => c.settingName).join(', '));
+    const names = config.additionalUnattendContent.map((c) => c.settingName).join(', ');
+    await journal.step('unattend', async () => {
+      const { passwords } = await applyUnattendContent(platform, journal, config.additionalUnattendContent);
+      return passwords === 0 ? names : `${names}; ${await arrangeClearing(platform, journal, log, passwords)}`;
+    }, (detail) => detail);
   }
 
   await extendOsVolume(platform, journal, log);
@@ -129,9 +132,32 @@ async function extendOsVolume(platform: Platform, journal: Journal, log: Pick<Lo
   }, (detail) => detail);
 }
 
-async function warn(journal: Journal, log: Pick<Log, 'warn'> | undefined, message: string): Promise<string> {
-  log?.warn(message, { step: 'os-volume' });
-  (journal.state.warnings ??= []).push({ step: 'os-volume', message, at: new Date().toISOString() });
+/**
+ * The answer file's passwords (the AutoLogon one) cleared once OOBE has used them: SetupComplete.cmd runs
+ * `winprov clear-answer-file` (answer-file-clear.ts). Without that the password would stay in the file
+ * for good, so a SetupComplete.cmd that does not make the call is a warning naming the line to add; never
+ * a failed provisioning, since OOBE still gets what it needs.
+ */
+async function arrangeClearing(platform: Platform, journal: Journal, log: Pick<Log, 'warn'> | undefined, passwords: number): Promise<string> {
+  const keeps = `the answer file keeps its ${passwords === 1 ? 'password' : `${passwords} passwords`} after OOBE`;
+  let arrangement: ClearingArrangement;
+  try {
+    arrangement = await platform.arrangeAnswerFileClearing();
+  } catch (err) {
+    return warn(journal, log, `${keeps}: ${err instanceof Error ? err.message : String(err)}`, 'unattend');
+  }
+  if (arrangement.outcome === 'installed') {
+    await journal.applied('setup-complete', `${arrangement.path}, which clears the answer file's passwords after OOBE`);
+    return `passwords cleared after OOBE by ${arrangement.path} (written)`;
+  }
+  if (arrangement.outcome === 'present') return `passwords cleared after OOBE by ${arrangement.path}`;
+  return warn(journal, log, `${keeps}: ${arrangement.path} is the image's own (or an older winprov's) and was left alone; `
+    + `add the line "%ProgramFiles%\\winprov\\winprov.exe" clear-answer-file to it, or prepare the image with this winprov`, 'unattend');
+}
+
+async function warn(journal: Journal, log: Pick<Log, 'warn'> | undefined, message: string, step = 'os-volume'): Promise<string> {
+  log?.warn(message, { step });
+  (journal.state.warnings ??= []).push({ step, message, at: new Date().toISOString() });
   await journal.save();
   return `warning: ${message}`;
 }

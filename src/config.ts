@@ -11,7 +11,7 @@ import { firstBootMode, type FirstBootMode } from './first-boot/settings.ts';
  */
 
 // sandbox-interpreter is internal (not in --help): the sandbox's fake script interpreter in the single executable.
-export const COMMANDS = ['provision', 'status', 'prepare-image', 'simulate', 'collect-logs', 'demo', 'version', 'help', 'first-boot-script', 'sandbox-interpreter'] as const;
+export const COMMANDS = ['provision', 'status', 'prepare-image', 'simulate', 'collect-logs', 'demo', 'version', 'help', 'first-boot-script', 'clear-answer-file', 'sandbox-interpreter'] as const;
 export type Command = (typeof COMMANDS)[number];
 export type PlatformChoice = 'auto' | 'windows' | 'sandbox';
 /** full: everything, Ready at the end; apply: apply everything, defer Ready to a later full run (SetupComplete). */

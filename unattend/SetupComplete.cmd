@@ -2,8 +2,9 @@
 rem winprov, deferred-Ready mode (see README.md). Windows runs %WINDIR%\Setup\Scripts\SetupComplete.cmd once,
 rem as SYSTEM, after OOBE and before the logon screen. The specialize run ("provision --defer-ready") applied
 rem everything; this run finds winprov's completion marker, applies nothing again, reports Ready and enables
-rem the guest agent services if the VM asked for them. Setup ignores this script's exit code and it must not
-rem reboot the machine: it always exits 0, and a failure is in the log and already reported to the fabric.
+rem the guest agent services if the VM asked for them; then it clears the answer file's passwords, which OOBE
+rem has used. Setup ignores this script's exit code and it must not reboot the machine: it always exits 0, and
+rem a failure is in the log and already reported to the fabric.
 setlocal
 set "WINPROV_DIR=%ProgramData%\winprov"
 set "WINPROV_LOG=%ProgramData%\winprov\setupcomplete.log"
@@ -23,6 +24,11 @@ for %%S in (RdAgent WindowsAzureGuestAgent) do (
   )
 )
 :done
+rem winprov clear-answer-file: OOBE has used the passwords in %WINDIR%\Panther\Unattend\unattend.xml (the
+rem AutoLogon password of AdditionalUnattendContent); they are replaced as Setup does in its cached copy.
+>>"%WINPROV_LOG%" echo [%DATE% %TIME%] SetupComplete: starting "%ProgramFiles%\winprov\winprov.exe" clear-answer-file
+"%ProgramFiles%\winprov\winprov.exe" clear-answer-file >>"%WINPROV_LOG%" 2>&1
+>>"%WINPROV_LOG%" echo [%DATE% %TIME%] SetupComplete: clear-answer-file exited with %ERRORLEVEL%
 >>"%WINPROV_LOG%" echo [%DATE% %TIME%] SetupComplete: done
 endlocal
 exit /b 0

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ConfigError, PlatformCommandError } from '../errors.ts';
 import { writeFileAtomic } from '../util/files.ts';
 import type { AgentConfig, FirstBootMode } from '../config.ts';
+import { CLEAR_CALL_LINES, setupCompleteScript } from '../platform/windows/setup-complete.ts';
 
 /**
  * prepare-image's part of the first-boot script: the switch goes into winprov.json in the install folder
@@ -46,28 +47,26 @@ export async function writeImageSetting(installDirectory: string, mode: FirstBoo
   return path;
 }
 
-/** The shipped deferred-mode SetupComplete.cmd with the first-boot call after its last step (":done"). */
+/**
+ * The shipped deferred-mode SetupComplete.cmd with the first-boot call after its last step: after the
+ * clear-answer-file call that follows ":done", so the AutoLogon password is gone before a script of the
+ * VM's runs, and before the first-boot script's time, which can be long.
+ */
 export function withFirstBootCall(script: string): string {
   const lines = script.split(/\r?\n/);
   const done = lines.findIndex((l) => l.trim().toLowerCase() === ':done');
   if (done < 0) throw new PlatformCommandError('prepare-image', 'SetupComplete.cmd has no ":done" label to add the first-boot call after; reinstall winprov');
-  return [...lines.slice(0, done + 1), ...CALL_LINES, ...lines.slice(done + 1)].join('\r\n');
+  const clear = lines.findIndex((l, i) => i > done && l === CLEAR_CALL_LINES.at(-1));
+  const at = (clear < 0 ? done : clear) + 1;
+  return [...lines.slice(0, at), ...CALL_LINES, ...lines.slice(at)].join('\r\n');
 }
 
-/** SetupComplete.cmd for the default mode (Ready at the end of specialize): only the first-boot call. */
+/** SetupComplete.cmd for the default mode (Ready at the end of specialize): the answer file cleared, then the first-boot call. */
 export function firstBootOnlySetupComplete(): string {
-  return [
-    '@echo off',
-    'rem winprov, first-boot script (see README.md "First-boot script"). Windows runs',
-    'rem %WINDIR%\\Setup\\Scripts\\SetupComplete.cmd once, as SYSTEM, after OOBE. Ready was reported at the end of',
-    'rem specialize; this runs the VM\'s script once. Setup ignores the exit code: it always exits 0.',
-    'setlocal',
-    'set "WINPROV_DIR=%ProgramData%\\winprov"',
-    'set "WINPROV_LOG=%ProgramData%\\winprov\\setupcomplete.log"',
-    'if not exist "%WINPROV_DIR%\\" mkdir "%WINPROV_DIR%"',
-    ...CALL_LINES,
-    'endlocal',
-    'exit /b 0',
-    '',
-  ].join('\r\n');
+  return setupCompleteScript([
+    'winprov, first-boot script (see README.md "First-boot script"). Windows runs',
+    '%WINDIR%\\Setup\\Scripts\\SetupComplete.cmd once, as SYSTEM, after OOBE. Ready was reported at the end of',
+    'specialize; this clears the answer file\'s passwords and runs the VM\'s script once. Setup ignores the exit',
+    'code: it always exits 0.',
+  ], [...CLEAR_CALL_LINES, ...CALL_LINES]);
 }

@@ -137,6 +137,13 @@ export const EVENT_IDS = { start: 1000, success: 1001, failure: 1002 } as const;
 
 export type { AgentState, AppliedRecord, CompletionMarker, ReportRecord, StepRecord } from './state-types.ts';
 
+/** What arrangeAnswerFileClearing found or did, and the SetupComplete.cmd it is about. */
+export interface ClearingArrangement {
+  path: string;
+  /** installed: winprov's script written; present: the script there calls clear-answer-file; other: a script that does not, left alone. */
+  outcome: 'installed' | 'present' | 'other';
+}
+
 export interface Platform {
   readonly kind: 'windows' | 'sandbox';
   /** Where the agent keeps its state, logs and the redacted ovf-env copy. */
@@ -195,6 +202,12 @@ export interface Platform {
    * AutoLogon password Setup needs. Returns its path.
    */
   writeAnswerFile(xml: Secret<string>): Promise<string>;
+  /**
+   * Makes sure the passwords in that answer file are cleared once OOBE has used them
+   * (answer-file-clear.ts): a SetupComplete.cmd that runs `winprov clear-answer-file`, written when there
+   * is none. One that is there is never changed: 'other' when it does not make that call.
+   */
+  arrangeAnswerFileClearing(): Promise<ClearingArrangement>;
   /** Hyper-V KVP PROVISIONING_REPORT (REG_SZ, at most 1 KB). */
   writeKvpReport(report: string): Promise<void>;
   /** An entry in the Windows Application event log (source winprov): the run started, succeeded or failed. */

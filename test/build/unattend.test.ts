@@ -80,11 +80,16 @@ test('a component without the identity Setup matches it by, or outside the unatt
   assert.match(unattendProblems(noNamespace, { winprovArguments: 'provision' }).join('\n'), /must declare xmlns="urn:schemas-microsoft-com:unattend"/);
 });
 
-test('SetupComplete.cmd runs "winprov provision" into its log, uses CRLF and always exits 0', () => {
+test('SetupComplete.cmd runs "winprov provision" then "clear-answer-file" into its log, uses CRLF and always exits 0', () => {
   const script = read('SetupComplete.cmd');
   assert.deepEqual(setupCompleteProblems(script), []);
   assert.match(setupCompleteProblems(script.replace(/\r\n/g, '\n')).join('\n'), /CRLF/);
   assert.match(setupCompleteProblems(script.replace('provision >>', 'provision --defer-ready >>')).join('\n'), /expected "provision"/);
   assert.match(setupCompleteProblems(script.replace(/exit \/b 0\r\n$/, 'exit /b %WINPROV_EXIT%\r\n')).join('\n'), /must end with "exit \/b 0"/);
   assert.match(setupCompleteProblems(script.replace(':done', 'shutdown /r /t 0\r\n:done')).join('\n'), /must not restart/);
+  // The answer file's passwords cleared after ":done", whatever provision did.
+  const clearLine = '"%ProgramFiles%\\winprov\\winprov.exe" clear-answer-file >>"%WINPROV_LOG%" 2>&1\r\n';
+  assert.ok(script.includes(clearLine));
+  assert.match(setupCompleteProblems(script.replace(clearLine, '')).join('\n'), /runs winprov 1 times; expected twice/);
+  assert.match(setupCompleteProblems(script.replace(clearLine, '').replace(':done\r\n', `${clearLine}:done\r\n`)).join('\n'), /before the ":done" label/);
 });

@@ -10,7 +10,7 @@ import { installTemplates } from '../helpers/install-templates.ts';
 
 const setupComplete = (root: string) => join(root, 'Windows', 'Setup', 'Scripts', 'SetupComplete.cmd');
 
-test('Ready at the end of specialize: winprov.json gets the switch, SetupComplete.cmd only the first-boot call', async () => {
+test('Ready at the end of specialize: winprov.json gets the switch, SetupComplete.cmd clears the answer file, then makes the first-boot call', async () => {
   const fx = await provisioningFixture();
   try {
     await installTemplates(fx.platform.installDirectory);
@@ -22,6 +22,9 @@ test('Ready at the end of specialize: winprov.json gets the switch, SetupComplet
     assert.match(script, /^rem winprov/m);
     assert.match(script, /winprov\.exe" first-boot-script >>"%WINPROV_LOG%" 2>&1\r\n/);
     assert.doesNotMatch(script, /winprov\.exe" provision/);
+    const clear = script.indexOf('winprov.exe" clear-answer-file >>');
+    assert.ok(clear > 0 && clear < script.indexOf('winprov.exe" first-boot-script >>'), 'the password gone before the VM\'s script runs');
+    assert.match(script, /\r\nexit \/b 0\r\n$/);
   } finally {
     await fx.close();
   }
@@ -38,6 +41,8 @@ test('deferred Ready: SetupComplete.cmd reports Ready first, then makes the firs
     const firstBoot = script.indexOf('winprov.exe" first-boot-script');
     assert.ok(provision > 0 && firstBoot > provision, 'provision (Ready) before the first-boot script');
     assert.ok(script.indexOf(':done') < firstBoot, 'after the guest agent services, whatever provision returned');
+    const clear = script.indexOf('winprov.exe" clear-answer-file >>');
+    assert.ok(script.indexOf(':done') < clear && clear < firstBoot, 'the answer file cleared whatever provision returned, before the VM\'s script runs');
   } finally {
     await fx.close();
   }

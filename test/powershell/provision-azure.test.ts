@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { provision, type ProvisionResult } from '../../src/agent.ts';
 import { FabricSimulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import { createLog } from '../../src/util/log.ts';
+import { clearAnswerFile, CLEARED_PASSWORD } from '../../src/answer-file-clear.ts';
 import { FAST_READ, FAST_REPORT } from '../helpers/provisioning.ts';
 import { emulatedMachine, type EmulatedMachine, type MachineState } from './emulated-machine.ts';
 import { powerShellTools, REPO_ROOT } from './tools.ts';
@@ -103,6 +104,29 @@ describe('Azure parity through the Windows platform on pwsh with Windows emulate
     assert.equal(again.alreadyProvisioned, true);
     assert.equal(w!.simulator.roleProperties.length, 2);
     assert.equal(await readFile(answerFile, 'utf8'), before);
+  });
+
+  it('after OOBE the password is cleared: SetupComplete.cmd makes the call, unattend.ps1 writes the file, no parameter holds it', async () => {
+    const systemRoot = w!.machine.env['SystemRoot']!;
+    const script = await readFile(join(systemRoot, 'Setup', 'Scripts', 'SetupComplete.cmd'), 'latin1');
+    assert.match(script, /^"%ProgramFiles%\\winprov\\winprov\.exe" clear-answer-file >>"%WINPROV_LOG%" 2>&1\r$/m);
+    const answerFile = join(systemRoot, 'Panther', 'Unattend', 'unattend.xml');
+    const before = await readFile(answerFile, 'utf8');
+    const callsBefore = (await w!.machine.calls()).length;
+    const cleared = await w!.machine.withEnv(async () => {
+      const platform = w!.machine.platform((level, message) => w!.lines.push(`${level}: ${message}`));
+      try {
+        return await clearAnswerFile(platform);
+      } finally {
+        await platform.close();
+      }
+    });
+    assert.deepEqual(cleared, { path: answerFile, cleared: 1 });
+    const after = await readFile(answerFile, 'utf8');
+    assert.equal(after, before.replace(/(<Password>)[^]*?(<\/Password>)/, `$1${CLEARED_PASSWORD}$2`));
+    const calls = (await w!.machine.calls()).slice(callsBefore);
+    assert.ok(!calls.some((c) => JSON.stringify(c).includes(AUTOLOGON_PASSWORD)));
+    assert.ok(!w!.lines.join('\n').includes(AUTOLOGON_PASSWORD));
   });
 
   it('no RDP listener: not posted, logged, Ready still sent', async () => {

@@ -18,14 +18,14 @@ import { exists, readSandboxMedia } from './media.ts';
 import { readSandboxAnswerFile, writeSandboxAnswerFile } from './answer-file.ts';
 import { checkComputerName, checkPasswordPolicy, checkUserName } from './rules.ts';
 import type {
-  AdminAccount, AdminAccountResult, AgentEvent, AgentState, CertificateBundle, CertificateImportResult, CompletionMarker,
+  AdminAccount, AdminAccountResult, AgentEvent, AgentState, CertificateBundle, CertificateImportResult, ClearingArrangement, CompletionMarker,
   DiagnosticFile, FabricInterface, GuestAgentServices, ImageVerbs, OsVolumeResult, Platform, ProvisioningMedia,
   WinRmListenerRequest, WinRmListenerResult,
 } from '../platform.ts';
 import { EVENT_IDS } from '../platform.ts';
 import type { FirstBootRunExit, FirstBootRunRequest, FirstBootVerbs } from '../first-boot-types.ts';
 import { fitKvpValue } from '../kvp-value.ts';
-import { describeBackup, installSetupComplete } from '../windows/setup-complete.ts';
+import { arrangeAnswerFileClearing, describeBackup, installSetupComplete } from '../windows/setup-complete.ts';
 
 /**
  * A file-backed fake Windows rooted in a folder: machine.json (the OS state), drives/<letter>/ (the
@@ -177,6 +177,15 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
       machine.acls['Windows/Panther/Unattend/unattend.xml'] = ['SYSTEM', 'Administrators'];
       return { detail: 'wrote Windows/Panther/Unattend/unattend.xml', result: path };
     });
+  }
+
+  /** As on Windows (setup-complete.ts, plain Node), under the sandbox's Windows folder. */
+  async arrangeAnswerFileClearing(): Promise<ClearingArrangement> {
+    const arrangement = await arrangeAnswerFileClearing(join(this.root, 'Windows'));
+    if (arrangement.outcome === 'installed') {
+      await this.change('arrangeAnswerFileClearing', () => ({ detail: 'wrote Windows/Setup/Scripts/SetupComplete.cmd', result: undefined }));
+    }
+    return arrangement;
   }
 
   async writeKvpReport(report: string): Promise<void> {

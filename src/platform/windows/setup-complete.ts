@@ -1,8 +1,10 @@
 import { constants } from 'node:fs';
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { PlatformCommandError, PlatformRejectedError } from '../../errors.ts';
 import { writeFileAtomic } from '../../util/files.ts';
+import type { ClearingArrangement } from '../platform.ts';
 
 /**
  * %SystemRoot%\Setup\Scripts\SetupComplete.cmd for the deferred-Ready mode. Windows Setup runs that one
@@ -53,12 +55,12 @@ export function toBatchText(script: string): Buffer {
   return Buffer.from(withEnd, 'latin1');
 }
 
-async function readIfExists(path: string): Promise<Buffer | undefined> {
+async function readIfExists(path: string, verb = 'installSetupComplete'): Promise<Buffer | undefined> {
   try {
     return await readFile(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new PlatformCommandError('installSetupComplete', `${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new PlatformCommandError(verb, `${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
 
@@ -108,4 +110,69 @@ export async function installSetupComplete(systemRoot: string, script: string): 
 export function describeBackup(result: SetupCompleteResult): string {
   if (result.replaced === 'winprov') return `${result.path} was winprov's of another version, or edited: it is kept as ${result.backup}; carry any edit of yours over to the new script`;
   return `${result.path} was not winprov's: it is kept as ${result.backup}; Windows runs only SetupComplete.cmd, so its commands no longer run unless winprov's script calls them`;
+}
+
+/**
+ * The call every winprov SetupComplete.cmd makes after its other steps (answer-file-clear.ts): once OOBE
+ * has used them, the passwords in %WINDIR%\Panther\Unattend\unattend.xml are replaced as Setup does in its
+ * own copy. After the ":done" label of the deferred mode's script, so it runs whatever provision did.
+ */
+export const CLEAR_CALL_LINES = [
+  'rem winprov clear-answer-file: OOBE has used the passwords in %WINDIR%\\Panther\\Unattend\\unattend.xml (the',
+  'rem AutoLogon password of AdditionalUnattendContent); they are replaced as Setup does in its cached copy.',
+  '>>"%WINPROV_LOG%" echo [%DATE% %TIME%] SetupComplete: starting "%ProgramFiles%\\winprov\\winprov.exe" clear-answer-file',
+  '"%ProgramFiles%\\winprov\\winprov.exe" clear-answer-file >>"%WINPROV_LOG%" 2>&1',
+  '>>"%WINPROV_LOG%" echo [%DATE% %TIME%] SetupComplete: clear-answer-file exited with %ERRORLEVEL%',
+];
+
+const CLEAR_CALL = /^"[^"\r\n]*winprov\.exe" clear-answer-file\b/im;
+
+/** The header and the log every SetupComplete.cmd of winprov starts with, around the given steps. */
+export function setupCompleteScript(description: readonly string[], steps: readonly string[]): string {
+  return [
+    '@echo off',
+    ...description.map((line) => `rem ${line}`.trimEnd()),
+    'setlocal',
+    'set "WINPROV_DIR=%ProgramData%\\winprov"',
+    'set "WINPROV_LOG=%ProgramData%\\winprov\\setupcomplete.log"',
+    'if not exist "%WINPROV_DIR%\\" mkdir "%WINPROV_DIR%"',
+    ...steps,
+    'endlocal',
+    'exit /b 0',
+    '',
+  ].join('\r\n');
+}
+
+/** What the provisioning run writes when the VM's answer file holds a password and the image has no SetupComplete.cmd. */
+export function clearOnlySetupComplete(): string {
+  return setupCompleteScript([
+    'winprov (see README.md "Additional unattend content"). Windows runs %WINDIR%\\Setup\\Scripts\\SetupComplete.cmd',
+    'once, as SYSTEM, after OOBE. The provisioning run wrote this one because the answer file holds a password',
+    'that OOBE uses and nothing needs after it. Setup ignores the exit code: it always exits 0.',
+  ], CLEAR_CALL_LINES);
+}
+
+/**
+ * Makes sure SetupComplete.cmd under the given %SystemRoot% clears the answer file's passwords after OOBE:
+ * writes clearOnlySetupComplete() when there is none; never changes one that is there (the image's own,
+ * or winprov's of a version before the call), which is reported as 'other'. The new file appears whole:
+ * written under a temporary name, then linked to its name, which fails if a file took it meanwhile.
+ */
+export async function arrangeAnswerFileClearing(systemRoot: string): Promise<ClearingArrangement> {
+  const folder = setupScriptsDirectory(systemRoot);
+  const path = join(folder, 'SetupComplete.cmd');
+  const existing = await readIfExists(path, 'arrangeAnswerFileClearing');
+  if (existing !== undefined) return { path, outcome: CLEAR_CALL.test(existing.toString('latin1')) ? 'present' : 'other' };
+  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await mkdir(folder, { recursive: true });
+    await writeFile(temporary, toBatchText(clearOnlySetupComplete()), { flag: 'wx', flush: true });
+    await link(temporary, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return arrangeAnswerFileClearing(systemRoot);
+    throw new PlatformCommandError('arrangeAnswerFileClearing', `${path} cannot be written (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  } finally {
+    await rm(temporary, { force: true }).catch(() => undefined);
+  }
+  return { path, outcome: 'installed' };
 }

@@ -12,6 +12,7 @@ import type {
   AgentState,
   CertificateBundle,
   CertificateImportResult,
+  ClearingArrangement,
   CompletionMarker,
   DiagnosticFile,
   FabricInterface,
@@ -33,7 +34,7 @@ import { processRunner, type CommandRunner } from './exec.ts';
 import { HostResult, isInterfaceGuid, isIPv4Address, toFabricInterface, toGuestAgentServices } from './results.ts';
 import { BOOTSTRAP_SCRIPT, loadLibrary, loadScript } from './scripts.ts';
 import { PowerShellSession, type LogFunction } from './session.ts';
-import { describeBackup, installSetupComplete } from './setup-complete.ts';
+import { arrangeAnswerFileClearing, describeBackup, installSetupComplete } from './setup-complete.ts';
 import { writeFileAtomic } from '../../util/files.ts';
 import { readAnswerFile } from './answer-file.ts';
 import { StateFolder } from '../state-files.ts';
@@ -226,6 +227,11 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   async writeAnswerFile(xml: Secret<string>): Promise<string> {
     const result = await this.#session.request('writeAnswerFile', { path: this.#answerFilePath() }, { secrets: { answerFile: Buffer.from(xml.reveal(), 'utf8') } });
     return new HostResult('writeAnswerFile', result).string('path');
+  }
+
+  /** Node, as installSetupComplete: the file inherits the ACL of %SystemRoot%\Setup\Scripts. */
+  arrangeAnswerFileClearing(): Promise<ClearingArrangement> {
+    return arrangeAnswerFileClearing(this.#systemRoot);
   }
 
   #answerFilePath(): string {

@@ -1,0 +1,138 @@
+/**
+ * The AutoLogon password cleared from %WINDIR%\Panther\Unattend\unattend.xml once OOBE has used it, sandbox
+ * platform against the simulator: the provisioning run makes sure SetupComplete.cmd calls `winprov
+ * clear-answer-file` (writing winprov's when there is none, never touching the image's own), and that
+ * command replaces the password as Setup does in its cached copy, under the run lock, saying what it did
+ * without the password.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { provisioningFixture, type ProvisioningFixture } from '../helpers/provisioning.ts';
+import { runCli } from '../helpers/cli.ts';
+import { CLEARED_PASSWORD } from '../../src/answer-file-clear.ts';
+import { setupCompleteProblems } from '../../build/unattend.ts';
+
+const PASSWORD = 'Corr3ct-Horse-Battery!';
+const AUTOLOGON_PASSWORD = 'Aut0-L0gon-Secret-c1ea2!';
+const AUTOLOGON = `<AutoLogon><Password><Value>${AUTOLOGON_PASSWORD}</Value><PlainText>true</PlainText></Password><Enabled>true</Enabled><LogonCount>1</LogonCount><Username>azureuser</Username></AutoLogon>`;
+const COMMANDS = '<FirstLogonCommands><SynchronousCommand wcm:action="add"><CommandLine>cmd /c echo first</CommandLine><Order>1</Order></SynchronousCommand></FirstLogonCommands>';
+const REPO = new URL('../../', import.meta.url);
+
+async function fixture(scenario: Record<string, unknown>): Promise<ProvisioningFixture> {
+  const fx = await provisioningFixture({ scenario: { adminPassword: PASSWORD, certificateCount: 0, ...scenario } });
+  await fx.platform.installUnattend(await readFile(new URL('unattend/unattend.xml', REPO), 'utf8'));
+  return fx;
+}
+
+const answerFile = (fx: ProvisioningFixture): string => join(fx.sandboxRoot, 'Windows', 'Panther', 'Unattend', 'unattend.xml');
+const setupComplete = (fx: ProvisioningFixture): string => join(fx.sandboxRoot, 'Windows', 'Setup', 'Scripts', 'SetupComplete.cmd');
+const clear = (fx: ProvisioningFixture) => runCli(['clear-answer-file', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+
+test('AutoLogon: the run writes a SetupComplete.cmd that clears the password; after OOBE the password is gone', async () => {
+  const fx = await fixture({ autoLogonContent: AUTOLOGON, firstLogonCommandsContent: COMMANDS });
+  try {
+    const result = await fx.run();
+    assert.equal(result.outcome, 'ready', result.error?.describe());
+    const script = await readFile(setupComplete(fx), 'latin1');
+    assert.match(script, /^"%ProgramFiles%\\winprov\\winprov\.exe" clear-answer-file >>"%WINPROV_LOG%" 2>&1\r$/m);
+    assert.match(script, /\r\nexit \/b 0\r\n$/);
+    assert.ok(!/[^\r]\n/.test(script), 'CRLF only');
+    assert.ok(result.state.applied.some((a) => a.what === 'setup-complete' && /clears the answer file's passwords after OOBE/.test(a.detail)));
+    assert.match(result.state.steps.find((s) => s.name === 'unattend')?.detail ?? '', /passwords cleared after OOBE by .*SetupComplete\.cmd \(written\)/);
+    assert.equal(result.state.warnings, undefined);
+
+    // What SetupComplete.cmd runs after OOBE.
+    const merged = await readFile(answerFile(fx), 'utf8');
+    assert.ok(merged.includes(AUTOLOGON_PASSWORD), 'OOBE still gets the password');
+    const cleared = await clear(fx);
+    assert.equal(cleared.code, 0, cleared.err);
+    assert.match(cleared.out, /the password in .*unattend\.xml replaced with \*SENSITIVE\*DATA\*DELETED\*/);
+    const after = await readFile(answerFile(fx), 'utf8');
+    assert.ok(!after.includes(AUTOLOGON_PASSWORD));
+    assert.equal(after, merged.replace(/(<Password>)[^]*?(<\/Password>)/, `$1${CLEARED_PASSWORD}$2`), 'only the password changed');
+    assert.equal((await fx.machine()).changes.filter((c) => c.verb === 'writeAnswerFile').length, 2);
+    assert.deepEqual((await fx.machine()).acls['Windows/Panther/Unattend/unattend.xml'], ['SYSTEM', 'Administrators']);
+
+    // Run again (SetupComplete.cmd of a second boot, or by hand): nothing to clear, nothing written.
+    const again = await clear(fx);
+    assert.equal(again.code, 0);
+    assert.match(again.out, /holds no password; nothing to clear/);
+    assert.equal((await fx.machine()).changes.filter((c) => c.verb === 'writeAnswerFile').length, 2);
+
+    // The password was never in what the command said or logged, nor in any file but the answer file before OOBE.
+    assert.ok(!`${cleared.out}${cleared.err}${again.out}`.includes(AUTOLOGON_PASSWORD));
+    for (const entry of await readdir(fx.sandboxRoot, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || entry.parentPath.includes(join('drives', 'D'))) continue;
+      assert.ok(!(await readFile(join(entry.parentPath, entry.name), 'utf8')).includes(AUTOLOGON_PASSWORD), `${entry.name} holds the AutoLogon password`);
+    }
+  } finally {
+    await fx.close();
+  }
+});
+
+test('FirstLogonCommands only: no password, so no SetupComplete.cmd is written', async () => {
+  const fx = await fixture({ firstLogonCommandsContent: COMMANDS });
+  try {
+    assert.equal((await fx.run()).outcome, 'ready');
+    await assert.rejects(readFile(setupComplete(fx)), { code: 'ENOENT' });
+    assert.equal((await fx.machine()).changes.filter((c) => c.verb === 'arrangeAnswerFileClearing').length, 0);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('the image\'s own SetupComplete.cmd is left alone: the run is Ready with a warning naming the line to add', async () => {
+  const fx = await fixture({ autoLogonContent: AUTOLOGON });
+  try {
+    await mkdir(join(fx.sandboxRoot, 'Windows', 'Setup', 'Scripts'), { recursive: true });
+    const own = '@echo off\r\ncall C:\\build\\finish.cmd\r\n';
+    await writeFile(setupComplete(fx), own);
+    const result = await fx.run();
+    assert.equal(result.outcome, 'ready');
+    assert.equal(await readFile(setupComplete(fx), 'utf8'), own);
+    const warning = result.state.warnings?.find((w) => w.step === 'unattend');
+    assert.match(warning?.message ?? '', /the answer file keeps its password after OOBE: .*SetupComplete\.cmd is the image's own \(or an older winprov's\) and was left alone; add the line "%ProgramFiles%\\winprov\\winprov\.exe" clear-answer-file to it/);
+    assert.ok(fx.lines.some((l) => /WARN the answer file keeps its password after OOBE/.test(l)));
+  } finally {
+    await fx.close();
+  }
+});
+
+test('deferred mode: the shipped SetupComplete.cmd makes the call after provision, so the run changes nothing there', async () => {
+  const fx = await fixture({ autoLogonContent: AUTOLOGON });
+  try {
+    const shipped = await readFile(new URL('unattend/SetupComplete.cmd', REPO), 'latin1');
+    assert.deepEqual(setupCompleteProblems(shipped), []);
+    await fx.platform.installSetupComplete(shipped);
+    assert.equal((await fx.run({ phase: 'apply' })).outcome, 'applied');
+    assert.equal(await readFile(setupComplete(fx), 'latin1'), shipped);
+    // The SetupComplete run: provision (Ready), then clear-answer-file.
+    assert.equal((await fx.run()).outcome, 'ready');
+    assert.equal((await clear(fx)).code, 0);
+    assert.ok(!(await readFile(answerFile(fx), 'utf8')).includes(AUTOLOGON_PASSWORD));
+  } finally {
+    await fx.close();
+  }
+});
+
+test('clear-answer-file on an answer file that is not well-formed: a named error in the log, the file untouched', async () => {
+  const fx = await fixture({});
+  try {
+    const broken = `<unattend xmlns="urn:schemas-microsoft-com:unattend"><Password>${AUTOLOGON_PASSWORD}</Password>`;
+    await writeFile(answerFile(fx), broken);
+    const result = await clear(fx);
+    assert.notEqual(result.code, 0);
+    assert.match(result.out, /ERROR clear-answer-file: STATE_INVALID: the answer file is not one winprov can clear/);
+    assert.ok(!result.out.includes(AUTOLOGON_PASSWORD));
+    assert.equal(await readFile(answerFile(fx), 'utf8'), broken);
+    // Without an answer file: nothing to do.
+    await rm(answerFile(fx));
+    const none = await clear(fx);
+    assert.equal(none.code, 0);
+    assert.match(none.out, /there is no answer file at %WINDIR%\\Panther\\Unattend\\unattend\.xml; nothing to clear/);
+  } finally {
+    await fx.close();
+  }
+});
