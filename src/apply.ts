@@ -146,11 +146,12 @@ async function arrangeClearing(platform: Platform, journal: Journal, log: Pick<L
   } catch (err) {
     return warn(journal, log, `${keeps}: ${err instanceof Error ? err.message : String(err)}`, 'unattend');
   }
+  const cleared = `${passwords === 1 ? 'its password' : `its ${passwords} passwords`} to be cleared after OOBE by ${arrangement.path}`;
   if (arrangement.outcome === 'installed') {
     await journal.applied('setup-complete', `${arrangement.path}, which clears the answer file's passwords after OOBE`);
-    return `passwords cleared after OOBE by ${arrangement.path} (written)`;
+    return `${cleared} (written by this run)`;
   }
-  if (arrangement.outcome === 'present') return `passwords cleared after OOBE by ${arrangement.path}`;
+  if (arrangement.outcome === 'present') return cleared;
   return warn(journal, log, `${keeps}: ${arrangement.path} is the image's own (or an older winprov's) and was left alone; `
     + `add the line "%ProgramFiles%\\winprov\\winprov.exe" clear-answer-file to it, or prepare the image with this winprov`, 'unattend');
 }

@@ -40,7 +40,7 @@ test('AutoLogon: the run writes a SetupComplete.cmd that clears the password; af
     assert.match(script, /\r\nexit \/b 0\r\n$/);
     assert.ok(!/[^\r]\n/.test(script), 'CRLF only');
     assert.ok(result.state.applied.some((a) => a.what === 'setup-complete' && /clears the answer file's passwords after OOBE/.test(a.detail)));
-    assert.match(result.state.steps.find((s) => s.name === 'unattend')?.detail ?? '', /passwords cleared after OOBE by .*SetupComplete\.cmd \(written\)/);
+    assert.match(result.state.steps.find((s) => s.name === 'unattend')?.detail ?? '', /^AutoLogon, FirstLogonCommands; its password to be cleared after OOBE by .*SetupComplete\.cmd \(written by this run\)$/);
     assert.equal(result.state.warnings, undefined);
 
     // What SetupComplete.cmd runs after OOBE.

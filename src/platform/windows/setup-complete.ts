@@ -97,13 +97,15 @@ export async function installSetupComplete(systemRoot: string, script: string): 
   }
   const existing = await readIfExists(path);
   if (existing !== undefined && existing.equals(content)) return { path, outcome: 'unchanged', backup: undefined, replaced: undefined };
-  const backup = existing === undefined ? undefined : await keepBackup(path, existing);
+  // The one a provisioning run wrote only to clear the answer file: every script winprov installs makes that call.
+  const superseded = existing === undefined || existing.equals(toBatchText(clearOnlySetupComplete()));
+  const backup = superseded ? undefined : await keepBackup(path, existing);
   try {
     await writeFileAtomic(path, content);
   } catch (err) {
     throw new PlatformCommandError('installSetupComplete', `${path} cannot be written (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  return { path, outcome: 'written', backup, replaced: existing === undefined ? undefined : OURS.test(existing.toString('latin1')) ? 'winprov' : 'foreign' };
+  return { path, outcome: 'written', backup, replaced: superseded ? undefined : OURS.test(existing.toString('latin1')) ? 'winprov' : 'foreign' };
 }
 
 /** The warning for a SetupComplete.cmd that was replaced and kept as a backup. */

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PlatformRejectedError } from '../../../src/errors.ts';
-import { describeBackup, installSetupComplete, setupScriptsDirectory, toBatchText } from '../../../src/platform/windows/setup-complete.ts';
+import { arrangeAnswerFileClearing, clearOnlySetupComplete, describeBackup, installSetupComplete, setupScriptsDirectory, toBatchText } from '../../../src/platform/windows/setup-complete.ts';
 import { WindowsPlatform } from '../../../src/platform/windows/windows-platform.ts';
 import { FakeRunner } from './fake-runner.ts';
 
@@ -79,6 +79,34 @@ test('a SetupComplete.cmd that is not winprov\'s is kept as a backup; a differen
   assert.equal(await readFile(`${path}.winprov-backup`, 'latin1'), theirs);
   assert.equal(await readFile(`${path}.winprov-backup.2`, 'latin1'), other);
   assert.deepEqual((await readdir(folder)).sort(), ['SetupComplete.cmd', 'SetupComplete.cmd.winprov-backup', 'SetupComplete.cmd.winprov-backup.2']);
+});
+
+test('the answer-file clearing: winprov\'s script written whole when there is none; one that is there is never changed', async (t) => {
+  const root = await systemRoot(t);
+  const path = join(setupScriptsDirectory(root), 'SetupComplete.cmd');
+  assert.deepEqual(await arrangeAnswerFileClearing(root), { path, outcome: 'installed' });
+  const written = await readFile(path, 'latin1');
+  assert.equal(written, toBatchText(clearOnlySetupComplete()).toString('latin1'));
+  assert.match(written, /^rem winprov/m);
+  assert.deepEqual(await readdir(setupScriptsDirectory(root)), ['SetupComplete.cmd'], 'no temporary file left');
+  assert.deepEqual(await arrangeAnswerFileClearing(root), { path, outcome: 'present' });
+
+  // The image's own (or an older winprov's without the call): left as it is.
+  const theirs = '@echo off\r\ncall C:\\build\\finish.cmd\r\n';
+  await writeFile(path, theirs);
+  assert.deepEqual(await arrangeAnswerFileClearing(root), { path, outcome: 'other' });
+  assert.equal(await readFile(path, 'latin1'), theirs);
+  // One that makes the call among its own lines counts as present.
+  await writeFile(path, `${theirs}"C:\\Program Files\\winprov\\winprov.exe" clear-answer-file\r\n`);
+  assert.equal((await arrangeAnswerFileClearing(root)).outcome, 'present');
+});
+
+test('prepare-image replaces the clearing-only script a provisioning run wrote without a backup: every winprov script makes its call', async (t) => {
+  const root = await systemRoot(t);
+  await arrangeAnswerFileClearing(root);
+  const result = await installSetupComplete(root, await readFile(SHIPPED, 'latin1'));
+  assert.deepEqual({ ...result, path: undefined }, { path: undefined, outcome: 'written', backup: undefined, replaced: undefined });
+  assert.deepEqual(await readdir(setupScriptsDirectory(root)), ['SetupComplete.cmd']);
 });
 
 test('WindowsPlatform writes under its systemRoot, returns the path and warns about a backup, without PowerShell', async (t) => {
