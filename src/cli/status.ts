@@ -29,6 +29,11 @@ export interface StatusReport {
   /** The RDP listener's certificate thumbprint and whether the fabric took it (roleProperties). */
   rdpCertificate: AgentState['rdpCertificate'] | undefined;
   steps: { name: string; durationMs: number | undefined; outcome: string | undefined; detail: string | undefined }[];
+  /**
+   * What the provisioning run warned about (the OS volume not grown, the RDP thumbprint not posted, the
+   * answer file keeping its password), kept by a re-run that applied nothing; absent when there were none.
+   */
+  warnings?: NonNullable<AgentState['warnings']>;
   guestAgent: GuestAgentServices['installed'];
   /** The image's first-boot script switch and what became of this VM's script (src/first-boot/). */
   firstBootScript?: FirstBootStatus;
@@ -78,6 +83,7 @@ export function buildStatus(vmId: string, marker: CompletionMarker | undefined, 
     rdpCertificate: stateHere?.rdpCertificate,
     steps: (stateHere?.steps ?? []).map((s) => ({ name: s.name, durationMs: s.durationMs, outcome: s.outcome, detail: s.detail })),
     guestAgent: guestAgent.installed,
+    ...(stateHere?.warnings?.length ? { warnings: stateHere.warnings } : {}),
   };
 }
 
@@ -109,6 +115,10 @@ export function formatStatus(report: StatusReport): string {
   if (report.steps.length) {
     lines.push('  steps');
     for (const s of report.steps) lines.push(`    ${s.name.padEnd(20)} ${s.outcome === 'skipped' ? 'skipped' : `${s.outcome ?? 'running'} ${s.durationMs ?? '?'} ms`}${s.detail ? `  ${s.detail}` : ''}`);
+  }
+  if (report.warnings) {
+    lines.push('  warnings');
+    for (const w of report.warnings) lines.push(`    ${w.step.padEnd(20)} ${w.message}`);
   }
   if (report.firstBootScript) lines.push(...formatFirstBootStatus(report.firstBootScript));
   lines.push(`  guest agent    ${report.guestAgent.length ? report.guestAgent.map((s) => `${s.name} ${s.startMode}${s.running ? ' running' : ''}`).join(', ') : 'not installed'}`);

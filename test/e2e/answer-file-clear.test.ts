@@ -95,6 +95,12 @@ test('the image\'s own SetupComplete.cmd is left alone: the run is Ready with a 
     const warning = result.state.warnings?.find((w) => w.step === 'unattend');
     assert.match(warning?.message ?? '', /the answer file keeps its password after OOBE: .*SetupComplete\.cmd is the image's own \(or an older winprov's\) and was left alone; add the line "%ProgramFiles%\\winprov\\winprov\.exe" clear-answer-file to it/);
     assert.ok(fx.lines.some((l) => /WARN the answer file keeps its password after OOBE/.test(l)));
+    // `winprov status` names it, also after a re-run on the provisioned machine (which applies nothing).
+    assert.equal((await fx.run()).alreadyProvisioned, true);
+    const status = await runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.match(status.out, /\n  warnings\n    unattend +the answer file keeps its password after OOBE: .*clear-answer-file to it/);
+    const json = JSON.parse((await runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '--json'])).out);
+    assert.deepEqual(json.warnings.map((w: { step: string }) => w.step), ['unattend']);
   } finally {
     await fx.close();
   }
