@@ -154,8 +154,13 @@ export function setupCompleteProblems(text: string): string[] {
   else {
     if (!/^"[^"]+" provision >>"%WINPROV_LOG%" 2>&1$/.test(runs[0]!)) problems.push(`runs ${JSON.stringify(runs[0])} first; expected "provision" (no --defer-ready) with its output appended to the log`);
     if (!/^"[^"]+" clear-answer-file >>"%WINPROV_LOG%" 2>&1$/.test(runs[1]!)) problems.push(`runs ${JSON.stringify(runs[1])} second; expected "clear-answer-file" with its output appended to the log`);
-    // After the label every way through the script reaches: the passwords go whatever provision did.
-    else if (lines.indexOf(runs[1]!) < lines.findIndex((line) => line.toLowerCase() === ':done')) problems.push('runs clear-answer-file before the ":done" label; a failed provision would skip it');
+    // After the label every way through the script reaches (goto done), with nothing that leaves between:
+    // the passwords go whatever provision did.
+    const done = lines.findIndex((line) => line.toLowerCase() === ':done');
+    const clear = lines.indexOf(runs[1]!);
+    if (done < 0) problems.push('has no ":done" label: "goto done" would end the script before clear-answer-file');
+    else if (clear < done) problems.push('runs clear-answer-file before the ":done" label; a failed provision would skip it');
+    else if (lines.slice(done + 1, clear).some((line) => /^(exit|goto)\b/i.test(line))) problems.push('leaves the script between ":done" and clear-answer-file');
   }
   if (!lines.some((line) => line === `set "WINPROV_LOG=${SETUP_COMPLETE_LOG}"`)) problems.push(`must log to ${SETUP_COMPLETE_LOG}`);
   if (lines.at(-1) !== 'exit /b 0') problems.push('must end with "exit /b 0"');

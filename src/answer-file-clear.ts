@@ -18,11 +18,12 @@ import type { Platform } from './platform/platform.ts';
 export const CLEARED_PASSWORD = '*SENSITIVE*DATA*DELETED*';
 
 /**
- * The elements that hold a password in the Microsoft-Windows-Shell-Setup and Microsoft-Windows-UnattendedJoin
- * schemas: AutoLogon/Password, UserAccounts/AdministratorPassword, LocalAccount/Password, DomainAccount
- * and Identification/Credentials/Password (Value and PlainText children, or the text itself).
+ * The elements that hold a password: every element whose name ends in "Password", which is how the
+ * unattend schemas name them (Shell-Setup AutoLogon/Password, UserAccounts/AdministratorPassword,
+ * LocalAccount/Password, OfflineUserAccounts/OfflineAdministratorPassword; UnattendedJoin
+ * Identification/Credentials/Password and MachinePassword), with a Value child or as their own text.
  */
-const PASSWORD_ELEMENTS = new Set(['Password', 'AdministratorPassword']);
+const PASSWORD_ELEMENT = /Password$/;
 
 const unreadable: XmlFailure = (field, rule) => new StateError(`the answer file is not one winprov can clear: ${field} ${rule}`, {
   hint: 'the file is not a well-formed unattend document; check %WINDIR%\\Panther\\Unattend\\unattend.xml, and remove any password it holds by hand',
@@ -33,7 +34,7 @@ export function clearAnswerFilePasswords(answerFile: string): { text: string; cl
   const bom = answerFile.charCodeAt(0) === 0xfeff ? '\ufeff' : '';
   const text = answerFile.slice(bom.length);
   rootOf(parseXml(text, unreadable), 'unattend', unreadable);
-  const secrets = elementsOf(text).filter((e) => PASSWORD_ELEMENTS.has(e.name) && !within(e.parent) && holdsSecret(text, e));
+  const secrets = elementsOf(text).filter((e) => PASSWORD_ELEMENT.test(e.name) && !within(e.parent) && holdsSecret(text, e));
   let cleared = text;
   // From the end, so the offsets of the ones before stay right.
   for (const e of secrets.reverse()) cleared = cleared.slice(0, e.contentStart) + CLEARED_PASSWORD + cleared.slice(e.contentEnd);
@@ -43,13 +44,13 @@ export function clearAnswerFilePasswords(answerFile: string): { text: string; cl
 
 /**
  * Clears the passwords of the answer file Setup reads (Platform.readAnswerFile), writing it only when it
- * holds one. Returns its path (undefined when there is none) and how many were cleared.
+ * holds one (never with dryRun). Returns its path (undefined when there is none) and how many there were.
  */
-export async function clearAnswerFile(platform: Pick<Platform, 'readAnswerFile' | 'writeAnswerFile'>): Promise<{ path: string | undefined; cleared: number }> {
+export async function clearAnswerFile(platform: Pick<Platform, 'readAnswerFile' | 'writeAnswerFile'>, options: { dryRun?: boolean } = {}): Promise<{ path: string | undefined; cleared: number }> {
   const current = await platform.readAnswerFile();
   if (current === undefined) return { path: undefined, cleared: 0 };
   const { text, cleared } = clearAnswerFilePasswords(current.xml);
-  if (cleared > 0) await platform.writeAnswerFile(new Secret(text));
+  if (cleared > 0 && options.dryRun !== true) await platform.writeAnswerFile(new Secret(text));
   return { path: current.path, cleared };
 }
 
@@ -60,17 +61,22 @@ export function answerFilePasswords(answerFile: string): number {
 
 /** True inside a password element (its Value), which is cleared with it. */
 function within(element: Element | undefined): boolean {
-  for (let e = element; e !== undefined; e = e.parent) if (PASSWORD_ELEMENTS.has(e.name)) return true;
+  for (let e = element; e !== undefined; e = e.parent) if (PASSWORD_ELEMENT.test(e.name)) return true;
   return false;
 }
 
+// A Value child (its attributes, or none), with its content; or a Value with nothing in it.
+const VALUE = /<(?:[\w.-]+:)?Value(?:\s[^>]*)?(?:\/>|>([^]*?)<\/(?:[\w.-]+:)?Value\s*>)/;
+
 /**
- * A password element holds a secret unless nothing is left of it without its markup (<Value/>, or an empty
- * Value with PlainText: the schema's "no password"), or what is left is already CLEARED_PASSWORD.
+ * A password element holds a secret unless it is empty (<Value/>, an empty Value with PlainText: the
+ * schema's "no password"; nothing at all), or holds CLEARED_PASSWORD. A password of spaces is a password.
  */
 function holdsSecret(text: string, element: Element): boolean {
-  const left = text.slice(element.contentStart, element.contentEnd)
-    .replace(/<(?:\w+:)?PlainText\s*>[^<]*<\/(?:\w+:)?PlainText\s*>|<\/?(?:\w+:)?Value\s*\/?>/g, '')
-    .trim();
-  return left !== '' && left !== CLEARED_PASSWORD;
+  const content = text.slice(element.contentStart, element.contentEnd);
+  if (content.trim() === CLEARED_PASSWORD) return false;
+  const value = VALUE.exec(content);
+  if (value !== null) return (value[1] ?? '') !== '' && value[1] !== CLEARED_PASSWORD;
+  // Its own text; white space around child elements (indentation) is no password.
+  return /^[^<]+$/.test(content) || content.replace(/<[^]*>/, '').trim() !== '';
 }

@@ -39,10 +39,12 @@ export async function applyUnattendContent(platform: Platform, journal: Journal,
     });
   }
   const merged = mergeOobeSettings(current.xml, contents);
+  // Counted before the write: a file this cannot read is refused with nothing changed.
+  const passwords = answerFilePasswords(merged.reveal());
   const path = await platform.writeAnswerFile(merged);
   // Names and counts only: the content holds the AutoLogon password and the commands may hold anything.
   await journal.applied('unattend', `${contents.map(describe).join(', ')} into the ${OOBE} pass of ${path}`);
-  return { passwords: answerFilePasswords(merged.reveal()) };
+  return { passwords };
 }
 
 function describe(content: UnattendContent): string {
@@ -63,7 +65,8 @@ export interface Element {
 }
 
 // A comment, CDATA, a processing instruction or declaration, an end tag (1), a start tag (2, 3 = attributes, 4 = "/"), text.
-const TOKEN = /<!--[^]*?-->|<!\[CDATA\[[^]*?\]\]>|<[?!][^]*?>|<\/([^\s>]+)\s*>|<([^\s/>!?]+)((?:[^<>"'/]|"[^"]*"|'[^']*'|\/(?!>))*)(\/?)>|[^<]+/y;
+// A processing instruction ends at "?>", not at the first ">" its data may hold (XML 1.0 [16] PI).
+const TOKEN = /<!--[^]*?-->|<!\[CDATA\[[^]*?\]\]>|<\?[^]*?\?>|<![^]*?>|<\/([^\s>]+)\s*>|<([^\s/>!?]+)((?:[^<>"'/]|"[^"]*"|'[^']*'|\/(?!>))*)(\/?)>|[^<]+/y;
 const ATTRIBUTE = /([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
 const local = (name: string): string => name.slice(name.lastIndexOf(':') + 1);
 

@@ -63,6 +63,25 @@ test('every password element of the schemas is cleared: AdministratorPassword, L
   assert.ok(text.includes('\r\n') && !/[^\r]\n/.test(text), 'CRLF kept');
 });
 
+test('every element named ...Password: MachinePassword, OfflineAdministratorPassword; a password of spaces is one', () => {
+  const file = '<unattend xmlns="urn:schemas-microsoft-com:unattend">'
+    + '<settings pass="specialize"><component name="Microsoft-Windows-UnattendedJoin"><Identification><MachinePassword>M4chine-Secret</MachinePassword></Identification></component></settings>'
+    + '<settings pass="offlineServicing"><component name="Microsoft-Windows-Shell-Setup"><OfflineUserAccounts><OfflineAdministratorPassword><Value>0ffline-Secret</Value><PlainText>true</PlainText></OfflineAdministratorPassword></OfflineUserAccounts></component></settings>'
+    + '<settings pass="oobeSystem"><component name="Microsoft-Windows-Shell-Setup"><AutoLogon><Password><Value>   </Value><PlainText>true</PlainText></Password></AutoLogon></component></settings></unattend>';
+  const { text, cleared } = clearAnswerFilePasswords(file);
+  assert.equal(cleared, 3);
+  assert.ok(!/M4chine|0ffline|<Value> {3}<\/Value>/.test(text), text);
+});
+
+test('a processing instruction whose data holds a tag hides no password and breaks no merge', () => {
+  const tricky = merged().replace('<unattend ', '<?note a><Password> ?>\n<unattend ').replace('<settings pass="specialize">', '<?note <x> ?><settings pass="specialize">');
+  assert.equal(clearAnswerFilePasswords(tricky).cleared, 1);
+  assert.ok(!clearAnswerFilePasswords(tricky).text.includes('L0gon'));
+  // Merged again (a re-run), the document still has one oobeSystem pass.
+  const again = mergeOobeSettings(tricky, [AUTOLOGON]).reveal();
+  assert.equal(again.match(/<settings pass="oobeSystem">/g)?.length, 1);
+});
+
 test('empty passwords are no secret: <Value/>, an empty Value with PlainText, an empty element', () => {
   const file = '<unattend xmlns="urn:schemas-microsoft-com:unattend"><settings pass="oobeSystem"><component name="Microsoft-Windows-Shell-Setup">'
     + '<UserAccounts><AdministratorPassword><Value/></AdministratorPassword><LocalAccounts><LocalAccount><Password><Value></Value><PlainText>true</PlainText></Password></LocalAccount></LocalAccounts></UserAccounts>'

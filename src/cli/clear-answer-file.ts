@@ -24,10 +24,12 @@ export async function clearAnswerFileCommand(config: Readonly<AgentConfig>, io: 
     return await exclusively(platform, { command: 'clear-answer-file', waitMs: config.lockWaitMs, log }, async () => {
       log.attachFile(join(platform.stateDirectory, 'winprov.log'));
       try {
-        const { path, cleared } = await clearAnswerFile(platform);
+        const { path, cleared } = await clearAnswerFile(platform, { dryRun: config.dryRun });
+        const passwords = cleared === 1 ? 'the password' : `${cleared} passwords`;
         if (path === undefined) log.info('clear-answer-file: there is no answer file at %WINDIR%\\Panther\\Unattend\\unattend.xml; nothing to clear');
         else if (cleared === 0) log.info(`clear-answer-file: ${path} holds no password; nothing to clear`);
-        else log.info(`clear-answer-file: ${cleared === 1 ? 'the password' : `${cleared} passwords`} in ${path} replaced with ${CLEARED_PASSWORD}, as Windows Setup does in its cached copy`);
+        else if (config.dryRun) log.info(`clear-answer-file: would replace ${passwords} in ${path} with ${CLEARED_PASSWORD} (--dry-run: nothing changed)`);
+        else log.info(`clear-answer-file: ${passwords} in ${path} replaced with ${CLEARED_PASSWORD}, as Windows Setup does in its cached copy`);
         return 0;
       } catch (err) {
         const error = toAgentError(err);

@@ -22,7 +22,7 @@ Commands:
   first-boot-script  run the VM's custom data or user data script once, after Ready (SetupComplete.cmd
                    runs it when the image has the switch on; see README "First-boot script")
   clear-answer-file  replace the passwords in %WINDIR%\\Panther\\Unattend\\unattend.xml once OOBE has used
-                   them (SetupComplete.cmd runs it; see README "Additional unattend content")
+                   them (SetupComplete.cmd runs it; --dry-run says what it would replace)
   collect-logs     write a zip of logs and diagnostics, secrets redacted (-o FILE)
   simulate         run a fabric simulator and an IMDS simulator on loopback (--port, --imds-port,
                    --host, --scenario FILE, --media DIR)

@@ -1,8 +1,9 @@
 import { createPlatform } from '../platform/index.ts';
 import { createLog } from '../util/log.ts';
-import { EXIT_CODES } from '../errors.ts';
+import { EXIT_CODES, toAgentError } from '../errors.ts';
+import { answerFilePasswords } from '../answer-file-clear.ts';
 import type { AgentConfig } from '../config.ts';
-import type { AgentState, CompletionMarker, GuestAgentServices } from '../platform/platform.ts';
+import type { AgentState, CompletionMarker, GuestAgentServices, Platform } from '../platform/platform.ts';
 import type { CommandIo } from './io.ts';
 import { formatTimeline } from '../timeline.ts';
 import { formatFirstBootStatus, readFirstBootStatus, type FirstBootStatus } from '../first-boot/status.ts';
@@ -37,6 +38,11 @@ export interface StatusReport {
   guestAgent: GuestAgentServices['installed'];
   /** The image's first-boot script switch and what became of this VM's script (src/first-boot/). */
   firstBootScript?: FirstBootStatus;
+  /**
+   * The answer file Setup reads (%WINDIR%\Panther\Unattend\unattend.xml) and how many passwords it still
+   * holds (answer-file-clear.ts), read from the file itself; absent when there is none.
+   */
+  answerFile?: { path: string; passwords: number } | { path: string; unreadable: string };
 }
 
 export async function statusCommand(config: Readonly<AgentConfig>, io: CommandIo): Promise<number> {
@@ -53,6 +59,8 @@ export async function statusCommand(config: Readonly<AgentConfig>, io: CommandIo
     ]);
     report = buildStatus(vmId, marker, state, guestAgent);
     report.firstBootScript = await readFirstBootStatus(config.firstBoot.mode, platform.stateDirectory, vmId);
+    const answerFile = await readAnswerFileStatus(platform);
+    if (answerFile !== undefined) report.answerFile = answerFile;
     // The journal is the last run's on this VM: a re-run that only sent Ready again replaces it.
     if (config.timeline) timeline = state?.vmId === vmId ? formatTimeline(state) : 'timeline: no run of this VM in the journal\n';
   } finally {
@@ -121,6 +129,28 @@ export function formatStatus(report: StatusReport): string {
     for (const w of report.warnings) lines.push(`    ${w.step.padEnd(20)} ${w.message}`);
   }
   if (report.firstBootScript) lines.push(...formatFirstBootStatus(report.firstBootScript));
+  if (report.answerFile) {
+    const a = report.answerFile;
+    const what = 'unreadable' in a ? `unreadable: ${a.unreadable}`
+      : a.passwords === 0 ? 'holds no password' : `holds ${a.passwords === 1 ? 'a password' : `${a.passwords} passwords`} (clear-answer-file removes them after OOBE)`;
+    lines.push(`  answer file    ${a.path} ${what}`);
+  }
   lines.push(`  guest agent    ${report.guestAgent.length ? report.guestAgent.map((s) => `${s.name} ${s.startMode}${s.running ? ' running' : ''}`).join(', ') : 'not installed'}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The answer file's passwords as the file has them now; a file that cannot be read is said so, never fatal. */
+async function readAnswerFileStatus(platform: Pick<Platform, 'readAnswerFile'>): Promise<StatusReport['answerFile']> {
+  let current: { path: string; xml: string } | undefined;
+  try {
+    current = await platform.readAnswerFile();
+  } catch (err) {
+    return { path: '%WINDIR%\\Panther\\Unattend\\unattend.xml', unreadable: toAgentError(err).reason };
+  }
+  if (current === undefined) return undefined;
+  try {
+    return { path: current.path, passwords: answerFilePasswords(current.xml) };
+  } catch (err) {
+    return { path: current.path, unreadable: toAgentError(err).reason };
+  }
 }

@@ -92,4 +92,6 @@ test('SetupComplete.cmd runs "winprov provision" then "clear-answer-file" into i
   assert.ok(script.includes(clearLine));
   assert.match(setupCompleteProblems(script.replace(clearLine, '')).join('\n'), /runs winprov 1 times; expected twice/);
   assert.match(setupCompleteProblems(script.replace(clearLine, '').replace(':done\r\n', `${clearLine}:done\r\n`)).join('\n'), /before the ":done" label/);
+  assert.match(setupCompleteProblems(script.replace(':done\r\n', '')).join('\n'), /has no ":done" label/);
+  assert.match(setupCompleteProblems(script.replace(':done\r\n', ':done\r\nexit /b 0\r\n')).join('\n'), /leaves the script between ":done" and clear-answer-file/);
 });

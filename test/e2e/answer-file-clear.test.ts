@@ -46,6 +46,12 @@ test('AutoLogon: the run writes a SetupComplete.cmd that clears the password; af
     // What SetupComplete.cmd runs after OOBE.
     const merged = await readFile(answerFile(fx), 'utf8');
     assert.ok(merged.includes(AUTOLOGON_PASSWORD), 'OOBE still gets the password');
+    const status = (args: string[] = []) => runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, ...args]);
+    assert.match((await status()).out, /\n  answer file    .*unattend\.xml holds a password \(clear-answer-file removes them after OOBE\)\n/);
+    const dry = await runCli(['clear-answer-file', '--dry-run', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.equal(dry.code, 0, dry.err);
+    assert.match(dry.out, /would replace the password in .*unattend\.xml with \*SENSITIVE\*DATA\*DELETED\* \(--dry-run: nothing changed\)/);
+    assert.equal(await readFile(answerFile(fx), 'utf8'), merged);
     const cleared = await clear(fx);
     assert.equal(cleared.code, 0, cleared.err);
     assert.match(cleared.out, /the password in .*unattend\.xml replaced with \*SENSITIVE\*DATA\*DELETED\*/);
@@ -54,6 +60,9 @@ test('AutoLogon: the run writes a SetupComplete.cmd that clears the password; af
     assert.equal(after, merged.replace(/(<Password>)[^]*?(<\/Password>)/, `$1${CLEARED_PASSWORD}$2`), 'only the password changed');
     assert.equal((await fx.machine()).changes.filter((c) => c.verb === 'writeAnswerFile').length, 2);
     assert.deepEqual((await fx.machine()).acls['Windows/Panther/Unattend/unattend.xml'], ['SYSTEM', 'Administrators']);
+
+    assert.match((await status()).out, /\n  answer file    .*unattend\.xml holds no password\n/);
+    assert.deepEqual(JSON.parse((await status(['--json'])).out).answerFile, { path: answerFile(fx), passwords: 0 });
 
     // Run again (SetupComplete.cmd of a second boot, or by hand): nothing to clear, nothing written.
     const again = await clear(fx);
@@ -133,6 +142,10 @@ test('clear-answer-file on an answer file that is not well-formed: a named error
     assert.match(result.out, /ERROR clear-answer-file: STATE_INVALID: the answer file is not one winprov can clear/);
     assert.ok(!result.out.includes(AUTOLOGON_PASSWORD));
     assert.equal(await readFile(answerFile(fx), 'utf8'), broken);
+    // status says so, without the file's text, and still answers.
+    const status = await runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.match(status.out, /answer file    .*unattend\.xml unreadable: the answer file is not one winprov can clear/);
+    assert.ok(!status.out.includes(AUTOLOGON_PASSWORD));
     // Without an answer file: nothing to do.
     await rm(answerFile(fx));
     const none = await clear(fx);

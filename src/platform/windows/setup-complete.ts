@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { copyFile, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PlatformCommandError, PlatformRejectedError } from '../../errors.ts';
@@ -127,7 +127,10 @@ export const CLEAR_CALL_LINES = [
   '>>"%WINPROV_LOG%" echo [%DATE% %TIME%] SetupComplete: clear-answer-file exited with %ERRORLEVEL%',
 ];
 
-const CLEAR_CALL = /^"[^"\r\n]*winprov\.exe" clear-answer-file\b/im;
+/** A line that runs winprov's clear-answer-file (quoted or not, after `call`, inside a block), not a remark. */
+const CLEAR_CALL = /^(?![ \t]*@?(?:rem\b|::))[^\r\n]*\bwinprov(?:\.exe)?"?[ \t]+clear-answer-file\b/im;
+/** The temporary names arrangeAnswerFileClearing writes under; one a killed run left is removed by the next. */
+const TEMPORARY = /^SetupComplete\.cmd\.[0-9a-f]{12}\.tmp$/;
 
 /** The header and the log every SetupComplete.cmd of winprov starts with, around the given steps. */
 export function setupCompleteScript(description: readonly string[], steps: readonly string[]): string {
@@ -148,7 +151,7 @@ export function setupCompleteScript(description: readonly string[], steps: reado
 /** What the provisioning run writes when the VM's answer file holds a password and the image has no SetupComplete.cmd. */
 export function clearOnlySetupComplete(): string {
   return setupCompleteScript([
-    'winprov (see README.md "Additional unattend content"). Windows runs %WINDIR%\\Setup\\Scripts\\SetupComplete.cmd',
+    'winprov (see README.md "The AutoLogon password, after OOBE"). Windows runs %WINDIR%\\Setup\\Scripts\\SetupComplete.cmd',
     'once, as SYSTEM, after OOBE. The provisioning run wrote this one because the answer file holds a password',
     'that OOBE uses and nothing needs after it. Setup ignores the exit code: it always exits 0.',
   ], CLEAR_CALL_LINES);
@@ -163,15 +166,22 @@ export function clearOnlySetupComplete(): string {
 export async function arrangeAnswerFileClearing(systemRoot: string): Promise<ClearingArrangement> {
   const folder = setupScriptsDirectory(systemRoot);
   const path = join(folder, 'SetupComplete.cmd');
-  const existing = await readIfExists(path, 'arrangeAnswerFileClearing');
-  if (existing !== undefined) return { path, outcome: CLEAR_CALL.test(existing.toString('latin1')) ? 'present' : 'other' };
+  const found = async (): Promise<ClearingArrangement | undefined> => {
+    const existing = await readIfExists(path, 'arrangeAnswerFileClearing');
+    return existing === undefined ? undefined : { path, outcome: CLEAR_CALL.test(existing.toString('latin1')) ? 'present' : 'other' };
+  };
+  const there = await found();
+  if (there !== undefined) return there;
   const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     await mkdir(folder, { recursive: true });
+    for (const name of await readdir(folder)) if (TEMPORARY.test(name)) await rm(join(folder, name), { force: true });
     await writeFile(temporary, toBatchText(clearOnlySetupComplete()), { flag: 'wx', flush: true });
     await link(temporary, path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return arrangeAnswerFileClearing(systemRoot);
+    // A script that appeared meanwhile is judged as found; a name that is taken but reads as nothing (a
+    // dangling link, a reparse point) is not winprov's to replace.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return (await found().catch(() => undefined)) ?? { path, outcome: 'other' };
     throw new PlatformCommandError('arrangeAnswerFileClearing', `${path} cannot be written (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   } finally {
     await rm(temporary, { force: true }).catch(() => undefined);

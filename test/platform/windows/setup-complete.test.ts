@@ -1,6 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PlatformRejectedError } from '../../../src/errors.ts';
@@ -96,9 +96,27 @@ test('the answer-file clearing: winprov\'s script written whole when there is no
   await writeFile(path, theirs);
   assert.deepEqual(await arrangeAnswerFileClearing(root), { path, outcome: 'other' });
   assert.equal(await readFile(path, 'latin1'), theirs);
-  // One that makes the call among its own lines counts as present.
-  await writeFile(path, `${theirs}"C:\\Program Files\\winprov\\winprov.exe" clear-answer-file\r\n`);
-  assert.equal((await arrangeAnswerFileClearing(root)).outcome, 'present');
+  // One that makes the call among its own lines counts as present: quoted or not, after call, in a block.
+  for (const call of ['"C:\\Program Files\\winprov\\winprov.exe" clear-answer-file', '  call "%ProgramFiles%\\winprov\\winprov.exe" clear-answer-file >nul', 'if exist x ( C:\\winprov\\winprov.exe clear-answer-file )']) {
+    await writeFile(path, `${theirs}${call}\r\n`);
+    assert.equal((await arrangeAnswerFileClearing(root)).outcome, 'present', call);
+  }
+  // Only a remark about it is not the call.
+  for (const remark of ['rem "%ProgramFiles%\\winprov\\winprov.exe" clear-answer-file', ':: winprov.exe clear-answer-file', '@REM winprov.exe clear-answer-file']) {
+    await writeFile(path, `${theirs}${remark}\r\n`);
+    assert.equal((await arrangeAnswerFileClearing(root)).outcome, 'other', remark);
+  }
+});
+
+test('the answer-file clearing ends: a name taken by something that reads as nothing (a dangling link) is "other"; a killed run\'s temporary file goes', async (t) => {
+  const root = await systemRoot(t);
+  const folder = setupScriptsDirectory(root);
+  await mkdir(folder, { recursive: true });
+  await symlink(join(root, 'nowhere'), join(folder, 'SetupComplete.cmd'));
+  const leftover = join(folder, 'SetupComplete.cmd.0123456789ab.tmp');
+  await writeFile(leftover, 'half');
+  assert.deepEqual(await arrangeAnswerFileClearing(root), { path: join(folder, 'SetupComplete.cmd'), outcome: 'other' });
+  assert.deepEqual((await readdir(folder)).sort(), ['SetupComplete.cmd'], 'the leftover and this run\'s temporary file are gone');
 });
 
 test('prepare-image replaces the clearing-only script a provisioning run wrote without a backup: every winprov script makes its call', async (t) => {
