@@ -265,6 +265,8 @@ export interface ImageVerbs {
   installUnattend(xml: string): Promise<string>;
   /** Writes %WINDIR%\Setup\Scripts\SetupComplete.cmd (deferred-Ready mode); returns its path. */
   installSetupComplete(script: string): Promise<string>;
+  /** %WINDIR%\Setup\Scripts\SetupComplete.cmd as it is, or undefined when there is none. */
+  readSetupComplete(): Promise<string | undefined>;
   /** Windows Setup logs (Panther, UnattendGC), the relevant registry keys as text, event log extracts. */
   collectDiagnostics(): Promise<DiagnosticFile[]>;
   /** WinRM listeners, the inbound rules opening their ports, LocalMachine\My and the other certificate bindings (image-types.ts). */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { provisioningFixture } from '../helpers/provisioning.ts';
 import { runCli } from '../helpers/cli.ts';
 import { installTemplates } from '../helpers/install-templates.ts';
+import { clearOnlySetupComplete, toBatchText } from '../../src/platform/windows/setup-complete.ts';
 
 /** prepare-image --first-boot-script: the switch into the install folder's winprov.json, and the SetupComplete call. */
 
@@ -58,6 +59,39 @@ test('the switch off (the default): prepare-image installs no SetupComplete.cmd 
     const bad = await runCli(['prepare-image', '--first-boot-script', 'always', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /first-boot-script.*must be one of off, customData, userData, both/);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('back to the default mode: winprov\'s deferred SetupComplete.cmd gives way to the clearing call only; the image\'s own is left alone', async () => {
+  const fx = await provisioningFixture();
+  try {
+    await installTemplates(fx.platform.installDirectory);
+    const cli = (...args: string[]) => runCli(['prepare-image', ...args, '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.equal((await cli('--defer-ready')).code, 0);
+    const deferred = await readFile(setupComplete(fx.sandboxRoot), 'latin1');
+    assert.match(deferred, /winprov\.exe" provision/);
+
+    const dry = await cli('--dry-run');
+    assert.equal(dry.code, 0, dry.out);
+    assert.match(dry.out, /would replace winprov's SetupComplete\.cmd of another mode with the one that only clears the answer file's passwords/);
+    assert.equal(await readFile(setupComplete(fx.sandboxRoot), 'latin1'), deferred);
+
+    const { code, out } = await cli();
+    assert.equal(code, 0, out);
+    const script = await readFile(setupComplete(fx.sandboxRoot), 'latin1');
+    assert.equal(script, toBatchText(clearOnlySetupComplete()).toString('latin1'));
+    assert.doesNotMatch(script, /winprov\.exe" provision/, 'the default mode reports Ready in specialize only');
+    assert.equal(await readFile(`${setupComplete(fx.sandboxRoot)}.winprov-backup`, 'latin1'), deferred, 'kept, as any winprov script that differs');
+    // Again: nothing to change.
+    assert.doesNotMatch((await cli()).out, /SetupComplete/);
+
+    // The image builder's own script in the default mode: not winprov's to touch.
+    const own = '@echo off\r\ncall C:\\build\\finish.cmd\r\n';
+    await writeFile(setupComplete(fx.sandboxRoot), own);
+    assert.equal((await cli()).code, 0);
+    assert.equal(await readFile(setupComplete(fx.sandboxRoot), 'latin1'), own);
   } finally {
     await fx.close();
   }

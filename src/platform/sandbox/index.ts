@@ -25,7 +25,7 @@ import type {
 import { EVENT_IDS } from '../platform.ts';
 import type { FirstBootRunExit, FirstBootRunRequest, FirstBootVerbs } from '../first-boot-types.ts';
 import { fitKvpValue } from '../kvp-value.ts';
-import { arrangeAnswerFileClearing, describeBackup, installSetupComplete } from '../windows/setup-complete.ts';
+import { arrangeAnswerFileClearing, describeBackup, installSetupComplete, readSetupComplete } from '../windows/setup-complete.ts';
 
 /**
  * A file-backed fake Windows rooted in a folder: machine.json (the OS state), drives/<letter>/ (the
@@ -272,6 +272,10 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     await writeFileAtomic(path, xml);
     await this.change('installUnattend', () => ({ detail: 'wrote Windows/Panther/Unattend/unattend.xml', result: undefined }));
     return path;
+  }
+
+  readSetupComplete(): Promise<string | undefined> {
+    return readSetupComplete(join(this.root, 'Windows'));
   }
 
   /** As on Windows (setup-complete.ts, plain Node): ASCII with CRLF, another script than this one kept as a backup. */

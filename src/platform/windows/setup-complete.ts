@@ -32,6 +32,16 @@ export interface SetupCompleteResult {
   replaced: 'winprov' | 'foreign' | undefined;
 }
 
+/** True for a SetupComplete.cmd of winprov's (any version, any mode, edited or not): its header line. */
+export function isWinprovSetupComplete(script: string): boolean {
+  return OURS.test(script);
+}
+
+/** SetupComplete.cmd under the given %SystemRoot% as text (latin1: cmd.exe's file is ASCII), or undefined. */
+export async function readSetupComplete(systemRoot: string): Promise<string | undefined> {
+  return (await readIfExists(join(setupScriptsDirectory(systemRoot), 'SetupComplete.cmd'), 'readSetupComplete'))?.toString('latin1');
+}
+
 /** The script folder under the given %SystemRoot%. */
 export function setupScriptsDirectory(systemRoot: string): string {
   return join(systemRoot, 'Setup', 'Scripts');

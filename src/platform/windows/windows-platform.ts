@@ -34,7 +34,7 @@ import { processRunner, type CommandRunner } from './exec.ts';
 import { HostResult, isInterfaceGuid, isIPv4Address, toFabricInterface, toGuestAgentServices } from './results.ts';
 import { BOOTSTRAP_SCRIPT, loadLibrary, loadScript } from './scripts.ts';
 import { PowerShellSession, type LogFunction } from './session.ts';
-import { arrangeAnswerFileClearing, describeBackup, installSetupComplete } from './setup-complete.ts';
+import { arrangeAnswerFileClearing, describeBackup, installSetupComplete, readSetupComplete } from './setup-complete.ts';
 import { writeFileAtomic } from '../../util/files.ts';
 import { readAnswerFile } from './answer-file.ts';
 import { StateFolder } from '../state-files.ts';
@@ -300,6 +300,10 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     const path = join(this.#systemRoot, 'Panther', 'Unattend', 'unattend.xml');
     await writeFileAtomic(path, xml);
     return path;
+  }
+
+  readSetupComplete(): Promise<string | undefined> {
+    return readSetupComplete(this.#systemRoot);
   }
 
   /** Writes the script, ASCII with CRLF; a SetupComplete.cmd that is not winprov's is kept as a backup (logged as a warning). */
