@@ -34,7 +34,15 @@ export function clearAnswerFilePasswords(answerFile: string): { text: string; cl
   const bom = answerFile.charCodeAt(0) === 0xfeff ? '\ufeff' : '';
   const text = answerFile.slice(bom.length);
   rootOf(parseXml(text, unreadable), 'unattend', unreadable);
-  const secrets = elementsOf(text).filter((e) => PASSWORD_ELEMENT.test(e.name) && !within(e.parent) && holdsSecret(text, e));
+  const elements = elementsOf(text);
+  const children = new Map<Element, Element[]>();
+  for (const e of elements) {
+    if (e.parent === undefined) continue;
+    const siblings = children.get(e.parent);
+    if (siblings === undefined) children.set(e.parent, [e]);
+    else siblings.push(e);
+  }
+  const secrets = elements.filter((e) => PASSWORD_ELEMENT.test(e.name) && !within(e.parent) && holdsSecret(text, e, children.get(e) ?? []));
   let cleared = text;
   // From the end, so the offsets of the ones before stay right.
   for (const e of secrets.reverse()) cleared = cleared.slice(0, e.contentStart) + CLEARED_PASSWORD + cleared.slice(e.contentEnd);
@@ -65,18 +73,35 @@ function within(element: Element | undefined): boolean {
   return false;
 }
 
-// A Value child (its attributes, or none), with its content; or a Value with nothing in it.
-const VALUE = /<(?:[\w.-]+:)?Value(?:\s[^>]*)?(?:\/>|>([^]*?)<\/(?:[\w.-]+:)?Value\s*>)/;
-
 /**
  * A password element holds a secret unless it is empty (<Value/>, an empty Value with PlainText: the
- * schema's "no password"; nothing at all), or holds CLEARED_PASSWORD. A password of spaces is a password.
+ * schema's "no password"; nothing at all), or holds CLEARED_PASSWORD. What counts is the text Setup
+ * reads: comments and processing instructions are not in it, a CDATA section's content is. A password
+ * of spaces is a password.
  */
-function holdsSecret(text: string, element: Element): boolean {
-  const content = text.slice(element.contentStart, element.contentEnd);
-  if (content.trim() === CLEARED_PASSWORD) return false;
-  const value = VALUE.exec(content);
-  if (value !== null) return (value[1] ?? '') !== '' && value[1] !== CLEARED_PASSWORD;
-  // Its own text; white space around child elements (indentation) is no password.
-  return /^[^<]+$/.test(content) || content.replace(/<[^]*>/, '').trim() !== '';
+function holdsSecret(text: string, element: Element, children: readonly Element[]): boolean {
+  const value = children.find((c) => c.name === 'Value');
+  if (value !== undefined) {
+    const secret = textOf(text, value);
+    return secret !== '' && secret !== CLEARED_PASSWORD;
+  }
+  // Its own text, around any child elements; white space around child elements (indentation) is none.
+  let own = '';
+  let at = element.contentStart;
+  for (const child of children) {
+    own += textOf(text, { contentStart: at, contentEnd: child.start });
+    at = child.end;
+  }
+  own += textOf(text, { contentStart: at, contentEnd: element.contentEnd });
+  // White space across lines is layout (as around a comment), not a password of spaces.
+  if (children.length > 0 || (own.trim() === '' && /[\r\n]/.test(own))) own = own.trim();
+  return own !== '' && own.trim() !== CLEARED_PASSWORD;
+}
+
+// Markup in text: CDATA (its content counts), comments and processing instructions (they do not).
+const NOT_TEXT = /<!\[CDATA\[([^]*?)\]\]>|<!--[^]*?-->|<\?[^]*?\?>/g;
+
+/** The character data between two offsets, as a parser reports it (entities left as written). */
+function textOf(text: string, range: Pick<Element, 'contentStart' | 'contentEnd'>): string {
+  return text.slice(range.contentStart, range.contentEnd).replace(NOT_TEXT, (_, cdata: string | undefined) => cdata ?? '');
 }

@@ -82,6 +82,24 @@ test('a processing instruction whose data holds a tag hides no password and brea
   assert.equal(again.match(/<settings pass="oobeSystem">/g)?.length, 1);
 });
 
+test('what counts is the text Setup reads: a Value in a comment hides nothing, a comment alone is no password', () => {
+  const wrap = (inner: string): string => `<unattend xmlns="urn:schemas-microsoft-com:unattend"><settings pass="oobeSystem"><component name="Microsoft-Windows-Shell-Setup">${inner}</component></settings></unattend>`;
+  const hidden = wrap('<UserAccounts><AdministratorPassword><!-- <Value></Value> --><Value>Real-Secret-1!</Value><PlainText>true</PlainText></AdministratorPassword></UserAccounts>');
+  const { text, cleared } = clearAnswerFilePasswords(hidden);
+  assert.equal(cleared, 1);
+  assert.ok(!text.includes('Real-Secret-1!'));
+  assert.equal(clearAnswerFilePasswords(wrap('<AutoLogon><Password><Value><!-- old --></Value></Password></AutoLogon>')).cleared, 0);
+  assert.equal(clearAnswerFilePasswords(wrap('<AutoLogon><Password><Value><![CDATA[ ]]></Value></Password></AutoLogon>')).cleared, 1, 'a CDATA space is a password');
+  assert.equal(clearAnswerFilePasswords(wrap('<AutoLogon><Password>\n  <!-- none -->\n</Password></AutoLogon>')).cleared, 0);
+});
+
+test('a hostile answer file is read in linear time: 100,000 Value tags in a comment', () => {
+  const file = `<unattend xmlns="urn:schemas-microsoft-com:unattend"><settings pass="oobeSystem"><component name="Microsoft-Windows-Shell-Setup"><AutoLogon><Password><!--${'<Value> '.repeat(100_000)}--><Value>S3cret</Value></Password></AutoLogon></component></settings></unattend>`;
+  const started = performance.now();
+  assert.equal(clearAnswerFilePasswords(file).cleared, 1);
+  assert.ok(performance.now() - started < 2_000, `took ${Math.round(performance.now() - started)} ms`);
+});
+
 test('empty passwords are no secret: <Value/>, an empty Value with PlainText, an empty element', () => {
   const file = '<unattend xmlns="urn:schemas-microsoft-com:unattend"><settings pass="oobeSystem"><component name="Microsoft-Windows-Shell-Setup">'
     + '<UserAccounts><AdministratorPassword><Value/></AdministratorPassword><LocalAccounts><LocalAccount><Password><Value></Value><PlainText>true</PlainText></Password></LocalAccount></LocalAccounts></UserAccounts>'
