@@ -158,7 +158,7 @@ async function arrangeClearing(platform: Platform, journal: Journal, log: Pick<L
 
 async function warn(journal: Journal, log: Pick<Log, 'warn'> | undefined, message: string, step = 'os-volume'): Promise<string> {
   log?.warn(message, { step });
-  (journal.state.warnings ??= []).push({ step, message, at: new Date().toISOString() });
+  journal.setWarning(step, message);
   await journal.save();
   return `warning: ${message}`;
 }

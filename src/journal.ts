@@ -76,6 +76,18 @@ export class Journal {
     void this.save();
   }
 
+  /**
+   * The step's warning for `status`, in place of any an earlier run left for the same step (a re-run
+   * carries the provisioning run's over): the latest run's word is the true one. None clears it.
+   * Bookkeeping: saved with the next save.
+   */
+  setWarning(step: string, message: string | undefined, at: string = new Date(this.#now()).toISOString()): void {
+    const others = (this.state.warnings ?? []).filter((w) => w.step !== step);
+    const warnings = message === undefined ? others : [...others, { step, message, at }];
+    if (warnings.length === 0) delete this.state.warnings;
+    else this.state.warnings = warnings;
+  }
+
   /** Records a change to the machine before the step that made it returns. */
   async applied(what: string, detail: string): Promise<void> {
     const record: AppliedRecord = { what, detail, at: new Date(this.#now()).toISOString() };

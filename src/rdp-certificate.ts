@@ -24,10 +24,9 @@ export async function postRdpCertificate(run: Run): Promise<void> {
   const record = await journal.step('rdp-certificate', () => attempt(run), (r) =>
     r.posted ? `${r.thumbprint} posted (HTTP ${r.httpStatus})` : `not posted: ${r.reason}`);
   journal.state.rdpCertificate = record;
-  if (!record.posted) {
-    log.warn(`the RDP certificate thumbprint was not posted to the fabric: ${record.reason}`);
-    (journal.state.warnings ??= []).push({ step: 'rdp-certificate', message: record.reason ?? 'not posted', at: record.at });
-  }
+  // Each Ready posts it again (a re-run too): this run's outcome replaces the warning an earlier one left.
+  journal.setWarning('rdp-certificate', record.posted ? undefined : record.reason ?? 'not posted', record.at);
+  if (!record.posted) log.warn(`the RDP certificate thumbprint was not posted to the fabric: ${record.reason}`);
   // Bookkeeping: Ready follows at once and its own saves carry this record; waiting for an fsync'd
   // write here would put it between every run and its Ready.
   void journal.save();

@@ -57,6 +57,16 @@ test('no RDP listener, and a fabric that refuses the post: logged and journaled,
     assert.match(state?.rdpCertificate?.reason ?? '', /no RDP listener/);
     assert.ok(state?.warnings?.some((w) => w.step === 'rdp-certificate'));
     assert.ok(fx.lines.some((l) => /RDP certificate thumbprint was not posted/.test(l)));
+    // Re-runs post again: the warning stays one, and goes once a run has posted it.
+    await fx.run();
+    await fx.run();
+    state = await fx.platform.readAgentState();
+    assert.equal(state?.warnings?.filter((w) => w.step === 'rdp-certificate').length, 1);
+    await fx.editMachine((m) => void (m.rdpCertificateThumbprint = 'AB'.repeat(20)));
+    assert.equal((await fx.run()).alreadyProvisioned, true);
+    state = await fx.platform.readAgentState();
+    assert.equal(state?.rdpCertificate?.posted, true);
+    assert.equal(state?.warnings?.some((w) => w.step === 'rdp-certificate') ?? false, false);
   } finally {
     await fx.close();
   }
