@@ -48,10 +48,14 @@ test('AutoLogon: the run writes a SetupComplete.cmd that clears the password; af
     assert.ok(merged.includes(AUTOLOGON_PASSWORD), 'OOBE still gets the password');
     const status = (args: string[] = []) => runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, ...args]);
     assert.match((await status()).out, /\n  answer file    .*unattend\.xml holds a password \(clear-answer-file removes them after OOBE\)\n/);
+    // --dry-run only reads: not even the state folder or its log is written.
+    const stateFiles = async () => Object.fromEntries(await Promise.all((await readdir(fx.platform.stateDirectory)).map(async (f) => [f, await readFile(join(fx.platform.stateDirectory, f), 'latin1')])));
+    const stateBefore = await stateFiles();
     const dry = await runCli(['clear-answer-file', '--dry-run', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
     assert.equal(dry.code, 0, dry.err);
     assert.match(dry.out, /would replace the password in .*unattend\.xml with \*SENSITIVE\*DATA\*DELETED\* \(--dry-run: nothing changed\)/);
     assert.equal(await readFile(answerFile(fx), 'utf8'), merged);
+    assert.deepEqual(await stateFiles(), stateBefore);
     const cleared = await clear(fx);
     assert.equal(cleared.code, 0, cleared.err);
     assert.match(cleared.out, /the password in .*unattend\.xml replaced with \*SENSITIVE\*DATA\*DELETED\*/);
@@ -110,6 +114,11 @@ test('the image\'s own SetupComplete.cmd is left alone: the run is Ready with a 
     assert.match(status.out, /\n  warnings\n    unattend +the answer file keeps its password after OOBE: .*clear-answer-file to it/);
     const json = JSON.parse((await runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '--json'])).out);
     assert.deepEqual(json.warnings.map((w: { step: string }) => w.step), ['unattend']);
+    // The image builder adds the line, or runs it by hand: the warning no longer holds, and goes.
+    assert.equal((await clear(fx)).code, 0);
+    const after = await runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.doesNotMatch(after.out, /warnings|keeps its password/);
+    assert.match(after.out, /answer file    .*holds no password/);
   } finally {
     await fx.close();
   }
@@ -146,6 +155,13 @@ test('clear-answer-file on an answer file that is not well-formed: a named error
     const status = await runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
     assert.match(status.out, /answer file    .*unattend\.xml unreadable: the answer file is not one winprov can clear/);
     assert.ok(!status.out.includes(AUTOLOGON_PASSWORD));
+    // Bytes that are not UTF-8: refused, never written back with U+FFFD in their place.
+    const latin1 = Buffer.concat([Buffer.from('<unattend xmlns="urn:schemas-microsoft-com:unattend"><!-- caf'), Buffer.from([0xe9]), Buffer.from(` --><Password>${AUTOLOGON_PASSWORD}</Password></unattend>`)]);
+    await writeFile(answerFile(fx), latin1);
+    const notUtf8 = await clear(fx);
+    assert.notEqual(notUtf8.code, 0);
+    assert.match(notUtf8.out, /STATE_INVALID: the answer file .*unattend\.xml is not valid UTF-8; winprov changes only a UTF-8 answer file/);
+    assert.ok((await readFile(answerFile(fx))).equals(latin1));
     // Without an answer file: nothing to do.
     await rm(answerFile(fx));
     const none = await clear(fx);

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readAnswerFile } from '../windows/answer-file.ts';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/files.ts';
 import type { Secret } from '../../util/secret.ts';
@@ -12,14 +12,9 @@ import type { Secret } from '../../util/secret.ts';
 
 export const ANSWER_FILE = ['Windows', 'Panther', 'Unattend', 'unattend.xml'] as const;
 
+/** As on Windows (windows/answer-file.ts): strict UTF-8, at most 1 MiB. */
 export async function readSandboxAnswerFile(root: string): Promise<{ path: string; xml: string } | undefined> {
-  const path = join(root, ...ANSWER_FILE);
-  try {
-    return { path, xml: await readFile(path, 'utf8') };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  return readAnswerFile(join(root, ...ANSWER_FILE));
 }
 
 export async function writeSandboxAnswerFile(root: string, xml: Secret<string>): Promise<string> {
