@@ -10,8 +10,8 @@ import type { ImageVerbs, Platform } from '../platform/platform.ts';
 import { exclusively } from './exclusive-run.ts';
 import { codeCacheStep } from './code-cache-warmup.ts';
 import { checkImage, removeBuildAccess, checkStep, keepBaseline, recordBaselineStep, remoteAccessOnlyStep } from './image-steps.ts';
-import { firstBootOnlySetupComplete, imageMode, withFirstBootCall, writeImageSetting } from '../first-boot/image-setting.ts';
-import { clearOnlySetupComplete, isWinprovSetupComplete, toBatchText } from '../platform/windows/setup-complete.ts';
+import { imageMode, writeImageSetting } from '../first-boot/image-setting.ts';
+import { readShippedSetupComplete, setupCompleteStep } from './image-setup-complete.ts';
 
 /**
  * `winprov prepare-image`: what to run before `sysprep /generalize`. Removes winprov's state, marker,
@@ -53,10 +53,7 @@ async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platfo
   const firstBoot = imageMode(config);
   // What the installation must provide, read and checked before anything changes: a missing or broken
   // template stops here, with the machine as it was.
-  const setupCompleteSource = join(platform.installDirectory, 'SetupComplete.cmd');
-  const shipped = deferred ? await readFile(setupCompleteSource, 'utf8').catch(() => {
-    throw new PlatformCommandError('prepare-image', `${setupCompleteSource} is missing; reinstall winprov`);
-  }) : '';
+  const shipped = await readShippedSetupComplete(platform.installDirectory, deferred);
   const xml = await readFile(template, 'utf8').catch(() => {
     throw new PlatformCommandError('prepare-image', `${template} is missing; reinstall winprov`);
   });
@@ -85,22 +82,7 @@ async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platfo
     if (config.dryRun) say(`set "firstBootScript": "${firstBoot}" in ${join(platform.installDirectory, 'winprov.json')}`);
     else say(`set "firstBootScript": "${firstBoot}" in ${await writeImageSetting(platform.installDirectory, firstBoot)}`);
   }
-  if (deferred || firstBoot !== 'off') {
-    const script = firstBoot === 'off' ? shipped : deferred ? withFirstBootCall(shipped) : firstBootOnlySetupComplete();
-    if (config.dryRun) say(`install ${setupCompleteSource} as %WINDIR%\\Setup\\Scripts\\SetupComplete.cmd`);
-    else say(`install SetupComplete.cmd at ${await platform.installSetupComplete(script)}`);
-  } else {
-    // The default mode without the first-boot script needs no SetupComplete.cmd of its own (a provisioning
-    // run writes the answer-file clearing when a VM needs it). But a winprov script of the deferred mode or
-    // the first-boot script, left by an earlier prepare-image, would run provision or the VM's script after
-    // OOBE: what stays of it is the clearing call.
-    const existing = await platform.readSetupComplete();
-    const clearOnly = clearOnlySetupComplete();
-    if (existing !== undefined && isWinprovSetupComplete(existing) && !toBatchText(clearOnly).equals(Buffer.from(existing, 'latin1'))) {
-      if (config.dryRun) say('replace winprov\'s SetupComplete.cmd of another mode with the one that only clears the answer file\'s passwords');
-      else say(`install SetupComplete.cmd (only the answer file's passwords cleared after OOBE) at ${await platform.installSetupComplete(clearOnly)}`);
-    }
-  }
+  await setupCompleteStep({ deferred, firstBoot, dryRun: config.dryRun, shipped }, platform, io, say);
   // Beside the executable, not in the state folder cleared above (code-cache-warmup.ts).
   await codeCacheStep(io, { dryRun: config.dryRun });
   const installed = config.dryRun ? undefined : await platform.installUnattend(xml);

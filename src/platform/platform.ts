@@ -263,8 +263,11 @@ export interface ImageVerbs {
   removeAgentArtifacts(): Promise<string[]>;
   /** Writes the answer file to %WINDIR%\Panther\Unattend\unattend.xml, where sysprep and Setup find it; returns its path. */
   installUnattend(xml: string): Promise<string>;
-  /** Writes %WINDIR%\Setup\Scripts\SetupComplete.cmd (deferred-Ready mode); returns its path. */
-  installSetupComplete(script: string): Promise<string>;
+  /**
+   * Writes %WINDIR%\Setup\Scripts\SetupComplete.cmd; the one there is kept as a backup unless it is one of
+   * `replaceable` (setup-complete.ts). Returns its path.
+   */
+  installSetupComplete(script: string, replaceable?: readonly string[]): Promise<string>;
   /** %WINDIR%\Setup\Scripts\SetupComplete.cmd as it is, or undefined when there is none. */
   readSetupComplete(): Promise<string | undefined>;
   /** Windows Setup logs (Panther, UnattendGC), the relevant registry keys as text, event log extracts. */

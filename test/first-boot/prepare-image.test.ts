@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { provisioningFixture } from '../helpers/provisioning.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -64,11 +64,12 @@ test('the switch off (the default): prepare-image installs no SetupComplete.cmd 
   }
 });
 
-test('back to the default mode: winprov\'s deferred SetupComplete.cmd gives way to the clearing call only; the image\'s own is left alone', async () => {
+test('back to the default mode: winprov\'s deferred SetupComplete.cmd gives way to the clearing call only; the image\'s own and edited ones are left alone', async () => {
   const fx = await provisioningFixture();
   try {
     await installTemplates(fx.platform.installDirectory);
     const cli = (...args: string[]) => runCli(['prepare-image', ...args, '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    const folder = join(fx.sandboxRoot, 'Windows', 'Setup', 'Scripts');
     assert.equal((await cli('--defer-ready')).code, 0);
     const deferred = await readFile(setupComplete(fx.sandboxRoot), 'latin1');
     assert.match(deferred, /winprov\.exe" provision/);
@@ -83,15 +84,27 @@ test('back to the default mode: winprov\'s deferred SetupComplete.cmd gives way 
     const script = await readFile(setupComplete(fx.sandboxRoot), 'latin1');
     assert.equal(script, toBatchText(clearOnlySetupComplete()).toString('latin1'));
     assert.doesNotMatch(script, /winprov\.exe" provision/, 'the default mode reports Ready in specialize only');
-    assert.equal(await readFile(`${setupComplete(fx.sandboxRoot)}.winprov-backup`, 'latin1'), deferred, 'kept, as any winprov script that differs');
     // Again: nothing to change.
     assert.doesNotMatch((await cli()).out, /SetupComplete/);
+    // Switching modes back and forth replaces winprov's own unedited scripts: no backups pile up.
+    for (const args of [['--first-boot-script', 'both'], ['--first-boot-script', 'off'], ['--defer-ready'], []]) assert.equal((await cli(...args)).code, 0);
+    assert.deepEqual(await readdir(folder), ['SetupComplete.cmd']);
 
-    // The image builder's own script in the default mode: not winprov's to touch.
-    const own = '@echo off\r\ncall C:\\build\\finish.cmd\r\n';
+    // An edited winprov script: named, left as it is.
+    const edited = deferred.replace(':done\r\n', ':done\r\ncall C:\\build\\mine.cmd\r\n');
+    await writeFile(setupComplete(fx.sandboxRoot), edited);
+    const note = await cli();
+    assert.match(note.out, /note: .*SetupComplete\.cmd is winprov's of another version, or edited; left as it is/);
+    assert.equal(await readFile(setupComplete(fx.sandboxRoot), 'latin1'), edited);
+
+    // The image builder's own script, even one that makes the clearing call under a remark naming winprov.
+    const own = '@echo off\r\ncall C:\\build\\finish.cmd\r\nrem winprov clear-answer-file, as winprov asked\r\n"%ProgramFiles%\\winprov\\winprov.exe" clear-answer-file\r\n';
     await writeFile(setupComplete(fx.sandboxRoot), own);
-    assert.equal((await cli()).code, 0);
+    const quiet = await cli();
+    assert.equal(quiet.code, 0);
+    assert.doesNotMatch(quiet.out, /SetupComplete/);
     assert.equal(await readFile(setupComplete(fx.sandboxRoot), 'latin1'), own);
+    assert.deepEqual(await readdir(folder), ['SetupComplete.cmd']);
   } finally {
     await fx.close();
   }

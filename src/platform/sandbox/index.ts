@@ -279,8 +279,8 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   }
 
   /** As on Windows (setup-complete.ts, plain Node): ASCII with CRLF, another script than this one kept as a backup. */
-  async installSetupComplete(script: string): Promise<string> {
-    const result = await installSetupComplete(join(this.root, 'Windows'), script);
+  async installSetupComplete(script: string, replaceable?: readonly string[]): Promise<string> {
+    const result = await installSetupComplete(join(this.root, 'Windows'), script, replaceable);
     if (result.outcome === 'written') {
       const kept = result.backup === undefined ? '' : `; ${describeBackup(result)}`;
       await this.change('installSetupComplete', () => ({ detail: `wrote Windows/Setup/Scripts/SetupComplete.cmd${kept}`, result: undefined }));

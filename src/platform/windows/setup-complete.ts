@@ -20,7 +20,8 @@ import type { ClearingArrangement } from '../platform.ts';
 /** The backup of a SetupComplete.cmd that was not winprov's. */
 export const BACKUP_SUFFIX = '.winprov-backup';
 const MAX_BACKUPS = 20;
-const OURS = /^rem winprov\b/im;
+// The header of every winprov SetupComplete.cmd: its first remark, right after "@echo off".
+const OURS = /^(?:@echo off\r?\n)?rem winprov\b/i;
 
 /** What installSetupComplete did. */
 export interface SetupCompleteResult {
@@ -95,8 +96,12 @@ async function keepBackup(path: string, existing: Buffer): Promise<string> {
   throw new PlatformCommandError('installSetupComplete', `${path} is not winprov's and ${MAX_BACKUPS} different backups of it exist already; move them away first`);
 }
 
-/** Writes SetupComplete.cmd atomically under the given %SystemRoot%, keeping a foreign one as a backup. */
-export async function installSetupComplete(systemRoot: string, script: string): Promise<SetupCompleteResult> {
+/**
+ * Writes SetupComplete.cmd atomically under the given %SystemRoot%, keeping the one there as a backup
+ * unless it is one of `replaceable` (the scripts this winprov installs, unedited: prepare-image switching
+ * modes piles up no backups) or the clearing-only one a provisioning run wrote.
+ */
+export async function installSetupComplete(systemRoot: string, script: string, replaceable: readonly string[] = []): Promise<SetupCompleteResult> {
   const content = toBatchText(script);
   const folder = setupScriptsDirectory(systemRoot);
   const path = join(folder, 'SetupComplete.cmd');
@@ -108,7 +113,7 @@ export async function installSetupComplete(systemRoot: string, script: string): 
   const existing = await readIfExists(path);
   if (existing !== undefined && existing.equals(content)) return { path, outcome: 'unchanged', backup: undefined, replaced: undefined };
   // The one a provisioning run wrote only to clear the answer file: every script winprov installs makes that call.
-  const superseded = existing === undefined || existing.equals(toBatchText(clearOnlySetupComplete()));
+  const superseded = existing === undefined || [clearOnlySetupComplete(), ...replaceable].some((known) => existing.equals(toBatchText(known)));
   const backup = superseded ? undefined : await keepBackup(path, existing);
   try {
     await writeFileAtomic(path, content);
@@ -137,8 +142,11 @@ export const CLEAR_CALL_LINES = [
   '>>"%WINPROV_LOG%" echo [%DATE% %TIME%] SetupComplete: clear-answer-file exited with %ERRORLEVEL%',
 ];
 
-/** A line that runs winprov's clear-answer-file (quoted or not, after `call`, inside a block), not a remark. */
-const CLEAR_CALL = /^(?![ \t]*@?(?:rem\b|::))[^\r\n]*\bwinprov(?:\.exe)?"?[ \t]+clear-answer-file\b/im;
+/**
+ * A line that runs winprov's clear-answer-file (quoted or not, after `call`, inside a block): not a
+ * remark, not an echo of it, not a --dry-run.
+ */
+const CLEAR_CALL = /^(?![ \t]*@?(?:rem\b|::))(?![^\r\n]*\becho\b)[^\r\n]*\bwinprov(?:\.exe)?"?[ \t]+clear-answer-file\b(?![^\r\n]*--dry-run)/im;
 /** The temporary names arrangeAnswerFileClearing writes under; one a killed run left is removed by the next. */
 const TEMPORARY = /^SetupComplete\.cmd\.[0-9a-f]{12}\.tmp$/;
 

@@ -307,8 +307,8 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   }
 
   /** Writes the script, ASCII with CRLF; a SetupComplete.cmd that is not winprov's is kept as a backup (logged as a warning). */
-  async installSetupComplete(script: string): Promise<string> {
-    const result = await installSetupComplete(this.#systemRoot, script);
+  async installSetupComplete(script: string, replaceable?: readonly string[]): Promise<string> {
+    const result = await installSetupComplete(this.#systemRoot, script, replaceable);
     if (result.backup !== undefined) this.#log('warn', describeBackup(result));
     this.#log('info', result.outcome === 'unchanged' ? `${result.path} is already winprov's current script` : `wrote ${result.path}`);
     return result.path;

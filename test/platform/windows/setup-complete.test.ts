@@ -102,7 +102,8 @@ test('the answer-file clearing: winprov\'s script written whole when there is no
     assert.equal((await arrangeAnswerFileClearing(root)).outcome, 'present', call);
   }
   // Only a remark about it is not the call.
-  for (const remark of ['rem "%ProgramFiles%\\winprov\\winprov.exe" clear-answer-file', ':: winprov.exe clear-answer-file', '@REM winprov.exe clear-answer-file']) {
+  for (const remark of ['rem "%ProgramFiles%\\winprov\\winprov.exe" clear-answer-file', ':: winprov.exe clear-answer-file', '@REM winprov.exe clear-answer-file',
+    '>>log echo starting "%ProgramFiles%\\winprov\\winprov.exe" clear-answer-file', '"%ProgramFiles%\\winprov\\winprov.exe" clear-answer-file --dry-run']) {
     await writeFile(path, `${theirs}${remark}\r\n`);
     assert.equal((await arrangeAnswerFileClearing(root)).outcome, 'other', remark);
   }
