@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { zipSync, strToU8 } from 'fflate';
 import { createPlatform } from '../platform/index.ts';
 import { createLog, redactText } from '../util/log.ts';
-import { buildStatus } from './status.ts';
+import { readStatus } from './status.ts';
 import { toAgentError } from '../errors.ts';
 import type { AgentConfig } from '../config.ts';
 import type { DiagnosticFile } from '../platform/platform.ts';
@@ -28,10 +28,7 @@ export async function collectLogsCommand(config: Readonly<AgentConfig>, io: Comm
     // One file of the collection: a part that cannot be read (a damaged state.json) is said in it, and the
     // rest is still collected; a broken VM is when the collection is needed most.
     try {
-      const [vmId, marker, state, guestAgent] = await Promise.all([
-        platform.readVmId(), platform.readCompletionMarker(), platform.readAgentState(), platform.readGuestAgentServices(),
-      ]);
-      files.push({ name: 'status.json', data: JSON.stringify(buildStatus(vmId, marker, state, guestAgent), null, 2) });
+      files.push({ name: 'status.json', data: JSON.stringify((await readStatus(config, platform)).report, null, 2) });
     } catch (err) {
       files.push({ name: 'status.json', data: JSON.stringify({ error: toAgentError(err).describe() }, null, 2) });
     }

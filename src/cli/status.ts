@@ -51,16 +51,9 @@ export async function statusCommand(config: Readonly<AgentConfig>, io: CommandIo
   let report: StatusReport;
   let timeline = '';
   try {
-    const [vmId, marker, state, guestAgent] = await Promise.all([
-      platform.readVmId(),
-      platform.readCompletionMarker(),
-      platform.readAgentState(),
-      platform.readGuestAgentServices(),
-    ]);
-    report = buildStatus(vmId, marker, state, guestAgent);
-    report.firstBootScript = await readFirstBootStatus(config.firstBoot.mode, platform.stateDirectory, vmId);
-    const answerFile = await readAnswerFileStatus(platform);
-    if (answerFile !== undefined) report.answerFile = answerFile;
+    const read = await readStatus(config, platform);
+    report = read.report;
+    const { state, vmId } = read;
     // The journal is the last run's on this VM: a re-run that only sent Ready again replaces it.
     if (config.timeline) timeline = state?.vmId === vmId ? formatTimeline(state) : 'timeline: no run of this VM in the journal\n';
   } finally {
@@ -68,6 +61,22 @@ export async function statusCommand(config: Readonly<AgentConfig>, io: CommandIo
   }
   io.out(config.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}${timeline}`);
   return statusExitCode(report.status);
+}
+
+/** Everything `status` reports, read from the machine; collect-logs saves the same as status.json. */
+export async function readStatus(config: Readonly<AgentConfig>, platform: Platform): Promise<{ report: StatusReport; state: AgentState | undefined; vmId: string }> {
+  const [vmId, marker, state, guestAgent] = await Promise.all([
+    platform.readVmId(),
+    platform.readCompletionMarker(),
+    platform.readAgentState(),
+    platform.readGuestAgentServices(),
+  ]);
+  const report = buildStatus(vmId, marker, state, guestAgent);
+  const firstBootScript = await readFirstBootStatus(config.firstBoot.mode, platform.stateDirectory, vmId);
+  if (firstBootScript !== undefined) report.firstBootScript = firstBootScript;
+  const answerFile = await readAnswerFileStatus(platform);
+  if (answerFile !== undefined) report.answerFile = answerFile;
+  return { report, state, vmId };
 }
 
 export function buildStatus(vmId: string, marker: CompletionMarker | undefined, state: AgentState | undefined, guestAgent: GuestAgentServices): StatusReport {

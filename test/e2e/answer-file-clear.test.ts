@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { unzipSync, strFromU8 } from 'fflate';
 import { provisioningFixture, type ProvisioningFixture } from '../helpers/provisioning.ts';
 import { runCli } from '../helpers/cli.ts';
 import { CLEARED_PASSWORD } from '../../src/answer-file-clear.ts';
@@ -48,6 +49,11 @@ test('AutoLogon: the run writes a SetupComplete.cmd that clears the password; af
     assert.ok(merged.includes(AUTOLOGON_PASSWORD), 'OOBE still gets the password');
     const status = (args: string[] = []) => runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, ...args]);
     assert.match((await status()).out, /\n  answer file    .*unattend\.xml holds a password \(clear-answer-file removes them after OOBE\)\n/);
+    // collect-logs' status.json says the same (and never holds the password: the secrets scan covers the zip).
+    const zip = join(fx.root, 'logs.zip');
+    assert.equal((await runCli(['collect-logs', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '-o', zip])).code, 0);
+    const collected = JSON.parse(strFromU8(unzipSync(await readFile(zip))['status.json']!));
+    assert.deepEqual(collected.answerFile, { path: answerFile(fx), passwords: 1 });
     // --dry-run only reads: not even the state folder or its log is written.
     const stateFiles = async () => Object.fromEntries(await Promise.all((await readdir(fx.platform.stateDirectory)).map(async (f) => [f, await readFile(join(fx.platform.stateDirectory, f), 'latin1')])));
     const stateBefore = await stateFiles();
