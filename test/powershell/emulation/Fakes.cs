@@ -396,8 +396,27 @@ namespace WinprovEmulation
         public static void Move(string source, string destination, bool overwrite) { File.Move(Paths.Translate(source), Paths.Translate(destination), overwrite); }
         public static void Replace(string source, string destination, string backup)
         {
-            // Windows' ReplaceFile: the destination must exist; the backup is optional.
+            // A scanner holding the file for a moment: faults["File.Replace"] = @{ remaining = n } fails n calls
+            // the way ReplaceFile does then (ERROR_SHARING_VIOLATION), -1 for every call.
+            var fault = State.Fault("File.Replace");
+            if (fault != null && Convert.ToInt32(fault["remaining"] ?? -1, CultureInfo.InvariantCulture) != 0)
+            {
+                var left = Convert.ToInt32(fault["remaining"] ?? -1, CultureInfo.InvariantCulture);
+                if (left > 0) fault["remaining"] = left - 1;
+                throw new IOException("The process cannot access the file because it is being used by another process.", unchecked((int)0x80070020));
+            }
+            // Windows' ReplaceFile: the destination must exist; the backup is optional. It keeps the replaced
+            // file's DACL, so the recorded ACL of the destination stays as it was.
             File.Replace(Paths.Translate(source), Paths.Translate(destination), backup == null ? null : Paths.Translate(backup));
+        }
+        /// <summary>.NET Framework's File.SetAccessControl: the DACL goes to state.acls[real path].</summary>
+        public static void SetAccessControl(string path, FakeFileSecurity security)
+        {
+            if (State.Fault("File.SetAccessControl") != null) throw new UnauthorizedAccessException("Attempted to perform an unauthorized operation.");
+            var real = Paths.Translate(path);
+            if (!File.Exists(real)) throw new FileNotFoundException("Could not find file '" + path + "'.");
+            State.Map(State.Root, "acls")[Path.GetFullPath(real)] = security.ToState();
+            State.Save();
         }
         public static void Copy(string source, string destination, bool overwrite) { File.Copy(Paths.Translate(source), Paths.Translate(destination), overwrite); }
     }
@@ -506,6 +525,9 @@ namespace WinprovEmulation
             return m;
         }
     }
+
+    /// <summary>System.Security.AccessControl.FileSecurity: the same DACL model, for one file.</summary>
+    public class FakeFileSecurity : FakeDirectorySecurity { }
 
     /// <summary>[System.IO.DriveInfo]: state.drives, each a letter mapped to a real folder.</summary>
     public class FakeDriveInfo

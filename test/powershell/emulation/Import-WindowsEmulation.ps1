@@ -53,6 +53,7 @@ foreach ($winprovEmulationPair in @(
         @('System.IO.File', 'WinprovEmulation.FakeFile'),
         @('System.IO.Directory', 'WinprovEmulation.FakeDirectory'),
         @('System.Security.AccessControl.DirectorySecurity', 'WinprovEmulation.FakeDirectorySecurity'),
+        @('System.Security.AccessControl.FileSecurity', 'WinprovEmulation.FakeFileSecurity'),
         @('System.Security.AccessControl.FileSystemAccessRule', 'WinprovEmulation.FakeFileSystemAccessRule'),
         @('System.Security.Principal.SecurityIdentifier', 'WinprovEmulation.FakeSecurityIdentifier'))) {
     $winprovEmulationAccelerators::Add($winprovEmulationPair[0], ($winprovEmulationPair[1] -as [type]))

@@ -37,6 +37,53 @@ Describe 'writeCustomData' {
         [System.IO.File]::ReadAllText([System.IO.Path]::Combine($Drive, 'AzureData', 'CustomData.bin')) | Should -Be 'second'
     }
 
+    It 'makes the old file private before replacing it: ReplaceFile keeps the replaced file''s DACL' {
+        $file = [System.IO.Path]::Combine($Drive, 'AzureData', 'CustomData.bin')
+        $global:WinprovRequestSecrets = @{ customData = [System.Text.Encoding]::UTF8.GetBytes('first') }
+        $null = Write-WinprovCustomData -Request ([pscustomobject]@{ directory = 'C:\AzureData' })
+        $State.acls.ContainsKey($file) | Should -BeFalse -Because 'a new file takes the folder''s DACL by inheritance'
+        $global:WinprovRequestSecrets = @{ customData = [System.Text.Encoding]::UTF8.GetBytes('second') }
+        $null = Write-WinprovCustomData -Request ([pscustomobject]@{ directory = 'C:\AzureData' })
+        $global:WinprovRequestSecrets = @{}
+        $acl = $State.acls[$file]
+        $acl.protected | Should -BeTrue
+        $acl.preserveInheritance | Should -BeFalse
+        $acl.owner | Should -Be 'S-1-5-32-544'
+        $acl.rules.sid | Should -Be @('S-1-5-18', 'S-1-5-32-544')
+        $acl.rules.rights | Should -Be @('FullControl', 'FullControl')
+    }
+
+    It 'writes a new temporary file when a killed run left one, and removes it' {
+        $folder = [System.IO.Path]::Combine($Drive, 'AzureData')
+        $null = [System.IO.Directory]::CreateDirectory($folder)
+        [System.IO.File]::WriteAllText([System.IO.Path]::Combine($folder, 'CustomData.bin.tmp'), 'left over, and longer than the new bytes')
+        $global:WinprovRequestSecrets = @{ customData = [System.Text.Encoding]::UTF8.GetBytes('new') }
+        $null = Write-WinprovCustomData -Request ([pscustomobject]@{ directory = 'C:\AzureData' })
+        $global:WinprovRequestSecrets = @{}
+        [System.IO.File]::ReadAllText([System.IO.Path]::Combine($folder, 'CustomData.bin')) | Should -Be 'new'
+        [System.IO.File]::Exists([System.IO.Path]::Combine($folder, 'CustomData.bin.tmp')) | Should -BeFalse
+    }
+
+    It 'tries a replace Windows refuses for a moment again, and gives up after its bound' {
+        $file = [System.IO.Path]::Combine($Drive, 'AzureData', 'CustomData.bin')
+        $global:WinprovRequestSecrets = @{ customData = [System.Text.Encoding]::UTF8.GetBytes('first') }
+        $null = Write-WinprovCustomData -Request ([pscustomobject]@{ directory = 'C:\AzureData' })
+        $State.faults['File.Replace'] = @{ remaining = 2 }
+        $global:WinprovRequestSecrets = @{ customData = [System.Text.Encoding]::UTF8.GetBytes('second') }
+        $null = Write-WinprovCustomData -Request ([pscustomobject]@{ directory = 'C:\AzureData' })
+        [System.IO.File]::ReadAllText($file) | Should -Be 'second'
+        $State.faults['File.Replace'] = @{ remaining = -1 }
+        $script:WinprovFileRetryMs = 200
+        try {
+            $global:WinprovRequestSecrets = @{ customData = [System.Text.Encoding]::UTF8.GetBytes('third') }
+            { Write-WinprovCustomData -Request ([pscustomobject]@{ directory = 'C:\AzureData' }) } | Should -Throw '*being used by another process*'
+        } finally {
+            $script:WinprovFileRetryMs = 10000
+            $global:WinprovRequestSecrets = @{}
+        }
+        [System.IO.File]::ReadAllText($file) | Should -Be 'second'
+    }
+
     It 'fails without the secret' {
         $global:WinprovRequestSecrets = @{}
         { Write-WinprovCustomData -Request ([pscustomobject]@{ directory = 'C:\AzureData' }) } | Should -Throw '*no secret named customData*'

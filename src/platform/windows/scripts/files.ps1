@@ -35,6 +35,54 @@ function Write-WinprovCustomData {
     return @{ path = $path }
 }
 
+function Set-WinprovPrivateFile {
+    # The file's own DACL: SYSTEM and Administrators only, nothing inherited, owner Administrators. For a
+    # file about to be replaced: ReplaceFile keeps the replaced file's DACL (Win32 ReplaceFile), and the
+    # folder's new DACL reaches a file through inheritance only, so an explicit entry an old file carried
+    # (Users, Everyone) would still let others read the new secret.
+    param([Parameter(Mandatory = $true)] [string] $Path)
+    $system = New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList 'S-1-5-18'
+    $administrators = New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList 'S-1-5-32-544'
+    $security = New-Object -TypeName System.Security.AccessControl.FileSecurity
+    $security.SetAccessRuleProtection($true, $false)
+    foreach ($sid in @($system, $administrators)) {
+        $rule = New-Object -TypeName System.Security.AccessControl.FileSystemAccessRule -ArgumentList $sid, ([System.Security.AccessControl.FileSystemRights]::FullControl), ([System.Security.AccessControl.AccessControlType]::Allow)
+        $security.AddAccessRule($rule)
+    }
+    $security.SetOwner($administrators)
+    [System.IO.File]::SetAccessControl($Path, $security)
+}
+
+# How long a replace or move that Windows refuses for a moment (antivirus or the indexer holding the file:
+# ERROR_SHARING_VIOLATION, ERROR_ACCESS_DENIED) is tried again; util/files.ts gives its renames the same.
+$script:WinprovFileRetryMs = 10000
+
+function Move-WinprovFileInPlace {
+    # The temporary file onto $Path: ReplaceFile over an existing file, MoveFile otherwise, each tried again
+    # while Windows refuses it for a moment, for at most WinprovFileRetryMs (10 ms doubling to 1 s between tries).
+    param(
+        [Parameter(Mandatory = $true)] [string] $Temporary,
+        [Parameter(Mandatory = $true)] [string] $Path
+    )
+    $deadline = [DateTime]::UtcNow.AddMilliseconds($script:WinprovFileRetryMs)
+    $delay = 10
+    while ($true) {
+        try {
+            if ([System.IO.File]::Exists($Path)) {
+                # No backup file: NullString, because PowerShell would pass '' for $null.
+                [System.IO.File]::Replace($Temporary, $Path, [System.Management.Automation.Language.NullString]::Value)
+            } else {
+                [System.IO.File]::Move($Temporary, $Path)
+            }
+            return
+        } catch [System.IO.IOException], [System.UnauthorizedAccessException] {
+            if ([DateTime]::UtcNow.AddMilliseconds($delay) -ge $deadline) { throw }
+            Start-Sleep -Milliseconds $delay
+            $delay = [Math]::Min($delay * 2, 1000)
+        }
+    }
+}
+
 function Write-WinprovPrivateFile {
     # Writes the request's secret of that name (host.ps1; the host wipes it after the answer) to $Path in
     # a folder limited to SYSTEM and Administrators first: a temporary file in the same folder, moved over
@@ -45,13 +93,12 @@ function Write-WinprovPrivateFile {
     )
     Set-WinprovPrivateFolder -Path ([System.IO.Path]::GetDirectoryName($Path))
     $temporary = $Path + '.tmp'
+    # One a killed run left would keep its own DACL through WriteAllBytes: a new one takes the folder's.
+    [System.IO.File]::Delete($temporary)
     [System.IO.File]::WriteAllBytes($temporary, (Get-WinprovSecret -Name $SecretName))
-    if ([System.IO.File]::Exists($Path)) {
-        # No backup file: NullString, because PowerShell would pass '' for $null.
-        [System.IO.File]::Replace($temporary, $Path, [System.Management.Automation.Language.NullString]::Value)
-    } else {
-        [System.IO.File]::Move($temporary, $Path)
-    }
+    # The DACL the new bytes get from ReplaceFile is made private before they arrive.
+    if ([System.IO.File]::Exists($Path)) { Set-WinprovPrivateFile -Path $Path }
+    Move-WinprovFileInPlace -Temporary $temporary -Path $Path
 }
 
 function Initialize-WinprovStateDirectory {
