@@ -52,3 +52,19 @@ Describe 'the request loop' {
         $answers[2].ok | Should -BeTrue
     }
 }
+
+Describe 'ConvertTo-WinprovFailure' {
+    It 'reads no Win32 or NTSTATUS code from a CIM failure: a CimException''s codes are the CIM client''s own' {
+        $failure = $null
+        try { throw [Microsoft.Management.Infrastructure.CimException]::new('Access denied') } catch { $failure = ConvertTo-WinprovFailure -Record $_ }
+        $failure.exceptionTypes | Should -Contain 'Microsoft.Management.Infrastructure.CimException'
+        $failure.win32 | Should -BeNullOrEmpty
+        $failure.ntStatus | Should -BeNullOrEmpty
+    }
+
+    It 'keeps the Win32 code of a Win32 failure' {
+        $failure = $null
+        try { throw [System.ComponentModel.Win32Exception]::new(5) } catch { $failure = ConvertTo-WinprovFailure -Record $_ }
+        $failure.win32 | Should -Be 5
+    }
+}

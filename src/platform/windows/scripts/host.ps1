@@ -75,6 +75,18 @@ function Test-WinprovException {
     return $false
 }
 
+function Get-WinprovCimWin32Code {
+    # MSFT_WmiError.error_Code of a CimException's ErrorData, or $null where there is none.
+    param([Parameter(Mandatory = $true)] $Exception)
+    $data = $Exception.PSObject.Properties['ErrorData']
+    if ($null -eq $data -or $null -eq $data.Value) { return $null }
+    $properties = $data.Value.PSObject.Properties['CimInstanceProperties']
+    if ($null -eq $properties -or $null -eq $properties.Value) { return $null }
+    $code = $properties.Value['error_Code']
+    if ($null -eq $code -or $null -eq $code.Value) { return $null }
+    return [long]$code.Value
+}
+
 function ConvertTo-WinprovFailure {
     # What the TypeScript side needs to classify a failure: PowerShell's message, FullyQualifiedErrorId,
     # category, exception types, HResult and the Win32/NTSTATUS code where one is attached. Never the
@@ -86,8 +98,15 @@ function ConvertTo-WinprovFailure {
     $current = $Record.Exception
     while ($null -ne $current) {
         $types.Add($current.GetType().FullName)
-        if ($null -eq $win32 -and $null -ne $current.PSObject.Properties['NativeErrorCode']) { $win32 = [long]$current.NativeErrorCode }
-        if ($null -eq $ntStatus -and $null -ne $current.PSObject.Properties['StatusCode']) { $ntStatus = [long]$current.StatusCode }
+        if ($current.GetType().FullName -eq 'Microsoft.Management.Infrastructure.CimException') {
+            # A CIM/CDXML cmdlet's failure: its NativeErrorCode and StatusCode are the CIM client's own
+            # result codes (MI_Result: 2 is access denied), not Win32 or NTSTATUS. The Windows error the
+            # provider reported, if any, is error_Code of its MSFT_WmiError instance (ErrorData).
+            if ($null -eq $win32) { $win32 = Get-WinprovCimWin32Code -Exception $current }
+        } else {
+            if ($null -eq $win32 -and $null -ne $current.PSObject.Properties['NativeErrorCode']) { $win32 = [long]$current.NativeErrorCode }
+            if ($null -eq $ntStatus -and $null -ne $current.PSObject.Properties['StatusCode']) { $ntStatus = [long]$current.StatusCode }
+        }
         $current = $current.InnerException
     }
     $failure = @{
