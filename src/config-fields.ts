@@ -63,8 +63,15 @@ export function plainHttpUrl(field: string, text: string, example: string, serve
   } catch {
     throw new ConfigError(field, `must be a URL like ${example}`);
   }
-  if (url.protocol !== 'http:' || url.pathname !== '/' || url.search || url.hash || url.username) {
+  if (url.protocol !== 'http:' || url.pathname !== '/' || url.search || url.hash || url.username || url.password || text.slice(7).split(/[/?#]/)[0]!.includes('@')) {
     throw new ConfigError(field, `must be a plain http://host[:port] URL (${server} speaks plain HTTP)`);
+  }
+  if (url.port === '0') throw new ConfigError(field, 'must name a port from 1 to 65535 (or none, for 80)');
+  // The host as written must be the host the URL parser reads: "010.0.0.1" is 8.0.0.1 to it, and
+  // 10.0.0.1 to a reader (WHATWG URL host parsing of IPv4 numbers; discovery's rule, net/endpoint.ts).
+  const written = /^http:\/\/(\[[^\]]*\]|[^:/?#]*)/i.exec(text)?.[1]?.toLowerCase();
+  if (written !== url.hostname) {
+    throw new ConfigError(field, `must give its host as it is meant: ${JSON.stringify(written?.slice(0, 40) ?? '')} is read as ${url.hostname} (write an IPv4 address without leading zeros, in dotted-quad form)`);
   }
   return `${url.protocol}//${url.host}`;
 }

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, UsageError } from './errors.ts';
 import { absolutePath, boolean, duration, fabricUrl, integer, ipv4, oneOf, plainHttpUrl, thumbprint } from './config-fields.ts';
@@ -147,6 +147,39 @@ export const ARG_OPTIONS = {
   version: { type: 'boolean' },
 } as const;
 
+/** Options every command takes; the rest only where COMMAND_OPTIONS lists them. */
+const GLOBAL_OPTIONS = ['platform', 'sandbox', 'config', 'verbose', 'quiet', 'help', 'version'] as const;
+/**
+ * The options each command reads. One given to a command that does not read it is a usage error, never
+ * silently ignored: `provision --dry-run` would otherwise provision for real.
+ */
+const COMMAND_OPTIONS: Record<Command, readonly (keyof typeof ARG_OPTIONS)[]> = {
+  provision: ['fabric', 'fabric-port', 'fallback-address', 'no-repair-dhcp', 'deadline', 'connect-timeout', 'read-timeout', 'defer-ready', 'serial'],
+  status: ['json', 'timeline'],
+  'prepare-image': ['defer-ready', 'dry-run', 'check', 'force', 'record-baseline', 'build-listener', 'remove-certificate', 'keep-remote-access', 'remote-access-only', 'first-boot-script', 'json'],
+  'first-boot-script': ['connect-timeout', 'read-timeout', 'serial'],
+  'clear-answer-file': ['dry-run', 'deadline', 'serial'],
+  'collect-logs': ['output'],
+  simulate: ['host', 'port', 'imds-port', 'scenario', 'media'],
+  demo: [],
+  version: [],
+  help: [],
+  'sandbox-interpreter': [],
+};
+
+/** Refuses an option the command does not read, and options that contradict each other. */
+function checkOptions(command: Command, values: Record<string, unknown>): void {
+  const allowed = new Set<string>([...GLOBAL_OPTIONS, ...COMMAND_OPTIONS[command]]);
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined || allowed.has(name)) continue;
+    const users = (Object.keys(COMMAND_OPTIONS) as Command[]).filter((c) => COMMAND_OPTIONS[c].includes(name as keyof typeof ARG_OPTIONS));
+    throw new UsageError(`--${name} does not apply to ${command}${users.length > 0 ? ` (it is an option of ${users.join(', ')})` : ''}`);
+  }
+  if (values['record-baseline'] && values['remote-access-only']) throw new UsageError('--record-baseline (the start of the build) and --remote-access-only (its end) are two runs: give one of them');
+  if (values['build-listener'] !== undefined && !values['record-baseline']) throw new UsageError('--build-listener says which listener --record-baseline records as the build\'s: give it with --record-baseline');
+  if (values.json && values.timeline) throw new UsageError('--timeline draws text for a terminal; with --json, give one of them');
+}
+
 /**
  * The command a parsed command line names: --help wins, then the first positional, then --version, and
  * provision when nothing is named. The loader starts a provision run's transport key by the same rule
@@ -170,11 +203,14 @@ export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
   if (named !== undefined && !(COMMANDS as readonly string[]).includes(named)) throw new UsageError(`unknown command "${named.slice(0, 40)}"`);
   const command = commandOf(values, positionals) as Command;
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]!.slice(0, 40)}"`);
+  // Help and the version answer whatever else is given: a broken setting must not hide how to fix it.
+  const settingsApply = command !== 'help' && command !== 'version';
+  if (settingsApply) checkOptions(command, values);
 
   const sources = ['defaults'];
-  const readFile = input.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
-  const fileLayer = loadFileLayer(values.config, input.executableDir, readFile, sources);
-  const envLayer = loadEnvLayer(input.env, sources);
+  const readFile = input.readFile ?? readSettingsFile;
+  const fileLayer = settingsApply ? loadFileLayer(values.config, input.executableDir, readFile, sources) : {};
+  const envLayer = settingsApply ? loadEnvLayer(input.env, sources) : {};
   const argLayer: Layer = {};
   if (values.platform !== undefined) argLayer.platform = values.platform;
   if (values.sandbox !== undefined) argLayer.sandbox = values.sandbox;
@@ -190,7 +226,7 @@ export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
   if (values.verbose) argLayer.logLevel = 'debug';
   if (values.quiet) argLayer.logLevel = 'warn';
   if (Object.keys(argLayer).length > 0) sources.push('command line');
-  const merged: Layer = { ...fileLayer, ...envLayer, ...argLayer };
+  const merged: Layer = settingsApply ? { ...fileLayer, ...envLayer, ...argLayer } : {};
 
   const platform = oneOf('platform', merged.platform ?? DEFAULTS.platform, ['auto', 'windows', 'sandbox'] as const);
   const env = input.env;
@@ -259,6 +295,9 @@ function loadFileLayer(explicit: string | undefined, executableDir: string | und
     if (explicit === undefined && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new ConfigError('config', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
+  // Windows PowerShell 5.1's Set-Content -Encoding UTF8 writes a byte-order mark; Out-File writes UTF-16.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.includes('\u0000') || text.startsWith('\ufffd\ufffd')) throw new ConfigError('config', `${path} is UTF-16; save it as UTF-8 (Set-Content -Encoding UTF8, or [IO.File]::WriteAllText)`);
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -286,6 +325,17 @@ function loadEnvLayer(env: Readonly<Record<string, string | undefined>>, sources
   }
   if (Object.keys(layer).length > 0) sources.push('environment');
   return layer;
+}
+
+/** Largest settings file read: winprov.json is a few hundred bytes. */
+const MAX_SETTINGS_BYTES = 64 * 1024;
+
+/** Reads a settings file: a regular file (never a FIFO or device, which could block or never end) of at most 64 KiB. */
+function readSettingsFile(path: string): string {
+  const stats = statSync(path);
+  if (!stats.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'not a regular file' });
+  if (stats.size > MAX_SETTINGS_BYTES) throw Object.assign(new Error('too large'), { code: `${stats.size} bytes, over ${MAX_SETTINGS_BYTES}` });
+  return readFileSync(path, 'utf8');
 }
 
 /** The folder of the running executable (for winprov.json), given process.execPath. */

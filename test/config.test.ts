@@ -64,3 +64,55 @@ test('Windows folders come from the process environment', () => {
   const config = loadConfig({ ...base, argv: [], env: { SystemRoot: 'D:\\Win', SystemDrive: 'D:', ProgramData: 'D:\\PD' } });
   assert.deepEqual(config.windows, { systemRoot: 'D:\\Win', systemDrive: 'D:', programData: 'D:\\PD' });
 });
+
+test('an option the command does not read is a usage error naming the commands that read it, never ignored', () => {
+  assert.throws(() => loadConfig({ ...base, argv: ['provision', '--dry-run'] }), (err: unknown) => err instanceof UsageError && /--dry-run does not apply to provision \(it is an option of prepare-image, clear-answer-file\)/.test(err.reason));
+  assert.throws(() => loadConfig({ ...base, argv: ['--check'] }), /--check does not apply to provision/);
+  assert.throws(() => loadConfig({ ...base, argv: ['status', '--serial', 'COM1'] }), /--serial does not apply to status/);
+  assert.throws(() => loadConfig({ ...base, argv: ['demo', '--fabric', 'http://127.0.0.1:1'] }), /--fabric does not apply to demo/);
+  assert.throws(() => loadConfig({ ...base, argv: ['prepare-image', '--record-baseline', '--remote-access-only'] }), /two runs: give one of them/);
+  assert.throws(() => loadConfig({ ...base, argv: ['prepare-image', '--build-listener', 'https'] }), /give it with --record-baseline/);
+  assert.throws(() => loadConfig({ ...base, argv: ['status', '--json', '--timeline'] }), /with --json, give one of them/);
+  // The ones each command reads still pass.
+  assert.equal(loadConfig({ ...base, argv: ['prepare-image', '--dry-run'] }).dryRun, true);
+  assert.equal(loadConfig({ ...base, argv: ['clear-answer-file', '--dry-run'] }).dryRun, true);
+  assert.equal(loadConfig({ ...base, argv: ['provision', '--serial', 'COM1', '-v'] }).serial, 'COM1');
+});
+
+test('help and the version answer whatever the settings say', () => {
+  const broken = () => '{ not json';
+  assert.equal(loadConfig({ argv: ['--help'], env: { WINPROV_DEADLINE: 'abc' }, readFile: broken, executableDir: '/opt/winprov' }).command, 'help');
+  assert.equal(loadConfig({ argv: ['--version'], env: { WINPROV_DEADLINE: 'abc' }, readFile: broken, executableDir: '/opt/winprov' }).command, 'version');
+  assert.throws(() => loadConfig({ argv: ['status'], env: {}, readFile: broken, executableDir: '/opt/winprov' }), /is not valid JSON/);
+});
+
+test('winprov.json with a byte-order mark is read; UTF-16 is named; a FIFO, a device or a huge file is never read', async () => {
+  assert.equal(loadConfig({ argv: [], env: {}, readFile: () => '\ufeff{"deadline":"5m"}', executableDir: '/opt/winprov' }).deadlineMs, 300_000);
+  const utf16 = Buffer.from('\ufeff{"deadline":"5m"}', 'utf16le').toString('utf8');
+  assert.throws(() => loadConfig({ argv: [], env: {}, readFile: () => utf16, executableDir: '/opt/winprov' }), /is UTF-16; save it as UTF-8/);
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { execFileSync } = await import('node:child_process');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'winprov-config-'));
+  try {
+    const fifo = join(dir, 'fifo.json');
+    execFileSync('mkfifo', [fifo]);
+    assert.throws(() => loadConfig({ argv: ['status', '--config', fifo], env: {} }), /cannot read .*fifo\.json: not a regular file/);
+    assert.throws(() => loadConfig({ argv: ['status', '--config', '/dev/zero'], env: {} }), /cannot read \/dev\/zero: not a regular file/);
+    const huge = join(dir, 'huge.json');
+    await writeFile(huge, `{"deadline":"5m"${' '.repeat(70_000)}}`);
+    assert.throws(() => loadConfig({ argv: ['status', '--config', huge], env: {} }), /cannot read .*huge\.json: 70017 bytes, over 65536/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a fabric or IMDS URL whose host the URL parser would read differently is refused, with port 0 and credentials', () => {
+  assert.throws(() => loadConfig({ ...base, argv: ['--fabric', 'http://010.0.0.1'] }), /"010\.0\.0\.1" is read as 8\.0\.0\.1/);
+  assert.throws(() => loadConfig({ ...base, argv: ['--fabric', 'http://127.1:80'] }), /"127\.1" is read as 127\.0\.0\.1/);
+  assert.throws(() => loadConfig({ ...base, argv: ['--fabric', 'http://127.0.0.1:0'] }), /must name a port from 1 to 65535/);
+  assert.throws(() => loadConfig({ ...base, argv: ['--fabric', 'http://:secret@127.0.0.1:8080'] }), /must be a plain http:\/\/host\[:port\] URL/);
+  assert.equal(loadConfig({ ...base, argv: ['--fabric', 'http://[::1]:8080/'] }).fabricUrl, 'http://[::1]:8080');
+  assert.throws(() => loadConfig({ argv: ['status'], env: {}, readFile: () => '{"imdsAddress":"http://0251.0376.0251.0376"}', executableDir: '/opt/winprov' }), /imdsAddress: must give its host as it is meant/);
+});
