@@ -82,9 +82,11 @@ export async function readStatus(config: Readonly<AgentConfig>, platform: Platfo
 export function buildStatus(vmId: string, marker: CompletionMarker | undefined, state: AgentState | undefined, guestAgent: GuestAgentServices): StatusReport {
   const current = marker?.vmId === vmId ? marker : undefined;
   const stateHere = state?.vmId === vmId ? state : undefined;
+  // A run on a provisioned machine that has not finished (or was killed) leaves it provisioned: its
+  // last run shows "running". Without the marker, the machine is not provisioned yet: "running".
   const status: StatusReport['status'] = stateHere?.result === 'failed' ? 'failed'
-    : stateHere?.result === 'running' ? 'running'
-      : current !== undefined ? 'provisioned' : 'not-provisioned';
+    : current !== undefined ? 'provisioned'
+      : stateHere?.result === 'running' ? 'running' : 'not-provisioned';
   return {
     status,
     vmId,

@@ -60,3 +60,23 @@ test('status on a VM made from a captured image is not provisioned: the marker b
     await fx.close();
   }
 });
+
+test('a run on a provisioned machine that did not finish (killed) leaves it provisioned; without the marker it is "running"', async () => {
+  const fx = await provisioningFixture();
+  try {
+    assert.equal((await fx.run()).outcome, 'ready');
+    const state = (await fx.platform.readAgentState())!;
+    // What a re-run killed before it finished leaves: its journal, result still "running".
+    await fx.platform.writeAgentState({ ...state, result: 'running', finishedAt: undefined });
+    const provisioned = await runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.equal(provisioned.code, 0);
+    assert.match(provisioned.out, /winprov status: provisioned/);
+    assert.match(provisioned.out, /last run +.* -> \(did not finish\): running/);
+    await fx.platform.writeCompletionMarker({ ...(await fx.platform.readCompletionMarker())!, vmId: '00000000-0000-0000-0000-000000000000' });
+    const running = await runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.equal(running.code, EXIT_CODES.notProvisioned);
+    assert.match(running.out, /winprov status: running/);
+  } finally {
+    await fx.close();
+  }
+});
