@@ -5,7 +5,7 @@ import { zipSync, strToU8 } from 'fflate';
 import { createPlatform } from '../platform/index.ts';
 import { createLog, redactText } from '../util/log.ts';
 import { readStatus } from './status.ts';
-import { toAgentError } from '../errors.ts';
+import { ConfigError, toAgentError } from '../errors.ts';
 import type { AgentConfig } from '../config.ts';
 import type { DiagnosticFile } from '../platform/platform.ts';
 import type { CommandIo } from './io.ts';
@@ -41,8 +41,14 @@ export async function collectLogsCommand(config: Readonly<AgentConfig>, io: Comm
     const text = typeof file.data === 'string' ? file.data : Buffer.from(file.data).toString('utf8');
     entries[file.name] = strToU8(redactText(text));
   }
+  if (config.output === '') throw new ConfigError('output', 'must name a file (-o FILE)');
   const output = resolve(config.output ?? `winprov-logs-${hostname()}-${new Date().toISOString().replace(/[:.]/g, '-')}.zip`);
-  await writeFile(output, zipSync(entries, { level: 6 }), { mode: 0o600 });
+  try {
+    await writeFile(output, zipSync(entries, { level: 6 }), { mode: 0o600 });
+  } catch (err) {
+    // A path that cannot be written (a folder, a missing folder, no right) is the caller's to fix, not a bug.
+    throw new ConfigError('output', `cannot write ${output}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
   io.out(`wrote ${output} (${files.length} files)\n`);
   for (const file of files) io.out(`  ${file.name}\n`);
   return 0;

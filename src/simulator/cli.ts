@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.ts';
+import { ConfigError, UsageError } from '../errors.ts';
 import { loadScenarioFile, type ProvisioningScenario } from './scenario.ts';
 import type { ReceivedHealthReport, RecordedRequest } from './records.ts';
 import { FabricSimulator } from './server.ts';
@@ -81,7 +81,10 @@ export async function runSimulateCommand(options: SimulateCommandOptions, print:
   try {
     if (file !== undefined) print(`scenario: ${file.description}`);
     if (options.mediaDir !== undefined) {
-      await simulator.writeProvisioningMedia(options.mediaDir);
+      if (options.mediaDir === '') throw new ConfigError('media', 'must name a folder (--media DIR)');
+      await simulator.writeProvisioningMedia(options.mediaDir).catch((err: NodeJS.ErrnoException) => {
+        throw new ConfigError('media', `cannot write the provisioning media to ${options.mediaDir}: ${err.code ?? 'error'}`);
+      });
       print(`provisioning media written to ${options.mediaDir}`);
     }
     const unavailable = file?.faults.unavailableForMs ?? 0;

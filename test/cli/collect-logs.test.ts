@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { unzipSync, strFromU8 } from 'fflate';
 import { provisioningFixture } from '../helpers/provisioning.ts';
 import { runCli } from '../helpers/cli.ts';
+import { EXIT_CODES } from '../../src/errors.ts';
 
 const PASSWORD = 'Zq-collect-LOGS-9876';
 
@@ -71,6 +72,21 @@ test('a damaged state.json: status and its timeline say so in one line, never ha
       const entries = unzipSync(new Uint8Array(await readFile(output)));
       assert.match(JSON.parse(strFromU8(entries['status.json']!)).error, why);
       assert.ok(entries['winprov/winprov.log'] !== undefined, 'the rest is still collected');
+    }
+  } finally {
+    await fx.close();
+  }
+});
+
+test('an output path that cannot be written is a configuration error naming it (exit 2), not a bug', async () => {
+  const fx = await provisioningFixture();
+  try {
+    for (const [output, why] of [[fx.root, /EISDIR/], [join(fx.root, 'missing', 'x.zip'), /ENOENT/], ['', /must name a file/]] as const) {
+      const { code, err } = await runCli(['collect-logs', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '-o', output]);
+      assert.equal(code, EXIT_CODES.usage, err);
+      assert.match(err, /configuration output: /);
+      assert.match(err, why);
+      assert.doesNotMatch(err, /bug/);
     }
   } finally {
     await fx.close();
