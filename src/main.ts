@@ -51,7 +51,16 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
 /** Runs main for this process: wires stdout/stderr, signals and the exit code. */
 export function runMain(): void {
   const controller = new AbortController();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());
+  // Ctrl+C or a stop: simulate stops at once (it reads io.signal); no other command reads it, so 3 s
+  // after the first signal, or at a second one, the process exits with the shell's code for the signal.
+  // A run stopped so leaves its journal "running" (status says so) and its lock to the exit listener.
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.on(signal, () => {
+      if (controller.signal.aborted) process.exit(code);
+      controller.abort();
+      setTimeout(() => process.exit(code), 3_000).unref();
+    });
+  }
   // A bug must still end in one line and a documented exit code, never a raw stack trace.
   const crash = (err: unknown) => {
     process.stderr.write(`winprov: ${toAgentError(err).describe()}\n`);
