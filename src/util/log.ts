@@ -71,7 +71,7 @@ export function createLog(options: LogOptions): Log {
   const maxFiles = options.maxFiles ?? 3;
   let file = options.filePath === undefined ? undefined : new LogFile(options.filePath, maxFileBytes, maxFiles);
   let fileBroken = false;
-  const serial = options.serial ? openSerial(options.serial) : undefined;
+  const serial = options.serial ? openSerial(options.serial, write) : undefined;
 
   const logger = new Logger<LogFields>({
     type: 'hidden',
@@ -221,14 +221,22 @@ function rotate(path: string, maxFiles: number): void {
   renameSync(path, `${path}.1`);
 }
 
-/** Opens the serial mirror; a port that cannot be opened is reported once and then ignored. */
-function openSerial(target: string): { write(line: string): void; close(): void } {
-  const path = /^COM\d+$/i.test(target) ? `\\\\.\\${target.toUpperCase()}` : target;
+/**
+ * Opens the serial mirror; a port that cannot be opened, or stops taking writes, is said once on the
+ * console and then left alone: the mirror is for boot diagnostics, never a reason to fail. A COM port
+ * name means nothing elsewhere than on Windows (it would be a file of that name in the current folder).
+ */
+function openSerial(target: string, say: (line: string) => void): { write(line: string): void; close(): void } {
+  const port = /^COM\d+$/i.test(target);
   let fd: number | undefined;
-  try {
-    fd = openSync(path, 'a');
-  } catch {
-    fd = undefined;
+  if (port && process.platform !== 'win32') {
+    say(`WARN serial port ${target}: COM ports exist on Windows only; progress is not mirrored\n`);
+  } else {
+    try {
+      fd = openSync(port ? `\\\\.\\${target.toUpperCase()}` : target, 'a');
+    } catch (err) {
+      say(`WARN serial port ${target} cannot be opened (${(err as NodeJS.ErrnoException).code ?? 'error'}); progress is not mirrored there\n`);
+    }
   }
   const close = (): void => {
     if (fd === undefined) return;
@@ -241,8 +249,9 @@ function openSerial(target: string): { write(line: string): void; close(): void 
       try {
         // Serial consoles expect CRLF; boot diagnostics render it either way.
         writeSync(fd, line.replace(/\n/g, '\r\n'));
-      } catch {
+      } catch (err) {
         close();
+        say(`WARN serial port ${target} stopped taking writes (${(err as NodeJS.ErrnoException).code ?? 'error'}); progress is no longer mirrored there\n`);
       }
     },
     close,

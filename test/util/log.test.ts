@@ -118,6 +118,28 @@ test('the serial mirror gets the human lines with CRLF', async () => {
   }
 });
 
+test('a serial mirror that cannot be opened is said once on the console; a COM port name off Windows opens nothing', async () => {
+  const dir = await tempDir();
+  try {
+    const lines: string[] = [];
+    const log = createLog({ consoleLevel: 'info', write: (l) => void lines.push(l), serial: join(dir, 'missing', 'com1.txt') });
+    log.info('one');
+    log.info('two');
+    assert.equal(lines.filter((l) => /^WARN serial port .*com1\.txt cannot be opened \(ENOENT\); progress is not mirrored there\n$/.test(l)).length, 1);
+    assert.equal(lines.length, 3);
+    log.close();
+    if (process.platform !== 'win32') {
+      const before = await readdir(process.cwd());
+      const com: string[] = [];
+      createLog({ consoleLevel: 'info', write: (l) => void com.push(l), serial: 'COM1' }).info('x');
+      assert.match(com[0]!, /^WARN serial port COM1: COM ports exist on Windows only/);
+      assert.deepEqual(await readdir(process.cwd()), before, 'no file named after the port');
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('secrets are masked in fields, in text and when wrapped in Secret', async () => {
   const dir = await tempDir();
   try {
