@@ -233,7 +233,7 @@ export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
   const config: AgentConfig = {
     command,
     platform,
-    sandboxRoot: merged.sandbox === undefined ? undefined : resolve(String(merged.sandbox)),
+    sandboxRoot: sandboxFolder(merged.sandbox),
     fabricUrl: merged.fabric === undefined ? undefined : fabricUrl(String(merged.fabric)),
     fabricPort: integer('fabricPort', merged.fabricPort ?? DEFAULTS.fabricPort, 1, 65535),
     fallbackAddress: ipv4('fallbackAddress', String(merged.fallbackAddress ?? DEFAULTS.fallbackAddress)),
@@ -325,6 +325,13 @@ function loadEnvLayer(env: Readonly<Record<string, string | undefined>>, sources
   }
   if (Object.keys(layer).length > 0) sources.push('environment');
   return layer;
+}
+
+/** The sandbox folder, absolute; "" would be the current folder, made into a machine unasked. */
+function sandboxFolder(value: string | number | boolean | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (String(value).trim() === '') throw new ConfigError('sandbox', 'must name a folder');
+  return resolve(String(value));
 }
 
 /** Largest settings file read: winprov.json is a few hundred bytes. */

@@ -116,3 +116,8 @@ test('a fabric or IMDS URL whose host the URL parser would read differently is r
   assert.equal(loadConfig({ ...base, argv: ['--fabric', 'http://[::1]:8080/'] }).fabricUrl, 'http://[::1]:8080');
   assert.throws(() => loadConfig({ argv: ['status'], env: {}, readFile: () => '{"imdsAddress":"http://0251.0376.0251.0376"}', executableDir: '/opt/winprov' }), /imdsAddress: must give its host as it is meant/);
 });
+
+test('an empty sandbox folder is refused, not taken as the current folder', () => {
+  assert.throws(() => loadConfig({ ...base, argv: ['status', '--platform', 'sandbox', '--sandbox', ''] }), /configuration sandbox: must name a folder/);
+  assert.equal(loadConfig({ ...base, argv: ['status', '--platform', 'sandbox', '--sandbox', 'vm'] }).sandboxRoot, `${process.cwd()}/vm`);
+});
