@@ -31,6 +31,16 @@ const unreadable: XmlFailure = (field, rule) => new StateError(`the answer file 
 
 /** The answer file with every password replaced by CLEARED_PASSWORD, and how many were; everything else kept byte for byte. */
 export function clearAnswerFilePasswords(answerFile: string): { text: string; cleared: number } {
+  const { bom, text, secrets } = passwordElements(answerFile);
+  let cleared = text;
+  // From the end, so the offsets of the ones before stay right.
+  for (const e of [...secrets].reverse()) cleared = cleared.slice(0, e.contentStart) + CLEARED_PASSWORD + cleared.slice(e.contentEnd);
+  if (secrets.length > 0) rootOf(parseXml(cleared, unreadable), 'unattend', unreadable);
+  return { text: bom + cleared, cleared: secrets.length };
+}
+
+/** The password elements that hold a secret, in document order, of a well-formed unattend document (checked here). */
+function passwordElements(answerFile: string): { bom: string; text: string; secrets: Element[] } {
   const bom = answerFile.charCodeAt(0) === 0xfeff ? '\ufeff' : '';
   const text = answerFile.slice(bom.length);
   rootOf(parseXml(text, unreadable), 'unattend', unreadable);
@@ -43,11 +53,7 @@ export function clearAnswerFilePasswords(answerFile: string): { text: string; cl
     else siblings.push(e);
   }
   const secrets = elements.filter((e) => PASSWORD_ELEMENT.test(e.name) && !within(e.parent) && holdsSecret(text, e, children.get(e) ?? []));
-  let cleared = text;
-  // From the end, so the offsets of the ones before stay right.
-  for (const e of secrets.reverse()) cleared = cleared.slice(0, e.contentStart) + CLEARED_PASSWORD + cleared.slice(e.contentEnd);
-  if (secrets.length > 0) rootOf(parseXml(cleared, unreadable), 'unattend', unreadable);
-  return { text: bom + cleared, cleared: secrets.length };
+  return { bom, text, secrets };
 }
 
 /**
@@ -62,9 +68,9 @@ export async function clearAnswerFile(platform: Pick<Platform, 'readAnswerFile' 
   return { path: current.path, cleared };
 }
 
-/** How many passwords the answer file holds that are not cleared yet. */
+/** How many passwords the answer file holds that are not cleared yet: counted, nothing rebuilt. */
 export function answerFilePasswords(answerFile: string): number {
-  return clearAnswerFilePasswords(answerFile).cleared;
+  return passwordElements(answerFile).secrets.length;
 }
 
 /** True inside a password element (its Value), which is cleared with it. */
