@@ -1,4 +1,4 @@
-import { isAbsolute, win32 } from 'node:path';
+import { isAbsolute, resolve, win32 } from 'node:path';
 import { ConfigError } from './errors.ts';
 import { unusableAddressReason } from './net/endpoint.ts';
 
@@ -74,6 +74,12 @@ export function plainHttpUrl(field: string, text: string, example: string, serve
     throw new ConfigError(field, `must give its host as it is meant: ${JSON.stringify(written?.slice(0, 40) ?? '')} is read as ${url.hostname} (write an IPv4 address without leading zeros, in dotted-quad form)`);
   }
   return `${url.protocol}//${url.host}`;
+}
+
+/** A folder, made absolute; "" would be the current folder, taken unasked. */
+export function folder(field: string, text: string): string {
+  if (text.trim() === '') throw new ConfigError(field, 'must name a folder');
+  return resolve(text);
 }
 
 /** An absolute path of either kind (C:\\... or /...): the setting names an executable, never looked up on PATH. */

@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, UsageError } from './errors.ts';
-import { absolutePath, boolean, duration, fabricUrl, integer, ipv4, oneOf, plainHttpUrl, thumbprint } from './config-fields.ts';
+import { absolutePath, boolean, duration, fabricUrl, folder, integer, ipv4, oneOf, plainHttpUrl, thumbprint } from './config-fields.ts';
+import { checkOptions } from './command-options.ts';
 import { firstBootMode, type FirstBootMode } from './first-boot/settings.ts';
 
 /**
@@ -147,39 +148,6 @@ export const ARG_OPTIONS = {
   version: { type: 'boolean' },
 } as const;
 
-/** Options every command takes; the rest only where COMMAND_OPTIONS lists them. */
-const GLOBAL_OPTIONS = ['platform', 'sandbox', 'config', 'verbose', 'quiet', 'help', 'version'] as const;
-/**
- * The options each command reads. One given to a command that does not read it is a usage error, never
- * silently ignored: `provision --dry-run` would otherwise provision for real.
- */
-const COMMAND_OPTIONS: Record<Command, readonly (keyof typeof ARG_OPTIONS)[]> = {
-  provision: ['fabric', 'fabric-port', 'fallback-address', 'no-repair-dhcp', 'deadline', 'connect-timeout', 'read-timeout', 'defer-ready', 'serial'],
-  status: ['json', 'timeline'],
-  'prepare-image': ['defer-ready', 'dry-run', 'check', 'force', 'record-baseline', 'build-listener', 'remove-certificate', 'keep-remote-access', 'remote-access-only', 'first-boot-script', 'json'],
-  'first-boot-script': ['connect-timeout', 'read-timeout', 'serial'],
-  'clear-answer-file': ['dry-run', 'deadline', 'serial'],
-  'collect-logs': ['output'],
-  simulate: ['host', 'port', 'imds-port', 'scenario', 'media'],
-  demo: [],
-  version: [],
-  help: [],
-  'sandbox-interpreter': [],
-};
-
-/** Refuses an option the command does not read, and options that contradict each other. */
-function checkOptions(command: Command, values: Record<string, unknown>): void {
-  const allowed = new Set<string>([...GLOBAL_OPTIONS, ...COMMAND_OPTIONS[command]]);
-  for (const [name, value] of Object.entries(values)) {
-    if (value === undefined || allowed.has(name)) continue;
-    const users = (Object.keys(COMMAND_OPTIONS) as Command[]).filter((c) => COMMAND_OPTIONS[c].includes(name as keyof typeof ARG_OPTIONS));
-    throw new UsageError(`--${name} does not apply to ${command}${users.length > 0 ? ` (it is an option of ${users.join(', ')})` : ''}`);
-  }
-  if (values['record-baseline'] && values['remote-access-only']) throw new UsageError('--record-baseline (the start of the build) and --remote-access-only (its end) are two runs: give one of them');
-  if (values['build-listener'] !== undefined && !values['record-baseline']) throw new UsageError('--build-listener says which listener --record-baseline records as the build\'s: give it with --record-baseline');
-  if (values.json && values.timeline) throw new UsageError('--timeline draws text for a terminal; with --json, give one of them');
-}
-
 /**
  * The command a parsed command line names: --help wins, then the first positional, then --version, and
  * provision when nothing is named. The loader starts a provision run's transport key by the same rule
@@ -233,7 +201,7 @@ export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
   const config: AgentConfig = {
     command,
     platform,
-    sandboxRoot: sandboxFolder(merged.sandbox),
+    sandboxRoot: merged.sandbox === undefined ? undefined : folder('sandbox', String(merged.sandbox)),
     fabricUrl: merged.fabric === undefined ? undefined : fabricUrl(String(merged.fabric)),
     fabricPort: integer('fabricPort', merged.fabricPort ?? DEFAULTS.fabricPort, 1, 65535),
     fallbackAddress: ipv4('fallbackAddress', String(merged.fallbackAddress ?? DEFAULTS.fallbackAddress)),
@@ -325,13 +293,6 @@ function loadEnvLayer(env: Readonly<Record<string, string | undefined>>, sources
   }
   if (Object.keys(layer).length > 0) sources.push('environment');
   return layer;
-}
-
-/** The sandbox folder, absolute; "" would be the current folder, made into a machine unasked. */
-function sandboxFolder(value: string | number | boolean | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  if (String(value).trim() === '') throw new ConfigError('sandbox', 'must name a folder');
-  return resolve(String(value));
 }
 
 /** Largest settings file read: winprov.json is a few hundred bytes. */
