@@ -118,16 +118,16 @@ async function extendOsVolume(platform: Platform, journal: Journal, log: Pick<Lo
     try {
       result = await platform.extendOsVolume();
     } catch (err) {
-      return warn(journal, log, `the OS volume was not extended: ${err instanceof Error ? err.message : String(err)}`);
+      return warn(journal, log, 'os-volume', `the OS volume was not extended: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (result.outcome === 'extended') {
       await journal.applied('os-volume', `${result.driveLetter}: extended from ${gib(result.sizeBefore)} to ${gib(result.sizeAfter)}`);
       return `${result.driveLetter}: extended to ${gib(result.sizeAfter)}`;
     }
     if (result.outcome === 'maximum') return `${result.driveLetter}: already at its largest size (${gib(result.sizeAfter)})`;
-    if (result.outcome === 'failed') return warn(journal, log, `${result.driveLetter}: was not extended: Resize-Partition failed: ${result.reason ?? 'no reason given'}`);
+    if (result.outcome === 'failed') return warn(journal, log, 'os-volume', `${result.driveLetter}: was not extended: Resize-Partition failed: ${result.reason ?? 'no reason given'}`);
     const blocker = result.blocker!;
-    return warn(journal, log, `${result.driveLetter}: cannot grow into the ${gib(result.unreachableBytes ?? 0)} free on its disk: partition ${blocker.partitionNumber} (${blocker.type}) lies between them, and Windows extends a partition only into the space right after it. `
+    return warn(journal, log, 'os-volume', `${result.driveLetter}: cannot grow into the ${gib(result.unreachableBytes ?? 0)} free on its disk: partition ${blocker.partitionNumber} (${blocker.type}) lies between them, and Windows extends a partition only into the space right after it. `
       + 'Move or remove that recovery partition in the image (Microsoft KB5028997, "Instructions to manually resize your partition to install the WinRE update": reagentc /disable, then diskpart), then extend the volume with Resize-Partition; winprov does not move partitions');
   }, (detail) => detail);
 }
@@ -144,7 +144,7 @@ async function arrangeClearing(platform: Platform, journal: Journal, log: Pick<L
   try {
     arrangement = await platform.arrangeAnswerFileClearing();
   } catch (err) {
-    return warn(journal, log, `${keeps}: ${err instanceof Error ? err.message : String(err)}`, 'unattend');
+    return warn(journal, log, 'unattend', `${keeps}: ${err instanceof Error ? err.message : String(err)}`);
   }
   const cleared = `${passwords === 1 ? 'its password' : `its ${passwords} passwords`} to be cleared after OOBE by ${arrangement.path}`;
   if (arrangement.outcome === 'installed') {
@@ -152,11 +152,12 @@ async function arrangeClearing(platform: Platform, journal: Journal, log: Pick<L
     return `${cleared} (written by this run)`;
   }
   if (arrangement.outcome === 'present') return cleared;
-  return warn(journal, log, `${keeps}: ${arrangement.path} is the image's own (or an older winprov's) and was left alone; `
-    + `add the line "%ProgramFiles%\\winprov\\winprov.exe" clear-answer-file to it, or prepare the image with this winprov`, 'unattend');
+  return warn(journal, log, 'unattend', `${keeps}: ${arrangement.path} is the image's own (or an older winprov's) and was left alone; `
+    + `add the line "%ProgramFiles%\\winprov\\winprov.exe" clear-answer-file to it, or prepare the image with this winprov`);
 }
 
-async function warn(journal: Journal, log: Pick<Log, 'warn'> | undefined, message: string, step = 'os-volume'): Promise<string> {
+/** A step's warning: in the log, in the journal for `status` (replacing an earlier one of the step), and as the step's detail. */
+async function warn(journal: Journal, log: Pick<Log, 'warn'> | undefined, step: string, message: string): Promise<string> {
   log?.warn(message, { step });
   journal.setWarning(step, message);
   await journal.save();
