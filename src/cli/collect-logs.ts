@@ -1,4 +1,5 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, writeFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { zipSync, strToU8 } from 'fflate';
@@ -43,6 +44,12 @@ export async function collectLogsCommand(config: Readonly<AgentConfig>, io: Comm
   }
   if (config.output === '') throw new ConfigError('output', 'must name a file (-o FILE)');
   const output = resolve(config.output ?? `winprov-logs-${hostname()}-${new Date().toISOString().replace(/[:.]/g, '-')}.zip`);
+  // Only a new file or a regular one: opening a FIFO for writing waits for a reader for good, a device
+  // would take the zip's bytes, and a link in a shared folder would point an administrator's write elsewhere.
+  const existing = await lstat(output).catch(() => undefined);
+  if (existing !== undefined && !existing.isFile()) {
+    throw new ConfigError('output', `${output} is ${kindOf(existing)}, not a regular file; name a new file or a regular one`);
+  }
   try {
     await writeFile(output, zipSync(entries, { level: 6 }), { mode: 0o600 });
   } catch (err) {
@@ -52,4 +59,12 @@ export async function collectLogsCommand(config: Readonly<AgentConfig>, io: Comm
   io.out(`wrote ${output} (${files.length} files)\n`);
   for (const file of files) io.out(`  ${file.name}\n`);
   return 0;
+}
+
+function kindOf(info: Stats): string {
+  if (info.isDirectory()) return 'a folder';
+  if (info.isSymbolicLink()) return 'a symbolic link';
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isSocket()) return 'a socket';
+  return 'a device';
 }

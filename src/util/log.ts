@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Logger } from 'tslog';
 
@@ -233,7 +233,7 @@ function openSerial(target: string, say: (line: string) => void): { write(line: 
     say(`WARN serial port ${target}: COM ports exist on Windows only; progress is not mirrored\n`);
   } else {
     try {
-      fd = openSync(port ? `\\\\.\\${target.toUpperCase()}` : target, 'a');
+      fd = port ? openSync(`\\\\.\\${target.toUpperCase()}`, 'a') : openSync(target, mirrorOpenFlags(target));
     } catch (err) {
       say(`WARN serial port ${target} cannot be opened (${(err as NodeJS.ErrnoException).code ?? 'error'}); progress is not mirrored there\n`);
     }
@@ -256,6 +256,17 @@ function openSerial(target: string, say: (line: string) => void): { write(line: 
     },
     close,
   };
+}
+
+/**
+ * How a mirror path is opened: appending, created when missing. A FIFO is opened without blocking, so one
+ * with no reader is ENXIO at once (POSIX open(2)) where a blocking open would wait for a reader for good;
+ * its writes then never block either, and a full pipe stops the mirror like any failed write.
+ */
+function mirrorOpenFlags(target: string): number {
+  const append = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
+  const fifo = statSync(target, { throwIfNoEntry: false })?.isFIFO() === true;
+  return fifo && constants.O_NONBLOCK !== undefined ? append | constants.O_NONBLOCK : append;
 }
 
 /** Closes a descriptor this module opened; one already gone has nothing left to keep. */

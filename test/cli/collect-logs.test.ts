@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { unzipSync, strFromU8 } from 'fflate';
 import { provisioningFixture } from '../helpers/provisioning.ts';
@@ -81,13 +82,27 @@ test('a damaged state.json: status and its timeline say so in one line, never ha
 test('an output path that cannot be written is a configuration error naming it (exit 2), not a bug', async () => {
   const fx = await provisioningFixture();
   try {
-    for (const [output, why] of [[fx.root, /EISDIR/], [join(fx.root, 'missing', 'x.zip'), /ENOENT/], ['', /must name a file/]] as const) {
+    const fifo = join(fx.root, 'fifo');
+    const link = join(fx.root, 'link.zip');
+    const victim = join(fx.root, 'victim.txt');
+    await writeFile(victim, 'kept');
+    await symlink(victim, link);
+    if (process.platform !== 'win32') execFileSync('mkfifo', [fifo]);
+    const cases = [
+      [fx.root, /is a folder, not a regular file/],
+      [join(fx.root, 'missing', 'x.zip'), /ENOENT/],
+      ['', /must name a file/],
+      [link, /is a symbolic link, not a regular file/],
+      ...(process.platform === 'win32' ? [] : [[fifo, /is a FIFO, not a regular file/] as const]),
+    ] as const;
+    for (const [output, why] of cases) {
       const { code, err } = await runCli(['collect-logs', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '-o', output]);
       assert.equal(code, EXIT_CODES.usage, err);
       assert.match(err, /configuration output: /);
       assert.match(err, why);
       assert.doesNotMatch(err, /bug/);
     }
+    assert.equal(await readFile(victim, 'utf8'), 'kept', 'the file behind the link is untouched');
   } finally {
     await fx.close();
   }

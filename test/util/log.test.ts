@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { createLog, redactText } from '../../src/util/log.ts';
 import { Secret } from '../../src/util/secret.ts';
 
@@ -158,6 +160,35 @@ test('redactText masks passwords, custom data and private keys in any text', () 
   const text = '<AdminPassword>a</AdminPassword><CustomData>b64</CustomData>\n-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----';
   const out = redactText(text);
   assert.doesNotMatch(out, />a<|b64|MIIB/);
+});
+
+test('a FIFO as the serial mirror never blocks: without a reader it is one warning, with one it gets the lines', { skip: process.platform === 'win32' }, async () => {
+  const dir = await tempDir();
+  try {
+    const fifo = join(dir, 'console.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const lines: string[] = [];
+    const alone = createLog({ consoleLevel: 'info', write: (l) => void lines.push(l), serial: fifo });
+    alone.info('nobody reads this');
+    alone.close();
+    assert.match(lines[0]!, /^WARN serial port .*console\.fifo cannot be opened \(ENXIO\); progress is not mirrored there\n$/);
+    assert.equal(lines.length, 2);
+
+    // A reader that has the FIFO open for reading (non-blocking, so the test itself never waits).
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const log = createLog({ consoleLevel: 'info', write: () => {}, serial: fifo });
+      log.info('mirrored');
+      log.close();
+      const buffer = Buffer.alloc(256);
+      const read = readSync(reader, buffer);
+      assert.match(buffer.subarray(0, read).toString(), /^\d\d:\d\d:\d\d\.\d{3} mirrored\r\n$/);
+    } finally {
+      closeSync(reader);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('a log file that cannot be written degrades to the console with one warning', async () => {
