@@ -94,6 +94,12 @@ export async function applyConfiguration(
   } else {
     const names = config.additionalUnattendContent.map((c) => c.settingName).join(', ');
     await journal.step('unattend', async () => {
+      // A run after OOBE (by hand, once an earlier one failed) would write content no pass reads any
+      // more, and AutoLogon's password would stay in the file: SetupComplete.cmd, which clears it, has run.
+      if (await platform.readImageState() === 'IMAGE_STATE_COMPLETE') {
+        return warn(journal, log, 'unattend', `${names} not written: Windows Setup has completed (ImageState IMAGE_STATE_COMPLETE), so the oobeSystem pass that reads them has run; `
+          + 'written now they would never be used, and a password in them would stay in the answer file');
+      }
       const { passwords } = await applyUnattendContent(platform, journal, config.additionalUnattendContent);
       return passwords === 0 ? names : `${names}; ${await arrangeClearing(platform, journal, log, passwords)}`;
     }, (detail) => detail);

@@ -198,6 +198,11 @@ export interface Platform {
    */
   readAnswerFile(): Promise<{ path: string; xml: string } | undefined>;
   /**
+   * Windows Setup's ImageState (%WINDIR%\Setup\State\State.ini), e.g. IMAGE_STATE_COMPLETE once the
+   * oobeSystem pass has run; undefined when it cannot be told.
+   */
+  readImageState(): Promise<string | undefined>;
+  /**
    * Replaces that answer file (atomically), limited to SYSTEM and Administrators: it may hold the
    * AutoLogon password Setup needs. Returns its path.
    */

@@ -102,6 +102,37 @@ test('FirstLogonCommands only: no password, so no SetupComplete.cmd is written',
   }
 });
 
+test('a run after OOBE (by hand, an earlier run having failed) writes no unattend content: no pass would read it, its password would stay', async () => {
+  const fx = await fixture({ autoLogonContent: AUTOLOGON, firstLogonCommandsContent: COMMANDS });
+  try {
+    const template = await readFile(answerFile(fx), 'utf8');
+    // What Setup writes once OOBE is over; UTF-16LE with its BOM, as Windows writes INI files too.
+    await mkdir(join(fx.sandboxRoot, 'Windows', 'Setup', 'State'), { recursive: true });
+    await writeFile(join(fx.sandboxRoot, 'Windows', 'Setup', 'State', 'State.ini'), Buffer.from('\ufeff[State]\r\nImageState=IMAGE_STATE_COMPLETE\r\n', 'utf16le'));
+    const result = await fx.run();
+    assert.equal(result.outcome, 'ready', result.error?.describe());
+    assert.equal(await readFile(answerFile(fx), 'utf8'), template, 'the answer file is as it was');
+    await assert.rejects(readFile(setupComplete(fx)), { code: 'ENOENT' });
+    assert.ok(!result.state.applied.some((a) => a.what === 'unattend' || a.what === 'setup-complete'));
+    const warning = result.state.warnings?.find((w) => w.step === 'unattend')?.message ?? '';
+    assert.match(warning, /^AutoLogon, FirstLogonCommands not written: Windows Setup has completed \(ImageState IMAGE_STATE_COMPLETE\)/);
+    assert.ok(fx.lines.some((l) => /WARN AutoLogon, FirstLogonCommands not written/.test(l)));
+
+    // During specialize Setup's state is another: the content is merged as before.
+    const during = await fixture({ autoLogonContent: AUTOLOGON });
+    try {
+      await mkdir(join(during.sandboxRoot, 'Windows', 'Setup', 'State'), { recursive: true });
+      await writeFile(join(during.sandboxRoot, 'Windows', 'Setup', 'State', 'State.ini'), '[State]\r\nImageState=IMAGE_STATE_UNDEPLOYABLE\r\n');
+      assert.equal((await during.run()).outcome, 'ready');
+      assert.ok((await readFile(answerFile(during), 'utf8')).includes(AUTOLOGON_PASSWORD));
+    } finally {
+      await during.close();
+    }
+  } finally {
+    await fx.close();
+  }
+});
+
 test('the image\'s own SetupComplete.cmd is left alone: the run is Ready with a warning naming the line to add', async () => {
   const fx = await fixture({ autoLogonContent: AUTOLOGON });
   try {

@@ -26,6 +26,7 @@ import { EVENT_IDS } from '../platform.ts';
 import type { FirstBootRunExit, FirstBootRunRequest, FirstBootVerbs } from '../first-boot-types.ts';
 import { fitKvpValue } from '../kvp-value.ts';
 import { arrangeAnswerFileClearing, describeBackup, installSetupComplete, readSetupComplete } from '../windows/setup-complete.ts';
+import { readImageState } from '../windows/setup-state.ts';
 
 /**
  * A file-backed fake Windows rooted in a folder: machine.json (the OS state), drives/<letter>/ (the
@@ -169,6 +170,11 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
 
   readAnswerFile(): Promise<{ path: string; xml: string } | undefined> {
     return readSandboxAnswerFile(this.root);
+  }
+
+  /** As on Windows, from the sandbox's Windows/Setup/State/State.ini. */
+  readImageState(): Promise<string | undefined> {
+    return readImageState(join(this.root, 'Windows'));
   }
 
   async writeAnswerFile(xml: Secret<string>): Promise<string> {

@@ -37,6 +37,7 @@ import { PowerShellSession, type LogFunction } from './session.ts';
 import { arrangeAnswerFileClearing, describeBackup, installSetupComplete, readSetupComplete } from './setup-complete.ts';
 import { writeFileAtomic } from '../../util/files.ts';
 import { readAnswerFile } from './answer-file.ts';
+import { readImageState } from './setup-state.ts';
 import { StateFolder } from '../state-files.ts';
 import * as image from './image.ts';
 import type { ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
@@ -222,6 +223,11 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   /** Node reads it (as installUnattend writes it); PowerShell writes it, with its ACL. */
   readAnswerFile(): Promise<{ path: string; xml: string } | undefined> {
     return readAnswerFile(this.#answerFilePath());
+  }
+
+  /** Node reads State.ini: no round trip to PowerShell for two lines of text. */
+  readImageState(): Promise<string | undefined> {
+    return readImageState(this.#systemRoot);
   }
 
   async writeAnswerFile(xml: Secret<string>): Promise<string> {
