@@ -163,12 +163,19 @@ export function textOf(value: unknown, field: string, fail: XmlFailure): string 
   throw fail(field, 'must be text');
 }
 
-/** A child element that must be a single element node (or absent). */
+/**
+ * A child element that must be a single element node (or absent). Text where elements belong is the
+ * document's error: read as absent, <Configuration>http://...</Configuration> would drop the certificates'
+ * URL without a word and the run would go on to Ready without them.
+ */
 export function childOf(node: XmlNode, name: string, field: string, fail: XmlFailure): XmlNode | undefined {
   const value = node[name];
   if (value === undefined) return undefined;
   if (Array.isArray(value)) throw fail(field, 'must appear once, not repeated');
-  if (typeof value === 'string') return value.trim() === '' ? {} : undefined;
+  if (typeof value === 'string') {
+    if (value.trim() === '') return {};
+    throw fail(field, 'must contain elements, not text');
+  }
   if (!isNode(value)) throw fail(field, 'must be an element');
   return value;
 }
@@ -177,9 +184,7 @@ export function childOf(node: XmlNode, name: string, field: string, fail: XmlFai
 export function rootOf(doc: XmlNode, name: string, fail: XmlFailure): XmlNode {
   const names = Object.keys(doc).filter((key) => !key.startsWith('#'));
   if (names.length !== 1 || names[0] !== name) throw fail('(document)', `must have the single root element ${name}`);
-  const root = childOf(doc, name, name, fail);
-  if (root === undefined) throw fail(name, 'must contain elements, not text');
-  return root;
+  return childOf(doc, name, name, fail) ?? {};
 }
 
 /** A repeated child as an array of element nodes. */

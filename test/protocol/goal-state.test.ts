@@ -150,6 +150,15 @@ test('rejects an id given as nested elements instead of text', () => {
   assertDocumentError(() => parseGoalState(edit(CONTAINER, '<A>1</A>')), 'Container/ContainerId', /nested/);
 });
 
+test('rejects text where elements belong, never reading it as absent (the certificates URL would vanish)', () => {
+  assertDocumentError(() => parseGoalState(edit(/<Configuration>[^]*<\/Configuration>/, '<Configuration>http://168.63.129.16/certs</Configuration>')),
+    'Container/RoleInstanceList/RoleInstance/Configuration', /: must contain elements, not text$/);
+  assertDocumentError(() => parseGoalState(edit(/<Machine>[^]*<\/Machine>/, '<Machine>oops</Machine>')), 'Machine', /: must contain elements, not text$/);
+  assertDocumentError(() => parseGoalState(edit(/<Container>[^]*<\/Container>/, '<Container>oops</Container>')), 'Container', /: must contain elements, not text$/);
+  // Whitespace alone is an empty element, as before.
+  assert.equal(parseGoalState(edit(/<Configuration>[^]*<\/Configuration>/, '<Configuration>\r\n  </Configuration>')).roleInstance?.certificatesUrl, undefined);
+});
+
 test('rejects a DOCTYPE, invalid UTF-8, an oversize document and another root element', () => {
   assertDocumentError(() => parseGoalState(edit('<GoalState ', '<!DOCTYPE GoalState [<!ENTITY x "y">]><GoalState ')), '(document)', /DOCTYPE/);
   const bytes = new TextEncoder().encode(real);

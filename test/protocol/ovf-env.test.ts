@@ -175,6 +175,9 @@ test('the document structure is checked: root, sections and ConfigurationSetType
     /must be WindowsProvisioningConfiguration/,
   );
   assert.equal(parseOvfEnv(doc('<ConfigurationSetType>windowsprovisioningconfiguration</ConfigurationSetType>')).computerName, 'vm-7');
+  // Text where elements belong is refused, not read as an empty section (the listeners would vanish).
+  assertOvfError(() => parseOvfEnv(doc('<WinRM>https</WinRM>')), 'WinRM', /must contain elements, not text/);
+  assertOvfError(() => parseOvfEnv(doc('<AdditionalUnattendContent>AutoLogon</AdditionalUnattendContent>')), 'AdditionalUnattendContent', /must contain elements, not text/);
 });
 
 test('a repeated single-valued element is refused, whatever the prefixes', () => {
