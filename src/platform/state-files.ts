@@ -34,6 +34,25 @@ const ENTRY_RULES: Record<'steps' | 'applied' | 'reports', [string, (entry: Reco
   reports: ['an object with a state and an at date', (e) => typeof e.state === 'string' && isDate(e.at) && (e.httpStatus === undefined || typeof e.httpStatus === 'number')],
 };
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const optional = (v: unknown, type: 'string' | 'number' | 'boolean'): boolean => v === undefined || typeof v === type;
+
+/**
+ * The optional records' rules. A re-run carries the admin account and the warnings over and adds to them
+ * before it sends Ready: one of the wrong shape (state.json edited by hand) made every re-run fail there,
+ * after its completion marker, so no Ready was ever sent again.
+ */
+const OPTIONAL_RULES: Record<'failure' | 'fabric' | 'adminAccount' | 'warnings' | 'rdpCertificate', [string, (value: unknown) => boolean]> = {
+  failure: ['an object with a code and a reason', (v) => isObject(v) && typeof v.code === 'string' && typeof v.reason === 'string'],
+  fabric: ['an object with an endpoint and a source', (v) => isObject(v) && typeof v.endpoint === 'string' && typeof v.source === 'string'
+    && optional(v.containerId, 'string') && optional(v.instanceId, 'string') && optional(v.incarnation, 'string')],
+  adminAccount: ['an object with a name and a sid', (v) => isObject(v) && typeof v.name === 'string' && typeof v.sid === 'string'],
+  warnings: [`an array of at most ${MAX_ENTRIES} objects with a step, a message and an at date`, (v) => Array.isArray(v) && v.length <= MAX_ENTRIES
+    && v.every((w) => isObject(w) && typeof w.step === 'string' && typeof w.message === 'string' && isDate(w.at))],
+  rdpCertificate: ['an object with posted and an at date', (v) => isObject(v) && typeof v.posted === 'boolean' && isDate(v.at)
+    && optional(v.thumbprint, 'string') && optional(v.httpStatus, 'number') && optional(v.reason, 'string')],
+};
+
 const checkAgentState: Check = (value) => {
   if (value.version !== 1) return 'field version: must be 1';
   const missing = requireStrings('vmId', 'agentVersion', 'runId', 'startedAt')(value);
@@ -46,9 +65,13 @@ const checkAgentState: Check = (value) => {
     if (!Array.isArray(list)) return `field ${name}: must be an array`;
     if (list.length > MAX_ENTRIES) return `field ${name}: must have at most ${MAX_ENTRIES} entries`;
     const [rule, ok] = ENTRY_RULES[name];
-    const bad = list.findIndex((entry) => typeof entry !== 'object' || entry === null || Array.isArray(entry) || !ok(entry as Record<string, unknown>));
+    const bad = list.findIndex((entry) => !isObject(entry) || !ok(entry));
     if (bad !== -1) return `field ${name}[${bad}]: must be ${rule}`;
   }
+  for (const [name, [rule, ok]] of Object.entries(OPTIONAL_RULES)) {
+    if (value[name] !== undefined && !ok(value[name])) return `field ${name}: must be ${rule}`;
+  }
+  if (value.result !== undefined && !['ready', 'failed', 'running', 'applied'].includes(value.result as string)) return 'field result: must be ready, failed, running or applied';
   return undefined;
 };
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { provisioningFixture } from '../helpers/provisioning.ts';
 import { passwordMatches } from '../../src/platform/sandbox/index.ts';
@@ -93,6 +93,23 @@ test('a second run on a provisioned machine applies nothing and sends Ready agai
     const readies = fx.simulator.healthReports.filter((r) => r.state === 'Ready' && r.accepted);
     assert.equal(readies.length, 2, 'Ready was sent by each run');
     assert.equal(fx.simulator.requestsTo('certificates').length, 1, 'certificates were not fetched again');
+  } finally {
+    await fx.close();
+  }
+});
+
+test('a journal whose carried-over records were edited out of shape does not stop a re-run from sending Ready', async () => {
+  const fx = await provisioningFixture({ scenario: { adminPassword: PASSWORD, certificateCount: 0 } });
+  try {
+    assert.equal((await fx.run()).outcome, 'ready');
+    const path = join(fx.platform.stateDirectory, 'state.json');
+    for (const warnings of [{ note: 'hand edit' }, [null], [{ message: 'no step' }]]) {
+      await writeFile(path, JSON.stringify({ ...JSON.parse(await readFile(path, 'utf8')), warnings }));
+      const again = await fx.run();
+      assert.equal(again.outcome, 'ready', again.error?.describe());
+      assert.equal(again.alreadyProvisioned, true);
+    }
+    assert.equal(fx.simulator.healthReports.filter((r) => r.state === 'Ready' && r.accepted).length, 4);
   } finally {
     await fx.close();
   }

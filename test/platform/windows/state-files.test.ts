@@ -85,6 +85,15 @@ test('a damaged or foreign state file is a StateError, not "no state"', async (t
     ['state.json', JSON.stringify({ ...state(0), version: 2 }), /state\.json field version: must be 1/],
     ['state.json', JSON.stringify({ ...state(0), steps: 'none' }), /state\.json field steps: must be an array/],
     ['provisioned.json', JSON.stringify({ ...MARKER, instanceId: 5 }), /provisioned\.json field instanceId: must be a string/],
+    // The records a re-run carries over and adds to before Ready, and status prints.
+    ['state.json', JSON.stringify({ ...state(0), warnings: { note: 'hand edit' } }), /state\.json field warnings: must be an array of at most 10000 objects with a step, a message and an at date/],
+    ['state.json', JSON.stringify({ ...state(0), warnings: [null] }), /field warnings: must be an array/],
+    ['state.json', JSON.stringify({ ...state(0), warnings: [{ message: 'no step', at: '2026-01-01T00:00:00Z' }] }), /field warnings: must be/],
+    ['state.json', JSON.stringify({ ...state(0), adminAccount: 'azureuser' }), /field adminAccount: must be an object with a name and a sid/],
+    ['state.json', JSON.stringify({ ...state(0), failure: { code: 1 } }), /field failure: must be an object with a code and a reason/],
+    ['state.json', JSON.stringify({ ...state(0), fabric: { endpoint: '168.63.129.16' } }), /field fabric: must be an object with an endpoint and a source/],
+    ['state.json', JSON.stringify({ ...state(0), rdpCertificate: { posted: 'yes', at: '2026-01-01T00:00:00Z' } }), /field rdpCertificate: must be an object with posted and an at date/],
+    ['state.json', JSON.stringify({ ...state(0), result: 'done' }), /field result: must be ready, failed, running or applied/],
   ];
   for (const [name, text, reason] of cases) {
     await writeFile(join(folder, name), text);
