@@ -99,10 +99,15 @@ class Scanner {
     if (!sawRoot) this.#fail('no root element (XML 1.0 [1] document)');
   }
 
-  /** The open elements: a value fault names its field (computed only when there is a fault). */
+  /**
+   * The open elements: a value fault names its field (computed only when there is a fault). The names are
+   * the document's, so the field is bounded: a name of 120,000 characters, or a hundred nested ones, made
+   * an error message of that size in the log, the console, KVP and the event log.
+   */
   #field(attribute?: string): Field {
-    const elements = this.#stack.map(localName);
-    return attribute === undefined ? { elements } : { elements, attribute: localName(attribute) };
+    const names = this.#stack.map((name) => shortName(localName(name)));
+    const elements = names.length > MAX_FIELD_LEVELS ? [names[0]!, '...', ...names.slice(-(MAX_FIELD_LEVELS - 2))] : names;
+    return attribute === undefined ? { elements } : { elements, attribute: shortName(localName(attribute)) };
   }
 
   #fail(rule: string, at = this.#at, field?: Field): never {
@@ -322,4 +327,14 @@ class Scanner {
     if (name !== this.#stack.at(-1)) this.#fail('an end tag that does not match the open element (XML 1.0 3, WFC: Element Type Match)', start);
     this.#stack.pop();
   }
+}
+
+/** How much of the open elements' path a fault names: the root, then the innermost levels. */
+const MAX_FIELD_LEVELS = 8;
+const MAX_FIELD_NAME = 64;
+
+/** A name cut to MAX_FIELD_NAME characters (whole code points), marked when cut. */
+function shortName(name: string): string {
+  if (name.length <= MAX_FIELD_NAME) return name;
+  return `${Array.from(name).slice(0, MAX_FIELD_NAME).join('')}...`;
 }

@@ -102,6 +102,27 @@ test(`refuses more than ${MAX_XML_ATTRIBUTES} attributes in a tag, at once even 
   assert.ok(performance.now() - started < 1_000, `${Math.round(performance.now() - started)} ms`);
 });
 
+test('the field a fault names is bounded: long names are cut, deep paths keep the root and the innermost levels', () => {
+  const field = (xml: string): string => {
+    try {
+      parseXml(xml, fail);
+    } catch (err) {
+      return (err as FabricDocumentError).field;
+    }
+    assert.fail('no fault');
+  };
+  const long = 'N'.repeat(120_000);
+  assert.equal(field(`<R><${long}>&bogus;</${long}></R>`), `${'N'.repeat(64)}...`);
+  assert.equal(field(`<R><A b${'Z'.repeat(900_000)}="&x;"/></R>`), `A/@b${'Z'.repeat(63)}...`);
+  const names = Array.from({ length: 99 }, (_, i) => `E${i}${'x'.repeat(5_000)}`);
+  const deep = `<R>${names.map((n) => `<${n}>`).join('')}\u0001${names.reverse().map((n) => `</${n}>`).join('')}</R>`;
+  const path = field(deep);
+  assert.ok(path.length < 8 * 70, `${path.length} characters`);
+  assert.match(path, /^\.\.\.\/E93x{61}\.\.\.\/.*\/E98x{61}\.\.\.$/);
+  // A name of two-unit code points is cut between them, never inside one.
+  assert.equal(field(`<R><${'\u{10000}'.repeat(70)}>&bogus;</${'\u{10000}'.repeat(70)}></R>`), `${'\u{10000}'.repeat(64)}...`);
+});
+
 test('processing instructions are cut out before fast-xml-parser, which misreads their data as attributes', () => {
   const doc = parseXml(`<R><?note it's "quoted?><V>a<?pi?>b</V></R>`, fail);
   assert.deepEqual(doc, { R: { V: 'ab' } });
