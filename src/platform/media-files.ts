@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MediaNotFoundError, OvfError } from '../errors.ts';
@@ -40,12 +41,19 @@ const FIRST_READ_BYTES = 64 * 1024;
 async function readCapped(path: string, maxBytes: number, location: string, tooLarge: () => Error): Promise<Uint8Array | undefined> {
   let handle;
   try {
-    handle = await open(path, 'r');
+    // Without blocking, then only a regular file is read: a FIFO on the media would hold the open in the
+    // thread pool for good, and even the process's exit waits for that thread (POSIX open(2), O_NONBLOCK).
+    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw unreadable(path, location, err);
   }
   try {
+    const info = await handle.stat().catch((err: unknown) => {
+      throw unreadable(path, location, err);
+    });
+    if (info.isDirectory()) throw unreadable(path, location, { code: 'EISDIR' });
+    if (!info.isFile()) throw unreadable(path, location, { code: 'not a regular file' });
     // Read until end of file into a buffer that doubles up to one byte over the cap (that byte tells a
     // file that is too large), so a file is read whole or refused, never cut, and a small one does not
     // cost the cap's memory.
