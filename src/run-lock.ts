@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
-import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RunLockedError } from './errors.ts';
@@ -9,8 +9,8 @@ import type { Log } from './util/log.ts';
 
 /**
  * One run at a time (issue "Hold up against a hostile or broken fabric": two runs at once both applied
- * everything and both reported). The lock is a file in the state folder, created with O_EXCL, holding
- * its holder's pid, start time, boot time and a nonce. A second run waits briefly, then refuses.
+ * everything and both reported). The lock is a file in the state folder, created whole (create() below),
+ * holding its holder's pid, start time, boot time and a nonce. A second run waits briefly, then refuses.
  *
  * A lock whose holder is gone (killed) is stale: its pid is not running, or runs another process (the
  * start time differs where the OS gives it: /proc on Linux), or it was taken under an earlier boot.
@@ -136,22 +136,31 @@ async function tryAcquire(path: string, holder: LockHolder, log: Log, depth: num
   return { acquired: false, holder: undefined };
 }
 
-/** Creates the lock file with O_EXCL; false when it exists. */
+/**
+ * Creates the lock file whole: written and flushed under a name of its own, then hard-linked to the lock's
+ * name, which fails when that exists (link(2), CreateHardLink: EEXIST). A file created with O_EXCL and then
+ * written could be seen empty, and a creator stalled between the two for longer than INCOMPLETE_MS found
+ * its lock taken over while it went on as the holder. False when the lock exists.
+ */
 async function create(path: string, holder: LockHolder): Promise<boolean> {
-  let handle;
+  // Not the pattern removeLeftoverTemporaryFiles clears: a waiter's file must never go from under it.
+  const own = `${path}.${holder.nonce}.new`;
+  const handle = await open(own, 'wx', 0o600);
   try {
-    handle = await open(path, 'wx', 0o600);
+    try {
+      await handle.writeFile(`${JSON.stringify(holder)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await link(own, path);
+    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
-  }
-  try {
-    await handle.writeFile(`${JSON.stringify(holder)}\n`);
-    await handle.sync();
   } finally {
-    await handle.close();
+    await unlink(own).catch(() => undefined);
   }
-  return true;
 }
 
 async function readLock(path: string): Promise<Found> {
@@ -178,10 +187,12 @@ async function readLock(path: string): Promise<Found> {
 async function staleness(found: Exclude<Found, { kind: 'gone' }>): Promise<string | undefined> {
   if (found.kind === 'incomplete') return found.ageMs > INCOMPLETE_MS ? `the lock file is incomplete and ${Math.round(found.ageMs / 1000)} s old` : undefined;
   const { holder } = found;
-  if (Math.abs(holder.bootTime - bootTime()) > BOOT_TOLERANCE_MS) return 'it was taken before the machine last started';
   if (!processExists(holder.pid)) return `process ${holder.pid} is no longer running`;
+  // Where the OS names a process's start (and boot), that settles it: the boot time below is worked out
+  // from the wall clock, and a clock stepped by more than the tolerance made a live holder look stale.
   const now = await processStartToken(holder.pid);
-  if (holder.processStart !== undefined && now !== undefined && now !== holder.processStart) return `process id ${holder.pid} now belongs to another process`;
+  if (holder.processStart !== undefined && now !== undefined) return now === holder.processStart ? undefined : `process id ${holder.pid} now belongs to another process`;
+  if (Math.abs(holder.bootTime - bootTime()) > BOOT_TOLERANCE_MS) return 'it was taken before the machine last started';
   return undefined;
 }
 

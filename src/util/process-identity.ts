@@ -17,15 +17,21 @@ export function processExists(pid: number): boolean {
   }
 }
 
-/** The start time of process pid as an opaque token ("linux:<ticks>"), or undefined where the OS does not say. */
+/**
+ * The start of process pid as an opaque token ("linux:<boot id>:<ticks>"), or undefined where the OS does
+ * not say. The ticks count from boot, so the token names the boot too (/proc/sys/kernel/random/boot_id):
+ * the same pid and ticks under another boot are another process, and a matching token is the same
+ * process, whatever the wall clock (from which bootTime() is worked out) did meanwhile.
+ */
 export async function processStartToken(pid: number): Promise<string | undefined> {
   if (process.platform !== 'linux') return undefined;
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const [stat, bootId] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile('/proc/sys/kernel/random/boot_id', 'utf8')]);
     // The command name (field 2) may hold spaces and parentheses: count fields after its closing ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = fields[19];
-    return ticks !== undefined && /^\d+$/.test(ticks) ? `linux:${ticks}` : undefined;
+    const boot = bootId.trim();
+    return ticks !== undefined && /^\d+$/.test(ticks) && /^[0-9a-f-]{36}$/.test(boot) ? `linux:${boot}:${ticks}` : undefined;
   } catch {
     return undefined;
   }

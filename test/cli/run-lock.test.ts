@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,7 +137,7 @@ test('a lock whose pid now belongs to another process (start time differs) is st
   try {
     // Our own pid is alive, but the lock says it started at another time: the pid was reused.
     const own = await processStartToken(process.pid);
-    assert.match(own ?? '', /^linux:\d+$/);
+    assert.match(own ?? '', /^linux:[0-9a-f-]{36}:\d+$/);
     const reused: LockHolder = { version: 1, pid: process.pid, processStart: 'linux:1', bootTime: bootTime(), command: 'provision', acquiredAt: new Date().toISOString(), nonce: 'reused' };
     await writeFile(join(directory, LOCK_FILE), JSON.stringify(reused));
     const lock = await RunLock.acquire({ directory, command: 'provision', waitMs: 0, log: silent });
@@ -147,6 +148,13 @@ test('a lock whose pid now belongs to another process (start time differs) is st
     // The same pid with its real start time is a live holder: refused at once with waitMs 0.
     await writeFile(join(directory, LOCK_FILE), JSON.stringify({ ...reused, processStart: own, nonce: 'live' }));
     await assert.rejects(RunLock.acquire({ directory, command: 'prepare-image', waitMs: 0, log: silent }), (err: unknown) => err instanceof RunLockedError && err.exitCode === 8);
+    // Still live when the wall clock was stepped by more than the boot tolerance since it was taken
+    // (boot times are worked out from the wall clock): the start token settles it.
+    await writeFile(join(directory, LOCK_FILE), JSON.stringify({ ...reused, processStart: own, bootTime: bootTime() - 11 * 60_000, nonce: 'clock-stepped' }));
+    await assert.rejects(RunLock.acquire({ directory, command: 'provision', waitMs: 0, log: silent }), RunLockedError);
+    // The same pid and ticks under another boot is another process.
+    await writeFile(join(directory, LOCK_FILE), JSON.stringify({ ...reused, processStart: own!.replace(/^linux:[0-9a-f-]{36}:/, 'linux:00000000-0000-0000-0000-000000000000:'), nonce: 'other-boot' }));
+    await (await RunLock.acquire({ directory, command: 'provision', waitMs: 0, log: silent })).release();
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
@@ -168,6 +176,33 @@ test('many waiters on one stale lock: exactly one takes it over', async () => {
       await held[0]!.value.release();
       assert.deepEqual(await readdir(directory), [], 'no lock or guard file is left');
     }
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+});
+
+test('a lock file is never seen empty or half-written while it is being taken', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'winprov-lock-whole-'));
+  try {
+    const path = join(directory, LOCK_FILE);
+    const seen: string[] = [];
+    for (let round = 0; round < 100; round++) {
+      let done = false;
+      const taking = RunLock.acquire({ directory, command: 'provision', waitMs: 0, log: silent }).finally(() => (done = true));
+      // A synchronous read at every turn of the event loop, between the acquire's own file system steps.
+      while (!done) {
+        await new Promise((resolve) => setImmediate(resolve));
+        try {
+          seen.push(readFileSync(path, 'utf8'));
+        } catch {
+          // Not there (yet, or any more).
+        }
+      }
+      await (await taking).release();
+    }
+    assert.ok(seen.length > 0, 'some reads found the lock');
+    for (const text of seen) assert.ok(text.endsWith('}\n') && typeof JSON.parse(text).nonce === 'string', JSON.stringify(text));
+    assert.deepEqual(await readdir(directory), [], 'no lock or temporary file is left');
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
