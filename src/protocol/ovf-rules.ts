@@ -116,6 +116,8 @@ export function checkComputerName(value: Text, password: Text): string {
   if (!COMPUTER_NAME.test(value) || /^[0-9]+$/.test(value)) {
     throw invalid(field, 'must be 1 to 15 characters of letters, digits and hyphens, not all digits', value, password);
   }
+  // Azure's naming rules for a Windows computer name ("can't end with period or hyphen"); "-" alone too.
+  if (value.endsWith('-')) throw invalid(field, 'must not end with a hyphen', value, password);
   return value;
 }
 
@@ -136,7 +138,9 @@ export function checkAdminUsername(value: Text, password: Text): string {
     const code = `U+${hidden[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
     throw invalid(field, `must not contain invisible or direction-changing characters (${code} at position ${hidden.index + 1}: zero-width, bidirectional override, non-breaking space ...)`);
   }
-  if (RESERVED_USER_NAMES.has(value.toLowerCase())) {
+  // Windows matches account names case-insensitively by upper-casing (RtlUpcaseUnicodeString): "adminiſtrator"
+  // (U+017F) and "admın" (U+0131) are ADMINISTRATOR and ADMIN there, though lower-casing leaves them apart.
+  if (RESERVED_USER_NAMES.has(value.toLowerCase()) || RESERVED_USER_NAMES.has(value.toUpperCase().toLowerCase())) {
     const rule = 'must not be one of the names Azure reserves (administrator, admin, guest, root ...)';
     throw invalid(field, rule, value, password);
   }

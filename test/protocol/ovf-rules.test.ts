@@ -60,9 +60,10 @@ test('ComputerName must be 1 to 15 letters, digits and hyphens and not all digit
   for (const name of ['', 'a'.repeat(16), 'web_01', 'web.01', 'wéb', '0123456789']) {
     assertRule(ovf({ ComputerName: name }), 'ComputerName', COMPUTER_NAME_RULE);
   }
-  for (const name of ['a', 'A'.repeat(15), '1-2', 'WEB-01', '9a']) {
+  for (const name of ['a', 'A'.repeat(15), '1-2', 'WEB-01', '9a', '-web']) {
     assert.equal(parseOvfEnv(ovf({ ComputerName: name })).computerName, name);
   }
+  for (const name of ['-', 'web-', '1-']) assertRule(ovf({ ComputerName: name }), 'ComputerName', /must not end with a hyphen/);
 });
 
 test('ComputerName with surrounding whitespace is refused, not trimmed', () => {
@@ -126,6 +127,8 @@ test("AdminUsername must not be one of Azure's reserved names, in any case", () 
     }
   }
   assertRule(ovf({ AdminUsername: 'Administrator' }), 'AdminUsername', /reserves/);
+  // Letters that only upper-casing (as Windows compares account names) turns into the reserved ones.
+  for (const name of ['adminiſtrator', 'admın', 'ROOT', 'guesT', 'ſupport']) assertRule(ovf({ AdminUsername: name }), 'AdminUsername', /reserves/);
   assert.equal(parseOvfEnv(ovf({ AdminUsername: 'administrators' })).adminUsername, 'administrators');
 });
 
