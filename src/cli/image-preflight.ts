@@ -3,7 +3,7 @@ import type { AgentConfig } from '../config.ts';
 import type { ImageVerbs, Platform } from '../platform/platform.ts';
 import type { RemoteAccessInventory } from '../platform/image-types.ts';
 import { judgeImage, refusedSession, type Finding } from './image-check.ts';
-import { describeRemoval, isEmpty, planRemoval, readBaseline, type ImageBaseline, type RemovalPlan } from './remote-access.ts';
+import { describeKeptRules, describeRemoval, isEmpty, planRemoval, readBaseline, type ImageBaseline, type RemovalPlan } from './remote-access.ts';
 
 /**
  * Reads what prepare-image --check judges (and what prepare-image checks before it changes anything):
@@ -21,7 +21,7 @@ export interface Preflight {
 const README = 'README "Baking winprov into an image"';
 
 function remoteAccessFinding(inventory: RemoteAccessInventory, baseline: ImageBaseline | undefined, plan: RemovalPlan, beforePrepare: boolean, named: readonly string[], kept: boolean): Finding {
-  const inUse = plan.kept.map((k) => `certificate ${k.thumbprint} is kept: ${k.usedBy} uses it`);
+  const inUse = [...plan.kept.map((k) => `certificate ${k.thumbprint} is kept: ${k.usedBy} uses it`), ...describeKeptRules(plan)];
   if (!inventory.winrmRunning) {
     return { id: 'remote-access', status: 'WARN', detail: 'the WinRM service is not running, so its listeners could not be listed', fix: `start it ("Start-Service WinRM") and run the check again (${README})` };
   }

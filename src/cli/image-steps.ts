@@ -6,7 +6,7 @@ import type { Log } from '../util/log.ts';
 import { failures, formatFindings } from './image-check.ts';
 import { preflight } from './image-preflight.ts';
 import { rm } from 'node:fs/promises';
-import { baselinePath, describeRemoval, isEmpty, planRemoval, readBaseline, recordBaseline, writeBaseline, type ImageBaseline, type RemovalPlan } from './remote-access.ts';
+import { baselinePath, describeKeptRules, describeRemoval, isEmpty, planRemoval, readBaseline, recordBaseline, writeBaseline, type ImageBaseline, type RemovalPlan } from './remote-access.ts';
 
 /**
  * The steps prepare-image adds to its own (README "Baking winprov into an image"): --record-baseline at
@@ -84,11 +84,13 @@ async function removePlanned(config: Readonly<AgentConfig>, io: CommandIo, platf
   if (isEmpty(plan.removal) || config.dryRun) {
     for (const line of describeRemoval(plan.removal)) say(`remove ${line}`);
     for (const k of plan.kept) io.out(`keep the certificate ${k.thumbprint}: ${k.usedBy} uses it\n`);
+    for (const line of describeKeptRules(plan)) io.out(`${line}\n`);
     return;
   }
   const done = await platform.removeRemoteAccess(plan.removal);
   for (const line of describeRemoval(done)) say(`removed ${line}`);
   for (const k of [...plan.kept, ...done.kept]) io.out(`kept the certificate ${k.thumbprint}: ${k.usedBy} uses it\n`);
+  for (const line of describeKeptRules(plan)) io.out(`${line}\n`);
 }
 
 /**

@@ -84,6 +84,8 @@ export interface RemovalPlan {
   removal: RemoteAccessRemoval;
   /** Certificates that would have gone but a binding still uses, and why. */
   kept: { thumbprint: string; usedBy: string }[];
+  /** Rules that would have gone but open other ports too (a web server's, a range): left, and named. */
+  keptRules: { name: string; ports: number[] }[];
 }
 
 /**
@@ -104,13 +106,16 @@ export function planRemoval(inventory: RemoteAccessInventory, recorded: ImageBas
   });
   const remainingPorts = new Set(inventory.listeners.filter((l) => !listeners.includes(l)).map((l) => l.port));
   const removedPorts = new Set(listeners.map((l) => l.port).filter((p) => !remainingPorts.has(p)));
-  const rules = inventory.firewallRules
+  const matched = inventory.firewallRules
     .filter((r) => !isWindowsRule(r.name))
     .filter((r) => {
       if (baseline !== undefined && (baseline.build.firewallRules.includes(r.name) || !baseline.own.firewallRules.includes(r.name))) return true;
       return r.localPorts.length > 0 && r.localPorts.every((p) => removedPorts.has(p)) && !(baseline?.own.firewallRules.includes(r.name) ?? false);
-    })
-    .map((r) => r.name);
+    });
+  // A rule added during the build that opens 80 beside 5985, or 3389 and 5986, is the image's too:
+  // removing it whole would close the rest in every VM.
+  const rules = matched.filter((r) => !r.opensOtherPorts).map((r) => r.name);
+  const keptRules = matched.filter((r) => r.opensOtherPorts).map((r) => ({ name: r.name, ports: r.localPorts }));
   const own = new Set(baseline?.own.certificates ?? []);
   const wanted = new Set<string>(named);
   for (const l of listeners) if (l.certificateThumbprint !== '' && !own.has(l.certificateThumbprint)) wanted.add(l.certificateThumbprint);
@@ -126,7 +131,12 @@ export function planRemoval(inventory: RemoteAccessInventory, recorded: ImageBas
     if (usedBy !== undefined) kept.push({ thumbprint, usedBy });
     else certificates.push(thumbprint);
   }
-  return { removal: { listeners: listenerKeys, firewallRules: rules, certificates }, kept };
+  return { removal: { listeners: listenerKeys, firewallRules: rules, certificates }, kept, keptRules };
+}
+
+/** The rules left because they open more than remote access, each with what to do about it. */
+export function describeKeptRules(plan: RemovalPlan): string[] {
+  return plan.keptRules.map((r) => `keep the firewall rule ${r.name}: it opens other ports besides ${r.ports.join(', ')}; remove ${r.ports.length === 1 ? 'that port' : 'those ports'} from it by hand if the build added ${r.ports.length === 1 ? 'it' : 'them'}`);
 }
 
 export function isEmpty(removal: RemoteAccessRemoval): boolean {

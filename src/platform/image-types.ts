@@ -22,6 +22,8 @@ export interface RemoteFirewallRule {
   enabled: boolean;
   /** The WinRM ports among its local ports. */
   localPorts: number[];
+  /** It opens other local ports too (a range, a web server's): more than remote access, never removed whole. */
+  opensOtherPorts: boolean;
 }
 
 export interface MachineCertificate {

@@ -13,8 +13,8 @@ import type { SandboxMachine } from './machine.ts';
  */
 
 export interface SandboxImage {
-  /** Inbound rules besides winprov's own (e.g. the build's or Windows' WINRM-HTTP-In-TCP). */
-  firewallRules?: RemoteFirewallRule[];
+  /** Inbound rules besides winprov's own (e.g. the build's or Windows' WINRM-HTTP-In-TCP), with all their local ports. */
+  firewallRules?: Omit<RemoteFirewallRule, 'opensOtherPorts'>[];
   bindings?: CertificateBinding[];
   winrmRunning?: boolean;
   bitLocker?: ImageFacts['bitLocker'];
@@ -48,10 +48,10 @@ function winrmPorts(machine: MachineWithImage): number[] {
 export function readRemoteAccess(machine: MachineWithImage): RemoteAccessInventory {
   const image = machine.image ?? {};
   const ports = winrmPorts(machine);
-  const rules: RemoteFirewallRule[] = (machine.winrm?.firewallPorts ?? []).map((port) => ({ name: WINPROV_RULES[port] ?? `winprov-WinRM-${port}-In`, displayName: `winprov: WinRM (TCP ${port})`, enabled: true, localPorts: [port] }));
+  const rules: RemoteFirewallRule[] = (machine.winrm?.firewallPorts ?? []).map((port) => ({ name: WINPROV_RULES[port] ?? `winprov-WinRM-${port}-In`, displayName: `winprov: WinRM (TCP ${port})`, enabled: true, localPorts: [port], opensOtherPorts: false }));
   for (const rule of image.firewallRules ?? []) {
     const opened = rule.localPorts.filter((p) => ports.includes(p));
-    if (opened.length > 0) rules.push({ ...rule, localPorts: opened });
+    if (opened.length > 0) rules.push({ ...rule, localPorts: opened, opensOtherPorts: rule.localPorts.some((p) => !ports.includes(p)) });
   }
   const running = image.winrmRunning ?? true;
   return {

@@ -37,6 +37,7 @@ export function toRemoteAccess(verb: string, value: unknown): RemoteAccessInvent
       displayName: f.string('displayName'),
       enabled: f.boolean('enabled'),
       localPorts: f.list('localPorts').filter((p): p is number => typeof p === 'number'),
+      opensOtherPorts: f.boolean('opensOtherPorts'),
     })),
     certificates: items(verb, r, 'certificates').map((c) => ({ thumbprint: thumbprint(verb, c.string('thumbprint')), subject: c.string('subject'), hasPrivateKey: c.boolean('hasPrivateKey') })),
     bindings: items(verb, r, 'bindings').map((b) => ({ kind: b.string('kind'), name: b.string('name'), port: b.integer('port'), thumbprint: thumbprint(verb, b.string('thumbprint')) })),

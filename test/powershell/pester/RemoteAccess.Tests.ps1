@@ -58,6 +58,18 @@ Describe 'readRemoteAccess' {
         Should -Invoke Get-NetFirewallPortFilter -Times 1 -Exactly -ParameterFilter { $Protocol -eq 'TCP' }
     }
 
+    It 'marks a rule that opens other ports too, and leaves a Compatibility listener''s port (a web server''s) out of the scan' {
+        $State.wsman.listeners.Add(@{ address = '*'; transport = 'HTTP'; port = '80'; hostname = ''; enabled = 'true'; certificateThumbprint = ''; source = 'Compatibility' })
+        $State.firewallRules.Add(@{ name = 'IIS-WebServerRole-HTTP-In-TCP'; displayName = 'World Wide Web Services (HTTP Traffic-In)'; enabled = 'True'; direction = 'Inbound'; action = 'Allow'; profile = 'Any'; protocol = 'TCP'; localPort = @('80') })
+        $State.firewallRules.Add(@{ name = 'Hardening-Remote-In'; displayName = 'RDP and WinRM'; enabled = 'True'; direction = 'Inbound'; action = 'Allow'; profile = 'Any'; protocol = 'TCP'; localPort = @('3389', '5986') })
+        $answer = Get-WinprovRemoteAccess -Request $null
+        @($answer.firewallRules | ForEach-Object { $_.name }) | Should -Not -Contain 'IIS-WebServerRole-HTTP-In-TCP'
+        $hardening = $answer.firewallRules | Where-Object { $_.name -eq 'Hardening-Remote-In' }
+        $hardening.localPorts | Should -Be @(5986)
+        $hardening.opensOtherPorts | Should -BeTrue
+        ($answer.firewallRules | Where-Object { $_.name -eq 'winprov-WinRM-HTTPS-In' }).opensOtherPorts | Should -BeFalse
+    }
+
     It 'says WinRM is not running instead of failing' {
         (Find-TestEntry $State.services 'name' 'WinRM').status = 'Stopped'
         $answer = Get-WinprovRemoteAccess -Request $null

@@ -86,16 +86,20 @@ function Get-WinprovRemoteFirewallRules {
     # filters (one query for all TCP filters: piping every rule to Get-NetFirewallPortFilter takes
     # minutes on a full rule set). A filter's InstanceID is its rule's Name.
     param([Parameter(Mandatory = $true)] [string[]] $Ports)
+    # A rule that also opens other ports (a range, or IIS's 80 beside WinRM's) is reported as such: it is
+    # more than remote access, and removing it would close the rest.
     $found = @{}
     foreach ($filter in @(Get-NetFirewallPortFilter -Protocol TCP -ErrorAction Stop)) {
         $opened = @(@($filter.LocalPort) | Where-Object { $Ports -contains [string]$_ } | ForEach-Object { [int]$_ })
-        if ($opened.Count -gt 0) { $found[[string]$filter.InstanceID] = $opened }
+        $other = @(@($filter.LocalPort) | Where-Object { $Ports -notcontains [string]$_ }).Count -gt 0
+        if ($opened.Count -gt 0) { $found[[string]$filter.InstanceID] = @{ ports = $opened; other = $other } }
     }
     $rules = New-Object -TypeName System.Collections.Generic.List[object]
     if ($found.Keys.Count -eq 0) { return }
     foreach ($rule in @(Get-NetFirewallRule -Name ([string[]]$found.Keys) -ErrorAction SilentlyContinue)) {
         if ([string]$rule.Direction -ne 'Inbound') { continue }
-        $rules.Add(@{ name = [string]$rule.Name; displayName = [string]$rule.DisplayName; enabled = ([string]$rule.Enabled -eq 'True'); localPorts = [int[]]$found[[string]$rule.Name] })
+        $filter = $found[[string]$rule.Name]
+        $rules.Add(@{ name = [string]$rule.Name; displayName = [string]$rule.DisplayName; enabled = ([string]$rule.Enabled -eq 'True'); localPorts = [int[]]$filter.ports; opensOtherPorts = [bool]$filter.other })
     }
     return $rules.ToArray()
 }
@@ -119,8 +123,12 @@ function Get-WinprovMachineCertificates {
 function Get-WinprovRemoteAccess {
     param([Parameter(Mandatory = $true)] [AllowNull()] $Request)
     $winrm = Get-WinprovRemoteListeners
+    # WinRM's ports and those of listeners that could be the build's: a Compatibility listener (on 80 or
+    # 443, for older clients) is never removed, and its port is every web server's.
     $ports = @('5985', '5986')
-    foreach ($listener in $winrm.listeners) { if ($ports -notcontains [string]$listener.port) { $ports += [string]$listener.port } }
+    foreach ($listener in $winrm.listeners) {
+        if ([string]$listener.source -ne 'Compatibility' -and $ports -notcontains [string]$listener.port) { $ports += [string]$listener.port }
+    }
     return @{
         winrmRunning = $winrm.running
         listeners = $winrm.listeners
