@@ -37,11 +37,35 @@ export function specializeCommands(xml: string): SpecializeCommand[] {
   const run = deployment ? childOf(deployment, 'RunSynchronous', 'RunSynchronous', fail) : undefined;
   return (run ? childrenOf(run, 'RunSynchronousCommand', 'RunSynchronousCommand', fail) : []).map((command) => ({
     action: attributeOf(command, 'action'),
-    order: Number(textOf(command['Order'], 'Order', fail)),
+    // Digits only: Number() also reads "0x1", " 1.0 " and "1e0", which the schema's unsignedInt does not.
+    order: orderOf(textOf(command['Order'], 'Order', fail)),
     path: textOf(command['Path'], 'Path', fail) ?? '',
     description: textOf(command['Description'], 'Description', fail),
     willReboot: textOf(command['WillReboot'], 'WillReboot', fail),
   }));
+}
+
+function orderOf(text: string | undefined): number {
+  return text !== undefined && /^[0-9]{1,9}$/.test(text) ? Number(text) : Number.NaN;
+}
+
+/** The namespace of wcm:action (unattend schema: wcm:action="add" adds an entry to a list). */
+const WCM_NAMESPACE = 'http://schemas.microsoft.com/WMIConfig/2002/State';
+
+/**
+ * What the shared parser cannot see, since it drops namespace prefixes: every component declares the wcm
+ * prefix with its namespace, and every list entry is added with the prefixed attribute (a plain
+ * action="add", or wcm: bound to another namespace, is not the attribute Setup reads).
+ */
+function namespaceProblems(xml: string): string[] {
+  const problems: string[] = [];
+  for (const tag of xml.match(/<component\b[^>]*>/g) ?? []) {
+    if (!tag.includes(`xmlns:wcm="${WCM_NAMESPACE}"`)) problems.push(`${/name="([^"]*)"/.exec(tag)?.[1] ?? 'a'} component must declare xmlns:wcm="${WCM_NAMESPACE}"`);
+  }
+  for (const tag of xml.match(/<RunSynchronousCommand\b[^>]*>/g) ?? []) {
+    if (!/\swcm:action="add"/.test(tag)) problems.push('RunSynchronousCommand must carry wcm:action="add", with the wcm prefix');
+  }
+  return problems;
 }
 
 /** The command line that runs winprov with these arguments and always ends with exit code 0. */
@@ -55,7 +79,7 @@ export function unattendProblems(xml: string, expected: UnattendExpectation): st
   if (valid !== true) return [`not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`];
   try {
     const root = parseUnattend(xml);
-    return [...generalizeProblems(root), ...specializeProblems(root, xml, expected), ...oobeProblems(root), ...ownedSettings(root)];
+    return [...namespaceProblems(xml), ...generalizeProblems(root), ...specializeProblems(root, xml, expected), ...oobeProblems(root), ...ownedSettings(root)];
   } catch (err) {
     return [err instanceof Error ? err.message : String(err)];
   }
@@ -78,7 +102,7 @@ function specializeProblems(root: XmlNode, xml: string, expected: UnattendExpect
   const orders = new Set<number>();
   for (const command of commands) {
     if (command.action !== 'add') problems.push(`specialize pass: RunSynchronousCommand needs wcm:action="add", not ${command.action ?? '(absent)'}`);
-    if (!Number.isInteger(command.order) || command.order < 1 || orders.has(command.order)) problems.push(`specialize pass: Order ${command.order} must be a unique integer from 1`);
+    if (!Number.isInteger(command.order) || command.order < 1 || orders.has(command.order)) problems.push(`specialize pass: Order ${Number.isNaN(command.order) ? '(not digits)' : command.order} must be a unique integer from 1, in digits`);
     orders.add(command.order);
     if (command.path.length > PATH_LIMIT) problems.push(`specialize pass: Path is ${command.path.length} characters, over the limit of ${PATH_LIMIT}`);
     // winprov must end as success for Setup; OnRequest would give its exit codes a meaning (1, 2 = reboot).

@@ -62,6 +62,14 @@ test('a Path over 259 characters, a missing wcm:action or a repeated Order is re
   assert.match(unattendProblems(second('C:\\tool.exe', 2, ''), { winprovArguments: 'provision' }).join('\n'), /needs wcm:action="add"/);
   assert.match(unattendProblems(second('C:\\tool.exe', 1), { winprovArguments: 'provision' }).join('\n'), /Order 1 must be a unique integer/);
   assert.deepEqual(unattendProblems(second('C:\\tool.exe', 2), { winprovArguments: 'provision' }), []);
+  // What a parser that drops prefixes cannot see, and what Number() reads but the schema does not.
+  const problems = (xml: string) => unattendProblems(xml, { winprovArguments: 'provision' }).join('\n');
+  assert.match(problems(second('C:\\tool.exe', 2, ' action="add"')), /RunSynchronousCommand must carry wcm:action="add", with the wcm prefix/);
+  assert.match(problems(DEFAULT.replaceAll(' xmlns:wcm="http://schemas.microsoft.com/WMIConfig/2002/State"', '')), /Microsoft-Windows-Deployment component must declare xmlns:wcm=/);
+  assert.match(problems(DEFAULT.replaceAll('http://schemas.microsoft.com/WMIConfig/2002/State', 'http://example.com/wcm')), /must declare xmlns:wcm="http:\/\/schemas\.microsoft\.com\/WMIConfig\/2002\/State"/);
+  for (const order of ['0x2', ' 2.0 ', '2e0']) {
+    assert.match(problems(DEFAULT.replace('</RunSynchronous>', `<RunSynchronousCommand wcm:action="add"><Order>${order}</Order><Path>C:\\tool.exe</Path></RunSynchronousCommand></RunSynchronous>`)), /Order \(not digits\) must be a unique integer from 1, in digits/, order);
+  }
 });
 
 test('the OOBE pages must be skipped and drivers kept through generalize', () => {
