@@ -2,8 +2,8 @@
  * An HTTP/1.1 response read off a socket (RFC 9112), for the fabric client (http.ts). Strict where the
  * RFC lets a recipient choose: CRLF line ends, no folded headers, one Content-Length value, chunked as the
  * only transfer coding and never together with Content-Length (RFC 9112 6.1: "ought to be handled as an
- * error"), a capped head and a capped body. Interim 1xx responses are skipped. Fed chunk by chunk as
- * they arrive, split anywhere.
+ * error"), a capped head, a capped body and capped chunked framing. Interim 1xx responses are skipped.
+ * Fed chunk by chunk as they arrive, split anywhere; the body is copied out of them, none is kept.
  */
 
 /** Why a response could not be read. */
@@ -31,6 +31,14 @@ export interface ResponseHead {
 const MAX_HEAD_BYTES = 16 * 1024;
 /** A chunk-size line with its extensions. */
 const MAX_CHUNK_LINE_BYTES = 1024;
+/**
+ * Every byte of chunked framing (size lines, extensions, the CRLF after each chunk, trailers) in one body
+ * (RFC 9112 7.1). 1-byte chunks cost a parser step per body byte, and long extensions put a thousand wire
+ * bytes around each; chunks of 4 KiB need about 8 bytes each, 16 KiB for a body at the 8 MiB cap.
+ */
+const MAX_FRAMING_BYTES = 64 * 1024;
+/** The first body buffer when no Content-Length says how much to reserve; it doubles from there. */
+const FIRST_BODY_BUFFER = 16 * 1024;
 /** Interim (1xx) responses before the final one: a peer that sends them without end is refused, not waited on. */
 const MAX_INTERIM_RESPONSES = 8;
 
@@ -51,13 +59,18 @@ type State =
   | { at: 'until-close' }
   | { at: 'done' };
 
+/** The states that read chunked framing rather than body bytes (RFC 9112 7.1). */
+const FRAMING: ReadonlySet<State['at']> = new Set(['chunk-size', 'chunk-end', 'trailers']);
+
 export class ResponseReader {
   readonly #maxBodyBytes: number;
   #state: State = { at: 'head' };
   #pending: Buffer = Buffer.alloc(0);
   #head: ResponseHead | undefined;
-  #body: Buffer[] = [];
+  /** The body so far, copied in: a view into a socket read would keep the whole read alive. */
+  #body: Buffer = Buffer.alloc(0);
   #bodyBytes = 0;
+  #framingBytes = 0;
   #interim = 0;
 
   constructor(maxBodyBytes: number) {
@@ -79,7 +92,7 @@ export class ResponseReader {
   }
 
   get body(): Buffer {
-    return Buffer.concat(this.#body, this.#bodyBytes);
+    return this.#body.subarray(0, this.#bodyBytes);
   }
 
   /** Reads the bytes that arrived; throws ResponseReadError. Bytes after the response are ignored (Connection: close). */
@@ -87,7 +100,10 @@ export class ResponseReader {
     let data = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
     this.#pending = Buffer.alloc(0);
     while (data.length > 0 && this.#state.at !== 'done') {
+      const framing = FRAMING.has(this.#state.at);
       const used = this.#step(data);
+      if (framing) this.#framingBytes += used;
+      if (this.#framingBytes > MAX_FRAMING_BYTES) malformed(`the chunked framing (size lines, extensions, CRLFs, trailers) is over ${MAX_FRAMING_BYTES} bytes`);
       if (used === 0) {
         this.#pending = Buffer.from(data);
         return;
@@ -210,16 +226,23 @@ export class ResponseReader {
       if (!/^\d{1,15}$/.test(declared)) malformed(`Content-Length ${JSON.stringify(declared.slice(0, 20))} is not a number of bytes`);
       const length = Number(declared);
       if (length > this.#maxBodyBytes) throw new ResponseReadError({ kind: 'too-large', declared: length });
+      this.#body = Buffer.alloc(length);
       this.#state = length === 0 ? { at: 'done' } : { at: 'length', left: length };
     } else this.#state = { at: 'until-close' };
   }
 
   #append(bytes: Buffer): void {
-    if (bytes.length === 0) return;
-    this.#bodyBytes += bytes.length;
-    // Checked per piece, so an endless body never sits in memory beyond one piece over the cap.
-    if (this.#bodyBytes > this.#maxBodyBytes) throw new ResponseReadError({ kind: 'too-large', declared: undefined });
-    this.#body.push(bytes);
+    const size = this.#bodyBytes + bytes.length;
+    // Checked before the copy, so an endless body never takes memory beyond the cap.
+    if (size > this.#maxBodyBytes) throw new ResponseReadError({ kind: 'too-large', declared: undefined });
+    if (size > this.#body.length) {
+      // Doubling, up to the cap: a body of many pieces is copied about twice in all, not once per piece.
+      const grown = Buffer.alloc(Math.min(this.#maxBodyBytes, Math.max(size, 2 * this.#body.length, FIRST_BODY_BUFFER)));
+      this.#body.copy(grown, 0, 0, this.#bodyBytes);
+      this.#body = grown;
+    }
+    bytes.copy(this.#body, this.#bodyBytes);
+    this.#bodyBytes = size;
   }
 }
 

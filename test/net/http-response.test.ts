@@ -24,9 +24,9 @@ function problem(fn: () => unknown): ResponseProblem {
   assert.fail('expected the response to be refused');
 }
 
-function malformed(text: string, rule: RegExp): void {
+function malformed(text: string, rule: RegExp, max = MAX): void {
   for (const step of [1, 7, text.length]) {
-    const p = problem(() => read(text, { step, end: true }));
+    const p = problem(() => read(text, { step, end: true, max }));
     assert.equal(p.kind, 'malformed', `${JSON.stringify(text.slice(0, 60))} in steps of ${step}`);
     assert.match((p as { rule: string }).rule, rule);
   }
@@ -98,6 +98,18 @@ test('a malformed chunked body is refused', () => {
   malformed(`${head}0\r\nnot a trailer\r\n\r\n`, /trailer line/);
   // Short trailer lines without end: counted against the head's cap, though each is dropped.
   malformed(`${head}0\r\n${'X: y\r\n'.repeat(4000)}`, /trailer section is over 16384 bytes/);
+});
+
+test('a body of 1-byte chunks is read whole while its framing stays within 64 KiB, and refused past that', () => {
+  const head = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
+  // 10000 chunks of "1\r\nX\r\n": 10000 body bytes and 50000 bytes of framing.
+  const small = read(`${head}${'1\r\nX\r\n'.repeat(10_000)}0\r\n\r\n`, { max: 64 * 1024, step: 4096 });
+  assert.equal(small.done, true);
+  assert.equal(small.body.toString(), 'X'.repeat(10_000));
+  // 14000 of them put 70000 bytes of framing around a body far under the cap.
+  malformed(`${head}${'1\r\nX\r\n'.repeat(14_000)}0\r\n\r\n`, /chunked framing \(size lines, extensions, CRLFs, trailers\) is over 65536 bytes/, 64 * 1024);
+  // Long extensions on 1-byte chunks: 70 of them are enough.
+  malformed(`${head}${`1;${'e'.repeat(1000)}\r\nX\r\n`.repeat(70)}0\r\n\r\n`, /chunked framing .* is over 65536 bytes/, 64 * 1024);
 });
 
 test('a body over the cap is refused: declared, in a chunk size, or while it runs until close', () => {

@@ -194,6 +194,21 @@ test('an endless chunked body is cut off at the cap', async (t) => {
   assert.ok(written < 50_000_000, 'the server was stopped long before it finished');
 });
 
+test('a body sent in 1-byte chunks is read whole within the framing allowance, and refused past it', async (t) => {
+  const oneByteChunks = (count: number): string => `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${'1\r\nX\r\n'.repeat(count)}0\r\n\r\n`;
+  let count = 10_000;
+  const server = await tcpServer((socket) => socket.once('data', () => socket.end(oneByteChunks(count))));
+  t.after(server.close);
+  const url = server.url('/machine/?comp=certificates&incarnation=1');
+  const response = await httpRequest(base(url, { maxResponseBytes: 64 * 1024 }));
+  assert.equal(response.body.toString(), 'X'.repeat(10_000));
+  // 14000 chunks: 70000 bytes of framing around 14000 body bytes.
+  count = 14_000;
+  const err = await expectError(httpRequest(base(url, { maxResponseBytes: 64 * 1024 })), 'WIRESERVER_UNREACHABLE', url);
+  assert.match(err.reason, /not valid HTTP\/1\.1: the chunked framing \(size lines, extensions, CRLFs, trailers\) is over 65536 bytes/);
+  assert.equal(err.context['failure'], 'connection');
+});
+
 test('a chunked response is read whole, and the request goes out as one HTTP/1.1 head with Host', async (t) => {
   let head = '';
   const server = await tcpServer((socket) => {
