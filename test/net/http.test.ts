@@ -176,6 +176,43 @@ test('a declared body over the cap is refused before it is read', async (t) => {
   assert.match(err.reason, /2000 bytes is over the limit of 1000/);
 });
 
+test('a status over the size cap still decides: 503 is retried with its Retry-After, 410 is GOAL_STATE_CHANGED, 400 fails at once', async (t) => {
+  const answers: string[] = [];
+  let requests = 0;
+  const server = await tcpServer((socket) => socket.once('data', () => socket.end(answers[requests++] ?? 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')));
+  t.after(server.close);
+  const url = server.url('/machine/?comp=goalstate');
+  const huge = (status: string): string => `HTTP/1.1 ${status}\r\nRetry-After: 0\r\nContent-Length: 99999999999\r\n\r\n`;
+  answers.push(huge('503 Service Unavailable'), huge('503 Service Unavailable'));
+  const events: RetryEvent[] = [];
+  const response = await fabricRequest({ ...base(url), policy: FAST, onRetry: (e) => events.push(e) });
+  assert.equal(response.body.toString(), 'ok');
+  assert.equal(requests, 3);
+  assert.deepEqual(events.map((e) => [e.reason, (e.error as WireServerError).status]), [['backoff', 503], ['backoff', 503]]);
+  assert.match((events[0]!.error as WireServerError).reason, /HTTP 503: the response body of 99999999999 bytes is over the limit of 65536 \(not read\)$/);
+  assert.equal((events[0]!.error as WireServerError).context['retryAfter'], '0');
+
+  for (const [status, code] of [['410 Gone', 'GOAL_STATE_CHANGED'], ['400 Bad Request', 'WIRESERVER_HTTP']] as const) {
+    requests = 0;
+    answers.splice(0, answers.length, huge(status));
+    const err = await expectError(fabricRequest({ ...base(url), policy: FAST }), code, url);
+    assert.equal(err.status, Number(status.slice(0, 3)));
+    assert.equal(requests, 1, status);
+  }
+});
+
+test('a 2xx over the size cap fails at once, and counts as a report that reached the fabric (ready.ts)', async (t) => {
+  let requests = 0;
+  const server = await tcpServer((socket) => socket.once('data', () => (requests++, socket.end('HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n'))));
+  t.after(server.close);
+  const url = server.url('/machine?comp=health');
+  const err = await expectError(fabricRequest({ ...base(url, { method: 'POST', body: '<Health/>' }), policy: FAST }), 'WIRESERVER_HTTP', `POST ${url}`);
+  assert.match(err.reason, /HTTP 200, but the response body of 99999999999 bytes is over the limit of 65536$/);
+  assert.equal(err.status, 200);
+  assert.equal(requests, 1);
+  assert.equal(answerLost(err), true);
+});
+
 test('an endless chunked body is cut off at the cap', async (t) => {
   let written = 0;
   const server = await httpServer((_req, res) => {
