@@ -70,6 +70,7 @@ export class ResponseReader {
   /** The body so far, copied in: a view into a socket read would keep the whole read alive. */
   #body: Buffer = Buffer.alloc(0);
   #bodyBytes = 0;
+  #declared: number | undefined;
   #framingBytes = 0;
   #interim = 0;
 
@@ -89,6 +90,11 @@ export class ResponseReader {
 
   get bodyBytes(): number {
     return this.#bodyBytes;
+  }
+
+  /** The body's length as Content-Length gives it; undefined for a chunked body or one that runs until close. */
+  get declaredLength(): number | undefined {
+    return this.#declared;
   }
 
   get body(): Buffer {
@@ -148,7 +154,7 @@ export class ResponseReader {
         const line = this.#line(data, MAX_CHUNK_LINE_BYTES, 'a chunk-size line');
         if (line === undefined) return 0;
         const match = CHUNK_LINE.exec(line.text);
-        if (match === null) malformed(`the chunk-size line ${JSON.stringify(line.text.slice(0, 40))} is not a hexadecimal size`);
+        if (match === null) malformed(`the chunk-size line ${quoted(line.text)} is not a hexadecimal size`);
         const size = Number.parseInt(match[1]!, 16);
         if (this.#bodyBytes + size > this.#maxBodyBytes) throw new ResponseReadError({ kind: 'too-large', declared: undefined });
         this.#state = size === 0 ? { at: 'trailers', bytes: 0 } : { at: 'chunk-data', left: size };
@@ -168,7 +174,7 @@ export class ResponseReader {
         state.bytes += line.used;
         if (state.bytes > MAX_HEAD_BYTES) malformed(`the trailer section is over ${MAX_HEAD_BYTES} bytes`);
         if (line.text === '') this.#state = { at: 'done' };
-        else if (!HEADER_LINE.test(line.text)) malformed(`the trailer line ${JSON.stringify(line.text.slice(0, 40))} is not a header field`);
+        else if (!HEADER_LINE.test(line.text)) malformed(`the trailer line ${quoted(line.text)} is not a header field`);
         return line.used;
       }
       case 'done':
@@ -193,13 +199,13 @@ export class ResponseReader {
     const lines = text.split('\r\n');
     const statusLine = lines[0]!;
     const status = STATUS_LINE.exec(statusLine);
-    if (status === null) malformed(`the status line ${JSON.stringify(statusLine.slice(0, 40))} is not "HTTP/1.x <3-digit status> <reason>"`);
+    if (status === null) malformed(`the status line ${quoted(statusLine)} is not "HTTP/1.x <3-digit status> <reason>"`);
     const headers: Record<string, string> = {};
     const lengths = new Set<string>();
     for (const line of lines.slice(1)) {
       if (/^[ \t]/.test(line)) malformed('a header line is folded (obs-fold, RFC 9112 5.2)');
       const field = HEADER_LINE.exec(line);
-      if (field === null) malformed(`the header line ${JSON.stringify(line.slice(0, 40))} is not "name: value" with visible characters`);
+      if (field === null) malformed(`the header line ${quoted(line)} is not "name: value" with visible characters`);
       const name = field[1]!.toLowerCase();
       const value = field[2]!;
       if (name === 'content-length') for (const part of value.split(',')) lengths.add(part.trim());
@@ -213,19 +219,20 @@ export class ResponseReader {
       return;
     }
     this.#head = { status: code, headers };
-    if (lengths.size > 1) malformed(`Content-Length has differing values (${[...lengths].join(', ').slice(0, 60)})`);
+    if (lengths.size > 1) malformed(`Content-Length has differing values (${printable([...lengths].join(', '), 60)})`);
     const transferEncoding = headers['transfer-encoding'];
     if (transferEncoding !== undefined) {
-      if (transferEncoding.trim().toLowerCase() !== 'chunked') malformed(`the transfer coding ${JSON.stringify(transferEncoding.slice(0, 40))} is not supported (only chunked)`);
+      if (transferEncoding.trim().toLowerCase() !== 'chunked') malformed(`the transfer coding ${quoted(transferEncoding)} is not supported (only chunked)`);
       if (lengths.size > 0) malformed('the response has both Transfer-Encoding and Content-Length');
     }
     if (code === 204 || code === 304) this.#state = { at: 'done' };
     else if (transferEncoding !== undefined) this.#state = { at: 'chunk-size' };
     else if (lengths.size === 1) {
       const declared = [...lengths][0]!;
-      if (!/^\d{1,15}$/.test(declared)) malformed(`Content-Length ${JSON.stringify(declared.slice(0, 20))} is not a number of bytes`);
+      if (!/^\d{1,15}$/.test(declared)) malformed(`Content-Length ${quoted(declared, 20)} is not a number of bytes`);
       const length = Number(declared);
       if (length > this.#maxBodyBytes) throw new ResponseReadError({ kind: 'too-large', declared: length });
+      this.#declared = length;
       this.#body = Buffer.alloc(length);
       this.#state = length === 0 ? { at: 'done' } : { at: 'length', left: length };
     } else this.#state = { at: 'until-close' };
@@ -248,4 +255,29 @@ export class ResponseReader {
 
 function malformed(rule: string): never {
   throw new ResponseReadError({ kind: 'malformed', rule });
+}
+
+/**
+ * Text from the peer as an error reason shows it: printable ASCII only, anything else escaped (\xNN up to
+ * U+00FF, \u{...} above) and a backslash doubled, so a header or a body cannot put a control sequence
+ * (C0, or C1 from a byte 0x80-0x9F), a line separator or a bidirectional override into a log line or a
+ * terminal. At most `max` characters, never cutting an escape in two.
+ */
+export function printable(text: string, max: number): string {
+  let shown = '';
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    let piece = char;
+    if (char === '\\') piece = '\\\\';
+    else if (code > 0xff) piece = `\\u{${code.toString(16)}}`;
+    else if (code < 0x20 || code > 0x7e) piece = `\\x${code.toString(16).padStart(2, '0')}`;
+    if (shown.length + piece.length > max) break;
+    shown += piece;
+  }
+  return shown;
+}
+
+/** Header-derived text in a reason: quoted, printable, at most `max` characters inside the quotes. */
+function quoted(text: string, max = 40): string {
+  return `"${printable(text, max)}"`;
 }

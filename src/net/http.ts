@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { WireServerError } from '../errors.ts';
-import { ResponseReadError, ResponseReader, type ResponseHead } from './http-response.ts';
+import { ResponseReadError, ResponseReader, printable, type ResponseHead } from './http-response.ts';
 import { withRetry } from './retry.ts';
 import { monotonicMs } from '../util/monotonic.ts';
 import type { RetryableFailure, RetryEvent, RetryPolicy } from './retry.ts';
@@ -98,7 +98,7 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
         // The request was written: a close before the answer is what node:http called a socket hang up
         // (ECONNRESET), and ready.ts counts it as an attempt that may have reached the fabric.
         if (reader.head === undefined) return fail('WIRESERVER_UNREACHABLE', 'the connection closed before a complete answer (ECONNRESET: socket hang up)', 'connection', { errno: 'ECONNRESET' });
-        const declared = reader.head.headers['content-length'] ?? 'the chunked';
+        const declared = reader.declaredLength ?? 'the chunked';
         return fail('WIRESERVER_UNREACHABLE', `the connection closed after ${reader.bodyBytes} of ${declared} body bytes (truncated response)`, 'connection', { status: status() });
       }
       return fail('WIRESERVER_UNREACHABLE', `the response is not valid HTTP/1.1: ${problem.rule}`, 'connection', { status: status() });
@@ -247,9 +247,9 @@ function statusError(req: HttpRequest, res: Pick<HttpResponse, 'status' | 'heade
   });
 }
 
-/** Up to 200 characters of a body as text, control characters turned into single spaces. */
+/** Up to 200 characters of a body as text: control characters turned into single spaces, the rest printable (http-response.ts). */
 function bodyExcerpt(body: Buffer): string {
-  return body.subarray(0, 800).toString('utf8').replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim().slice(0, 200);
+  return printable(body.subarray(0, 800).toString('utf8').replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim(), 200);
 }
 
 function parseHttpUrl(req: HttpRequest): URL {

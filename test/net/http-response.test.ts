@@ -90,6 +90,26 @@ test('a malformed head is refused, naming the rule it breaks', () => {
   malformed('HTTP/1.1 100 Continue\r\n\r\n'.repeat(9), /more than 8 interim \(1xx\) responses/);
 });
 
+test('header text in a rule is printable ASCII: C1 bytes (0x80-0x9F), other high bytes and controls are escaped', () => {
+  const printableOnly = /^[\x20-\x7e]*$/;
+  const cases: [string, RegExp][] = [
+    ['HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\x9b2J\x9b31mFORGED\r\n\r\n', /differing values \(1, 2\\x9b2J\\x9b31mFORGED\)$/],
+    ['HTTP/1.1 200 OK\r\nContent-Length: 2\x85\r\n\r\n', /Content-Length "2\\x85" is not a number of bytes/],
+    ['HTTP/1.1 200 OK\r\nTransfer-Encoding: \x9b2Kgzip\\\r\n\r\n', /transfer coding "\\x9b2Kgzip\\\\" is not supported/],
+    ['HTTP/1.1 200 \x9b31mOK\x00\r\n\r\n', /status line "HTTP\/1\.1 200 \\x9b31mOK\\x00" is not/],
+    ['HTTP/1.1 200 OK\r\nX: a\x07\xff\r\n\r\n', /header line "X: a\\x07\\xff" is not/],
+    ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\x9bzz\r\n', /chunk-size line "\\x9bzz" is not/],
+  ];
+  for (const [text, rule] of cases) {
+    malformed(text, rule);
+    const p = problem(() => read(text, { end: true }));
+    assert.match((p as { rule: string }).rule, printableOnly, text);
+  }
+  // Long values are cut at 40 characters, never inside an escape.
+  const long = problem(() => read(`HTTP/1.1 200 OK\r\nTransfer-Encoding: ${'\x9b'.repeat(30)}\r\n\r\n`));
+  assert.match((long as { rule: string }).rule, /coding "(\\x9b){10}" is not/);
+});
+
 test('a malformed chunked body is refused', () => {
   const head = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
   malformed(`${head}zz\r\n`, /chunk-size line "zz" is not a hexadecimal size/);

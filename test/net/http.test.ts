@@ -382,6 +382,25 @@ test('fabricRequest fails fast on 400 with the status and a clean body excerpt',
   assert.equal(err.reason.split('HTTP 400: ')[1]!.length, 200);
 });
 
+test('reasons show a response only as printable ASCII: C1 in a header, bidi overrides and line separators in a body are escaped', async (t) => {
+  const body = Buffer.from('denied\u202E)txt.exe\u2028INFO forged\u2029\u200E\u200F\u202A\u202B\u202C\u202D\u2066\u2067\u2068\u2069 caf\u00e9\\', 'utf8');
+  const answers = [
+    Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\x9b2K FORGED\r\n\r\n', 'latin1'),
+    Buffer.concat([Buffer.from(`HTTP/1.1 403 Forbidden\r\nContent-Length: ${body.length}\r\n\r\n`), body]),
+  ];
+  const server = await tcpServer((socket) => socket.once('data', () => socket.end(answers.shift()!)));
+  t.after(server.close);
+  const url = server.url('/machine/?comp=goalstate');
+  const header = await expectError(httpRequest(base(url)), 'WIRESERVER_UNREACHABLE', url);
+  assert.match(header.reason, /Content-Length has differing values \(1, 2\\x9b2K FORGED\)$/);
+  const excerpt = await expectError(fabricRequest({ ...base(url), policy: FAST }), 'WIRESERVER_HTTP', url);
+  assert.equal(
+    excerpt.reason.split('HTTP 403: ')[1],
+    'denied\\u{202e})txt.exe\\u{2028}INFO forged\\u{2029}\\u{200e}\\u{200f}\\u{202a}\\u{202b}\\u{202c}\\u{202d}\\u{2066}\\u{2067}\\u{2068}\\u{2069} caf\\xe9\\\\',
+  );
+  for (const err of [header, excerpt]) assert.match(err.reason, /^[\x20-\x7e]*$/);
+});
+
 test('fabricRequest with okStatuses treats another 2xx as an error', async (t) => {
   const server = await httpServer((_req, res) => res.end());
   t.after(server.close);
