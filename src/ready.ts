@@ -117,6 +117,9 @@ export function answerLost(error: unknown): boolean {
   // The fabric said 2xx, so it took the report; http.ts refused only the body, over the size cap.
   if (last.code === 'WIRESERVER_HTTP') return last.context['body'] === 'over-limit' && isSuccess(last.status);
   if (last.code !== 'WIRESERVER_UNREACHABLE') return false;
+  // After a 2xx head, a body cut short or malformed is a lost answer. A response unreadable before its
+  // status (bare LF line ends, HTTP/0.9: http-response.ts) came from something, but says nothing of
+  // whether the fabric took the report: it carries neither a status nor an errno, and is not counted.
   if (last.status !== undefined) return isSuccess(last.status);
   return ['ECONNRESET', 'EPIPE', 'ECONNABORTED'].includes(String(last.context['errno']));
 }

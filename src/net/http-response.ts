@@ -121,6 +121,9 @@ export class ResponseReader {
   /** The peer closed the connection: the end of a body that runs until close, else a truncation. */
   end(): void {
     if (this.#state.at === 'until-close') this.#state = { at: 'done' };
+    // Bytes that never made a head are an answer this reader cannot read, not one cut short: bare LF
+    // line ends (RFC 9112 2.2 lets a recipient refuse them), or an HTTP/0.9 reply with no head at all.
+    if (this.#state.at === 'head' && this.#pending.length > 0) malformed(`the response head never ended with CRLF CRLF (${headEnding(this.#pending)})`);
     if (this.#state.at !== 'done') throw new ResponseReadError({ kind: 'truncated' });
   }
 
@@ -251,6 +254,13 @@ export class ResponseReader {
     bytes.copy(this.#body, this.#bodyBytes);
     this.#bodyBytes = size;
   }
+}
+
+/** What the bytes of a head that never ended look like, for the rule's reason. */
+function headEnding(bytes: Buffer): string {
+  const text = bytes.toString('latin1');
+  const shape = !'HTTP/'.startsWith(text.slice(0, 5)) ? ', not starting with "HTTP/"' : /(?:^|[^\r])\n/.test(text) ? ', with bare LF line ends' : '';
+  return `${bytes.length} bytes received${shape}`;
 }
 
 function malformed(rule: string): never {

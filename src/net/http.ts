@@ -95,8 +95,9 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
       const { problem } = err;
       if (problem.kind === 'too-large') return overLimit(reader.head!, problem.declared ?? `more than ${req.maxResponseBytes}`);
       if (problem.kind === 'truncated') {
-        // The request was written: a close before the answer is what node:http called a socket hang up
-        // (ECONNRESET), and ready.ts counts it as an attempt that may have reached the fabric.
+        // The request was written: a close before any byte of the answer is what node:http called a socket
+        // hang up (ECONNRESET), and ready.ts counts it as an attempt that may have reached the fabric.
+        // (Bytes that never made a head are a malformed response, not this: http-response.ts end().)
         if (reader.head === undefined) return fail('WIRESERVER_UNREACHABLE', 'the connection closed before a complete answer (ECONNRESET: socket hang up)', 'connection', { errno: 'ECONNRESET' });
         const declared = reader.declaredLength ?? 'the chunked';
         return fail('WIRESERVER_UNREACHABLE', `the connection closed after ${reader.bodyBytes} of ${declared} body bytes (truncated response)`, 'connection', { status: status() });

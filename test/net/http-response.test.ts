@@ -144,6 +144,13 @@ test('a connection that ends early is a truncated response', () => {
   assert.deepEqual(problem(() => read('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc', { end: true })), { kind: 'truncated' });
   assert.deepEqual(problem(() => read('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel', { end: true })), { kind: 'truncated' });
   assert.deepEqual(problem(() => read('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n', { end: true })), { kind: 'truncated' });
-  assert.deepEqual(problem(() => read('HTTP/1.1 200 OK\r\nContent-Le', { end: true })), { kind: 'truncated' });
   assert.deepEqual(problem(() => read('', { end: true })), { kind: 'truncated' });
+  assert.deepEqual(problem(() => read('HTTP/1.1 100 Continue\r\n\r\n', { end: true })), { kind: 'truncated' });
+});
+
+test('a head that never ends before the connection closes is malformed, not truncated', () => {
+  malformed('HTTP/1.1 200 OK\nContent-Length: 2\n\nhi', /^the response head never ended with CRLF CRLF \(37 bytes received, with bare LF line ends\)$/);
+  malformed('hello world', /^the response head never ended with CRLF CRLF \(11 bytes received, not starting with "HTTP\/"\)$/);
+  malformed('HTTP/1.1 200 OK\r\nContent-Le', /^the response head never ended with CRLF CRLF \(27 bytes received\)$/);
+  malformed('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\n\n', /never ended with CRLF CRLF \(17 bytes received, with bare LF/);
 });

@@ -283,6 +283,24 @@ test('a response that is not HTTP/1.1 is WIRESERVER_UNREACHABLE naming the rule,
   assert.equal(connections, 2);
 });
 
+test('a head that never ends (bare LF, HTTP/0.9) is a malformed response, not a lost answer as a close before any byte is (ready.ts)', async (t) => {
+  const answers = ['HTTP/1.1 200 OK\nContent-Length: 2\n\nhi', 'hello world', ''];
+  const server = await tcpServer((socket) => socket.once('data', () => socket.end(answers.shift()!)));
+  t.after(server.close);
+  const url = server.url('/machine?comp=health');
+  const post = (): Promise<unknown> => httpRequest(base(url, { method: 'POST', body: '<Health/>' }));
+  for (const rule of [/never ended with CRLF CRLF \(37 bytes received, with bare LF line ends\)$/, /never ended with CRLF CRLF \(11 bytes received, not starting with "HTTP\/"\)$/]) {
+    const err = await expectError(post(), 'WIRESERVER_UNREACHABLE', `POST ${url}`);
+    assert.match(err.reason, /not valid HTTP\/1\.1: the response head/);
+    assert.match(err.reason, rule);
+    assert.equal(err.context['failure'], 'connection');
+    assert.equal(answerLost(err), false);
+  }
+  const hangUp = await expectError(post(), 'WIRESERVER_UNREACHABLE', `POST ${url}`);
+  assert.match(hangUp.reason, /closed before a complete answer \(ECONNRESET: socket hang up\)/);
+  assert.equal(answerLost(hangUp), true);
+});
+
 test('a header value with CR or LF is refused before anything is sent, and the reason does not carry it', async (t) => {
   let connections = 0;
   const server = await tcpServer(() => (connections += 1));
