@@ -2,8 +2,8 @@
  * An HTTP/1.1 response read off a socket (RFC 9112), for the fabric client (http.ts). Strict where the
  * RFC lets a recipient choose: CRLF line ends, no folded headers, one Content-Length value, chunked as the
  * only transfer coding and never together with Content-Length (RFC 9112 6.1: "ought to be handled as an
- * error"), a capped head and a capped body. Interim 1xx responses are skipped. Fed chunk by chunk as
- * they arrive, split anywhere.
+ * error"), a capped head, a capped body and capped chunked framing. Interim 1xx responses are skipped.
+ * Fed chunk by chunk as they arrive, split anywhere; the body is copied out of them, none is kept.
  */
 
 /** Why a response could not be read. */
@@ -31,6 +31,14 @@ export interface ResponseHead {
 const MAX_HEAD_BYTES = 16 * 1024;
 /** A chunk-size line with its extensions. */
 const MAX_CHUNK_LINE_BYTES = 1024;
+/**
+ * Every byte of chunked framing (size lines, extensions, the CRLF after each chunk, trailers) in one body
+ * (RFC 9112 7.1). 1-byte chunks cost a parser step per body byte, and long extensions put a thousand wire
+ * bytes around each; chunks of 4 KiB need about 8 bytes each, 16 KiB for a body at the 8 MiB cap.
+ */
+const MAX_FRAMING_BYTES = 64 * 1024;
+/** The first body buffer when no Content-Length says how much to reserve; it doubles from there. */
+const FIRST_BODY_BUFFER = 16 * 1024;
 /** Interim (1xx) responses before the final one: a peer that sends them without end is refused, not waited on. */
 const MAX_INTERIM_RESPONSES = 8;
 
@@ -51,13 +59,19 @@ type State =
   | { at: 'until-close' }
   | { at: 'done' };
 
+/** The states that read chunked framing rather than body bytes (RFC 9112 7.1). */
+const FRAMING: ReadonlySet<State['at']> = new Set(['chunk-size', 'chunk-end', 'trailers']);
+
 export class ResponseReader {
   readonly #maxBodyBytes: number;
   #state: State = { at: 'head' };
   #pending: Buffer = Buffer.alloc(0);
   #head: ResponseHead | undefined;
-  #body: Buffer[] = [];
+  /** The body so far, copied in: a view into a socket read would keep the whole read alive. */
+  #body: Buffer = Buffer.alloc(0);
   #bodyBytes = 0;
+  #declared: number | undefined;
+  #framingBytes = 0;
   #interim = 0;
 
   constructor(maxBodyBytes: number) {
@@ -78,8 +92,13 @@ export class ResponseReader {
     return this.#bodyBytes;
   }
 
+  /** The body's length as Content-Length gives it; undefined for a chunked body or one that runs until close. */
+  get declaredLength(): number | undefined {
+    return this.#declared;
+  }
+
   get body(): Buffer {
-    return Buffer.concat(this.#body, this.#bodyBytes);
+    return this.#body.subarray(0, this.#bodyBytes);
   }
 
   /** Reads the bytes that arrived; throws ResponseReadError. Bytes after the response are ignored (Connection: close). */
@@ -87,7 +106,10 @@ export class ResponseReader {
     let data = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
     this.#pending = Buffer.alloc(0);
     while (data.length > 0 && this.#state.at !== 'done') {
+      const framing = FRAMING.has(this.#state.at);
       const used = this.#step(data);
+      if (framing) this.#framingBytes += used;
+      if (this.#framingBytes > MAX_FRAMING_BYTES) malformed(`the chunked framing (size lines, extensions, CRLFs, trailers) is over ${MAX_FRAMING_BYTES} bytes`);
       if (used === 0) {
         this.#pending = Buffer.from(data);
         return;
@@ -99,6 +121,9 @@ export class ResponseReader {
   /** The peer closed the connection: the end of a body that runs until close, else a truncation. */
   end(): void {
     if (this.#state.at === 'until-close') this.#state = { at: 'done' };
+    // Bytes that never made a head are an answer this reader cannot read, not one cut short: bare LF
+    // line ends (RFC 9112 2.2 lets a recipient refuse them), or an HTTP/0.9 reply with no head at all.
+    if (this.#state.at === 'head' && this.#pending.length > 0) malformed(`the response head never ended with CRLF CRLF (${headEnding(this.#pending)})`);
     if (this.#state.at !== 'done') throw new ResponseReadError({ kind: 'truncated' });
   }
 
@@ -132,7 +157,7 @@ export class ResponseReader {
         const line = this.#line(data, MAX_CHUNK_LINE_BYTES, 'a chunk-size line');
         if (line === undefined) return 0;
         const match = CHUNK_LINE.exec(line.text);
-        if (match === null) malformed(`the chunk-size line ${JSON.stringify(line.text.slice(0, 40))} is not a hexadecimal size`);
+        if (match === null) malformed(`the chunk-size line ${quoted(line.text)} is not a hexadecimal size`);
         const size = Number.parseInt(match[1]!, 16);
         if (this.#bodyBytes + size > this.#maxBodyBytes) throw new ResponseReadError({ kind: 'too-large', declared: undefined });
         this.#state = size === 0 ? { at: 'trailers', bytes: 0 } : { at: 'chunk-data', left: size };
@@ -152,7 +177,7 @@ export class ResponseReader {
         state.bytes += line.used;
         if (state.bytes > MAX_HEAD_BYTES) malformed(`the trailer section is over ${MAX_HEAD_BYTES} bytes`);
         if (line.text === '') this.#state = { at: 'done' };
-        else if (!HEADER_LINE.test(line.text)) malformed(`the trailer line ${JSON.stringify(line.text.slice(0, 40))} is not a header field`);
+        else if (!HEADER_LINE.test(line.text)) malformed(`the trailer line ${quoted(line.text)} is not a header field`);
         return line.used;
       }
       case 'done':
@@ -177,13 +202,13 @@ export class ResponseReader {
     const lines = text.split('\r\n');
     const statusLine = lines[0]!;
     const status = STATUS_LINE.exec(statusLine);
-    if (status === null) malformed(`the status line ${JSON.stringify(statusLine.slice(0, 40))} is not "HTTP/1.x <3-digit status> <reason>"`);
+    if (status === null) malformed(`the status line ${quoted(statusLine)} is not "HTTP/1.x <3-digit status> <reason>"`);
     const headers: Record<string, string> = {};
     const lengths = new Set<string>();
     for (const line of lines.slice(1)) {
       if (/^[ \t]/.test(line)) malformed('a header line is folded (obs-fold, RFC 9112 5.2)');
       const field = HEADER_LINE.exec(line);
-      if (field === null) malformed(`the header line ${JSON.stringify(line.slice(0, 40))} is not "name: value" with visible characters`);
+      if (field === null) malformed(`the header line ${quoted(line)} is not "name: value" with visible characters`);
       const name = field[1]!.toLowerCase();
       const value = field[2]!;
       if (name === 'content-length') for (const part of value.split(',')) lengths.add(part.trim());
@@ -197,32 +222,72 @@ export class ResponseReader {
       return;
     }
     this.#head = { status: code, headers };
-    if (lengths.size > 1) malformed(`Content-Length has differing values (${[...lengths].join(', ').slice(0, 60)})`);
+    if (lengths.size > 1) malformed(`Content-Length has differing values (${printable([...lengths].join(', '), 60)})`);
     const transferEncoding = headers['transfer-encoding'];
     if (transferEncoding !== undefined) {
-      if (transferEncoding.trim().toLowerCase() !== 'chunked') malformed(`the transfer coding ${JSON.stringify(transferEncoding.slice(0, 40))} is not supported (only chunked)`);
+      if (transferEncoding.trim().toLowerCase() !== 'chunked') malformed(`the transfer coding ${quoted(transferEncoding)} is not supported (only chunked)`);
       if (lengths.size > 0) malformed('the response has both Transfer-Encoding and Content-Length');
     }
     if (code === 204 || code === 304) this.#state = { at: 'done' };
     else if (transferEncoding !== undefined) this.#state = { at: 'chunk-size' };
     else if (lengths.size === 1) {
       const declared = [...lengths][0]!;
-      if (!/^\d{1,15}$/.test(declared)) malformed(`Content-Length ${JSON.stringify(declared.slice(0, 20))} is not a number of bytes`);
+      if (!/^\d{1,15}$/.test(declared)) malformed(`Content-Length ${quoted(declared, 20)} is not a number of bytes`);
       const length = Number(declared);
       if (length > this.#maxBodyBytes) throw new ResponseReadError({ kind: 'too-large', declared: length });
+      this.#declared = length;
+      this.#body = Buffer.alloc(length);
       this.#state = length === 0 ? { at: 'done' } : { at: 'length', left: length };
     } else this.#state = { at: 'until-close' };
   }
 
   #append(bytes: Buffer): void {
-    if (bytes.length === 0) return;
-    this.#bodyBytes += bytes.length;
-    // Checked per piece, so an endless body never sits in memory beyond one piece over the cap.
-    if (this.#bodyBytes > this.#maxBodyBytes) throw new ResponseReadError({ kind: 'too-large', declared: undefined });
-    this.#body.push(bytes);
+    const size = this.#bodyBytes + bytes.length;
+    // Checked before the copy, so an endless body never takes memory beyond the cap.
+    if (size > this.#maxBodyBytes) throw new ResponseReadError({ kind: 'too-large', declared: undefined });
+    if (size > this.#body.length) {
+      // Doubling, up to the cap: a body of many pieces is copied about twice in all, not once per piece.
+      const grown = Buffer.alloc(Math.min(this.#maxBodyBytes, Math.max(size, 2 * this.#body.length, FIRST_BODY_BUFFER)));
+      this.#body.copy(grown, 0, 0, this.#bodyBytes);
+      this.#body = grown;
+    }
+    bytes.copy(this.#body, this.#bodyBytes);
+    this.#bodyBytes = size;
   }
+}
+
+/** What the bytes of a head that never ended look like, for the rule's reason. */
+function headEnding(bytes: Buffer): string {
+  const text = bytes.toString('latin1');
+  const shape = !'HTTP/'.startsWith(text.slice(0, 5)) ? ', not starting with "HTTP/"' : /(?:^|[^\r])\n/.test(text) ? ', with bare LF line ends' : '';
+  return `${bytes.length} bytes received${shape}`;
 }
 
 function malformed(rule: string): never {
   throw new ResponseReadError({ kind: 'malformed', rule });
+}
+
+/**
+ * Text from the peer as an error reason shows it: printable ASCII only, anything else escaped (\xNN up to
+ * U+00FF, \u{...} above) and a backslash doubled, so a header or a body cannot put a control sequence
+ * (C0, or C1 from a byte 0x80-0x9F), a line separator or a bidirectional override into a log line or a
+ * terminal. At most `max` characters, never cutting an escape in two.
+ */
+export function printable(text: string, max: number): string {
+  let shown = '';
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    let piece = char;
+    if (char === '\\') piece = '\\\\';
+    else if (code > 0xff) piece = `\\u{${code.toString(16)}}`;
+    else if (code < 0x20 || code > 0x7e) piece = `\\x${code.toString(16).padStart(2, '0')}`;
+    if (shown.length + piece.length > max) break;
+    shown += piece;
+  }
+  return shown;
+}
+
+/** Header-derived text in a reason: quoted, printable, at most `max` characters inside the quotes. */
+function quoted(text: string, max = 40): string {
+  return `"${printable(text, max)}"`;
 }

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { WireServerError } from '../errors.ts';
-import { ResponseReadError, ResponseReader } from './http-response.ts';
+import { ResponseReadError, ResponseReader, printable, type ResponseHead } from './http-response.ts';
 import { withRetry } from './retry.ts';
 import { monotonicMs } from '../util/monotonic.ts';
 import type { RetryableFailure, RetryEvent, RetryPolicy } from './retry.ts';
@@ -49,7 +49,7 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
     new WireServerError(code, `${target}: ${rule}`, shown, {
       status: extra.status,
       cause: extra.cause,
-      context: { method: req.method, failure, budget: extra.budget, errno: extra.errno },
+      context: { method: req.method, failure, budget: extra.budget, errno: extra.errno, body: extra.body },
     });
 
   req.signal?.throwIfAborted();
@@ -93,18 +93,24 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
     const unreadable = (err: unknown): WireServerError => {
       if (!(err instanceof ResponseReadError)) return fail('WIRESERVER_UNREACHABLE', 'the response could not be read', 'connection', { cause: err });
       const { problem } = err;
-      if (problem.kind === 'too-large') {
-        const size = problem.declared ?? `more than ${req.maxResponseBytes}`;
-        return fail('WIRESERVER_HTTP', `response body of ${size} bytes is over the limit of ${req.maxResponseBytes}`, undefined, { status: status() });
-      }
+      if (problem.kind === 'too-large') return overLimit(reader.head!, problem.declared ?? `more than ${req.maxResponseBytes}`);
       if (problem.kind === 'truncated') {
-        // The request was written: a close before the answer is what node:http called a socket hang up
-        // (ECONNRESET), and ready.ts counts it as an attempt that may have reached the fabric.
+        // The request was written: a close before any byte of the answer is what node:http called a socket
+        // hang up (ECONNRESET), and ready.ts counts it as an attempt that may have reached the fabric.
+        // (Bytes that never made a head are a malformed response, not this: http-response.ts end().)
         if (reader.head === undefined) return fail('WIRESERVER_UNREACHABLE', 'the connection closed before a complete answer (ECONNRESET: socket hang up)', 'connection', { errno: 'ECONNRESET' });
-        const declared = reader.head.headers['content-length'] ?? 'the chunked';
+        const declared = reader.declaredLength ?? 'the chunked';
         return fail('WIRESERVER_UNREACHABLE', `the connection closed after ${reader.bodyBytes} of ${declared} body bytes (truncated response)`, 'connection', { status: status() });
       }
       return fail('WIRESERVER_UNREACHABLE', `the response is not valid HTTP/1.1: ${problem.rule}`, 'connection', { status: status() });
+    };
+    // The cap is met after the head: its status still decides. A 503 is retried as one and a 410 is
+    // GOAL_STATE_CHANGED, whatever their bodies; a 2xx means the fabric took the request (ready.ts
+    // answerLost), and only its body is refused.
+    const overLimit = (responseHead: ResponseHead, size: number | string): WireServerError => {
+      const rule = `response body of ${size} bytes is over the limit of ${req.maxResponseBytes}`;
+      if (responseHead.status < 200 || responseHead.status >= 300) return statusError(req, responseHead, `the ${rule} (not read)`);
+      return fail('WIRESERVER_HTTP', `HTTP ${responseHead.status}, but the ${rule}`, undefined, { status: responseHead.status, body: 'over-limit' });
     };
     const finish = (): void => {
       const responseHead = reader.head!;
@@ -178,6 +184,8 @@ interface Extra {
   cause?: unknown;
   budget?: 'connect' | 'read';
   errno?: string;
+  /** 'over-limit': a 2xx whose body was over the size cap, so the request was taken (ready.ts answerLost). */
+  body?: 'over-limit';
 }
 
 /** A fabric call: httpRequest under the one retry loop, with the fabric's status rules. */
@@ -200,7 +208,7 @@ export async function fabricRequest(req: FabricRequest): Promise<HttpResponse> {
     async () => {
       const response = await httpRequest(request);
       if (isOk(response.status)) return response;
-      throw statusError(request, response);
+      throw statusError(request, response, bodyExcerpt(response.body));
     },
     {
       policy,
@@ -223,7 +231,8 @@ export function classifyFabricError(err: unknown): RetryableFailure | undefined 
   return undefined;
 }
 
-function statusError(req: HttpRequest, res: HttpResponse): WireServerError {
+/** The error for a status that is not a success; `detail` is the body's excerpt, or why there is none. */
+function statusError(req: HttpRequest, res: Pick<HttpResponse, 'status' | 'headers'>, detail: string): WireServerError {
   const shown = safeDisplayUrl(req.url);
   const target = `${req.method} ${shown}`;
   if (res.status === 410) {
@@ -233,16 +242,15 @@ function statusError(req: HttpRequest, res: HttpResponse): WireServerError {
       context: { method: req.method },
     });
   }
-  const text = bodyExcerpt(res.body);
-  return new WireServerError('WIRESERVER_HTTP', `${target}: HTTP ${res.status}${text ? `: ${text}` : ''}`, shown, {
+  return new WireServerError('WIRESERVER_HTTP', `${target}: HTTP ${res.status}${detail ? `: ${detail}` : ''}`, shown, {
     status: res.status,
     context: { method: req.method, failure: 'status', retryAfter: res.headers['retry-after'] },
   });
 }
 
-/** Up to 200 characters of a body as text, control characters turned into single spaces. */
+/** Up to 200 characters of a body as text: control characters turned into single spaces, the rest printable (http-response.ts). */
 function bodyExcerpt(body: Buffer): string {
-  return body.subarray(0, 800).toString('utf8').replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim().slice(0, 200);
+  return printable(body.subarray(0, 800).toString('utf8').replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim(), 200);
 }
 
 function parseHttpUrl(req: HttpRequest): URL {

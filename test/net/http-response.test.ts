@@ -24,9 +24,9 @@ function problem(fn: () => unknown): ResponseProblem {
   assert.fail('expected the response to be refused');
 }
 
-function malformed(text: string, rule: RegExp): void {
+function malformed(text: string, rule: RegExp, max = MAX): void {
   for (const step of [1, 7, text.length]) {
-    const p = problem(() => read(text, { step, end: true }));
+    const p = problem(() => read(text, { step, end: true, max }));
     assert.equal(p.kind, 'malformed', `${JSON.stringify(text.slice(0, 60))} in steps of ${step}`);
     assert.match((p as { rule: string }).rule, rule);
   }
@@ -90,6 +90,26 @@ test('a malformed head is refused, naming the rule it breaks', () => {
   malformed('HTTP/1.1 100 Continue\r\n\r\n'.repeat(9), /more than 8 interim \(1xx\) responses/);
 });
 
+test('header text in a rule is printable ASCII: C1 bytes (0x80-0x9F), other high bytes and controls are escaped', () => {
+  const printableOnly = /^[\x20-\x7e]*$/;
+  const cases: [string, RegExp][] = [
+    ['HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\x9b2J\x9b31mFORGED\r\n\r\n', /differing values \(1, 2\\x9b2J\\x9b31mFORGED\)$/],
+    ['HTTP/1.1 200 OK\r\nContent-Length: 2\x85\r\n\r\n', /Content-Length "2\\x85" is not a number of bytes/],
+    ['HTTP/1.1 200 OK\r\nTransfer-Encoding: \x9b2Kgzip\\\r\n\r\n', /transfer coding "\\x9b2Kgzip\\\\" is not supported/],
+    ['HTTP/1.1 200 \x9b31mOK\x00\r\n\r\n', /status line "HTTP\/1\.1 200 \\x9b31mOK\\x00" is not/],
+    ['HTTP/1.1 200 OK\r\nX: a\x07\xff\r\n\r\n', /header line "X: a\\x07\\xff" is not/],
+    ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\x9bzz\r\n', /chunk-size line "\\x9bzz" is not/],
+  ];
+  for (const [text, rule] of cases) {
+    malformed(text, rule);
+    const p = problem(() => read(text, { end: true }));
+    assert.match((p as { rule: string }).rule, printableOnly, text);
+  }
+  // Long values are cut at 40 characters, never inside an escape.
+  const long = problem(() => read(`HTTP/1.1 200 OK\r\nTransfer-Encoding: ${'\x9b'.repeat(30)}\r\n\r\n`));
+  assert.match((long as { rule: string }).rule, /coding "(\\x9b){10}" is not/);
+});
+
 test('a malformed chunked body is refused', () => {
   const head = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
   malformed(`${head}zz\r\n`, /chunk-size line "zz" is not a hexadecimal size/);
@@ -98,6 +118,18 @@ test('a malformed chunked body is refused', () => {
   malformed(`${head}0\r\nnot a trailer\r\n\r\n`, /trailer line/);
   // Short trailer lines without end: counted against the head's cap, though each is dropped.
   malformed(`${head}0\r\n${'X: y\r\n'.repeat(4000)}`, /trailer section is over 16384 bytes/);
+});
+
+test('a body of 1-byte chunks is read whole while its framing stays within 64 KiB, and refused past that', () => {
+  const head = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
+  // 10000 chunks of "1\r\nX\r\n": 10000 body bytes and 50000 bytes of framing.
+  const small = read(`${head}${'1\r\nX\r\n'.repeat(10_000)}0\r\n\r\n`, { max: 64 * 1024, step: 4096 });
+  assert.equal(small.done, true);
+  assert.equal(small.body.toString(), 'X'.repeat(10_000));
+  // 14000 of them put 70000 bytes of framing around a body far under the cap.
+  malformed(`${head}${'1\r\nX\r\n'.repeat(14_000)}0\r\n\r\n`, /chunked framing \(size lines, extensions, CRLFs, trailers\) is over 65536 bytes/, 64 * 1024);
+  // Long extensions on 1-byte chunks: 70 of them are enough.
+  malformed(`${head}${`1;${'e'.repeat(1000)}\r\nX\r\n`.repeat(70)}0\r\n\r\n`, /chunked framing .* is over 65536 bytes/, 64 * 1024);
 });
 
 test('a body over the cap is refused: declared, in a chunk size, or while it runs until close', () => {
@@ -112,6 +144,13 @@ test('a connection that ends early is a truncated response', () => {
   assert.deepEqual(problem(() => read('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc', { end: true })), { kind: 'truncated' });
   assert.deepEqual(problem(() => read('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel', { end: true })), { kind: 'truncated' });
   assert.deepEqual(problem(() => read('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n', { end: true })), { kind: 'truncated' });
-  assert.deepEqual(problem(() => read('HTTP/1.1 200 OK\r\nContent-Le', { end: true })), { kind: 'truncated' });
   assert.deepEqual(problem(() => read('', { end: true })), { kind: 'truncated' });
+  assert.deepEqual(problem(() => read('HTTP/1.1 100 Continue\r\n\r\n', { end: true })), { kind: 'truncated' });
+});
+
+test('a head that never ends before the connection closes is malformed, not truncated', () => {
+  malformed('HTTP/1.1 200 OK\nContent-Length: 2\n\nhi', /^the response head never ended with CRLF CRLF \(37 bytes received, with bare LF line ends\)$/);
+  malformed('hello world', /^the response head never ended with CRLF CRLF \(11 bytes received, not starting with "HTTP\/"\)$/);
+  malformed('HTTP/1.1 200 OK\r\nContent-Le', /^the response head never ended with CRLF CRLF \(27 bytes received\)$/);
+  malformed('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\n\n', /never ended with CRLF CRLF \(17 bytes received, with bare LF/);
 });

@@ -176,6 +176,43 @@ test('a declared body over the cap is refused before it is read', async (t) => {
   assert.match(err.reason, /2000 bytes is over the limit of 1000/);
 });
 
+test('a status over the size cap still decides: 503 is retried with its Retry-After, 410 is GOAL_STATE_CHANGED, 400 fails at once', async (t) => {
+  const answers: string[] = [];
+  let requests = 0;
+  const server = await tcpServer((socket) => socket.once('data', () => socket.end(answers[requests++] ?? 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')));
+  t.after(server.close);
+  const url = server.url('/machine/?comp=goalstate');
+  const huge = (status: string): string => `HTTP/1.1 ${status}\r\nRetry-After: 0\r\nContent-Length: 99999999999\r\n\r\n`;
+  answers.push(huge('503 Service Unavailable'), huge('503 Service Unavailable'));
+  const events: RetryEvent[] = [];
+  const response = await fabricRequest({ ...base(url), policy: FAST, onRetry: (e) => events.push(e) });
+  assert.equal(response.body.toString(), 'ok');
+  assert.equal(requests, 3);
+  assert.deepEqual(events.map((e) => [e.reason, (e.error as WireServerError).status]), [['backoff', 503], ['backoff', 503]]);
+  assert.match((events[0]!.error as WireServerError).reason, /HTTP 503: the response body of 99999999999 bytes is over the limit of 65536 \(not read\)$/);
+  assert.equal((events[0]!.error as WireServerError).context['retryAfter'], '0');
+
+  for (const [status, code] of [['410 Gone', 'GOAL_STATE_CHANGED'], ['400 Bad Request', 'WIRESERVER_HTTP']] as const) {
+    requests = 0;
+    answers.splice(0, answers.length, huge(status));
+    const err = await expectError(fabricRequest({ ...base(url), policy: FAST }), code, url);
+    assert.equal(err.status, Number(status.slice(0, 3)));
+    assert.equal(requests, 1, status);
+  }
+});
+
+test('a 2xx over the size cap fails at once, and counts as a report that reached the fabric (ready.ts)', async (t) => {
+  let requests = 0;
+  const server = await tcpServer((socket) => socket.once('data', () => (requests++, socket.end('HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n'))));
+  t.after(server.close);
+  const url = server.url('/machine?comp=health');
+  const err = await expectError(fabricRequest({ ...base(url, { method: 'POST', body: '<Health/>' }), policy: FAST }), 'WIRESERVER_HTTP', `POST ${url}`);
+  assert.match(err.reason, /HTTP 200, but the response body of 99999999999 bytes is over the limit of 65536$/);
+  assert.equal(err.status, 200);
+  assert.equal(requests, 1);
+  assert.equal(answerLost(err), true);
+});
+
 test('an endless chunked body is cut off at the cap', async (t) => {
   let written = 0;
   const server = await httpServer((_req, res) => {
@@ -192,6 +229,21 @@ test('an endless chunked body is cut off at the cap', async (t) => {
   const err = await expectError(httpRequest(base(url, { maxResponseBytes: 100_000 })), 'WIRESERVER_HTTP', url);
   assert.match(err.reason, /over the limit of 100000/);
   assert.ok(written < 50_000_000, 'the server was stopped long before it finished');
+});
+
+test('a body sent in 1-byte chunks is read whole within the framing allowance, and refused past it', async (t) => {
+  const oneByteChunks = (count: number): string => `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${'1\r\nX\r\n'.repeat(count)}0\r\n\r\n`;
+  let count = 10_000;
+  const server = await tcpServer((socket) => socket.once('data', () => socket.end(oneByteChunks(count))));
+  t.after(server.close);
+  const url = server.url('/machine/?comp=certificates&incarnation=1');
+  const response = await httpRequest(base(url, { maxResponseBytes: 64 * 1024 }));
+  assert.equal(response.body.toString(), 'X'.repeat(10_000));
+  // 14000 chunks: 70000 bytes of framing around 14000 body bytes.
+  count = 14_000;
+  const err = await expectError(httpRequest(base(url, { maxResponseBytes: 64 * 1024 })), 'WIRESERVER_UNREACHABLE', url);
+  assert.match(err.reason, /not valid HTTP\/1\.1: the chunked framing \(size lines, extensions, CRLFs, trailers\) is over 65536 bytes/);
+  assert.equal(err.context['failure'], 'connection');
 });
 
 test('a chunked response is read whole, and the request goes out as one HTTP/1.1 head with Host', async (t) => {
@@ -229,6 +281,24 @@ test('a response that is not HTTP/1.1 is WIRESERVER_UNREACHABLE naming the rule,
   const response = await fabricRequest({ ...base(url), policy: FAST });
   assert.equal(response.body.toString(), 'ok');
   assert.equal(connections, 2);
+});
+
+test('a head that never ends (bare LF, HTTP/0.9) is a malformed response, not a lost answer as a close before any byte is (ready.ts)', async (t) => {
+  const answers = ['HTTP/1.1 200 OK\nContent-Length: 2\n\nhi', 'hello world', ''];
+  const server = await tcpServer((socket) => socket.once('data', () => socket.end(answers.shift()!)));
+  t.after(server.close);
+  const url = server.url('/machine?comp=health');
+  const post = (): Promise<unknown> => httpRequest(base(url, { method: 'POST', body: '<Health/>' }));
+  for (const rule of [/never ended with CRLF CRLF \(37 bytes received, with bare LF line ends\)$/, /never ended with CRLF CRLF \(11 bytes received, not starting with "HTTP\/"\)$/]) {
+    const err = await expectError(post(), 'WIRESERVER_UNREACHABLE', `POST ${url}`);
+    assert.match(err.reason, /not valid HTTP\/1\.1: the response head/);
+    assert.match(err.reason, rule);
+    assert.equal(err.context['failure'], 'connection');
+    assert.equal(answerLost(err), false);
+  }
+  const hangUp = await expectError(post(), 'WIRESERVER_UNREACHABLE', `POST ${url}`);
+  assert.match(hangUp.reason, /closed before a complete answer \(ECONNRESET: socket hang up\)/);
+  assert.equal(answerLost(hangUp), true);
 });
 
 test('a header value with CR or LF is refused before anything is sent, and the reason does not carry it', async (t) => {
@@ -328,6 +398,25 @@ test('fabricRequest fails fast on 400 with the status and a clean body excerpt',
   assert.equal(server.count(), 1);
   assert.match(err.reason, /HTTP 400: Invalid Containerx+$/);
   assert.equal(err.reason.split('HTTP 400: ')[1]!.length, 200);
+});
+
+test('reasons show a response only as printable ASCII: C1 in a header, bidi overrides and line separators in a body are escaped', async (t) => {
+  const body = Buffer.from('denied\u202E)txt.exe\u2028INFO forged\u2029\u200E\u200F\u202A\u202B\u202C\u202D\u2066\u2067\u2068\u2069 caf\u00e9\\', 'utf8');
+  const answers = [
+    Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\x9b2K FORGED\r\n\r\n', 'latin1'),
+    Buffer.concat([Buffer.from(`HTTP/1.1 403 Forbidden\r\nContent-Length: ${body.length}\r\n\r\n`), body]),
+  ];
+  const server = await tcpServer((socket) => socket.once('data', () => socket.end(answers.shift()!)));
+  t.after(server.close);
+  const url = server.url('/machine/?comp=goalstate');
+  const header = await expectError(httpRequest(base(url)), 'WIRESERVER_UNREACHABLE', url);
+  assert.match(header.reason, /Content-Length has differing values \(1, 2\\x9b2K FORGED\)$/);
+  const excerpt = await expectError(fabricRequest({ ...base(url), policy: FAST }), 'WIRESERVER_HTTP', url);
+  assert.equal(
+    excerpt.reason.split('HTTP 403: ')[1],
+    'denied\\u{202e})txt.exe\\u{2028}INFO forged\\u{2029}\\u{200e}\\u{200f}\\u{202a}\\u{202b}\\u{202c}\\u{202d}\\u{2066}\\u{2067}\\u{2068}\\u{2069} caf\\xe9\\\\',
+  );
+  for (const err of [header, excerpt]) assert.match(err.reason, /^[\x20-\x7e]*$/);
 });
 
 test('fabricRequest with okStatuses treats another 2xx as an error', async (t) => {
