@@ -1,6 +1,7 @@
 import { createCipheriv, createHash, createHmac, generateKeyPairSync, pbkdf2Sync, randomBytes, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { seq, objectId, integer, octets, nullValue, toDer, type Asn1 } from '../../src/simulator/asn1.ts';
+import * as der from '../../src/crypto/der-writer.ts';
 
 /**
  * PFX files of any shape, for the limits and hostile-input tests: the MAC, the shrouded key's PBE (PKCS#12
@@ -14,7 +15,9 @@ const { Class, Type } = asn1;
 export const OID = {
   data: '1.2.840.113549.1.7.1',
   encryptedData: '1.2.840.113549.1.7.6',
+  keyBag: '1.2.840.113549.1.12.10.1.1',
   shroudedKeyBag: '1.2.840.113549.1.12.10.1.2',
+  safeContentsBag: '1.2.840.113549.1.12.10.1.6',
   certBag: '1.2.840.113549.1.12.10.1.3',
   x509Certificate: '1.2.840.113549.1.9.22.1',
   pbeSha1TripleDes: '1.2.840.113549.1.12.1.3',
@@ -183,4 +186,11 @@ export function assemblePfx(keys: Buffer, certificates: Buffer, options: { passw
   const fields = [integer(3), dataInfo(authSafe)];
   if (options.mac !== false) fields.push(macData(authSafe, password, iterations));
   return toDer(seq(fields));
+}
+
+/** SafeContents bytes wrapped `levels` times in a SafeContents holding one safeContentsBag (RFC 7292 4.2.6). */
+export function nestSafeContents(safeContents: Buffer, levels: number): Buffer {
+  let nested = safeContents;
+  for (let i = 0; i < levels; i++) nested = der.sequence(der.sequence(der.oid(OID.safeContentsBag), der.explicit(0, nested)));
+  return nested;
 }
