@@ -1,10 +1,10 @@
 import { X509Certificate, createHash, createPrivateKey, createPublicKey, timingSafeEqual } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { derReader, type Asn1 } from './der.ts';
 import { CertificateError, CertificateRefusedError } from '../errors.ts';
 import { MAC_DIGESTS, pkcs12Mac } from './pkcs12-pbe.ts';
 import { readPbeAlgorithm, type Password } from './pbe.ts';
+import { checkedPrivateKey } from './private-key-info.ts';
 import { MAX_AUTHENTICATED_SAFE_ENTRIES, MAX_ENCRYPTED_DATA, MAX_SAFE_BAGS, WorkBudget, checkedIterations, work } from './work-budget.ts';
 
 /**
@@ -12,7 +12,7 @@ import { MAX_AUTHENTICATED_SAFE_ENTRIES, MAX_ENCRYPTED_DATA, MAX_SAFE_BAGS, Work
  * come with their private key. The SafeBag walk is ours so that each thumbprint is taken over the certificate
  * bytes exactly as stored (forge re-encodes certificates it parses). Every derivation is priced and charged
  * to the step's WorkBudget before it runs (pbe.ts, work-budget.ts), and so is every ASN.1 value forge builds
- * (der.ts); forge is left with ASN.1.
+ * (der.ts); forge is left with ASN.1. Keys reach node:crypto only once private-key-info.ts has checked them.
  */
 
 /** One certificate of the PFX, as Windows will list it after the import. */
@@ -54,8 +54,8 @@ class WrongPassword extends CertificateError {
 
 interface Bags {
   certificates: { der: Buffer; friendlyName: string | undefined }[];
-  /** PKCS#8 DER, or the key OpenSSL already opened. */
-  keys: (Buffer | KeyObject)[];
+  /** Checked PKCS#8 DER (private-key-info.ts). */
+  keys: Buffer[];
   /** SafeBags read so far, nested ones included (MAX_SAFE_BAGS). */
   count: number;
 }
@@ -178,7 +178,7 @@ function readSafeBags(safeContents: Asn1 | undefined, password: Password, bags: 
         const der = Buffer.from(bytes(children(certBag[1], `${bag} CertBag certValue`)[0], `${bag} CertBag certValue`), 'binary');
         bags.certificates.push({ der, friendlyName: friendlyName(parts[2], bag) });
       } else if (bagId === OID_KEY_BAG) {
-        bags.keys.push(Buffer.from(forge.asn1.toDer(value!).getBytes(), 'binary'));
+        bags.keys.push(checkedPrivateKey(value!, `${bag}.PrivateKeyInfo`, budget));
       } else if (bagId === OID_SHROUDED_KEY_BAG) {
         bags.keys.push(openShroudedKey(value, password, budget, `${bag}.EncryptedPrivateKeyInfo`));
       } else if (bagId === OID_SAFE_CONTENTS_BAG) {
@@ -190,30 +190,20 @@ function readSafeBags(safeContents: Asn1 | undefined, password: Password, bags: 
 }
 
 /**
- * EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm, encryptedData }. Its algorithm is checked and
- * charged first (pbe.ts); then OpenSSL opens it natively when it can (one 2000-iteration derivation per key is
- * most of reading a PFX): its passphrase "" is our '' (BMPString NUL for PKCS#12 PBE, no bytes for PBES2), and
- * null has no passphrase form. What OpenSSL refuses is decrypted step by step, which tells a wrong password
- * (padding) from a key that does not load.
+ * EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm, encryptedData } (RFC 5208 section 6). Decrypted
+ * here, checked and charged first (pbe.ts), never by OpenSSL: OpenSSL would load the key in the same call, and
+ * the key is checked (private-key-info.ts) before anything loads it. A padding failure means the wrong password.
  */
-function openShroudedKey(value: Asn1 | undefined, password: Password, budget: WorkBudget, where: string): Buffer | KeyObject {
+function openShroudedKey(value: Asn1 | undefined, password: Password, budget: WorkBudget, where: string): Buffer {
   const epki = children(value, where);
-  const algorithm = readPbeAlgorithm(epki[0], where);
-  const encrypted = Buffer.from(bytes(universal(epki[1], Type.OCTETSTRING, `${where} encryptedData`), `${where} encryptedData`), 'binary');
-  if (password === '') {
-    budget.charge(algorithm.work, `${where} (${algorithm.name})`);
-    try {
-      return createPrivateKey({ key: Buffer.from(forge.asn1.toDer(value!).getBytes(), 'binary'), format: 'der', type: 'pkcs8', passphrase: '' });
-    } catch {
-      // Decided below.
-    }
-  }
-  return pbeDecrypt(epki[0], encrypted.toString('binary'), password, budget, where, algorithm);
+  const encrypted = bytes(universal(epki[1], Type.OCTETSTRING, `${where} encryptedData`), `${where} encryptedData`);
+  const plaintext = pbeDecrypt(epki[0], encrypted, password, budget, where);
+  return checkedPrivateKey(parse(plaintext, `${where} PrivateKeyInfo`, budget), `${where}.PrivateKeyInfo`, budget);
 }
 
 /** Password-based decryption, checked and charged first (pbe.ts); a padding failure means the wrong password. */
-function pbeDecrypt(algorithmNode: Asn1 | undefined, ciphertext: string, password: Password, budget: WorkBudget, where: string, known?: ReturnType<typeof readPbeAlgorithm>): Buffer {
-  const algorithm = known ?? readPbeAlgorithm(algorithmNode, where);
+function pbeDecrypt(algorithmNode: Asn1 | undefined, ciphertext: string, password: Password, budget: WorkBudget, where: string): Buffer {
+  const algorithm = readPbeAlgorithm(algorithmNode, where);
   budget.charge(algorithm.work, `${where} (${algorithm.name})`);
   const plaintext = algorithm.decrypt(password, Buffer.from(ciphertext, 'binary'));
   if (plaintext === undefined) throw new WrongPassword();
@@ -242,10 +232,10 @@ function describe(bags: Bags, budget: WorkBudget): DecryptedCertificate[] {
   for (const der of bags.keys) {
     budget.checkClock();
     try {
-      const key = Buffer.isBuffer(der) ? createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }) : der;
+      const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
       keys.add(createPublicKey(key).export({ type: 'spki', format: 'der' }).toString('binary'));
     } catch {
-      // A key node:crypto cannot load matches no certificate; Windows decides on import.
+      // A checked key node:crypto still cannot load (d out of range ...) matches no certificate; Windows decides on import.
     }
   }
   return bags.certificates.map(({ der, friendlyName }, index) => within(`certificate bag ${index + 1}`, () => {
