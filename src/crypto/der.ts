@@ -1,5 +1,6 @@
 import forge from 'node-forge';
 import { AgentError, CertificateError } from '../errors.ts';
+import { WorkBudget } from './work-budget.ts';
 
 /**
  * Reading DER/BER with forge's ASN.1 parser, strictly, where every failure is a CertificateError that
@@ -11,8 +12,12 @@ import { AgentError, CertificateError } from '../errors.ts';
 export type Asn1 = forge.asn1.Asn1;
 
 export interface DerReader {
-  /** Parses a whole value; trailing bytes are an error. */
-  parse(input: Uint8Array | string, what: string): Asn1;
+  /**
+   * Parses a whole value; trailing bytes are an error. The values forge would build are counted first and
+   * charged to the budget (a fresh one when none is given), so a blob of millions of tiny values is refused
+   * before any of them is built.
+   */
+  parse(input: Uint8Array | string, what: string, budget?: WorkBudget): Asn1;
   /** The children of a constructed value. */
   children(node: Asn1 | undefined, what: string): Asn1[];
   /** The node, checked to be a UNIVERSAL value of this type. */
@@ -61,9 +66,10 @@ export function derReader(context: string): DerReader {
         throw new CertificateError(`${context}: ${structure} is malformed (${describeThrown(error)})`, { context: { structure } });
       }
     },
-    parse(input, what) {
+    parse(input, what, budget = new WorkBudget()) {
       const binary = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('binary');
       if (binary.length === 0) fail(`${what} is empty`);
+      budget.chargeValues(countValues(binary, budget.valuesLeft), `${context}: ${what}`);
       try {
         const fromDer = forge.asn1.fromDer as unknown as (b: forge.util.ByteBuffer, o: object) => Asn1;
         return fromDer(forge.util.createBuffer(binary), { strict: true, parseAllBytes: true, decodeBitStrings: false });
@@ -82,6 +88,42 @@ export function derReader(context: string): DerReader {
       return forge.asn1.derToOid(value as string);
     },
   };
+}
+
+/**
+ * How many ASN.1 values forge's fromDer builds from `binary`, counted without building them; the count stops
+ * once it passes `limit`. forge reads the values in one pass, in order (ITU-T X.690 8.1: a constructed
+ * value's contents are its children, one after another), so visiting each header in turn is enough: step
+ * over a primitive value's contents, into a constructed one's. forge reads a one-octet tag and makes no
+ * value of a BER end-of-contents; counting it as one overcounts by at most one per indefinite length.
+ * Where the headers do not make sense the count stops, and forge rejects the same bytes.
+ */
+export function countValues(binary: string, limit: number): number {
+  let count = 0;
+  let at = 0;
+  while (at + 1 < binary.length && count <= limit) {
+    const tag = binary.charCodeAt(at);
+    const first = binary.charCodeAt(at + 1);
+    at += 2;
+    count += 1;
+    let length = first;
+    if (first === 0x80) {
+      // Indefinite length: only a constructed value may have one, and its children follow.
+      if ((tag & 0x20) === 0) break;
+      continue;
+    }
+    if (first & 0x80) {
+      // Long form, read as forge reads it (ByteBuffer.getInt: shift and add, 32-bit).
+      const octets = first & 0x7f;
+      if (at + octets > binary.length) break;
+      length = 0;
+      for (let i = 0; i < octets; i++) length = (length << 8) + binary.charCodeAt(at + i);
+      at += octets;
+      if (length < 0) break;
+    }
+    if ((tag & 0x20) === 0) at += length;
+  }
+  return count;
 }
 
 /**

@@ -38,7 +38,7 @@ export interface EnvelopeRecipient {
 export function decryptEnvelopedData(der: Uint8Array, recipient: EnvelopeRecipient, budget: WorkBudget = new WorkBudget()): Uint8Array {
   const { key, identity } = readRecipient(recipient);
   budget.checkClock();
-  const contentInfo = within('ContentInfo', () => children(parse(der, 'CMS ContentInfo'), 'ContentInfo'));
+  const contentInfo = within('ContentInfo', () => children(parse(der, 'CMS ContentInfo', budget), 'ContentInfo'));
   const enveloped = within('ContentInfo', () => {
     const contentType = oid(contentInfo[0], 'ContentInfo contentType');
     if (contentType !== OID_ENVELOPED_DATA) {

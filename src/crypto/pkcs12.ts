@@ -1,17 +1,18 @@
 import { X509Certificate, createHash, createPrivateKey, createPublicKey, timingSafeEqual } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { derReader, type Asn1 } from './der.ts';
 import { CertificateError, CertificateRefusedError } from '../errors.ts';
 import { MAC_DIGESTS, pkcs12Mac } from './pkcs12-pbe.ts';
 import { readPbeAlgorithm, type Password } from './pbe.ts';
+import { checkedPrivateKey } from './private-key-info.ts';
 import { MAX_AUTHENTICATED_SAFE_ENTRIES, MAX_ENCRYPTED_DATA, MAX_SAFE_BAGS, WorkBudget, checkedIterations, work } from './work-budget.ts';
 
 /**
  * Reads the PKCS#12 (RFC 7292) inside the fabric's envelope: which certificates it holds and which of them
  * come with their private key. The SafeBag walk is ours so that each thumbprint is taken over the certificate
  * bytes exactly as stored (forge re-encodes certificates it parses). Every derivation is priced and charged
- * to the step's WorkBudget before it runs (pbe.ts, work-budget.ts); forge is left with ASN.1.
+ * to the step's WorkBudget before it runs (pbe.ts, work-budget.ts), and so is every ASN.1 value forge builds
+ * (der.ts); forge is left with ASN.1. Keys reach node:crypto only once private-key-info.ts has checked them.
  */
 
 /** One certificate of the PFX, as Windows will list it after the import. */
@@ -53,8 +54,8 @@ class WrongPassword extends CertificateError {
 
 interface Bags {
   certificates: { der: Buffer; friendlyName: string | undefined }[];
-  /** PKCS#8 DER, or the key OpenSSL already opened. */
-  keys: (Buffer | KeyObject)[];
+  /** Checked PKCS#8 DER (private-key-info.ts). */
+  keys: Buffer[];
   /** SafeBags read so far, nested ones included (MAX_SAFE_BAGS). */
   count: number;
 }
@@ -69,7 +70,7 @@ export function readPkcs12(pfx: Uint8Array, budget: WorkBudget = new WorkBudget(
   // them): the key derivations are the costly part, so one buffer is read once.
   const known = opened.get(pfx);
   if (known !== undefined) return structuredClone(known);
-  const root = parse(Buffer.from(pfx.buffer, pfx.byteOffset, pfx.byteLength).toString('binary'), 'PFX');
+  const root = parse(Buffer.from(pfx.buffer, pfx.byteOffset, pfx.byteLength).toString('binary'), 'PFX', budget);
   let last: CertificateError | undefined;
   for (const password of ['', null] as const) {
     let contents: Pkcs12Contents;
@@ -103,7 +104,7 @@ function openPfx(root: Asn1, password: Password, budget: WorkBudget): Bags {
   });
 
   const bags: Bags = { certificates: [], keys: [], count: 0 };
-  const entries = within('AuthenticatedSafe', () => children(parse(data, 'AuthenticatedSafe'), 'AuthenticatedSafe'));
+  const entries = within('AuthenticatedSafe', () => children(parse(data, 'AuthenticatedSafe', budget), 'AuthenticatedSafe'));
   if (entries.length > MAX_AUTHENTICATED_SAFE_ENTRIES) refuse(`the AuthenticatedSafe has ${entries.length} entries, over the limit of ${MAX_AUTHENTICATED_SAFE_ENTRIES}`);
   let encryptedData = 0;
   for (const [index, contentInfo] of entries.entries()) {
@@ -114,7 +115,7 @@ function openPfx(root: Asn1, password: Password, budget: WorkBudget): Bags {
       const type = oid(parts[0], `${where} contentType`);
       const content = children(parts[1], `${where} content`)[0];
       if (type === OID_DATA) {
-        readSafeContents(bytes(content, `${where} SafeContents`), password, bags, budget, `${where}.SafeContents`, 0);
+        readSafeContents(bytes(content, `${where} SafeContents`), password, bags, budget, `${where}.SafeContents`);
       } else if (type === OID_ENCRYPTED_DATA) {
         encryptedData += 1;
         if (encryptedData > MAX_ENCRYPTED_DATA) refuse(`the AuthenticatedSafe has more than ${MAX_ENCRYPTED_DATA} EncryptedData entries`);
@@ -124,7 +125,7 @@ function openPfx(root: Asn1, password: Password, budget: WorkBudget): Bags {
           if (info[2] === undefined) fail(`${where}.EncryptedData has no encryptedContent`);
           return pbeDecrypt(info[1], bytes(info[2], `${where}.EncryptedData encryptedContent`), password, budget, `${where}.EncryptedData`).toString('binary');
         });
-        readSafeContents(plaintext, password, bags, budget, `${where}.EncryptedData.SafeContents`, 0);
+        readSafeContents(plaintext, password, bags, budget, `${where}.EncryptedData.SafeContents`);
       } else {
         fail(`${where} content type ${type} is not supported (public-key privacy)`);
       }
@@ -149,9 +150,18 @@ function verifyMac(macData: Asn1, data: string, password: Password, budget: Work
 }
 
 /** SafeContents ::= SEQUENCE OF SafeBag { bagId, [0] EXPLICIT bagValue, bagAttributes SET OPTIONAL } */
-function readSafeContents(der: string, password: Password, bags: Bags, budget: WorkBudget, where: string, depth: number): void {
+function readSafeContents(der: string, password: Password, bags: Bags, budget: WorkBudget, where: string): void {
+  readSafeBags(within(where, () => parse(der, where, budget)), password, bags, budget, where, 0);
+}
+
+/**
+ * The SafeBags of a SafeContents already parsed. A safeContentsBag (RFC 7292 4.2.6) holds its SafeContents as
+ * a value, not as bytes, so a nested one is walked in the tree it came in: encoding it again to parse it
+ * would hold a copy of the subtree per level (a 4 MB blob nested four deep took 1.7 GB).
+ */
+function readSafeBags(safeContents: Asn1 | undefined, password: Password, bags: Bags, budget: WorkBudget, where: string, depth: number): void {
   if (depth > 4) fail(`${where} is nested too deeply`);
-  const safeBags = within(where, () => children(parse(der, where), where));
+  const safeBags = within(where, () => children(safeContents, where));
   for (const [index, safeBag] of safeBags.entries()) {
     bags.count += 1;
     if (bags.count > MAX_SAFE_BAGS) refuse(`the PFX holds more than ${MAX_SAFE_BAGS} SafeBags`);
@@ -168,11 +178,11 @@ function readSafeContents(der: string, password: Password, bags: Bags, budget: W
         const der = Buffer.from(bytes(children(certBag[1], `${bag} CertBag certValue`)[0], `${bag} CertBag certValue`), 'binary');
         bags.certificates.push({ der, friendlyName: friendlyName(parts[2], bag) });
       } else if (bagId === OID_KEY_BAG) {
-        bags.keys.push(Buffer.from(forge.asn1.toDer(value!).getBytes(), 'binary'));
+        bags.keys.push(checkedPrivateKey(value!, `${bag}.PrivateKeyInfo`, budget));
       } else if (bagId === OID_SHROUDED_KEY_BAG) {
         bags.keys.push(openShroudedKey(value, password, budget, `${bag}.EncryptedPrivateKeyInfo`));
       } else if (bagId === OID_SAFE_CONTENTS_BAG) {
-        readSafeContents(forge.asn1.toDer(value!).getBytes(), password, bags, budget, `${bag}.SafeContents`, depth + 1);
+        readSafeBags(value, password, bags, budget, `${bag}.SafeContents`, depth + 1);
       }
       // crlBag and secretBag carry nothing to import.
     });
@@ -180,30 +190,20 @@ function readSafeContents(der: string, password: Password, bags: Bags, budget: W
 }
 
 /**
- * EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm, encryptedData }. Its algorithm is checked and
- * charged first (pbe.ts); then OpenSSL opens it natively when it can (one 2000-iteration derivation per key is
- * most of reading a PFX): its passphrase "" is our '' (BMPString NUL for PKCS#12 PBE, no bytes for PBES2), and
- * null has no passphrase form. What OpenSSL refuses is decrypted step by step, which tells a wrong password
- * (padding) from a key that does not load.
+ * EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm, encryptedData } (RFC 5208 section 6). Decrypted
+ * here, checked and charged first (pbe.ts), never by OpenSSL: OpenSSL would load the key in the same call, and
+ * the key is checked (private-key-info.ts) before anything loads it. A padding failure means the wrong password.
  */
-function openShroudedKey(value: Asn1 | undefined, password: Password, budget: WorkBudget, where: string): Buffer | KeyObject {
+function openShroudedKey(value: Asn1 | undefined, password: Password, budget: WorkBudget, where: string): Buffer {
   const epki = children(value, where);
-  const algorithm = readPbeAlgorithm(epki[0], where);
-  const encrypted = Buffer.from(bytes(universal(epki[1], Type.OCTETSTRING, `${where} encryptedData`), `${where} encryptedData`), 'binary');
-  if (password === '') {
-    budget.charge(algorithm.work, `${where} (${algorithm.name})`);
-    try {
-      return createPrivateKey({ key: Buffer.from(forge.asn1.toDer(value!).getBytes(), 'binary'), format: 'der', type: 'pkcs8', passphrase: '' });
-    } catch {
-      // Decided below.
-    }
-  }
-  return pbeDecrypt(epki[0], encrypted.toString('binary'), password, budget, where, algorithm);
+  const encrypted = bytes(universal(epki[1], Type.OCTETSTRING, `${where} encryptedData`), `${where} encryptedData`);
+  const plaintext = pbeDecrypt(epki[0], encrypted, password, budget, where);
+  return checkedPrivateKey(parse(plaintext, `${where} PrivateKeyInfo`, budget), `${where}.PrivateKeyInfo`, budget);
 }
 
 /** Password-based decryption, checked and charged first (pbe.ts); a padding failure means the wrong password. */
-function pbeDecrypt(algorithmNode: Asn1 | undefined, ciphertext: string, password: Password, budget: WorkBudget, where: string, known?: ReturnType<typeof readPbeAlgorithm>): Buffer {
-  const algorithm = known ?? readPbeAlgorithm(algorithmNode, where);
+function pbeDecrypt(algorithmNode: Asn1 | undefined, ciphertext: string, password: Password, budget: WorkBudget, where: string): Buffer {
+  const algorithm = readPbeAlgorithm(algorithmNode, where);
   budget.charge(algorithm.work, `${where} (${algorithm.name})`);
   const plaintext = algorithm.decrypt(password, Buffer.from(ciphertext, 'binary'));
   if (plaintext === undefined) throw new WrongPassword();
@@ -232,10 +232,10 @@ function describe(bags: Bags, budget: WorkBudget): DecryptedCertificate[] {
   for (const der of bags.keys) {
     budget.checkClock();
     try {
-      const key = Buffer.isBuffer(der) ? createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }) : der;
+      const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
       keys.add(createPublicKey(key).export({ type: 'spki', format: 'der' }).toString('binary'));
     } catch {
-      // A key node:crypto cannot load matches no certificate; Windows decides on import.
+      // A checked key node:crypto still cannot load (d out of range ...) matches no certificate; Windows decides on import.
     }
   }
   return bags.certificates.map(({ der, friendlyName }, index) => within(`certificate bag ${index + 1}`, () => {

@@ -33,22 +33,58 @@ export const MAX_ENCRYPTED_DATA = 4;
 /** SafeBags in one PFX, nested ones included: two per certificate with a key, 8 MiB holds no more than this of real ones. */
 export const MAX_SAFE_BAGS = 4096;
 
+/**
+ * ASN.1 values forge may build in one certificates step, over every parse (the envelope, the PFX, each
+ * SafeContents, each key, both password attempts): der.ts counts them before forge builds any. forge keeps
+ * about 75 bytes per value and takes about 0.35 us to build one, so the cap holds the trees to about
+ * 20 MB and 100 ms. The fabric's PFX with 50 certificates builds about 2,800 (some 19 per SafeBag, 16 per
+ * key); MAX_SAFE_BAGS real bags build about 115,000, and this cap lets both password attempts read them.
+ * Without it a SafeContents of 2-byte values (a few MB) would build millions of values and hundreds of MB.
+ */
+export const MAX_ASN1_VALUES = 262_144;
+
 export interface WorkBudgetOptions {
   /** Derivation rounds the step may spend (WORK_BUDGET). */
   work?: number;
+  /** ASN.1 values the step may build (MAX_ASN1_VALUES). */
+  values?: number;
   /** Absolute end of the run (ms epoch); none by default. */
   deadline?: number;
 }
 
-/** One budget for one certificates step: derivation rounds and the run's deadline. */
+/** One budget for one certificates step: derivation rounds, ASN.1 values and the run's deadline. */
 export class WorkBudget {
   readonly limit: number;
+  readonly valueLimit: number;
   readonly deadline: number;
   #used = 0;
+  #values = 0;
 
   constructor(options: WorkBudgetOptions = {}) {
     this.limit = options.work ?? WORK_BUDGET;
+    this.valueLimit = options.values ?? MAX_ASN1_VALUES;
     this.deadline = options.deadline ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** ASN.1 values built so far. */
+  get values(): number {
+    return this.#values;
+  }
+
+  /** ASN.1 values that may still be built. */
+  get valuesLeft(): number {
+    return this.valueLimit - this.#values;
+  }
+
+  /** Counts the `count` values `what` is about to build, or refuses it before any is built. */
+  chargeValues(count: number, what: string): void {
+    if (count > this.valuesLeft) {
+      throw new CertificateRefusedError(
+        `${what} holds more ASN.1 values than the certificates step's limit of ${this.valueLimit} (${this.#values} already read)`,
+        { context: { limit: 'values', budget: this.valueLimit } },
+      );
+    }
+    this.#values += count;
   }
 
   /** Rounds spent so far. */

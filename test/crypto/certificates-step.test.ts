@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { generateKeyPairSync } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { fetchCertificates } from '../../src/certificates.ts';
 import { CertificateDeadlineError, CertificateError, CertificateRefusedError, EXIT_CODES } from '../../src/errors.ts';
@@ -8,7 +9,7 @@ import type { CipherName, WireClient } from '../../src/net/wire-client.ts';
 import { buildEnvelopedData } from '../../src/simulator/cms.ts';
 import { certificateFileXml } from '../../src/simulator/templates.ts';
 import { silentLog } from '../../src/util/log.ts';
-import { buildPfx } from '../helpers/pfx-builder.ts';
+import { assemblePfx, buildPfx, keyBagContents, safeContentsOf } from '../helpers/pfx-builder.ts';
 
 /**
  * The certificates step against a fabric that answers each cipher with a blob of our choosing: malformed
@@ -70,6 +71,20 @@ test('a refused blob (PBES2 with scrypt) is not fetched again with the other cip
   const started = performance.now();
   await assert.rejects(fetchCertificates(client, urls, transport, silentLog()), CertificateRefusedError);
   assert.ok(performance.now() - started < 1000);
+  assert.deepEqual(asked, ['AES128_CBC']);
+});
+
+test('a DSA key bag (whose load OpenSSL would price by the key) is refused by name and not fetched again with the other cipher', async () => {
+  const recipient = await transport;
+  const { privateKey } = generateKeyPairSync('dsa', { modulusLength: 1024, divisorLength: 160 });
+  const pfx = assemblePfx(keyBagContents(privateKey.export({ type: 'pkcs8', format: 'der' }), { scheme: 'pbe-3des', iterations: 16 }), safeContentsOf().certificates);
+  const { client, asked } = fabric({ AES128_CBC: envelope(pfx, recipient) });
+  await assert.rejects(fetchCertificates(client, urls, transport, silentLog()), (err: unknown) => {
+    assert.ok(err instanceof CertificateRefusedError, String(err));
+    assert.equal(err.code, 'CERTIFICATE_DECRYPT_FAILED');
+    assert.match(err.reason, /EncryptedPrivateKeyInfo\.PrivateKeyInfo key algorithm DSA \(1\.2\.840\.10040\.4\.1\) is not accepted/);
+    return true;
+  });
   assert.deepEqual(asked, ['AES128_CBC']);
 });
 

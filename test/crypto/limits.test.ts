@@ -5,12 +5,12 @@ import { AgentError, CertificateDeadlineError, CertificateError, CertificateRefu
 import { decryptEnvelopedData } from '../../src/crypto/enveloped-data.ts';
 import { readPkcs12 } from '../../src/crypto/pkcs12.ts';
 import { pkcs12PbeDecrypt } from '../../src/crypto/pkcs12-pbe.ts';
-import { MAX_ENCRYPTED_DATA, MAX_ITERATIONS, WORK_BUDGET, WorkBudget } from '../../src/crypto/work-budget.ts';
+import { MAX_ASN1_VALUES, MAX_ENCRYPTED_DATA, MAX_ITERATIONS, WORK_BUDGET, WorkBudget } from '../../src/crypto/work-budget.ts';
 import { createTransportCertificate } from '../../src/crypto/transport-cert.ts';
 import { buildEnvelopedData } from '../../src/simulator/cms.ts';
 import { seq, integer, toDer } from '../../src/simulator/asn1.ts';
 import { assertCertificateError } from '../helpers/certificate-error.ts';
-import { OID, buildPfx, dataInfo, encryptedDataEntry, pkcs12PbeEncrypt } from '../helpers/pfx-builder.ts';
+import { OID, assemblePfx, buildPfx, dataInfo, encryptedDataEntry, nestSafeContents, pkcs12PbeEncrypt, safeContentsOf } from '../helpers/pfx-builder.ts';
 
 /**
  * The limits on what a certificates blob may make the agent do (issue "Hold up against a hostile or broken
@@ -151,4 +151,41 @@ test('refusals and the deadline are AgentErrors with stable codes; a malformed b
     { keyTransport: 'rsaes-oaep-sha1', cipher: 'aes-128-cbc', recipientId: 'subjectKeyIdentifier' });
   const pfx = decryptEnvelopedData(envelope, { keyPem: recipient.keyPem, certPem: recipient.certPem });
   assert.throws(() => readPkcs12(pfx), (err: unknown) => err instanceof AgentError && err.code === 'CERTIFICATE_DECRYPT_FAILED');
+});
+
+test('ASN.1 values: a PFX building exactly the limit is read, one value less refuses it by name before forge builds the tree', () => {
+  const { keys, certificates, thumbprint } = safeContentsOf();
+  const pfx = assemblePfx(keys, nestSafeContents(certificates, 4));
+  const probe = new WorkBudget();
+  assert.equal(readPkcs12(pfx, probe).certificates[0]?.thumbprint, thumbprint);
+  assert.ok(probe.values > 50 && probe.values < 200, `${probe.values} values`);
+  assert.equal(readPkcs12(Buffer.from(pfx), new WorkBudget({ values: probe.values })).certificates.length, 1);
+  refused(() => readPkcs12(Buffer.from(pfx), new WorkBudget({ values: probe.values - 1 })),
+    new RegExp(`^PKCS#12: AuthenticatedSafe\\[1\\]\\.EncryptedData\\.SafeContents holds more ASN\\.1 values than the certificates step's limit of ${probe.values - 1}`));
+});
+
+test('a nested SafeContents is walked in the tree it came in: each nesting level adds its own values only', () => {
+  const { keys, certificates } = safeContentsOf();
+  const valuesAt = (levels: number): number => {
+    const budget = new WorkBudget();
+    readPkcs12(assemblePfx(keys, nestSafeContents(certificates, levels)), budget);
+    return budget.values;
+  };
+  // Each level: SafeContents SEQUENCE, SafeBag SEQUENCE, bagId, [0]. Parsing a level again would count the levels below it again.
+  assert.equal(valuesAt(4) - valuesAt(0), 4 * 4);
+});
+
+test(`a SafeContents of ${MAX_ASN1_VALUES + 1} two-byte values (512 KB) is refused before forge builds one of them`, () => {
+  const body = Buffer.alloc((MAX_ASN1_VALUES + 1) * 2);
+  for (let i = 0; i < body.length; i += 2) body[i] = 0x04; // OCTET STRING, length 0
+  const header = Buffer.from([0x30, 0x83, body.length >> 16, (body.length >> 8) & 0xff, body.length & 0xff]);
+  const pfx = toDer(seq([integer(3), dataInfo(toDer(seq([dataInfo(Buffer.concat([header, body]))])))]));
+  refused(() => readPkcs12(pfx), new RegExp(`^PKCS#12: AuthenticatedSafe\\[0\\]\\.SafeContents holds more ASN\\.1 values than the certificates step's limit of ${MAX_ASN1_VALUES} \\(\\d+ already read\\)$`), 300);
+});
+
+test('the envelope\'s values count against the same limit', async () => {
+  const recipient = await transport;
+  const envelope = buildEnvelopedData(buildPfx().pfx, recipient.certPem, { keyTransport: 'rsaes-oaep-sha1', cipher: 'aes-128-cbc', recipientId: 'subjectKeyIdentifier' });
+  const budget = new WorkBudget({ values: 10 });
+  refused(() => decryptEnvelopedData(envelope, recipient, budget), /^certificates envelope: CMS ContentInfo holds more ASN\.1 values than the certificates step's limit of 10 \(0 already read\)$/);
 });

@@ -13,7 +13,7 @@ import { generateTenantCertificates } from '../../src/simulator/pfx.ts';
 import { Secret } from '../../src/util/secret.ts';
 import { opensslAvailable } from '../helpers/openssl.ts';
 import { assertCertificateError } from '../helpers/certificate-error.ts';
-import { selfSigned } from '../helpers/pfx-builder.ts';
+import { assemblePfx, nestSafeContents, safeContentsOf, selfSigned } from '../helpers/pfx-builder.ts';
 
 // Fills the simulator's key pool on the thread pool while the other tests run; the timing test needs it warm.
 const warmPool = generateTenantCertificates(50);
@@ -161,4 +161,13 @@ test('the same PFX buffer is read once; each caller gets its own copy of the res
   const started = performance.now();
   readPkcs12(generated.pfx);
   assert.ok(performance.now() - started < 5, 'a second read does not derive keys again');
+});
+
+test('certificates in a SafeContents nested four deep (safeContentsBag) are read with their key; a fifth level is too deep', () => {
+  const { keys, certificates, thumbprint } = safeContentsOf();
+  const contents = readPkcs12(assemblePfx(nestSafeContents(keys, 4), nestSafeContents(certificates, 4)));
+  assert.deepEqual(contents.certificates.map((c) => [c.thumbprint, c.hasPrivateKey]), [[thumbprint, true]]);
+  // No MAC and the keys in plain data: both password attempts reach the fifth level, so the reason is its own.
+  assertCertificateError(() => readPkcs12(assemblePfx(nestSafeContents(keys, 5), certificates, { mac: false })),
+    /^PKCS#12: AuthenticatedSafe\[0\]\.SafeContents(\[0\]\.SafeContents){5} is nested too deeply$/);
 });

@@ -1,6 +1,7 @@
-import { createCipheriv, createHash, createHmac, generateKeyPairSync, pbkdf2Sync, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createHash, createHmac, generateKeyPairSync, pbkdf2Sync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { seq, objectId, integer, octets, nullValue, toDer, type Asn1 } from '../../src/simulator/asn1.ts';
+import * as der from '../../src/crypto/der-writer.ts';
 
 /**
  * PFX files of any shape, for the limits and hostile-input tests: the MAC, the shrouded key's PBE (PKCS#12
@@ -14,7 +15,9 @@ const { Class, Type } = asn1;
 export const OID = {
   data: '1.2.840.113549.1.7.1',
   encryptedData: '1.2.840.113549.1.7.6',
+  keyBag: '1.2.840.113549.1.12.10.1.1',
   shroudedKeyBag: '1.2.840.113549.1.12.10.1.2',
+  safeContentsBag: '1.2.840.113549.1.12.10.1.6',
   certBag: '1.2.840.113549.1.12.10.1.3',
   x509Certificate: '1.2.840.113549.1.9.22.1',
   pbeSha1TripleDes: '1.2.840.113549.1.12.1.3',
@@ -183,4 +186,43 @@ export function assemblePfx(keys: Buffer, certificates: Buffer, options: { passw
   const fields = [integer(3), dataInfo(authSafe)];
   if (options.mac !== false) fields.push(macData(authSafe, password, iterations));
   return toDer(seq(fields));
+}
+
+/** A new EC key on a named curve and a self-signed ecdsa-with-SHA256 certificate for it (forge cannot sign with EC). */
+export function selfSignedEc(namedCurve = 'P-256'): { privateKey: KeyObject; certDer: Buffer; thumbprint: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve });
+  const algorithm = der.sequence(der.oid('1.2.840.10045.4.3.2')); // ecdsa-with-SHA256: no parameters (RFC 5758 3.2)
+  const name = der.sequence(der.set(der.sequence(der.oid('2.5.4.3'), der.printableString('ec tenant'))));
+  const day = 24 * 60 * 60 * 1000;
+  const tbs = der.sequence(
+    der.explicit(0, der.unsignedInteger(Buffer.from([2]))),
+    der.unsignedInteger(Buffer.from([0x0e])),
+    algorithm,
+    name,
+    der.sequence(der.time(new Date(Date.now() - day)), der.time(new Date(Date.now() + day))),
+    name,
+    publicKey.export({ type: 'spki', format: 'der' }),
+  );
+  const certDer = der.sequence(tbs, algorithm, der.bitString(sign('sha256', tbs, privateKey)));
+  return { privateKey, certDer, thumbprint: createHash('sha1').update(certDer).digest('hex').toUpperCase() };
+}
+
+/** A SafeContents of one key bag around `pkcs8` as given (valid or not): a plain keyBag, or shrouded as asked. */
+export function keyBagContents(pkcs8: Buffer, protection: KeyProtection | 'plain' = 'plain', password: '' | null = ''): Buffer {
+  const bag = protection === 'plain'
+    ? der.sequence(der.oid(OID.keyBag), der.explicit(0, pkcs8))
+    : der.sequence(der.oid(OID.shroudedKeyBag), der.explicit(0, toDer(shroud(protection, password, pkcs8))));
+  return der.sequence(bag);
+}
+
+/** A SafeContents of one certificate bag. */
+export function certBagContents(certDer: Buffer): Buffer {
+  return toDer(seq([seq([objectId(OID.certBag), explicit0(seq([objectId(OID.x509Certificate), explicit0(octets(certDer))]))])]));
+}
+
+/** SafeContents bytes wrapped `levels` times in a SafeContents holding one safeContentsBag (RFC 7292 4.2.6). */
+export function nestSafeContents(safeContents: Buffer, levels: number): Buffer {
+  let nested = safeContents;
+  for (let i = 0; i < levels; i++) nested = der.sequence(der.sequence(der.oid(OID.safeContentsBag), der.explicit(0, nested)));
+  return nested;
 }
