@@ -1,10 +1,10 @@
-import { X509Certificate, createHash, createPrivateKey, createPublicKey, timingSafeEqual } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, createPublicKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { derReader, type Asn1 } from './der.ts';
 import { CertificateError, CertificateRefusedError } from '../errors.ts';
 import { MAC_DIGESTS, pkcs12Mac } from './pkcs12-pbe.ts';
 import { readPbeAlgorithm, type Password } from './pbe.ts';
-import { checkedPrivateKey } from './private-key-info.ts';
+import { checkedKeyObject, checkedPrivateKey } from './private-key-info.ts';
 import { MAX_AUTHENTICATED_SAFE_ENTRIES, MAX_ENCRYPTED_DATA, MAX_SAFE_BAGS, WorkBudget, checkedIterations, work } from './work-budget.ts';
 
 /**
@@ -54,8 +54,8 @@ class WrongPassword extends CertificateError {
 
 interface Bags {
   certificates: { der: Buffer; friendlyName: string | undefined }[];
-  /** Checked PKCS#8 DER (private-key-info.ts). */
-  keys: Buffer[];
+  /** Checked PKCS#8 DER (private-key-info.ts), or a key OpenSSL opened and its type was checked on. */
+  keys: (Buffer | KeyObject)[];
   /** SafeBags read so far, nested ones included (MAX_SAFE_BAGS). */
   count: number;
 }
@@ -190,13 +190,35 @@ function readSafeBags(safeContents: Asn1 | undefined, password: Password, bags: 
 }
 
 /**
- * EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm, encryptedData } (RFC 5208 section 6). Decrypted
- * here, checked and charged first (pbe.ts), never by OpenSSL: OpenSSL would load the key in the same call, and
- * the key is checked (private-key-info.ts) before anything loads it. A padding failure means the wrong password.
+ * Shrouded keys of at most this many encrypted bytes are opened by OpenSSL, natively: its PKCS#12 key derivation
+ * is several times faster than winprov's, and that derivation is most of reading a PFX with 50 keys. An RSA-4096
+ * key is 2,374 bytes of PKCS#8. The costliest key that fits (DSA without its public value, p and x a third of
+ * the bytes each: OpenSSL computes g^x mod p on load) took 0.26 s here, so the cost stays bounded, the clock is
+ * checked between keys, and the key's type is checked as soon as it is loaded. Larger ones are decrypted by
+ * winprov and checked before anything loads them (private-key-info.ts).
  */
-function openShroudedKey(value: Asn1 | undefined, password: Password, budget: WorkBudget, where: string): Buffer {
+export const NATIVE_KEY_MAX_BYTES = 2_560;
+
+/**
+ * EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm, encryptedData } (RFC 5208 section 6). Its
+ * algorithm is checked and charged first (pbe.ts). A small one is opened by OpenSSL (above): its passphrase ""
+ * is our '' (BMPString NUL for PKCS#12 PBE, no bytes for PBES2), and null has no passphrase form. Anything else,
+ * or what OpenSSL refuses, is decrypted here, which tells a wrong password (padding) from a key that does not load.
+ */
+function openShroudedKey(value: Asn1 | undefined, password: Password, budget: WorkBudget, where: string): Buffer | KeyObject {
   const epki = children(value, where);
+  const algorithm = readPbeAlgorithm(epki[0], where);
   const encrypted = bytes(universal(epki[1], Type.OCTETSTRING, `${where} encryptedData`), `${where} encryptedData`);
+  if (password === '' && encrypted.length <= NATIVE_KEY_MAX_BYTES) {
+    budget.charge(algorithm.work, `${where} (${algorithm.name})`);
+    let key: KeyObject | undefined;
+    try {
+      key = createPrivateKey({ key: Buffer.from(forge.asn1.toDer(value!).getBytes(), 'binary'), format: 'der', type: 'pkcs8', passphrase: '' });
+    } catch {
+      // Decided below.
+    }
+    if (key !== undefined) return checkedKeyObject(key, `${where}.PrivateKeyInfo`);
+  }
   const plaintext = pbeDecrypt(epki[0], encrypted, password, budget, where);
   return checkedPrivateKey(parse(plaintext, `${where} PrivateKeyInfo`, budget), `${where}.PrivateKeyInfo`, budget);
 }
@@ -232,7 +254,7 @@ function describe(bags: Bags, budget: WorkBudget): DecryptedCertificate[] {
   for (const der of bags.keys) {
     budget.checkClock();
     try {
-      const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+      const key = der instanceof Buffer ? createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }) : der;
       keys.add(createPublicKey(key).export({ type: 'spki', format: 'der' }).toString('binary'));
     } catch {
       // A checked key node:crypto still cannot load (d out of range ...) matches no certificate; Windows decides on import.

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { CertificateRefusedError } from '../errors.ts';
 import { derReader, type Asn1 } from './der.ts';
@@ -21,12 +22,12 @@ export const MAX_RSA_MODULUS_BITS = 16_384;
 const OID_RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
 const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
 
-/** Named curves read (RFC 5480 2.1.1.1 and SEC 2), with the length of their private keys in bytes. */
-const CURVES: Record<string, { name: string; bytes: number }> = {
-  '1.2.840.10045.3.1.7': { name: 'P-256', bytes: 32 },
-  '1.3.132.0.34': { name: 'P-384', bytes: 48 },
-  '1.3.132.0.35': { name: 'P-521', bytes: 66 },
-  '1.3.132.0.10': { name: 'secp256k1', bytes: 32 },
+/** Named curves read (RFC 5480 2.1.1.1 and SEC 2), with the length of their private keys in bytes and OpenSSL's name. */
+const CURVES: Record<string, { name: string; bytes: number; openssl: string }> = {
+  '1.2.840.10045.3.1.7': { name: 'P-256', bytes: 32, openssl: 'prime256v1' },
+  '1.3.132.0.34': { name: 'P-384', bytes: 48, openssl: 'secp384r1' },
+  '1.3.132.0.35': { name: 'P-521', bytes: 66, openssl: 'secp521r1' },
+  '1.3.132.0.10': { name: 'secp256k1', bytes: 32, openssl: 'secp256k1' },
 };
 
 /** Names for the refused algorithms one may meet, so the reason reads without an OID table. */
@@ -61,9 +62,38 @@ export function checkedPrivateKey(info: Asn1, where: string, budget: WorkBudget)
     const privateKey = bytes(universal(fields[2], Type.OCTETSTRING, `${where} privateKey`), `${where} privateKey`);
     if (algorithmOid === OID_RSA_ENCRYPTION) return rsaKey(algorithm[1], privateKey, where, budget);
     if (algorithmOid === OID_EC_PUBLIC_KEY) return ecKey(algorithm[1], privateKey, where, budget);
-    const name = KNOWN_ALGORITHMS[algorithmOid];
-    return refuse(`${where} key algorithm ${name === undefined ? algorithmOid : `${name} (${algorithmOid})`} is not accepted (${ACCEPTED})`, 'key algorithm');
+    return refuse(`${where} key algorithm ${algorithmName(algorithmOid)} is not accepted (${ACCEPTED})`, 'key algorithm');
   });
+}
+
+/**
+ * The same rules for a key OpenSSL has already loaded (a small shrouded key, pkcs12.ts NATIVE_KEY_MAX_BYTES): by
+ * the type and details node:crypto reports. Returns the key.
+ */
+export function checkedKeyObject(key: KeyObject, where: string): KeyObject {
+  const details = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'rsa') {
+    const bits = details.modulusLength ?? Number.POSITIVE_INFINITY;
+    if (bits > MAX_RSA_MODULUS_BITS) refuse(`${where} RSA modulus has ${bits} bits, over the limit of ${MAX_RSA_MODULUS_BITS}`, 'key size');
+    return key;
+  }
+  if (key.asymmetricKeyType === 'ec') {
+    if (Object.values(CURVES).some((curve) => curve.openssl === details.namedCurve)) return key;
+    if (details.namedCurve === undefined) refuse(`${where} EC key parameters do not name a curve (explicit and implicit curves are not accepted, RFC 5480 2.1.1)`, 'key algorithm');
+    return refuse(`${where} EC curve ${details.namedCurve} is not accepted (${ACCEPTED})`, 'key algorithm');
+  }
+  const oid = NODE_KEY_TYPES[key.asymmetricKeyType ?? ''];
+  return refuse(`${where} key algorithm ${oid === undefined ? key.asymmetricKeyType ?? 'unknown' : algorithmName(oid)} is not accepted (${ACCEPTED})`, 'key algorithm');
+}
+
+/** node:crypto's name of a key type, as its algorithm OID (Node reports PKCS#3 and X9.42 DH keys both as dh). */
+const NODE_KEY_TYPES: Record<string, string> = {
+  dsa: '1.2.840.10040.4.1', dh: '1.2.840.113549.1.3.1', 'rsa-pss': '1.2.840.113549.1.1.10', x25519: '1.3.101.110', ed25519: '1.3.101.112',
+};
+
+function algorithmName(oid: string): string {
+  const name = KNOWN_ALGORITHMS[oid];
+  return name === undefined ? oid : `${name} (${oid})`;
 }
 
 /** RSAPrivateKey ::= SEQUENCE { version 0, n, e, d, p, q, d mod (p-1), d mod (q-1), q^-1 mod p } (two-prime only). */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { CertificateRefusedError } from '../../src/errors.ts';
-import { readPkcs12 } from '../../src/crypto/pkcs12.ts';
+import { NATIVE_KEY_MAX_BYTES, readPkcs12 } from '../../src/crypto/pkcs12.ts';
 import { MAX_RSA_MODULUS_BITS } from '../../src/crypto/private-key-info.ts';
 import { WorkBudget } from '../../src/crypto/work-budget.ts';
 import { nullValue, octetString, oid, sequence, set, tlv, unsignedInteger } from '../../src/crypto/der-writer.ts';
@@ -55,6 +55,32 @@ test('a DSA key bag is refused by its algorithm OID before node:crypto loads it:
     const where = protection === 'plain' ? 'SafeContents\\[0\\]\\.PrivateKeyInfo' : 'SafeContents\\[0\\]\\.EncryptedPrivateKeyInfo\\.PrivateKeyInfo';
     refusedKey(pfx, new RegExp(`^PKCS#12: AuthenticatedSafe\\[0\\]\\.${where} key algorithm DSA \\(1\\.2\\.840\\.10040\\.4\\.1\\) is not accepted \\(rsaEncryption`), pem(privateKey));
   }
+});
+
+/** A DSA PrivateKeyInfo with a pBytes-byte p (odd, not prime) and an xBytes-byte private value, no public value: OpenSSL computes g^x mod p to load it. */
+function hostileDsaPkcs8(pBytes: number, xBytes: number): Buffer {
+  const positive = (n: number): Buffer => {
+    const b = randomBytes(n);
+    b[0] = (b[0]! & 0x7f) | 0x40;
+    b[n - 1]! |= 1;
+    return b;
+  };
+  const parameters = sequence(unsignedInteger(positive(pBytes)), unsignedInteger(positive(32)), unsignedInteger(positive(pBytes - 1)));
+  return sequence(tlv(0x02, Buffer.from([0])), sequence(oid('1.2.840.10040.4.1'), parameters), octetString(unsignedInteger(positive(xBytes))));
+}
+
+test('a shrouded key over the size OpenSSL may open is decrypted and refused by winprov; a small one costs OpenSSL a bounded load, then is refused by name', () => {
+  const protection: KeyProtection = { scheme: 'pbe-3des', iterations: 16 };
+  // Through OpenSSL this one would cost seconds of one native call (p 24,000 bits, x 12,000).
+  const large = hostileDsaPkcs8(3_000, 1_500);
+  assert.ok(large.length > NATIVE_KEY_MAX_BYTES);
+  refusedKey(assemblePfx(keyBagContents(large, protection), tenantCertificates()), /EncryptedPrivateKeyInfo\.PrivateKeyInfo key algorithm DSA \(1\.2\.840\.10040\.4\.1\) is not accepted/);
+  // The costliest shape that fits: a third of the bytes each for p, g and x.
+  const small = hostileDsaPkcs8(780, 780);
+  assert.ok(small.length + 8 <= NATIVE_KEY_MAX_BYTES);
+  const started = performance.now();
+  assertCertificateError(() => readPkcs12(assemblePfx(keyBagContents(small, protection), tenantCertificates())), /EncryptedPrivateKeyInfo\.PrivateKeyInfo key algorithm DSA \(1\.2\.840\.10040\.4\.1\) is not accepted/);
+  assert.ok(performance.now() - started < 5_000, 'bounded');
 });
 
 test('Ed25519 and X25519 keys are refused by name; a refusal is not tried again with the other password', () => {
@@ -122,7 +148,7 @@ test('EC keys with explicit curve parameters or on a curve not listed are refuse
   assert.notEqual(explicitCurve.toString('hex'), der);
   refusedKey(assemblePfx(keyBagContents(explicitCurve), tenantCertificates()), /EC key parameters do not name a curve \(explicit and implicit curves are not accepted/, pem(privateKey));
   const secp224 = generateKeyPairSync('ec', { namedCurve: 'secp224r1' }).privateKey;
-  refusedKey(assemblePfx(keyBagContents(pkcs8(secp224), { scheme: 'pbes2', iterations: 16 }), tenantCertificates()), /EC curve 1\.3\.132\.0\.33 is not accepted/, pem(secp224));
+  refusedKey(assemblePfx(keyBagContents(pkcs8(secp224), { scheme: 'pbes2', iterations: 16 }), tenantCertificates()), /EC curve (1\.3\.132\.0\.33|secp224r1) is not accepted/, pem(secp224));
 });
 
 test('a key bag that is not a PrivateKeyInfo fails as malformed, naming the bag and not its bytes', () => {
