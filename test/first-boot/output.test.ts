@@ -3,7 +3,58 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { OutputCapture } from '../../src/first-boot/output.ts';
+import { publishScript } from '../../src/first-boot/publish.ts';
+import { formatFirstBootStatus } from '../../src/first-boot/status.ts';
+import type { FirstBootContext } from '../../src/first-boot/run.ts';
+import type { FirstBootRecord } from '../../src/first-boot/record.ts';
+
+/** Pushes the output in chunks ending at the given offsets; returns the file's text and the tail. */
+async function captured(script: string, output: string, cuts: number[]): Promise<{ log: string; tail: string[] }> {
+  const dir = await mkdtemp(join(tmpdir(), 'winprov-output-'));
+  try {
+    const capture = new OutputCapture(join(dir, 'out.log'), script);
+    await capture.open('header');
+    const bytes = Buffer.from(output);
+    let from = 0;
+    for (const cut of [...cuts, bytes.length]) {
+      capture.push(bytes.subarray(from, cut));
+      from = cut;
+    }
+    await capture.close('footer');
+    return { log: await readFile(join(dir, 'out.log'), 'utf8'), tail: capture.tail() };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Everything publishScript and status make of a tail: log lines, the event, the KVP value. */
+async function published(tail: string[]): Promise<string> {
+  const out: string[] = [];
+  const record: FirstBootRecord = { version: 1, vmId: 'vm', scripts: [{ source: 'customData', outcome: 'failed', exitCode: 1, tail }] };
+  const write = (line: string): void => void out.push(line);
+  const ctx = {
+    log: { debug: write, info: write, warn: write, error: write },
+    platform: {
+      recordEvent: async (e: { message: string }) => write(e.message),
+      writeKvpValue: async (_name: string, value: string) => write(value),
+    },
+  } as unknown as FirstBootContext;
+  await publishScript(ctx, record, record.scripts[0]!);
+  return [...out, ...formatFirstBootStatus({ mode: 'customData', scripts: record.scripts })].join('\n');
+}
+
+/** A piece of 16 characters or more of the secret in the text, if any. */
+function leak(text: string, secret: string): string | undefined {
+  const pieces = new Set<string>();
+  for (let i = 0; i + 16 <= secret.length; i++) pieces.add(secret.slice(i, i + 16));
+  for (let i = 0; i + 16 <= text.length; i++) if (pieces.has(text.slice(i, i + 16))) return text.slice(i, i + 16);
+  return undefined;
+}
+
+/** 26,660 characters of base64 that repeat nowhere (an embedded PFX). */
+const PFX = Array.from({ length: 620 }, (_, i) => createHash('sha256').update(`pfx ${i}`).digest('base64').slice(0, 43)).join('');
 
 test('output is written in order, the script\'s own lines masked, with the header and footer', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'winprov-output-'));
@@ -42,4 +93,45 @@ test('a script printing faster than the file takes it: the waiting output is bou
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('a long script line echoed back is masked whatever the read boundaries', async () => {
+  const script = `#ps1\r\n$pfx = '${PFX}'\r\nGet-Content $PSCommandPath\r\n`;
+  // The interpreter prints the script back (Get-Content); the secret line starts at `line`.
+  const line = Buffer.byteLength('#ps1\r\n');
+  const splits = [[1], [5], [15], [16], [16384], [16385], [16390], [20000], [line + 26660], [5, 16385], [15, 16384, 16385], [line + 16385, line + 26000]];
+  splits.push(Array.from({ length: 40 }, (_, i) => (i + 1) * 997), Array.from({ length: 8 }, (_, i) => (i + 1) * 4096));
+  for (const cuts of splits) {
+    const { log, tail } = await captured(script, script, cuts.map((c) => (c < line ? line + c : c)));
+    for (const [where, text] of [['log', log], ['tail', tail.join('\n')], ['publish', await published(tail)]] as const) {
+      assert.equal(leak(text, PFX), undefined, `${where} holds the secret (reads ending at ${cuts.join(', ')})`);
+    }
+    assert.match(log, /^header\n#ps1\n\[redacted\]\n/, `reads ending at ${cuts.join(', ')}`);
+  }
+});
+
+test('a script line echoed inside a line with no end for 70K characters is masked across the pieces it is written in', async () => {
+  const script = `#ps1\n$pfx = '${PFX}'\n`;
+  const echoed = `$pfx = '${PFX}'`;
+  const output = `${'x'.repeat(30_000)}${echoed}${'y'.repeat(14_000)}${echoed}${'z'.repeat(300)}\n`;
+  const at = 30_000 + 8;
+  const small = Array.from({ length: 71 }, (_, i) => (i + 1) * 997);
+  for (const cuts of [[at + 5], [at + 16384], [16384, at + 16385], [at + 5, at + 16385, 60_000, 66_000], small]) {
+    const { log, tail } = await captured(script, output, cuts);
+    for (const [where, text] of [['log', log], ['tail', tail.join('\n')], ['publish', await published(tail)]] as const) {
+      assert.equal(leak(text, PFX), undefined, `${where} holds the secret (reads ending at ${cuts.slice(0, 3).join(', ')} ...)`);
+    }
+    const body = log.split('\n').slice(1, -2);
+    if (cuts.length > 3) assert.ok(body.length > 1, 'written in pieces');
+    assert.ok(body.every((l) => l.length <= 64 * 1024), 'pieces are bounded');
+    assert.equal(body.join('').replaceAll('[redacted]', ''), `${'x'.repeat(30_000)}${'y'.repeat(14_000)}${'z'.repeat(300)}`, 'the rest is kept');
+  }
+});
+
+test('a script line longer than what is held back: the pieces of a line with no end are masked whole', async () => {
+  const long = `$blob = '${'Q'.repeat(70_000)}'`;
+  const { log } = await captured(`#ps1\n${long}\n`, `${'x'.repeat(300_000)}\nafter\n`, [1, 2, 3, 4].map((i) => i * 65_536));
+  const body = log.split('\n').slice(1, -3);
+  assert.ok(body.length > 1 && body.every((l) => l === '[redacted]'), body.map((l) => l.slice(0, 20)).join(' '));
+  assert.match(log, /\nafter\nfooter\n$/);
 });
