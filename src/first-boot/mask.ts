@@ -13,13 +13,30 @@ const MIN_SECRET_LINE = 8;
 /** A line without an end is released in pieces of at least this many characters. */
 export const MAX_LINE_CHARS = 16 * 1024;
 /**
+ * With more script lines than this, those up to INDEXED_MAX characters are looked up by one run of
+ * MIN_SECRET_LINE characters each, the one fewest other script lines share, at each position of the
+ * output: one pass instead of a search per line (a script of thousands of lines made each line of output
+ * cost thousands of searches).
+ */
+const INDEX_FROM = 64;
+const INDEXED_MAX = 256;
+/**
  * At most this much is held back before a cut (a script is at most 64 KiB, so its lines fit); with a
  * longer script line, every piece of a line with no end is masked whole rather than held without bound.
  */
 const MAX_HOLD_CHARS = 64 * 1024;
 
+interface Indexed {
+  secret: string;
+  /** Where in it the run it is looked up by starts. */
+  offset: number;
+}
+
 export class OutputMasker {
-  readonly #secrets: string[];
+  /** Script lines searched for one by one. */
+  readonly #searched: string[];
+  /** The others, by the hash of the run they are looked up by (eachRun), with its offset in them. */
+  readonly #byRun: Map<number, Indexed[]>;
   /**
    * Characters kept back at the end of a line with no end when a piece is cut from it: one fewer than the
    * longest script line, so an echo of one that starts in the piece also ends within what was read.
@@ -35,8 +52,11 @@ export class OutputMasker {
   #maskedAhead = 0;
 
   constructor(scriptText: string) {
-    this.#secrets = [...new Set(scriptText.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length >= MIN_SECRET_LINE))];
-    const longest = this.#secrets.reduce((max, s) => Math.max(max, s.length), 0);
+    const secrets = [...new Set(scriptText.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length >= MIN_SECRET_LINE))];
+    const indexed = secrets.length > INDEX_FROM;
+    this.#searched = indexed ? secrets.filter((s) => s.length > INDEXED_MAX) : secrets;
+    this.#byRun = indexByRun(indexed ? secrets.filter((s) => s.length <= INDEXED_MAX) : []);
+    const longest = secrets.reduce((max, s) => Math.max(max, s.length), 0);
     this.#tooLong = longest - 1 > MAX_HOLD_CHARS;
     this.#hold = Math.min(Math.max(longest - 1, 0), MAX_HOLD_CHARS);
     this.#step = Math.max(MAX_LINE_CHARS, this.#hold);
@@ -92,15 +112,68 @@ export class OutputMasker {
     };
     mark(0, this.#maskedAhead);
     let reach = end;
-    for (const secret of this.#secrets) {
-      for (let at = text.indexOf(secret); at !== -1 && at < end; at = text.indexOf(secret, at + secret.length)) {
-        mark(at, at + secret.length);
-        reach = Math.max(reach, at + secret.length);
-      }
+    const found = (at: number, secret: string): void => {
+      mark(at, at + secret.length);
+      reach = Math.max(reach, at + secret.length);
+    };
+    for (const secret of this.#searched) {
+      for (let at = text.indexOf(secret); at !== -1 && at < end; at = text.indexOf(secret, at + secret.length)) found(at, secret);
+    }
+    if (this.#byRun.size > 0) {
+      eachRun(text, end + INDEXED_MAX, (at, hash) => {
+        for (const { secret, offset } of this.#byRun.get(hash) ?? []) {
+          const start = at - offset;
+          if (start >= 0 && start < end && text.startsWith(secret, start)) found(start, secret);
+        }
+      });
     }
     this.#maskedAhead = cut === undefined ? 0 : this.#tooLong ? Infinity : reach - end;
     const raw = end === text.length ? text : text.slice(0, end);
     return redactText(marks === undefined ? raw : masked(raw, marks));
+  }
+}
+
+const HASH_BASE = 31;
+/** HASH_BASE ** (MIN_SECRET_LINE - 1), modulo 2 ** 32: the weight of the character leaving the window. */
+const HASH_TOP = Array.from({ length: MIN_SECRET_LINE - 1 }).reduce<number>((h) => Math.imul(h, HASH_BASE), 1);
+/** Keys small enough to stay small integers in a Map. */
+const HASH_MASK = 0x3fffffff;
+
+/** Each script line under the hash of its run of MIN_SECRET_LINE characters that the fewest others share. */
+function indexByRun(secrets: string[]): Map<number, Indexed[]> {
+  const shared = new Map<number, number>();
+  for (const secret of secrets) {
+    const runs = new Set<number>();
+    eachRun(secret, secret.length, (_, hash) => void runs.add(hash));
+    for (const hash of runs) shared.set(hash, (shared.get(hash) ?? 0) + 1);
+  }
+  const index = new Map<number, Indexed[]>();
+  for (const secret of secrets) {
+    let best = { offset: 0, hash: 0, count: Infinity };
+    eachRun(secret, secret.length, (offset, hash) => {
+      const count = shared.get(hash)!;
+      if (count < best.count) best = { offset, hash, count };
+    });
+    const same = index.get(best.hash);
+    if (same === undefined) index.set(best.hash, [{ secret, offset: best.offset }]);
+    else same.push({ secret, offset: best.offset });
+  }
+  return index;
+}
+
+/**
+ * Calls visit with each position before `until` where MIN_SECRET_LINE characters of text start, and their
+ * hash: a rolling one, so no string is made per position.
+ */
+function eachRun(text: string, until: number, visit: (at: number, hash: number) => void): void {
+  if (text.length < MIN_SECRET_LINE) return;
+  let hash = 0;
+  for (let i = 0; i < MIN_SECRET_LINE; i++) hash = (Math.imul(hash, HASH_BASE) + text.charCodeAt(i)) | 0;
+  for (let at = 0; at < until && at + MIN_SECRET_LINE <= text.length; ) {
+    visit(at, hash & HASH_MASK);
+    at += 1;
+    if (at + MIN_SECRET_LINE > text.length) break;
+    hash = (Math.imul(hash - Math.imul(text.charCodeAt(at - 1), HASH_TOP), HASH_BASE) + text.charCodeAt(at + MIN_SECRET_LINE - 1)) | 0;
   }
 }
 

@@ -135,3 +135,14 @@ test('a script line longer than what is held back: the pieces of a line with no 
   assert.ok(body.length > 1 && body.every((l) => l === '[redacted]'), body.map((l) => l.slice(0, 20)).join(' '));
   assert.match(log, /\nafter\nfooter\n$/);
 });
+
+test('a script of thousands of lines printed back: each is masked, whatever it shares with the others, and the rest is kept', async () => {
+  const lines = Array.from({ length: 3000 }, (_, i) => `Write-Output 'line ${i} of the installer'`);
+  const script = ['#ps1', ...lines, 'exit 0'].join('\r\n');
+  const output = `${script}\r\nline 7 of the installer\r\nWrite-Output 'line 3000 of the installer'\r\n${lines[2999]}${lines[0]}tail\r\n`;
+  const { log } = await captured(script, output, [4096, 65_536]);
+  const written = log.split('\n').slice(1, -2);
+  assert.deepEqual(written.slice(0, 3), ['#ps1', '[redacted]', '[redacted]']);
+  assert.equal(written.filter((l) => l === '[redacted]').length, 3000);
+  assert.deepEqual(written.slice(-4), ['exit 0', 'line 7 of the installer', "Write-Output 'line 3000 of the installer'", '[redacted]tail']);
+});
