@@ -1,11 +1,13 @@
-import { redactText } from '../util/log.ts';
+import { PRIVATE_KEY_BEGIN, PRIVATE_KEY_END, SECRET_ELEMENT, redactText } from '../util/log.ts';
 
 /**
  * Cuts a first-boot script's output into lines and masks what may be secret in them, for OutputCapture.
  * The script came from custom data or user data, which are secrets, so any of its lines echoed back
  * (`type script.cmd`, a transcript) is masked wherever it falls in the output, then the log's redaction
- * runs on the result. A line with no end is released in pieces, so a script printing without newlines
- * cannot hold everything in memory; the read boundaries and the cuts never decide what is masked.
+ * runs on the result. That redaction sees one line at a time, so what it masks across lines is tracked
+ * here: every line of a private key's PEM block, BEGIN to END, and an ovf-env secret element's text up to
+ * its next `<`. A line with no end is released in pieces, so a script printing without newlines cannot
+ * hold everything in memory; the read boundaries and the cuts never decide what is masked.
  */
 
 /** Shorter lines of the script ("exit 0", "}") are too common to mask; longer ones are its content. */
@@ -25,6 +27,11 @@ const INDEXED_MAX = 256;
  * longer script line, every piece of a line with no end is masked whole rather than held without bound.
  */
 const MAX_HOLD_CHARS = 64 * 1024;
+/** A cut goes before any `<` or `-` this close to it, so it never splits a PEM marker or an element's tag. */
+const MARKER_CHARS = 128;
+const KEY_BEGIN = new RegExp(PRIVATE_KEY_BEGIN.source, 'g');
+const KEY_END = new RegExp(PRIVATE_KEY_END.source, 'g');
+const ELEMENT = new RegExp(SECRET_ELEMENT.source, 'gi');
 
 interface Indexed {
   secret: string;
@@ -50,6 +57,10 @@ export class OutputMasker {
   #partial = '';
   /** Characters at the start of #partial that continue a script line masked at the end of the last piece. */
   #maskedAhead = 0;
+  /** Inside a private key block: a BEGIN line was seen and no END since. */
+  #inKey = false;
+  /** Inside a secret element's text: its tag was seen and no `<` since. */
+  #inElement = false;
 
   constructor(scriptText: string) {
     const secrets = [...new Set(scriptText.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length >= MIN_SECRET_LINE))];
@@ -88,6 +99,8 @@ export class OutputMasker {
   #cut(): string {
     const text = this.#partial;
     let end = text.length - this.#hold;
+    const near = text.slice(end - MARKER_CHARS, end).search(/[<-]/);
+    if (near !== -1) end += near - MARKER_CHARS;
     // Not between the two halves of a surrogate pair (each would be written as U+FFFD).
     const before = text.charCodeAt(end - 1);
     if (before >= 0xd800 && before <= 0xdbff) end -= 1;
@@ -110,6 +123,9 @@ export class OutputMasker {
       marks[from]! += 1;
       marks[Math.min(to, end)]! -= 1;
     };
+    const raw = end === text.length ? text : text.slice(0, end);
+    const inKey = this.#keyBlock(raw);
+    this.#elements(raw, mark);
     mark(0, this.#maskedAhead);
     let reach = end;
     const found = (at: number, secret: string): void => {
@@ -128,8 +144,43 @@ export class OutputMasker {
       });
     }
     this.#maskedAhead = cut === undefined ? 0 : this.#tooLong ? Infinity : reach - end;
-    const raw = end === text.length ? text : text.slice(0, end);
+    if (inKey) return '[redacted]';
     return redactText(marks === undefined ? raw : masked(raw, marks));
+  }
+
+  /** Whether raw is a line of a private key block (BEGIN and END lines included); follows the block. */
+  #keyBlock(raw: string): boolean {
+    if (!this.#inKey && !raw.includes('-----BEGIN ')) return false;
+    const begin = lastMatch(KEY_BEGIN, raw);
+    const end = lastMatch(KEY_END, raw);
+    const inside = this.#inKey || begin !== -1;
+    // An END after the last BEGIN closes the block; without one it goes on, to the end of the output if need be.
+    this.#inKey = begin !== -1 ? end < begin : this.#inKey && end === -1;
+    return inside;
+  }
+
+  /** Marks secret elements' text in raw, up to the next `<` or the end (then it goes on in the next line). */
+  #elements(raw: string, mark: (from: number, to: number) => void): void {
+    let from = 0;
+    if (this.#inElement) {
+      const close = raw.indexOf('<');
+      mark(0, close === -1 ? raw.length : close);
+      if (close === -1) return;
+      this.#inElement = false;
+      from = close;
+    }
+    if (raw.indexOf('<', from) === -1) return;
+    ELEMENT.lastIndex = from;
+    for (let tag = ELEMENT.exec(raw); tag !== null; tag = ELEMENT.exec(raw)) {
+      const start = tag.index + tag[0].length;
+      const close = raw.indexOf('<', start);
+      mark(start, close === -1 ? raw.length : close);
+      if (close === -1) {
+        this.#inElement = true;
+        return;
+      }
+      ELEMENT.lastIndex = close;
+    }
   }
 }
 
@@ -175,6 +226,14 @@ function eachRun(text: string, until: number, visit: (at: number, hash: number) 
     if (at + MIN_SECRET_LINE > text.length) break;
     hash = (Math.imul(hash - Math.imul(text.charCodeAt(at - 1), HASH_TOP), HASH_BASE) + text.charCodeAt(at + MIN_SECRET_LINE - 1)) | 0;
   }
+}
+
+/** Where the last match of a global pattern starts in text, or -1. */
+function lastMatch(pattern: RegExp, text: string): number {
+  let last = -1;
+  pattern.lastIndex = 0;
+  for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) last = m.index;
+  return last;
 }
 
 /** Each run of marked characters becomes one [redacted]. */

@@ -146,3 +146,50 @@ test('a script of thousands of lines printed back: each is masked, whatever it s
   assert.equal(written.filter((l) => l === '[redacted]').length, 3000);
   assert.deepEqual(written.slice(-4), ['exit 0', 'line 7 of the installer', "Write-Output 'line 3000 of the installer'", '[redacted]tail']);
 });
+
+const KEY = ['-----BEGIN RSA PRIVATE KEY-----', 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7', 'q3Yk9l0CAwEAAQKCAQEAoRXPjWcW2y0Fh6b4Z', '-----END RSA PRIVATE KEY-----'];
+const KEY_SCRIPT = '#ps1\n$k = New-Key\nWrite-Output $k\n';
+
+test('a private key printed line by line is masked from its BEGIN line through its END line, whatever the reads', async () => {
+  const output = ['before', ...KEY, 'after', ''].join('\r\n');
+  for (let cut = 1; cut < output.length; cut += 3) {
+    const { log, tail } = await captured(KEY_SCRIPT, output, [cut]);
+    assert.deepEqual(log.split('\n').slice(1, -2), ['before', '[redacted]', '[redacted]', '[redacted]', '[redacted]', 'after'], `read ending at ${cut}`);
+    assert.deepEqual(tail, ['before', '[redacted]', '[redacted]', '[redacted]', '[redacted]', 'after']);
+    assert.doesNotMatch(await published(tail), /MIIE|q3Yk/);
+  }
+});
+
+test('a private key with no END line masks everything to the end of the output', async () => {
+  const { log } = await captured(KEY_SCRIPT, ['before', 'key: -----BEGIN PRIVATE KEY-----', 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 'more', 'last without end'].join('\n'), []);
+  assert.deepEqual(log.split('\n'), ['header', 'before', '[redacted]', '[redacted]', '[redacted]', '[redacted]', 'footer', '']);
+});
+
+test('a private key in a line with no end: the cut into pieces never splits its BEGIN line', async () => {
+  // The first read ends 10 characters into the marker, past the 16K at which a piece is cut.
+  const begin = 16_400;
+  const output = `${'x'.repeat(begin)}${KEY[0]}${KEY[1]!.repeat(400)}\r\n${KEY.slice(2).join('\r\n')}\r\nafter\r\n`;
+  for (const cuts of [[begin + 10 + 14], [begin + 5 + 14, begin + 40_000]]) {
+    const { log, tail } = await captured(KEY_SCRIPT, output, cuts);
+    assert.doesNotMatch(log, /MIIE|q3Yk/, `reads ending at ${cuts.join(', ')}`);
+    assert.doesNotMatch(await published(tail), /MIIE|q3Yk/);
+    assert.equal(log.split('\n').slice(1, -2).join('').replaceAll('[redacted]', ''), `${'x'.repeat(begin)}after`);
+  }
+});
+
+test('an ovf-env password or custom data element spanning lines or pieces is masked up to its next tag', async () => {
+  const output = [
+    '<wa:AdminPassword>',
+    '  Secr3t-Value-1',
+    '</wa:AdminPassword><CustomData>c2VjcmV0',
+    'LXZhbHVlLTI=</CustomData> kept',
+    `${'y'.repeat(16_390)}<UserPassword>Secr3t-Value-3</UserPassword>`,
+    '',
+  ].join('\r\n');
+  for (const cuts of [[], [3], [30], [70], [111 + 16_410], [111 + 16_425]]) {
+    const { log, tail } = await captured('#ps1\nWrite-Output $ovf\n', output, cuts);
+    assert.doesNotMatch(log, /Secr3t|c2Vj|LXZh/, `reads ending at ${cuts.join(', ')}`);
+    assert.match(log, /\[redacted\]<\/CustomData> kept/);
+    assert.doesNotMatch(await published(tail), /Secr3t|c2Vj|LXZh/);
+  }
+});
