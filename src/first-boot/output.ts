@@ -1,4 +1,5 @@
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { escapeUnsafe } from '../util/escape.ts';
 import { OutputMasker } from './mask.ts';
 
 /**
@@ -62,7 +63,7 @@ export class OutputCapture {
     this.#file = undefined;
   }
 
-  /** The last lines, redacted, each at most 200 characters. */
+  /** The last lines, redacted and escaped (util/escape.ts), each at most 200 characters. */
   tail(count: number = TAIL_LINES): string[] {
     return this.#tail.slice(-count);
   }
@@ -72,10 +73,14 @@ export class OutputCapture {
     return this.#failed;
   }
 
-  /** One masked line (or piece of a long one). */
+  /**
+   * One masked line (or piece of a long one). The tail goes to the console, status and KVP, so its control
+   * characters are escaped (an ESC sequence could rewrite the outcome line above it); the file keeps the
+   * line as the script wrote it, like any program's log, for whoever reads it with the tools they choose.
+   */
   #line(line: string): void {
     if (line.trim() !== '') {
-      this.#tail.push(line.slice(0, TAIL_LINE_CHARS));
+      this.#tail.push(escapeUnsafe(line).slice(0, TAIL_LINE_CHARS));
       if (this.#tail.length > TAIL_LINES) this.#tail.shift();
     }
     this.#take(`${line}\n`, false);

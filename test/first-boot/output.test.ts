@@ -193,3 +193,21 @@ test('an ovf-env password or custom data element spanning lines or pieces is mas
     assert.doesNotMatch(await published(tail), /Secr3t|c2Vj|LXZh/);
   }
 });
+
+test('control, bidirectional and line-separator characters are escaped in the tail; the file keeps what the script wrote', async () => {
+  const output = '\x1b[2J\x1b[1A\x1b[Kfake: succeeded\r\n50%\r100%\tdone\r\nleft\u202eright \u2066x\u2069 \u200e\u200f a\u2028b\u2029c \u0085 \u009b2J\r\n';
+  const { log, tail } = await captured('#cmd\necho progress\n', output, [7]);
+  assert.deepEqual(tail, [
+    '\\u001b[2J\\u001b[1A\\u001b[Kfake: succeeded',
+    '50%\\u000d100%\\u0009done',
+    'left\\u202eright \\u2066x\\u2069 \\u200e\\u200f a\\u2028b\\u2029c \\u0085 \\u009b2J',
+  ]);
+  assert.equal(log, `header\n${output.replaceAll('\r\n', '\n')}footer\n`);
+});
+
+test('a tail with control characters (a record written before tails were escaped) is escaped by publish and status', async () => {
+  const text = await published(['\x1b]0;owned\x07\x1b[1A\x1b[Kfake: succeeded', 'a\u202eb\u0085c']);
+  assert.doesNotMatch(text, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/);
+  assert.match(text, /\\u001b\]0;owned\\u0007\\u001b\[1A/);
+  assert.match(text, /\| a\\u202eb\\u0085c/);
+});
