@@ -45,7 +45,7 @@ export class OutputMasker {
   /** The others, by the hash of the run they are looked up by (eachRun), with its offset in them. */
   readonly #byRun: Map<number, Indexed[]>;
   /**
-   * Characters kept back at the end of a line with no end when a piece is cut from it: one fewer than the
+   * Characters kept back at the end of a line with no end when a piece is cut from it: as many as the
    * longest script line, so an echo of one that starts in the piece also ends within what was read.
    */
   readonly #hold: number;
@@ -68,8 +68,8 @@ export class OutputMasker {
     this.#searched = indexed ? secrets.filter((s) => s.length > INDEXED_MAX) : secrets;
     this.#byRun = indexByRun(indexed ? secrets.filter((s) => s.length <= INDEXED_MAX) : []);
     const longest = secrets.reduce((max, s) => Math.max(max, s.length), 0);
-    this.#tooLong = longest - 1 > MAX_HOLD_CHARS;
-    this.#hold = Math.min(Math.max(longest - 1, 0), MAX_HOLD_CHARS);
+    this.#tooLong = longest > MAX_HOLD_CHARS;
+    this.#hold = Math.min(longest, MAX_HOLD_CHARS);
     this.#step = Math.max(MAX_LINE_CHARS, this.#hold);
   }
 
