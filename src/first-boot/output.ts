@@ -1,21 +1,18 @@
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { redactText } from '../util/log.ts';
+import { escapeUnsafe } from '../util/escape.ts';
+import { OutputMasker } from './mask.ts';
 
 /**
  * The script's output (standard output and error, in order) to its own log file in the state folder,
- * line by line through the log's redaction plus the script's own text: the script came from custom data
- * or user data, which are secrets, so a line of it echoed back (`type script.cmd`, a transcript) is
- * masked too. The file is rotated at MAX_FILE_BYTES (one older file kept, `.1`), and the last lines stay
- * in memory for the journal, status and KVP.
+ * line by line through the log's redaction plus the script's own text (mask.ts: the script came from
+ * custom data or user data, which are secrets, so a line of it echoed back is masked too). The file is
+ * rotated at MAX_FILE_BYTES (one older file kept, `.1`), and the last lines stay in memory for the
+ * journal, status and KVP.
  */
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 const TAIL_LINES = 20;
 const TAIL_LINE_CHARS = 200;
-/** Shorter lines of the script ("exit 0", "}") are too common to mask; longer ones are its content. */
-const MIN_SECRET_LINE = 8;
-/** A line without an end is cut here, so a script printing without newlines cannot hold everything in memory. */
-const MAX_LINE_CHARS = 16 * 1024;
 /**
  * Output waiting for the file is held up to this much; beyond it lines are dropped and counted (a line in
  * the file says how many), so a script printing faster than the disk takes it cannot fill memory or hold
@@ -27,10 +24,9 @@ const MAX_WRITE_BYTES = 64 * 1024;
 
 export class OutputCapture {
   readonly path: string;
-  readonly #secrets: string[];
+  readonly #masker: OutputMasker;
   readonly #tail: string[] = [];
   readonly #decoder = new TextDecoder('utf-8');
-  #partial = '';
   #file: FileHandle | undefined;
   #written = 0;
   /** Lines waiting for the file, each with its newline, and their size in UTF-16 units (close to bytes for logs). */
@@ -44,8 +40,7 @@ export class OutputCapture {
 
   constructor(path: string, scriptText: string) {
     this.path = path;
-    this.#secrets = [...new Set(scriptText.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length >= MIN_SECRET_LINE))]
-      .sort((a, b) => b.length - a.length);
+    this.#masker = new OutputMasker(scriptText);
   }
 
   /** Opens the file, replacing an earlier one (a first-boot script runs once). */
@@ -56,28 +51,19 @@ export class OutputCapture {
 
   /** Takes a chunk as the interpreter gives it. */
   push(chunk: Uint8Array): void {
-    this.#partial += this.#decoder.decode(chunk, { stream: true });
-    const lines = this.#partial.split(/\r?\n/);
-    this.#partial = lines.pop()!;
-    if (this.#partial.length > MAX_LINE_CHARS) {
-      lines.push(this.#partial);
-      this.#partial = '';
-    }
-    for (const line of lines) this.#line(line);
+    for (const line of this.#masker.feed(this.#decoder.decode(chunk, { stream: true }))) this.#line(line);
   }
 
   /** Flushes the last line and closes the file; a footer line says how the script ended. */
   async close(footer: string): Promise<void> {
-    const rest = this.#partial + this.#decoder.decode();
-    this.#partial = '';
-    if (rest !== '') this.#line(rest);
+    for (const line of [...this.#masker.feed(this.#decoder.decode()), ...this.#masker.end()]) this.#line(line);
     this.#take(`${footer}\n`, true);
     await this.#writing;
     await this.#file?.close().catch(() => undefined);
     this.#file = undefined;
   }
 
-  /** The last lines, redacted, each at most 200 characters. */
+  /** The last lines, redacted and escaped (util/escape.ts), each at most 200 characters. */
   tail(count: number = TAIL_LINES): string[] {
     return this.#tail.slice(-count);
   }
@@ -87,16 +73,14 @@ export class OutputCapture {
     return this.#failed;
   }
 
-  redact(line: string): string {
-    let out = redactText(line);
-    for (const secret of this.#secrets) if (out.includes(secret)) out = out.split(secret).join('[redacted]');
-    return out;
-  }
-
-  #line(raw: string): void {
-    const line = this.redact(raw);
+  /**
+   * One masked line (or piece of a long one). The tail goes to the console, status and KVP, so its control
+   * characters are escaped (an ESC sequence could rewrite the outcome line above it); the file keeps the
+   * line as the script wrote it, like any program's log, for whoever reads it with the tools they choose.
+   */
+  #line(line: string): void {
     if (line.trim() !== '') {
-      this.#tail.push(line.slice(0, TAIL_LINE_CHARS));
+      this.#tail.push(escapeUnsafe(line).slice(0, TAIL_LINE_CHARS));
       if (this.#tail.length > TAIL_LINES) this.#tail.shift();
     }
     this.#take(`${line}\n`, false);

@@ -1,6 +1,7 @@
 import { toAgentError } from '../errors.ts';
 import { AGENT_VERSION } from '../version.ts';
 import { fitKvpValue } from '../platform/kvp-value.ts';
+import { escapeUnsafe } from '../util/escape.ts';
 import type { FirstBootContext } from './run.ts';
 import { describeScript, type FirstBootRecord, type ScriptRecord } from './record.ts';
 
@@ -8,7 +9,9 @@ import { describeScript, type FirstBootRecord, type ScriptRecord } from './recor
  * Tells operators how a first-boot script ended, in each place they look: the log (and with it the
  * console and the serial port, boot diagnostics), the Application event log (source winprov) and the
  * Hyper-V KVP value FIRST_BOOT_SCRIPT, which the host relays. Only redacted output lines ever leave the
- * machine's state folder. A place that cannot be written is a warning: this never fails anything.
+ * machine's state folder, with their control characters escaped (escapeUnsafe: a record written before
+ * tails were escaped is shown the same way). A place that cannot be written is a warning: this never
+ * fails anything.
  */
 
 const KVP_TAIL_LINES = 3;
@@ -19,12 +22,13 @@ export async function publishScript(ctx: FirstBootContext, record: FirstBootReco
   const bad = script.outcome === 'failed' || script.outcome === 'timed-out' || script.outcome === 'interrupted';
   if (bad || script.outcome === 'unavailable') log.warn(line);
   else log.info(line);
-  for (const tail of script.tail?.slice(-KVP_TAIL_LINES) ?? []) log.info(`  | ${tail}`);
+  const tail = (script.tail ?? []).map(escapeUnsafe);
+  for (const t of tail.slice(-KVP_TAIL_LINES)) log.info(`  | ${t}`);
   // An event for a script that ran, or that was refused; not for one with nothing to run or not read yet.
   const ranOrRefused = (script.outcome !== 'not-run' && script.outcome !== 'unavailable') || script.reason?.startsWith('not a script') === true;
   if (ranOrRefused) {
     try {
-      await platform.recordEvent({ kind: bad ? 'failure' : 'success', message: [line, ...(script.tail ?? []).slice(-10)].join('\n') });
+      await platform.recordEvent({ kind: bad ? 'failure' : 'success', message: [line, ...tail.slice(-10)].join('\n') });
     } catch (err) {
       log.warn(`the event log entry could not be written: ${toAgentError(err).reason}`);
     }
@@ -43,7 +47,7 @@ export function kvpValue(record: FirstBootRecord): string {
     if (s.exitCode !== undefined) fields.push(`exit=${s.exitCode}`);
     if (s.durationMs !== undefined) fields.push(`duration_ms=${s.durationMs}`);
     if (s.reason) fields.push(`reason=${s.reason}`);
-    if (s.tail?.length) fields.push(`tail=${s.tail.slice(-KVP_TAIL_LINES).join(' / ')}`);
+    if (s.tail?.length) fields.push(`tail=${s.tail.slice(-KVP_TAIL_LINES).map(escapeUnsafe).join(' / ')}`);
     return fields.map((f) => f.replace(/[|;]/g, '/')).join('|');
   });
   const text = [`agent=winprov/${AGENT_VERSION}`, `vm_id=${record.vmId}`, ...parts].join(';');

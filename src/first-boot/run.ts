@@ -4,6 +4,7 @@ import { toAgentError } from '../errors.ts';
 import { fetchUserData, type ImdsOptions } from '../net/imds.ts';
 import { writeFileAtomic } from '../util/files.ts';
 import { monotonicMs } from '../util/monotonic.ts';
+import { escapeUnsafe } from '../util/escape.ts';
 import type { FirstBootMode } from '../config.ts';
 import type { Log } from '../util/log.ts';
 import type { AgentState, Platform } from '../platform/platform.ts';
@@ -189,8 +190,11 @@ async function save(ctx: FirstBootContext, record: FirstBootRecord): Promise<voi
   await writeFirstBootRecord(ctx.platform.stateDirectory, record);
 }
 
-/** The last lines the interrupted script wrote (already redacted as they were written), skipping the header. */
+/**
+ * The last lines the interrupted script wrote, skipping the header: already redacted as they were
+ * written, escaped here as OutputCapture escapes its tail (the file keeps what the script wrote).
+ */
 async function lastLines(path: string): Promise<string[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
-  return text.split(/\r?\n/).slice(1).filter((l) => l.trim() !== '').slice(-20).map((l) => l.slice(0, 200));
+  return text.split(/\r?\n/).slice(1).filter((l) => l.trim() !== '').slice(-20).map((l) => escapeUnsafe(l).slice(0, 200));
 }

@@ -1,5 +1,6 @@
 import { readFirstBootRecord, describeScript, type ScriptRecord } from './record.ts';
 import type { FirstBootMode } from '../config.ts';
+import { escapeUnsafe } from '../util/escape.ts';
 
 /** What `winprov status` shows of the first-boot script: the image's switch and this VM's record. */
 export interface FirstBootStatus {
@@ -17,7 +18,8 @@ export function formatFirstBootStatus(status: FirstBootStatus): string[] {
   const lines = [`  first boot     ${status.mode === 'off' ? 'off (winprov.json "firstBootScript")' : `${status.mode}${status.scripts.length ? '' : ', not run yet'}`}`];
   for (const s of status.scripts) {
     lines.push(`    ${describeScript(s)}`);
-    for (const t of s.tail?.slice(-5) ?? []) lines.push(`      | ${t}`);
+    // Escaped again: a record written before tails were escaped must not act on the terminal either.
+    for (const t of s.tail?.slice(-5) ?? []) lines.push(`      | ${escapeUnsafe(t)}`);
   }
   return lines;
 }

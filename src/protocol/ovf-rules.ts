@@ -1,5 +1,6 @@
 import { OvfError } from '../errors.ts';
 import { Secret } from '../util/secret.ts';
+import { CONTROL, INVISIBLE, escapeUnsafe } from '../util/escape.ts';
 import { parseXml } from './xml.ts';
 import { parseUnattendContent } from './unattend-content.ts';
 
@@ -37,11 +38,6 @@ export const OVF_ENV_MAX_BYTES = 256 * 1024;
 export const UNATTEND_CONTENT_MAX_BYTES = 4096;
 
 const ECHO_MAX = 40;
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-// Characters that change how a name reads without being seen: Unicode format characters (zero-width space
-// U+200B, right-to-left override U+202E, U+FEFF ...), separators other than the space, unpaired surrogates.
-const INVISIBLE = /(?:(?! )\p{Zs})|[\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
-const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'gu');
 const COMPUTER_NAME = /^[A-Za-z0-9-]{1,15}$/;
 const USER_NAME_FORBIDDEN = /["/\\[\]:;|=,+*?<>@]/;
 const TIME_ZONE = /^[A-Za-z0-9 ()+\-.,:]{1,64}$/;
@@ -93,8 +89,7 @@ export function quote(value: string, password: Text): string {
   const shown = value.length > ECHO_MAX ? `${JSON.stringify(value.slice(0, ECHO_MAX))}...` : JSON.stringify(value);
   // An echoed right-to-left override would reorder the log line that prints it, and JSON leaves DEL and the
   // C1 controls (U+0085 is a line break to some readers) as they are: show such characters escaped.
-  const escape = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  return shown.replace(INVISIBLE_ALL, escape).replace(/[\u007f-\u009f]/g, escape);
+  return escapeUnsafe(shown);
 }
 
 function missing(field: string, where?: string): OvfError {

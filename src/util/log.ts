@@ -50,11 +50,19 @@ export const MASKED_KEYS = [
   'x-ms-guest-agent-public-x509-cert', 'content', 'secret',
 ];
 
-/** Secrets that can appear inside text (an ovf-env fragment, a PEM block). */
+/** An element whose text (up to the next `<`) is a secret: an ovf-env password or custom data; any case. */
+export const SECRET_ELEMENT = /<(?:\w+:)?(?:(?:Admin|User)?Password|CustomData)>/i;
+/** The first and last line of a private key's PEM block. */
+export const PRIVATE_KEY_BEGIN = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
+export const PRIVATE_KEY_END = /-----END [A-Z ]*PRIVATE KEY-----/;
+
+/**
+ * Secrets that can appear inside text (an ovf-env fragment, a PEM block). Both can span lines: text
+ * redacted line by line must track them across lines itself (first-boot/mask.ts does).
+ */
 const MASKED_PATTERNS = [
-  /(?<=<(?:\w+:)?(?:Admin|User)?Password>)[^<]*/gi,
-  /(?<=<(?:\w+:)?CustomData>)[^<]*/gi,
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+  new RegExp(`(?<=${SECRET_ELEMENT.source})[^<]*`, 'gi'),
+  new RegExp(`${PRIVATE_KEY_BEGIN.source}[\\s\\S]*?${PRIVATE_KEY_END.source}`, 'g'),
 ];
 
 /** Applies the log's text masking to any text (collect-logs runs every file through it). */

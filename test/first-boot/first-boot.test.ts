@@ -125,6 +125,29 @@ test('a failing script: its exit code is recorded, provisioning stays Ready', as
   }
 });
 
+test('a script printing terminal control sequences cannot rewrite the console, status, the event log or KVP', async () => {
+  // Clear the screen, set the window title, move up a line and erase it: a forged outcome over the real one.
+  const forged = '\x1b[2J\x1b]0;owned\x07HELLO\x1b[1A\x1b[Kfake: provisioning succeeded';
+  const fx = await provisioned(`#cmd\necho ${forged}\necho left\u202eright\nexit /b 1\n`);
+  try {
+    const config = join(fx.sandboxRoot, '..', 'winprov.json');
+    const result = await firstBoot(fx, { firstBootScript: 'customData' });
+    const status = await runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '--config', config]);
+    const record = await script(fx, 'customData');
+    assert.equal(record?.outcome, 'failed');
+    assert.deepEqual(record.tail, ['\\u001b[2J\\u001b]0;owned\\u0007HELLO\\u001b[1A\\u001b[Kfake: provisioning succeeded', 'left\\u202eright']);
+    const machine = await fx.machine();
+    const shown = { console: result.out, status: status.out, kvp: machine.kvp['FIRST_BOOT_SCRIPT'] ?? '', events: (machine.events ?? []).map((e) => e.message).join('\n') };
+    for (const [where, text] of Object.entries(shown)) {
+      assert.doesNotMatch(text, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/, `${where} holds a control character`);
+      assert.match(text, /\\u001b\[2J/, `${where} shows the sequence escaped`);
+    }
+    assert.match(await readFile(record.outputLog!, 'utf8'), /\x1b\[2J/, 'the output log keeps what the script wrote');
+  } finally {
+    await fx.close();
+  }
+});
+
 test('a script that hangs past its timeout is stopped and recorded as timed-out', async () => {
   const fx = await provisioned('#ps1\nWrite-Output "working"\nStart-Sleep -Seconds 60\n');
   try {
