@@ -163,6 +163,12 @@ async function create(path: string, holder: LockHolder): Promise<boolean> {
   }
 }
 
+/** Whether a run holds the lock in this state folder now (a holder that is gone does not count). For status. */
+export async function lockHeld(directory: string): Promise<boolean> {
+  const found = await readLock(join(directory, LOCK_FILE)).catch(() => ({ kind: 'gone' }) as const);
+  return found.kind !== 'gone' && (await staleness(found)) === undefined;
+}
+
 async function readLock(path: string): Promise<Found> {
   let text: string;
   let mtimeMs: number;

@@ -1,6 +1,7 @@
 import { readFirstBootRecord, describeScript, type ScriptRecord } from './record.ts';
 import type { FirstBootMode } from '../config.ts';
 import { escapeUnsafe } from '../util/escape.ts';
+import { lockHeld } from '../run-lock.ts';
 
 /** What `winprov status` shows of the first-boot script: the image's switch and this VM's record. */
 export interface FirstBootStatus {
@@ -8,10 +9,22 @@ export interface FirstBootStatus {
   scripts: ScriptRecord[];
 }
 
-/** The record of this VM only (one of the captured VM is not this VM's). */
+/**
+ * The record of this VM only (one of the captured VM is not this VM's). A script still "started" while no run
+ * holds the lock ended without an end being recorded: SetupComplete.cmd runs once, so after a script that
+ * restarts Windows (or a kill) nothing records it as interrupted until `winprov first-boot-script` runs again.
+ */
 export async function readFirstBootStatus(mode: FirstBootMode, stateDirectory: string, vmId: string): Promise<FirstBootStatus> {
   const record = await readFirstBootRecord(stateDirectory).catch(() => undefined);
-  return { mode, scripts: record?.vmId === vmId ? record.scripts : [] };
+  const scripts = record?.vmId === vmId ? record.scripts : [];
+  if (!scripts.some((s) => s.outcome === 'started') || (await lockHeld(stateDirectory))) return { mode, scripts };
+  return {
+    mode,
+    scripts: scripts.map((s) => s.outcome !== 'started' ? s : {
+      ...s,
+      reason: 'no run is in progress: it ended without an end being recorded (a restart or a kill); run "winprov first-boot-script" to record it as interrupted and remove its script file',
+    }),
+  };
 }
 
 export function formatFirstBootStatus(status: FirstBootStatus): string[] {

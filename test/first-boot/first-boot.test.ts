@@ -348,16 +348,25 @@ test('killed while the script runs: the next run reports it interrupted and neve
     const child = spawn(process.execPath, [main, 'first-boot-script', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '--config', config], { stdio: 'ignore' });
     const exited = new Promise((resolve) => child.on('exit', resolve));
     const until = Date.now() + 20_000;
+    const statusWhileRunning = async () => (await runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '--config', config])).out;
     // Until the script has started and its first line is in the output log (written by the parent, after the
     // interpreter's run record: killing between the two would leave nothing "printed before the kill").
     const outputLog = join(fx.platform.stateDirectory, 'first-boot-customData.log');
     const printed = async () => (await readFile(outputLog, 'utf8').catch(() => '')).includes('long job');
     while (((await runs(fx)).length === 0 || !(await printed())) && Date.now() < until) await sleep(50);
     assert.equal((await script(fx, 'customData'))?.outcome, 'started', 'recorded before the interpreter started');
+    assert.doesNotMatch(await statusWhileRunning(), /no run is in progress/, 'the run holds the lock');
     child.kill('SIGKILL');
     await exited;
     // The interpreter outlives its parent, as on Windows; end it here.
     for (const r of await runs(fx)) try { process.kill(r.pid, 'SIGKILL'); } catch { /* already gone */ }
+
+    // SetupComplete.cmd runs once: until first-boot-script runs again, status says the "started" has no run behind it.
+    const status = await runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '--config', config]);
+    assert.match(status.out, /customData: started, format ps1, no run is in progress: it ended without an end being recorded \(a restart or a kill\); run "winprov first-boot-script"/);
+    const json = JSON.parse((await runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '--config', config, '--json'])).out);
+    assert.match(json.firstBootScript.scripts[0].reason, /no run is in progress/);
+    assert.equal((await script(fx, 'customData'))?.outcome, 'started', 'status only reads');
 
     const again = await firstBoot(fx, { firstBootScript: 'customData' });
     assert.equal(again.code, 0, again.out);
