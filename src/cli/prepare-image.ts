@@ -1,9 +1,10 @@
 import { readFile, rmdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createPlatform } from '../platform/index.ts';
 import { createLog, type Log } from '../util/log.ts';
 import { XMLValidator } from 'fast-xml-parser';
-import { PlatformCommandError } from '../errors.ts';
+import { EXIT_CODES, PlatformCommandError } from '../errors.ts';
+import { LOCK_FILE } from '../platform/state-names.ts';
 import type { AgentConfig } from '../config.ts';
 import type { CommandIo } from './io.ts';
 import type { ImageVerbs, Platform } from '../platform/platform.ts';
@@ -29,25 +30,24 @@ export async function prepareImageCommand(config: Readonly<AgentConfig>, io: Com
   try {
     // --check only reads (image-steps.ts).
     if (config.image.check) return await checkStep(config, io, platform);
-    const work = config.image.recordBaseline
-      ? () => recordBaselineStep(config, io, platform)
-      : config.image.remoteAccessOnly
-        ? () => remoteAccessOnlyStep(config, io, platform)
-        : () => prepareImage(config, io, platform, log);
     // Not while a provision run works (run-lock.ts); a dry run changes nothing, and with no state
     // folder no run has started (provision creates it first), so neither takes the lock.
-    if (config.dryRun || !(await exists(platform.stateDirectory))) return await work();
-    const code = await exclusively(platform, { command: 'prepare-image', waitMs: config.lockWaitMs, log }, work);
-    // --remote-access-only removed the baseline, the last file of the reset state folder; once the lock is
-    // released the folder goes too, unless something else is in it.
-    if (config.image.remoteAccessOnly) await rmdir(platform.stateDirectory).catch(() => undefined);
-    return code;
+    const unlocked = config.dryRun || !(await exists(platform.stateDirectory));
+    const locked = <T,>(work: () => Promise<T>): Promise<T> => unlocked ? work() : exclusively(platform, { command: 'prepare-image', waitMs: config.lockWaitMs, log }, work);
+    if (config.image.recordBaseline) return await locked(() => recordBaselineStep(config, io, platform));
+    const answerFile = config.image.remoteAccessOnly
+      ? await locked(() => remoteAccessOnlyStep(config, io, platform)).then(() => undefined)
+      : await locked(() => prepareImage(config, io, platform, log));
+    // The run lock was the last file of winprov's there: the folder goes too, unless something else is in it.
+    if (!config.dryRun) await removeEmptyStateFolder(platform.stateDirectory, io);
+    if (!config.image.remoteAccessOnly) io.out(sysprepAdvice(answerFile));
+    return EXIT_CODES.ok;
   } finally {
     await platform.close();
   }
 }
 
-async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platform: Platform & ImageVerbs, log: Log): Promise<number> {
+async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platform: Platform & ImageVerbs, log: Log): Promise<string | undefined> {
   const deferred = config.phase === 'apply';
   const template = join(platform.installDirectory, deferred ? 'unattend-deferred.xml' : 'unattend.xml');
   const firstBoot = imageMode(config);
@@ -63,11 +63,12 @@ async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platfo
   // The check (a FAIL stops here unless --force), and the build's remote access, read before the
   // baseline goes with the rest of the state folder; removed last.
   const { baseline, plan } = await checkImage(config, io, platform, log);
-  const sysprep = (answerFile: string) => `%WINDIR%\\System32\\Sysprep\\sysprep.exe /generalize /oobe /mode:vm /shutdown /unattend:"${answerFile}"`;
   const say = (line: string) => io.out(`${config.dryRun ? 'would ' : ''}${line}\n`);
-  const artifacts = config.dryRun ? await platform.listAgentArtifacts() : await platform.removeAgentArtifacts();
-  if (artifacts.length === 0) io.out('no winprov state to remove\n');
-  for (const path of artifacts) say(`remove ${path}`);
+  // The run lock this run holds goes when it is released (prepareImageCommand).
+  const artifacts = config.dryRun ? await platform.listAgentArtifacts() : await platform.removeAgentArtifacts([LOCK_FILE]);
+  if (artifacts.ours.length === 0) io.out('no winprov state to remove\n');
+  for (const path of artifacts.ours) say(`remove ${path}`);
+  if (artifacts.others.length > 0) say(`keep ${artifacts.others.map((p) => basename(p)).join(', ')} in ${platform.stateDirectory}: not winprov's (the folder stays)`);
   await keepBaseline(config, io, platform, baseline);
 
   if (config.dryRun) {
@@ -88,9 +89,29 @@ async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platfo
   const installed = config.dryRun ? undefined : await platform.installUnattend(xml);
   say(installed === undefined ? `install ${template} as %WINDIR%\\Panther\\Unattend\\unattend.xml` : `install ${template} at ${installed}`);
   await removeBuildAccess(config, io, platform, plan);
-  if (installed === undefined) io.out(`\nThen generalize the image:\n  ${sysprep('%WINDIR%\\Panther\\Unattend\\unattend.xml')}\n`);
-  else io.out(`\nNext, generalize the image (for Packer: /quit instead of /shutdown, see unattend/README.md):\n  ${sysprep(installed)}\n`);
-  return 0;
+  const baselineStays = config.image.keepRemoteAccess && (baseline !== undefined || config.image.removeCertificates.length > 0);
+  if (config.dryRun && artifacts.others.length === 0 && !baselineStays && (await exists(platform.stateDirectory))) say(`remove ${platform.stateDirectory}`);
+  return installed;
+}
+
+/** What to run next; the answer file's path when it was installed, the dry run's words otherwise. */
+function sysprepAdvice(installed: string | undefined): string {
+  const sysprep = (answerFile: string) => `%WINDIR%\\System32\\Sysprep\\sysprep.exe /generalize /oobe /mode:vm /shutdown /unattend:"${answerFile}"`;
+  if (installed === undefined) return `\nThen generalize the image:\n  ${sysprep('%WINDIR%\\Panther\\Unattend\\unattend.xml')}\n`;
+  return `\nNext, generalize the image (for Packer: /quit instead of /shutdown, see unattend/README.md):\n  ${sysprep(installed)}\n`;
+}
+
+/** The state folder, once winprov's files are gone, unless the image builder keeps something there. */
+async function removeEmptyStateFolder(directory: string, io: CommandIo): Promise<void> {
+  try {
+    await rmdir(directory);
+    io.out(`remove ${directory}\n`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    // Not there (nothing was), or not empty (another's files, said above, or a baseline kept for a re-run).
+    if (code === 'ENOENT' || code === 'ENOTEMPTY' || code === 'EEXIST') return;
+    io.err(`winprov: warning: ${directory} could not be removed (${code}); remove it before capturing the image\n`);
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

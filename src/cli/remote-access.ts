@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { StateError } from '../errors.ts';
 import { readJsonFile, writeJsonFile } from '../util/files.ts';
 import { certificatesInUse } from '../platform/certificate-use.ts';
+import { BASELINE_FILE } from '../platform/state-names.ts';
 import type { RemoteAccessInventory, RemoteAccessRemoval, RemoteListener } from '../platform/image-types.ts';
 
 /**
@@ -12,7 +13,7 @@ import type { RemoteAccessInventory, RemoteAccessRemoval, RemoteListener } from 
  * removes with the rest of winprov's state), and by thumbprint (`--remove-certificate`).
  */
 
-export const BASELINE_FILE = 'image-baseline.json';
+export { BASELINE_FILE };
 
 export interface ListenerKey {
   address: string;

@@ -88,3 +88,14 @@ export interface ImageFacts {
   /** The answer file at %WINDIR%\Panther\Unattend\unattend.xml, when there is one. */
   unattend: { path: string; xml: string | undefined };
 }
+
+/** What prepare-image finds of winprov's on the machine (windows/artifacts.ts). */
+export interface AgentArtifacts {
+  /**
+   * winprov's own, in removal order: the state folder's entries (state-names.ts), the custom data files,
+   * then the AzureData folder when nothing else is in it.
+   */
+  ours: string[];
+  /** Entries of the state folder winprov did not write: they are kept, and the folder with them. */
+  others: string[];
+}

@@ -1,5 +1,5 @@
 import type { Secret } from '../util/secret.ts';
-import type { ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from './image-types.ts';
+import type { AgentArtifacts, ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from './image-types.ts';
 import type { AgentState, CompletionMarker } from './state-types.ts';
 
 /**
@@ -262,10 +262,13 @@ export interface DiagnosticFile {
 export interface ImageVerbs {
   /** Where winprov and its unattend templates are installed (%ProgramFiles%\winprov). */
   readonly installDirectory: string;
-  /** The files winprov leaves on a machine: state, completion marker, ovf-env copy, custom data, logs. */
-  listAgentArtifacts(): Promise<string[]>;
-  /** Removes them; returns what was removed. */
-  removeAgentArtifacts(): Promise<string[]>;
+  /**
+   * The files winprov leaves on a machine (state, completion marker, ovf-env copy, custom data, logs), and
+   * what else its state folder holds; `keep` names state folder entries of winprov's to leave out.
+   */
+  listAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts>;
+  /** Removes winprov's (never the others); returns what it removed and what it kept. */
+  removeAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts>;
   /** Writes the answer file to %WINDIR%\Panther\Unattend\unattend.xml, where sysprep and Setup find it; returns its path. */
   installUnattend(xml: string): Promise<string>;
   /**

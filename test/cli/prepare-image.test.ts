@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { provisioningFixture } from '../helpers/provisioning.ts';
 import { runCli } from '../helpers/cli.ts';
 import { installTemplates } from '../helpers/install-templates.ts';
+import { snapshotTree } from '../helpers/tree.ts';
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
@@ -16,14 +17,17 @@ test('prepare-image --dry-run lists what it would do and changes nothing', async
     assert.equal((await fx.run()).outcome, 'ready');
     await installTemplates(fx.platform.installDirectory);
     const before = await fx.machine();
+    const tree = await snapshotTree(fx.sandboxRoot);
     const { code, out } = await runCli(['prepare-image', '--dry-run', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
     assert.equal(code, 0);
-    assert.match(out, /would remove .*ProgramData\/winprov/);
+    assert.ok(out.split('\n').includes(`would remove ${join(fx.platform.stateDirectory, 'state.json')}`), out);
+    assert.ok(out.split('\n').includes(`would remove ${fx.platform.stateDirectory}`), out);
     assert.match(out, /would remove .*AzureData\/CustomData.bin/);
     assert.match(out, /would set RdAgent to Disabled \(now Automatic\)/);
     assert.match(out, /would install .*unattend.xml as %WINDIR%\\Panther\\Unattend\\unattend.xml/);
     assert.match(out, /sysprep.exe \/generalize \/oobe \/mode:vm \/shutdown \/unattend:"%WINDIR%\\Panther\\Unattend\\unattend.xml"/);
     assert.deepEqual(await fx.machine(), before);
+    assert.deepEqual(await snapshotTree(fx.sandboxRoot), tree, 'not a byte changed');
     assert.equal(await exists(join(fx.sandboxRoot, 'Windows', 'Panther', 'Unattend', 'unattend.xml')), false);
     assert.ok(await exists(join(fx.platform.stateDirectory, 'state.json')));
   } finally {
@@ -100,6 +104,57 @@ test('an image builder\'s edit of winprov\'s SetupComplete.cmd survives a second
     assert.equal((await runCli(args)).code, 0);
     assert.equal(await readFile(`${installed}.winprov-backup`, 'latin1'), edited);
     assert.ok((await fx.machine()).changes.some((c) => /was winprov's of another version, or edited: it is kept as/.test(c.detail)));
+  } finally {
+    await fx.close();
+  }
+});
+
+test('prepare-image removes only winprov\'s files from the state folder, names each, and keeps the image builder\'s with the folder', async () => {
+  const fx = await provisioningFixture({ scenario: { customData: 'payload' } });
+  try {
+    assert.equal((await fx.run()).outcome, 'ready');
+    await installTemplates(fx.platform.installDirectory);
+    const state = fx.platform.stateDirectory;
+    await writeFile(join(state, 'builder-notes.txt'), 'mine');
+    await writeFile(join(state, 'winprov.log.1'), 'an older log');
+    const args = ['prepare-image', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot];
+    const before = await snapshotTree(fx.sandboxRoot);
+    const dry = await runCli([...args, '--dry-run']);
+    assert.equal(dry.code, 0, dry.err);
+    for (const name of ['ovf-env.xml', 'provisioned.json', 'state.json', 'winprov.log', 'winprov.log.1']) {
+      assert.ok(dry.out.split('\n').includes(`would remove ${join(state, name)}`), `${name} in:\n${dry.out}`);
+    }
+    assert.ok(dry.out.split('\n').includes(`would keep builder-notes.txt in ${state}: not winprov's (the folder stays)`), dry.out);
+    assert.ok(!dry.out.split('\n').includes(`would remove ${state}`), dry.out);
+    assert.deepEqual(await snapshotTree(fx.sandboxRoot), before, 'the dry run changed nothing');
+
+    const { code, out, err } = await runCli(args);
+    assert.equal(code, 0, err);
+    assert.ok(out.split('\n').includes(`keep builder-notes.txt in ${state}: not winprov's (the folder stays)`), out);
+    assert.deepEqual(await readdir(state), ['builder-notes.txt']);
+    assert.equal(await readFile(join(state, 'builder-notes.txt'), 'utf8'), 'mine');
+  } finally {
+    await fx.close();
+  }
+});
+
+test('every file a provisioning, first-boot and clear-answer-file run leave in the state folder is one prepare-image knows as winprov\'s', async () => {
+  const fx = await provisioningFixture({ scenario: { customData: '#ps1\nWrite-Output "hello"\n' } });
+  try {
+    assert.equal((await fx.run()).outcome, 'ready');
+    const settings = join(fx.root, 'winprov.json');
+    await writeFile(settings, JSON.stringify({ firstBootScript: 'customData' }));
+    const sandbox = ['--platform', 'sandbox', '--sandbox', fx.sandboxRoot];
+    assert.equal((await runCli(['first-boot-script', ...sandbox, '--config', settings])).code, 0);
+    assert.equal((await runCli(['clear-answer-file', ...sandbox])).code, 0);
+    const written = await readdir(fx.platform.stateDirectory);
+    for (const name of ['state.json', 'provisioned.json', 'ovf-env.xml', 'winprov.log', 'first-boot.json', 'first-boot-customData.log']) assert.ok(written.includes(name), `${name} in ${written.join(', ')}`);
+    assert.deepEqual((await fx.platform.listAgentArtifacts()).others, []);
+    await installTemplates(fx.platform.installDirectory);
+    const { code, out, err } = await runCli(['prepare-image', ...sandbox]);
+    assert.equal(code, 0, err);
+    assert.ok(out.split('\n').includes(`remove ${fx.platform.stateDirectory}`), out);
+    assert.equal(await exists(fx.platform.stateDirectory), false);
   } finally {
     await fx.close();
   }

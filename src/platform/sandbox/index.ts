@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { applyAdminAccount } from './accounts.ts';
 import { applyWinRm } from './winrm.ts';
@@ -13,8 +13,8 @@ import { wireServerFromInterfaceOptions } from '../../net/dhcp-cache.ts';
 import { defaultMachine, loadMachine, saveMachine, type SandboxMachine } from './machine.ts';
 import { sandboxDiagnostics } from './diagnostics.ts';
 import * as sandboxImage from './image.ts';
-import type { ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
-import { exists, readSandboxMedia } from './media.ts';
+import type { AgentArtifacts, ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
+import { readSandboxMedia } from './media.ts';
 import { readSandboxAnswerFile, writeSandboxAnswerFile } from './answer-file.ts';
 import { checkComputerName, checkPasswordPolicy, checkUserName } from './rules.ts';
 import type {
@@ -27,6 +27,7 @@ import type { FirstBootRunExit, FirstBootRunRequest, FirstBootVerbs } from '../f
 import { fitKvpValue } from '../kvp-value.ts';
 import { arrangeAnswerFileClearing, describeBackup, installSetupComplete, readSetupComplete } from '../windows/setup-complete.ts';
 import { readImageState } from '../windows/setup-state.ts';
+import { listAgentArtifacts, removeAgentArtifacts } from '../windows/artifacts.ts';
 
 /**
  * A file-backed fake Windows rooted in a folder: machine.json (the OS state), drives/<letter>/ (the
@@ -258,19 +259,19 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
 
   async close(): Promise<void> {}
 
-  async listAgentArtifacts(): Promise<string[]> {
-    const found: string[] = [];
-    for (const path of [this.stateDirectory, join(this.root, 'SystemDrive', 'AzureData', 'CustomData.bin')]) {
-      if (await exists(path)) found.push(path);
-    }
+  // As on Windows (windows/artifacts.ts, plain Node), on the sandbox's ProgramData and SystemDrive folders.
+  listAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts> {
+    return listAgentArtifacts(this.#artifactLocations(), keep);
+  }
+
+  async removeAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts> {
+    const found = await removeAgentArtifacts(this.#artifactLocations(), keep);
+    if (found.ours.length) await this.change('removeAgentArtifacts', () => ({ detail: `removed ${found.ours.map((p) => relative(this.root, p)).join(', ')}`, result: undefined }));
     return found;
   }
 
-  async removeAgentArtifacts(): Promise<string[]> {
-    const found = await this.listAgentArtifacts();
-    for (const path of found) await rm(path, { recursive: true, force: true });
-    if (found.length) await this.change('removeAgentArtifacts', () => ({ detail: `removed ${found.map((p) => relative(this.root, p)).join(', ')}`, result: undefined }));
-    return found;
+  #artifactLocations(): { stateDirectory: string; systemDrive: string } {
+    return { stateDirectory: this.stateDirectory, systemDrive: join(this.root, 'SystemDrive') };
   }
 
   async installUnattend(xml: string): Promise<string> {

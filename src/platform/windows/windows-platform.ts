@@ -40,7 +40,7 @@ import { readAnswerFile } from './answer-file.ts';
 import { readImageState } from './setup-state.ts';
 import { StateFolder } from '../state-files.ts';
 import * as image from './image.ts';
-import type { ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
+import type { AgentArtifacts, ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
 import { toOsVolumeResult } from './volume.ts';
 import { toWinRmParams, toWinRmResults } from './winrm.ts';
 import type { FirstBootRunExit, FirstBootRunRequest, FirstBootVerbs } from '../first-boot-types.ts';
@@ -292,12 +292,12 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     return this.#state.saveOvfEnvCopy(redactedXml);
   }
 
-  listAgentArtifacts(): Promise<string[]> {
-    return artifacts.listAgentArtifacts({ stateDirectory: this.stateDirectory, systemDrive: this.#systemDrive });
+  listAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts> {
+    return artifacts.listAgentArtifacts({ stateDirectory: this.stateDirectory, systemDrive: this.#systemDrive }, keep);
   }
 
-  removeAgentArtifacts(): Promise<string[]> {
-    return artifacts.removeAgentArtifacts({ stateDirectory: this.stateDirectory, systemDrive: this.#systemDrive });
+  removeAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts> {
+    return artifacts.removeAgentArtifacts({ stateDirectory: this.stateDirectory, systemDrive: this.#systemDrive }, keep);
   }
 
   /** Writes winprov's answer file where Setup looks first (atomically: a half-written one would stop Setup). */
