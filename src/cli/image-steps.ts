@@ -92,8 +92,9 @@ async function removePlanned(config: Readonly<AgentConfig>, io: CommandIo, platf
 }
 
 /**
- * After prepare-image --keep-remote-access reset the state folder: the baseline (with the thumbprints
- * named on this command line) goes back, so that --remote-access-only still knows what is the build's.
+ * prepare-image --keep-remote-access leaves the baseline in the state folder; the thumbprints named on
+ * this command line are added to it (or to one naming only them), so that --remote-access-only still
+ * knows what is the build's.
  */
 export async function keepBaseline(config: Readonly<AgentConfig>, io: CommandIo, platform: ImagePlatform, baseline: ImageBaseline | undefined): Promise<void> {
   if (!config.image.keepRemoteAccess || config.dryRun) return;

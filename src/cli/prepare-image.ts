@@ -1,10 +1,11 @@
-import { readFile, rmdir, stat } from 'node:fs/promises';
+import { readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createPlatform } from '../platform/index.ts';
 import { createLog, type Log } from '../util/log.ts';
 import { XMLValidator } from 'fast-xml-parser';
-import { EXIT_CODES, PlatformCommandError } from '../errors.ts';
-import { LOCK_FILE } from '../platform/state-names.ts';
+import { EXIT_CODES, PlatformCommandError, stoppedPartway } from '../errors.ts';
+import { BASELINE_FILE, LOCK_FILE } from '../platform/state-names.ts';
+import { baselinePath } from './remote-access.ts';
 import type { AgentConfig } from '../config.ts';
 import type { CommandIo } from './io.ts';
 import type { ImageVerbs, Platform } from '../platform/platform.ts';
@@ -60,38 +61,74 @@ async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platfo
   if (XMLValidator.validate(xml) !== true || !/RunSynchronousCommand/.test(xml)) {
     throw new PlatformCommandError('prepare-image', `${template} is not a valid unattend template (it must be well-formed XML with the specialize RunSynchronousCommand)`);
   }
-  // The check (a FAIL stops here unless --force), and the build's remote access, read before the
-  // baseline goes with the rest of the state folder; removed last.
+  // The check (a FAIL stops here unless --force), and the build's remote access, read before anything
+  // changes; removed last.
   const { baseline, plan } = await checkImage(config, io, platform, log);
-  const say = (line: string) => io.out(`${config.dryRun ? 'would ' : ''}${line}\n`);
-  // The run lock this run holds goes when it is released (prepareImageCommand).
-  const artifacts = config.dryRun ? await platform.listAgentArtifacts() : await platform.removeAgentArtifacts([LOCK_FILE]);
-  if (artifacts.ours.length === 0) io.out('no winprov state to remove\n');
-  for (const path of artifacts.ours) say(`remove ${path}`);
-  if (artifacts.others.length > 0) say(`keep ${artifacts.others.map((p) => basename(p)).join(', ')} in ${platform.stateDirectory}: not winprov's (the folder stays)`);
-  await keepBaseline(config, io, platform, baseline);
-
-  if (config.dryRun) {
-    const services = await platform.readGuestAgentServices();
-    for (const s of services.installed) say(`set ${s.name} to Disabled (now ${s.startMode})`);
-  } else {
-    const services = await platform.setGuestAgentServices(false);
-    for (const s of services.installed) say(`set ${s.name} to ${s.startMode}`);
-  }
-  // The first-boot script switch (src/first-boot/image-setting.ts): winprov.json, and the SetupComplete call.
-  if (config.firstBoot.prepare !== undefined) {
-    if (config.dryRun) say(`set "firstBootScript": "${firstBoot}" in ${join(platform.installDirectory, 'winprov.json')}`);
-    else say(`set "firstBootScript": "${firstBoot}" in ${await writeImageSetting(platform.installDirectory, firstBoot)}`);
-  }
-  await setupCompleteStep({ deferred, firstBoot, dryRun: config.dryRun, shipped }, platform, io, say);
-  // Beside the executable, not in the state folder cleared above (code-cache-warmup.ts).
-  await codeCacheStep(io, { dryRun: config.dryRun });
-  const installed = config.dryRun ? undefined : await platform.installUnattend(xml);
-  say(installed === undefined ? `install ${template} as %WINDIR%\\Panther\\Unattend\\unattend.xml` : `install ${template} at ${installed}`);
-  await removeBuildAccess(config, io, platform, plan);
-  const baselineStays = config.image.keepRemoteAccess && (baseline !== undefined || config.image.removeCertificates.length > 0);
-  if (config.dryRun && artifacts.others.length === 0 && !baselineStays && (await exists(platform.stateDirectory))) say(`remove ${platform.stateDirectory}`);
+  const dryRun = config.dryRun;
+  const say = (line: string) => io.out(`${dryRun ? 'would ' : ''}${line}\n`);
+  const baselineFile = baselinePath(platform.stateDirectory);
+  // The baseline goes last, once the build's remote access is removed: a run that stops before that
+  // (a locked file, a PowerShell error) leaves it for the next run, which finishes the job. The run
+  // lock this run holds goes when it is released (prepareImageCommand).
+  const removesBaseline = baseline !== undefined && plan !== undefined && !config.image.keepRemoteAccess;
+  let others: string[] = [];
+  let installed: string | undefined;
+  const changes: Change[] = [
+    ['removing winprov\'s state and custom data', async () => {
+      const artifacts = dryRun ? await platform.listAgentArtifacts([BASELINE_FILE]) : await platform.removeAgentArtifacts([BASELINE_FILE, LOCK_FILE]);
+      if (artifacts.ours.length === 0 && baseline === undefined) io.out('no winprov state to remove\n');
+      for (const path of artifacts.ours) say(`remove ${path}`);
+      others = artifacts.others;
+      if (others.length > 0) say(`keep ${others.map((p) => basename(p)).join(', ')} in ${platform.stateDirectory}: not winprov's (the folder stays)`);
+    }],
+    ...(config.image.keepRemoteAccess ? [['keeping the baseline for --remote-access-only', () => keepBaseline(config, io, platform, baseline)] as Change] : []),
+    ['disabling the guest agent services', async () => {
+      const services = dryRun ? await platform.readGuestAgentServices() : await platform.setGuestAgentServices(false);
+      for (const s of services.installed) say(dryRun ? `set ${s.name} to Disabled (now ${s.startMode})` : `set ${s.name} to ${s.startMode}`);
+    }],
+    // The first-boot script switch (src/first-boot/image-setting.ts): winprov.json, and the SetupComplete call.
+    ...(config.firstBoot.prepare === undefined ? [] : [['setting "firstBootScript" in winprov.json', async () => {
+      if (dryRun) say(`set "firstBootScript": "${firstBoot}" in ${join(platform.installDirectory, 'winprov.json')}`);
+      else say(`set "firstBootScript": "${firstBoot}" in ${await writeImageSetting(platform.installDirectory, firstBoot)}`);
+    }] as Change]),
+    ['installing SetupComplete.cmd', () => setupCompleteStep({ deferred, firstBoot, dryRun, shipped }, platform, io, say)],
+    // Beside the executable, not in the state folder cleared above (code-cache-warmup.ts).
+    ['writing the code cache', () => codeCacheStep(io, { dryRun })],
+    ['installing the answer file', async () => {
+      installed = dryRun ? undefined : await platform.installUnattend(xml);
+      say(installed === undefined ? `install ${template} as %WINDIR%\\Panther\\Unattend\\unattend.xml` : `install ${template} at ${installed}`);
+    }],
+    // With --keep-remote-access it only says what it keeps.
+    ...(plan === undefined ? [] : [['removing the build\'s remote access', () => removeBuildAccess(config, io, platform, plan)] as Change]),
+    ...(removesBaseline ? [['removing the baseline', async () => {
+      if (!dryRun) await rm(baselineFile, { force: true });
+      say(`remove ${baselineFile}`);
+    }] as Change] : []),
+  ];
+  await applyInOrder(changes, baseline !== undefined && !dryRun);
+  if (baseline !== undefined && plan === undefined) io.out(`keep ${baselineFile}: the remote access could not be read, so the build's is still there; run prepare-image again once it can be\n`);
+  const folderStays = others.length > 0 || (baseline !== undefined && !removesBaseline) || (config.image.keepRemoteAccess && config.image.removeCertificates.length > 0);
+  if (dryRun && !folderStays && (await exists(platform.stateDirectory))) say(`remove ${platform.stateDirectory}`);
   return installed;
+}
+
+/** One change of prepare-image's, named as its error says what was done and what was not. */
+type Change = [name: string, run: () => Promise<void>];
+
+/**
+ * The changes in order. One that fails stops the run with an error that says which were made and which
+ * not; running prepare-image again makes the rest (each change is one a second run makes again, or finds made).
+ */
+async function applyInOrder(changes: readonly Change[], baselineKept: boolean): Promise<void> {
+  for (const [at, [, run]] of changes.entries()) {
+    try {
+      await run();
+    } catch (err) {
+      const names = changes.map(([name]) => name);
+      const again = `run prepare-image again: it finishes the job${baselineKept ? ' from the baseline, which is kept until the build\'s remote access is removed' : ''}`;
+      throw stoppedPartway(err, 'prepare-image', names.slice(0, at), names.slice(at), again);
+    }
+  }
 }
 
 /** What to run next; the answer file's path when it was installed, the dry run's words otherwise. */

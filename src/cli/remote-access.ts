@@ -10,7 +10,7 @@ import type { RemoteAccessInventory, RemoteAccessRemoval, RemoteListener } from 
  * built over WinRM keeps the build's listener, its firewall rule and its certificate with the private key
  * on every VM made from it. The build's are told apart from the image's own by a baseline recorded at
  * the start of the build (`prepare-image --record-baseline`, kept in the state folder, which prepare-image
- * removes with the rest of winprov's state), and by thumbprint (`--remove-certificate`).
+ * removes once the build's access is gone), and by thumbprint (`--remove-certificate`).
  */
 
 export { BASELINE_FILE };
