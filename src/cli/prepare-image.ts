@@ -63,14 +63,14 @@ async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platfo
   }
   // The check (a FAIL stops here unless --force), and the build's remote access, read before anything
   // changes; removed last.
-  const { baseline, plan } = await checkImage(config, io, platform, log);
+  const { baseline, plan, listenersSeen } = await checkImage(config, io, platform, log);
   const dryRun = config.dryRun;
   const say = (line: string) => io.out(`${dryRun ? 'would ' : ''}${line}\n`);
   const baselineFile = baselinePath(platform.stateDirectory);
   // The baseline goes last, once the build's remote access is removed: a run that stops before that
   // (a locked file, a PowerShell error) leaves it for the next run, which finishes the job. The run
   // lock this run holds goes when it is released (prepareImageCommand).
-  const removesBaseline = baseline !== undefined && plan !== undefined && !config.image.keepRemoteAccess;
+  const removesBaseline = baseline !== undefined && plan !== undefined && listenersSeen && !config.image.keepRemoteAccess;
   let others: string[] = [];
   let installed: string | undefined;
   const changes: Change[] = [
@@ -106,7 +106,8 @@ async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platfo
     }] as Change] : []),
   ];
   await applyInOrder(changes, baseline !== undefined && !dryRun);
-  if (baseline !== undefined && plan === undefined) io.out(`keep ${baselineFile}: the remote access could not be read, so the build's is still there; run prepare-image again once it can be\n`);
+  // Gone on with --force: what is left of the build's access is for a run that can read it.
+  if (baseline !== undefined && !removesBaseline && !config.image.keepRemoteAccess) io.out(`keep ${baselineFile}: the build's ${plan === undefined ? 'remote access' : 'WinRM listeners'} could not be read; run prepare-image again once ${plan === undefined ? 'it can be' : 'WinRM runs'}\n`);
   const folderStays = others.length > 0 || (baseline !== undefined && !removesBaseline) || (config.image.keepRemoteAccess && config.image.removeCertificates.length > 0);
   if (dryRun && !folderStays && (await exists(platform.stateDirectory))) say(`remove ${platform.stateDirectory}`);
   return installed;

@@ -267,6 +267,46 @@ test('with WinRM stopped, --record-baseline and --remote-access-only refuse (exi
     const forced = await runCli(args(fx, '--remote-access-only', '--force'));
     assert.equal(forced.code, 0, forced.err);
     assert.match(forced.err, /warning: winrm-service: .* \(going on: --force\)/);
+    assert.equal(await exists(join(fx.platform.stateDirectory, 'image-baseline.json')), true, 'kept for a run that sees the listeners');
+  } finally {
+    await fx.close();
+  }
+});
+
+test('with WinRM stopped, prepare-image with a baseline or thumbprints refuses (exit 9) before any change; --force keeps the baseline for a run that sees the listeners', async () => {
+  const fx = await provisioningFixture();
+  try {
+    await seedBuildVm(fx);
+    await installTemplates(fx.platform.installDirectory);
+    assert.equal((await runCli(args(fx, '--record-baseline', '--build-listener', 'HTTPS'))).code, 0);
+    assert.equal((await fx.run()).outcome, 'ready');
+    await fx.editMachine((m) => void ((m as Machine).image!.winrmRunning = false));
+    const tree = await snapshotTree(fx.sandboxRoot);
+    for (const extra of [[], ['--dry-run'], ['--defer-ready']]) {
+      const refused = await runCli(args(fx, ...extra));
+      assert.equal(refused.code, 9, `${extra.join(' ')}: ${refused.err}`);
+      assert.match(refused.err, /winrm-service: the WinRM service is not running: the build's listeners cannot be read or removed/);
+    }
+    assert.deepEqual(await snapshotTree(fx.sandboxRoot), tree, 'nothing changed');
+    // Without a baseline, the listeners bound to the named certificates cannot be seen either.
+    const baselineFile = join(fx.platform.stateDirectory, 'image-baseline.json');
+    const recorded = await readFile(baselineFile);
+    await rm(baselineFile);
+    assert.equal((await runCli(args(fx, '--remove-certificate', BUILD))).code, 9);
+    await writeFile(baselineFile, recorded);
+
+    const forced = await runCli(args(fx, '--force'));
+    assert.equal(forced.code, 0, forced.err);
+    assert.match(forced.err, /warning: winrm-service: .* \(going on: --force\)/);
+    assert.ok(forced.out.split('\n').includes(`keep ${baselineFile}: the build's WinRM listeners could not be read; run prepare-image again once WinRM runs`), forced.out);
+    assert.deepEqual(await readdir(fx.platform.stateDirectory), ['image-baseline.json']);
+
+    await fx.editMachine((m) => void ((m as Machine).image!.winrmRunning = true));
+    const again = await runCli(args(fx));
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.out, /removed the WinRM listener HTTPS \*/);
+    assert.deepEqual(((await fx.machine()) as Machine).winrm?.listeners, [{ transport: 'HTTP', port: 5985 }]);
+    assert.equal(await exists(fx.platform.stateDirectory), false);
   } finally {
     await fx.close();
   }
