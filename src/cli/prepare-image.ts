@@ -6,6 +6,7 @@ import { XMLValidator } from 'fast-xml-parser';
 import { EXIT_CODES, PlatformCommandError, stoppedPartway } from '../errors.ts';
 import { BASELINE_FILE, LOCK_FILE } from '../platform/state-names.ts';
 import { baselinePath } from './remote-access.ts';
+import { answerFilePasswords } from '../answer-file-clear.ts';
 import type { AgentConfig } from '../config.ts';
 import type { CommandIo } from './io.ts';
 import type { ImageVerbs, Platform } from '../platform/platform.ts';
@@ -61,6 +62,9 @@ async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platfo
   if (XMLValidator.validate(xml) !== true || !/RunSynchronousCommand/.test(xml)) {
     throw new PlatformCommandError('prepare-image', `${template} is not a valid unattend template (it must be well-formed XML with the specialize RunSynchronousCommand)`);
   }
+  // This winprov's answer files of both modes, unedited, are replaced without a backup.
+  const other = await readFile(join(platform.installDirectory, deferred ? 'unattend.xml' : 'unattend-deferred.xml'), 'utf8').catch(() => undefined);
+  const templates = other === undefined ? [xml] : [xml, other];
   // The check (a FAIL stops here unless --force), and the build's remote access, read before anything
   // changes; removed last.
   const { baseline, plan, listenersSeen } = await checkImage(config, io, platform, log);
@@ -95,7 +99,9 @@ async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platfo
     // Beside the executable, not in the state folder cleared above (code-cache-warmup.ts).
     ['writing the code cache', () => codeCacheStep(io, { dryRun })],
     ['installing the answer file', async () => {
-      installed = dryRun ? undefined : await platform.installUnattend(xml);
+      const result = await platform.installUnattend(xml, { replaceable: templates, dryRun });
+      if (result.backup !== undefined) say(`keep the answer file there (not winprov's template) as ${result.backup.path}${passwordNote(result.backup.text)}`);
+      installed = dryRun ? undefined : result.path;
       say(installed === undefined ? `install ${template} as %WINDIR%\\Panther\\Unattend\\unattend.xml` : `install ${template} at ${installed}`);
     }],
     // With --keep-remote-access it only says what it keeps.
@@ -111,6 +117,17 @@ async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platfo
   const folderStays = others.length > 0 || (baseline !== undefined && !removesBaseline) || (config.image.keepRemoteAccess && config.image.removeCertificates.length > 0);
   if (dryRun && !folderStays && (await exists(platform.stateDirectory))) say(`remove ${platform.stateDirectory}`);
   return installed;
+}
+
+/** What a kept answer file still holds: Setup clears passwords only in its own cached copy, never in this one. */
+function passwordNote(text: string): string {
+  let passwords = 0;
+  try {
+    passwords = answerFilePasswords(text);
+  } catch {
+    // Not a well-formed unattend document: nothing to count, and the backup is kept as it is.
+  }
+  return passwords === 0 ? '' : `; it holds ${passwords} password(s) in plain text: delete it before capture unless the image needs it`;
 }
 
 /** One change of prepare-image's, named as its error says what was done and what was not. */

@@ -1,4 +1,5 @@
 import type { Secret } from '../util/secret.ts';
+import type { UnattendInstall } from './windows/unattend-install.ts';
 import type { AgentArtifacts, ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from './image-types.ts';
 import type { AgentState, CompletionMarker } from './state-types.ts';
 
@@ -269,8 +270,12 @@ export interface ImageVerbs {
   listAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts>;
   /** Removes winprov's (never the others); returns what it removed and what it kept. */
   removeAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts>;
-  /** Writes the answer file to %WINDIR%\Panther\Unattend\unattend.xml, where sysprep and Setup find it; returns its path. */
-  installUnattend(xml: string): Promise<string>;
+  /**
+   * Writes the answer file to %WINDIR%\Panther\Unattend\unattend.xml, where sysprep and Setup find it; the
+   * one there is kept as a backup unless it is one of `replaceable` (windows/unattend-install.ts). With
+   * dryRun it only says what it would do.
+   */
+  installUnattend(xml: string, options?: { replaceable?: readonly string[]; dryRun?: boolean }): Promise<UnattendInstall>;
   /**
    * Writes %WINDIR%\Setup\Scripts\SetupComplete.cmd; the one there is kept as a backup unless it is one of
    * `replaceable` (setup-complete.ts). Returns its path.

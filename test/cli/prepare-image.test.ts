@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { provisioningFixture } from '../helpers/provisioning.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -155,6 +155,52 @@ test('every file a provisioning, first-boot and clear-answer-file run leave in t
     assert.equal(code, 0, err);
     assert.ok(out.split('\n').includes(`remove ${fx.platform.stateDirectory}`), out);
     assert.equal(await exists(fx.platform.stateDirectory), false);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('an answer file of the image builder\'s is kept as unattend.xml.winprov-backup (.2 ...) and named, in the dry run too; winprov\'s own templates are replaced without one', async () => {
+  const fx = await provisioningFixture();
+  try {
+    await installTemplates(fx.platform.installDirectory);
+    const folder = join(fx.sandboxRoot, 'Windows', 'Panther', 'Unattend');
+    const answerFile = join(folder, 'unattend.xml');
+    const own = '<?xml version="1.0"?>\r\n<unattend xmlns="urn:schemas-microsoft-com:unattend"><settings pass="oobeSystem"><component name="Microsoft-Windows-Shell-Setup"><UserAccounts><AdministratorPassword><Value>Build-Pa55</Value><PlainText>true</PlainText></AdministratorPassword></UserAccounts></component></settings></unattend>\r\n';
+    await mkdir(folder, { recursive: true });
+    await writeFile(answerFile, own);
+    const cli = (...extra: string[]) => runCli(['prepare-image', ...extra, '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+
+    const tree = await snapshotTree(fx.sandboxRoot);
+    const dry = await cli('--dry-run');
+    assert.equal(dry.code, 0, dry.err);
+    assert.ok(dry.out.split('\n').includes(`would keep the answer file there (not winprov's template) as ${answerFile}.winprov-backup; it holds 1 password(s) in plain text: delete it before capture unless the image needs it`), dry.out);
+    assert.deepEqual(await snapshotTree(fx.sandboxRoot), tree, 'the dry run changed nothing');
+
+    const { code, out, err } = await cli();
+    assert.equal(code, 0, err);
+    assert.match(out, /^keep the answer file there \(not winprov's template\) as .*unattend\.xml\.winprov-backup; it holds 1 password/m);
+    assert.equal(await readFile(`${answerFile}.winprov-backup`, 'utf8'), own);
+    assert.equal(await readFile(answerFile, 'utf8'), await readFile(join(fx.platform.installDirectory, 'unattend.xml'), 'utf8'));
+
+    // winprov's own, of either mode: replaced, no backup, nothing said.
+    for (const extra of [['--defer-ready'], []]) {
+      const again = await cli(...extra);
+      assert.equal(again.code, 0, again.err);
+      assert.doesNotMatch(again.out, /keep the answer file/);
+    }
+    assert.deepEqual((await readdir(folder)).sort(), ['unattend.xml', 'unattend.xml.winprov-backup']);
+
+    // Another one, or winprov's edited: the next free name; the same one again: the backup it already has.
+    const edited = (await readFile(answerFile, 'utf8')).replace('</unattend>', '<!-- edited --></unattend>');
+    for (let i = 0; i < 2; i += 1) {
+      await writeFile(answerFile, edited);
+      const next = await cli();
+      assert.equal(next.code, 0, next.err);
+      assert.ok(next.out.split('\n').includes(`keep the answer file there (not winprov's template) as ${answerFile}.winprov-backup.2`), next.out);
+    }
+    assert.equal(await readFile(`${answerFile}.winprov-backup.2`, 'utf8'), edited);
+    assert.deepEqual((await readdir(folder)).sort(), ['unattend.xml', 'unattend.xml.winprov-backup', 'unattend.xml.winprov-backup.2']);
   } finally {
     await fx.close();
   }

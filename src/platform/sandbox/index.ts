@@ -15,7 +15,8 @@ import { sandboxDiagnostics } from './diagnostics.ts';
 import * as sandboxImage from './image.ts';
 import type { AgentArtifacts, ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
 import { readSandboxMedia } from './media.ts';
-import { readSandboxAnswerFile, writeSandboxAnswerFile } from './answer-file.ts';
+import { ANSWER_FILE, readSandboxAnswerFile, writeSandboxAnswerFile } from './answer-file.ts';
+import { installAnswerFile, type UnattendInstall } from '../windows/unattend-install.ts';
 import { checkComputerName, checkPasswordPolicy, checkUserName } from './rules.ts';
 import type {
   AdminAccount, AdminAccountResult, AgentEvent, AgentState, CertificateBundle, CertificateImportResult, ClearingArrangement, CompletionMarker,
@@ -274,11 +275,13 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     return { stateDirectory: this.stateDirectory, systemDrive: join(this.root, 'SystemDrive') };
   }
 
-  async installUnattend(xml: string): Promise<string> {
-    const path = join(this.root, 'Windows', 'Panther', 'Unattend', 'unattend.xml');
-    await writeFileAtomic(path, xml);
-    await this.change('installUnattend', () => ({ detail: 'wrote Windows/Panther/Unattend/unattend.xml', result: undefined }));
-    return path;
+  /** As on Windows (unattend-install.ts, plain Node): another answer file there is kept as a backup. */
+  async installUnattend(xml: string, options: { replaceable?: readonly string[]; dryRun?: boolean } = {}): Promise<UnattendInstall> {
+    const result = await installAnswerFile(join(this.root, ...ANSWER_FILE), xml, options.replaceable ?? [], options.dryRun);
+    if (options.dryRun === true) return result;
+    const kept = result.backup === undefined ? '' : `; kept the one there as ${relative(this.root, result.backup.path)}`;
+    await this.change('installUnattend', () => ({ detail: `wrote Windows/Panther/Unattend/unattend.xml${kept}`, result: undefined }));
+    return result;
   }
 
   readSetupComplete(): Promise<string | undefined> {

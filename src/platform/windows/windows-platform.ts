@@ -35,7 +35,7 @@ import { HostResult, isInterfaceGuid, isIPv4Address, toFabricInterface, toGuestA
 import { BOOTSTRAP_SCRIPT, loadLibrary, loadScript } from './scripts.ts';
 import { PowerShellSession, type LogFunction } from './session.ts';
 import { arrangeAnswerFileClearing, describeBackup, installSetupComplete, readSetupComplete } from './setup-complete.ts';
-import { writeFileAtomic } from '../../util/files.ts';
+import { installAnswerFile, type UnattendInstall } from './unattend-install.ts';
 import { readAnswerFile } from './answer-file.ts';
 import { readImageState } from './setup-state.ts';
 import { StateFolder } from '../state-files.ts';
@@ -300,12 +300,9 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     return artifacts.removeAgentArtifacts({ stateDirectory: this.stateDirectory, systemDrive: this.#systemDrive }, keep);
   }
 
-  /** Writes winprov's answer file where Setup looks first (atomically: a half-written one would stop Setup). */
-  async installUnattend(xml: string): Promise<string> {
-    // Setup searches %WINDIR%\Panther\Unattend before removable media (the implicit search order).
-    const path = join(this.#systemRoot, 'Panther', 'Unattend', 'unattend.xml');
-    await writeFileAtomic(path, xml);
-    return path;
+  /** Node, as installSetupComplete (unattend-install.ts): another answer file there is kept as a backup. */
+  installUnattend(xml: string, options: { replaceable?: readonly string[]; dryRun?: boolean } = {}): Promise<UnattendInstall> {
+    return installAnswerFile(this.#answerFilePath(), xml, options.replaceable ?? [], options.dryRun);
   }
 
   readSetupComplete(): Promise<string | undefined> {
