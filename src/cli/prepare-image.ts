@@ -1,9 +1,8 @@
-import { readFile, rm, rmdir, stat } from 'node:fs/promises';
+import { rm, rmdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createPlatform } from '../platform/index.ts';
 import { createLog, type Log } from '../util/log.ts';
-import { XMLValidator } from 'fast-xml-parser';
-import { EXIT_CODES, PlatformCommandError, stoppedPartway } from '../errors.ts';
+import { EXIT_CODES, stoppedPartway } from '../errors.ts';
 import { BASELINE_FILE, LOCK_FILE } from '../platform/state-names.ts';
 import { baselinePath } from './remote-access.ts';
 import { answerFilePasswords } from '../answer-file-clear.ts';
@@ -13,8 +12,9 @@ import type { ImageVerbs, Platform } from '../platform/platform.ts';
 import { exclusively } from './exclusive-run.ts';
 import { codeCacheStep } from './code-cache-warmup.ts';
 import { checkImage, removeBuildAccess, checkStep, keepBaseline, recordBaselineStep, remoteAccessOnlyStep } from './image-steps.ts';
-import { imageMode, writeImageSetting } from '../first-boot/image-setting.ts';
-import { readShippedSetupComplete, setupCompleteStep } from './image-setup-complete.ts';
+import { writeImageSetting } from '../first-boot/image-setting.ts';
+import { setupCompleteStep } from './image-setup-complete.ts';
+import { readImageInputs } from './image-inputs.ts';
 
 /**
  * `winprov prepare-image`: what to run before `sysprep /generalize`. Removes winprov's state, marker,
@@ -50,21 +50,7 @@ export async function prepareImageCommand(config: Readonly<AgentConfig>, io: Com
 }
 
 async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platform: Platform & ImageVerbs, log: Log): Promise<string | undefined> {
-  const deferred = config.phase === 'apply';
-  const template = join(platform.installDirectory, deferred ? 'unattend-deferred.xml' : 'unattend.xml');
-  const firstBoot = imageMode(config);
-  // What the installation must provide, read and checked before anything changes: a missing or broken
-  // template stops here, with the machine as it was.
-  const shipped = await readShippedSetupComplete(platform.installDirectory, deferred);
-  const xml = await readFile(template, 'utf8').catch(() => {
-    throw new PlatformCommandError('prepare-image', `${template} is missing; reinstall winprov`);
-  });
-  if (XMLValidator.validate(xml) !== true || !/RunSynchronousCommand/.test(xml)) {
-    throw new PlatformCommandError('prepare-image', `${template} is not a valid unattend template (it must be well-formed XML with the specialize RunSynchronousCommand)`);
-  }
-  // This winprov's answer files of both modes, unedited, are replaced without a backup.
-  const other = await readFile(join(platform.installDirectory, deferred ? 'unattend.xml' : 'unattend-deferred.xml'), 'utf8').catch(() => undefined);
-  const templates = other === undefined ? [xml] : [xml, other];
+  const { deferred, firstBoot, template, xml, templates, shipped, settings } = await readImageInputs(config, platform);
   // The check (a FAIL stops here unless --force), and the build's remote access, read before anything
   // changes; removed last.
   const { baseline, plan, listenersSeen } = await checkImage(config, io, platform, log);
@@ -91,9 +77,8 @@ async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platfo
       for (const s of services.installed) say(dryRun ? `set ${s.name} to Disabled (now ${s.startMode})` : `set ${s.name} to ${s.startMode}`);
     }],
     // The first-boot script switch (src/first-boot/image-setting.ts): winprov.json, and the SetupComplete call.
-    ...(config.firstBoot.prepare === undefined ? [] : [['setting "firstBootScript" in winprov.json', async () => {
-      if (dryRun) say(`set "firstBootScript": "${firstBoot}" in ${join(platform.installDirectory, 'winprov.json')}`);
-      else say(`set "firstBootScript": "${firstBoot}" in ${await writeImageSetting(platform.installDirectory, firstBoot)}`);
+    ...(settings === undefined ? [] : [['setting "firstBootScript" in winprov.json', async () => {
+      say(`set "firstBootScript": "${firstBoot}" in ${dryRun ? settings.path : await writeImageSetting(settings, firstBoot)}`);
     }] as Change]),
     ['installing SetupComplete.cmd', () => setupCompleteStep({ deferred, firstBoot, dryRun, shipped }, platform, io, say)],
     // Beside the executable, not in the state folder cleared above (code-cache-warmup.ts).
