@@ -68,10 +68,10 @@ export interface AgentConfig {
   scenarioFile: string | undefined;
   mediaDir: string | undefined;
   /**
-   * Windows folders, from the environment of the process (SystemRoot, SystemDrive, ProgramData), and the
+   * Windows folders, from the environment of the process (SystemRoot, SystemDrive, ProgramData, ProgramFiles), and the
    * PowerShell to run the scripts with (setting "powershell"; default Windows PowerShell 5.1 under SystemRoot).
    */
-  windows: { systemRoot: string; systemDrive: string; programData: string; powershell?: string };
+  windows: { systemRoot: string; systemDrive: string; programData: string; programFiles: string; powershell?: string };
   /** Where the configuration came from, for the log. */
   sources: string[];
 }
@@ -246,6 +246,7 @@ export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
       systemRoot: env.SystemRoot ?? env.SYSTEMROOT ?? 'C:\\Windows',
       systemDrive: env.SystemDrive ?? env.SYSTEMDRIVE ?? 'C:',
       programData: env.ProgramData ?? env.PROGRAMDATA ?? 'C:\\ProgramData',
+      programFiles: env.ProgramFiles ?? env.PROGRAMFILES ?? 'C:\\Program Files',
       ...(merged.powershell === undefined || merged.powershell === '' ? {} : { powershell: absolutePath('powershell', String(merged.powershell)) }),
     },
     sources,

@@ -1,15 +1,16 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, win32 } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { PlatformCommandError } from '../errors.ts';
 import { imageMode, readImageSettings, type ImageSettings } from '../first-boot/image-setting.ts';
 import type { AgentConfig, FirstBootMode } from '../config.ts';
 import type { ImageVerbs } from '../platform/platform.ts';
+import type { ExecutableLocation } from '../platform/image-types.ts';
 import { readShippedSetupComplete, scriptToInstall } from './image-setup-complete.ts';
 
 /**
  * What prepare-image needs from the installation and the image, read and checked before its first
- * change: a missing or broken template, a winprov.json it could not write the first-boot switch into, a
+ * change: winprov.exe where the templates start it, a missing or broken template, a winprov.json it could not write the first-boot switch into, a
  * SetupComplete.cmd or an answer file it could not install stop it with the machine as it was, instead
  * of halfway through (README "Baking winprov into an image").
  */
@@ -28,7 +29,24 @@ export interface ImageInputs {
   settings: ImageSettings | undefined;
 }
 
+/** Where the answer files and every SetupComplete.cmd start winprov (unattend/, setup-complete.ts, image-setting.ts). */
+export const TEMPLATE_EXECUTABLE = '%ProgramFiles%\\winprov\\winprov.exe';
+
+/**
+ * The MSI's INSTALLDIR is a public property: installed elsewhere, winprov would prepare an image whose
+ * answer file starts a winprov.exe that is not there, and no VM made from it would ever be provisioned.
+ * Windows compares paths case-insensitively; %ProgramFiles% is the process's own (config.ts).
+ */
+export function checkExecutableLocation(location: ExecutableLocation): void {
+  const named = win32.join(location.programFiles, 'winprov', 'winprov.exe');
+  if (win32.normalize(location.running).toLowerCase() === win32.normalize(named).toLowerCase()) return;
+  throw new PlatformCommandError('prepare-image', `this winprov runs from ${location.running}, but the answer file and SetupComplete.cmd start ${TEMPLATE_EXECUTABLE} (${named}): no VM made from this image would run winprov`, {
+    hint: 'install the MSI to its default folder (without INSTALLDIR) and run prepare-image from there',
+  });
+}
+
 export async function readImageInputs(config: Readonly<AgentConfig>, platform: ImageVerbs): Promise<ImageInputs> {
+  checkExecutableLocation(await platform.readExecutableLocation());
   const deferred = config.phase === 'apply';
   const firstBoot = imageMode(config);
   const template = join(platform.installDirectory, deferred ? 'unattend-deferred.xml' : 'unattend.xml');

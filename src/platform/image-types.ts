@@ -89,6 +89,12 @@ export interface ImageFacts {
   unattend: { path: string; xml: string | undefined };
 }
 
+/** Where this winprov runs from, and %ProgramFiles%, under which the answer file and SetupComplete.cmd start it. */
+export interface ExecutableLocation {
+  running: string;
+  programFiles: string;
+}
+
 /** What prepare-image finds of winprov's on the machine (windows/artifacts.ts). */
 export interface AgentArtifacts {
   /**

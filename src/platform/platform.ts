@@ -1,6 +1,6 @@
 import type { Secret } from '../util/secret.ts';
 import type { UnattendInstall } from './windows/unattend-install.ts';
-import type { AgentArtifacts, ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from './image-types.ts';
+import type { AgentArtifacts, ExecutableLocation, ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from './image-types.ts';
 import type { AgentState, CompletionMarker } from './state-types.ts';
 
 /**
@@ -283,6 +283,8 @@ export interface ImageVerbs {
   installSetupComplete(script: string, replaceable?: readonly string[]): Promise<string>;
   /** %WINDIR%\Setup\Scripts\SetupComplete.cmd as it is, or undefined when there is none. */
   readSetupComplete(): Promise<string | undefined>;
+  /** Where this winprov runs from, and %ProgramFiles% (prepare-image compares them, cli/image-inputs.ts). */
+  readExecutableLocation(): Promise<ExecutableLocation>;
   /** Windows Setup logs (Panther, UnattendGC), the relevant registry keys as text, event log extracts. */
   collectDiagnostics(): Promise<DiagnosticFile[]>;
   /** WinRM listeners, the inbound rules opening their ports, LocalMachine\My and the other certificate bindings (image-types.ts). */

@@ -6,6 +6,8 @@ import { provisioningFixture } from '../helpers/provisioning.ts';
 import { runCli } from '../helpers/cli.ts';
 import { installTemplates } from '../helpers/install-templates.ts';
 import { snapshotTree } from '../helpers/tree.ts';
+import type { SandboxMachine } from '../../src/platform/sandbox/machine.ts';
+import type { SandboxImage } from '../../src/platform/sandbox/image.ts';
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
@@ -201,6 +203,30 @@ test('an answer file of the image builder\'s is kept as unattend.xml.winprov-bac
     }
     assert.equal(await readFile(`${answerFile}.winprov-backup.2`, 'utf8'), edited);
     assert.deepEqual((await readdir(folder)).sort(), ['unattend.xml', 'unattend.xml.winprov-backup', 'unattend.xml.winprov-backup.2']);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('a winprov running from another folder than the one the templates name refuses to prepare the image, the dry run too, before any change', async () => {
+  const fx = await provisioningFixture({ scenario: { customData: 'payload' } });
+  try {
+    assert.equal((await fx.run()).outcome, 'ready');
+    await installTemplates(fx.platform.installDirectory);
+    const installed = join(fx.sandboxRoot, 'ProgramFiles', 'winprov', 'winprov.exe');
+    await fx.editMachine((m) => void ((m as SandboxMachine & { image?: SandboxImage }).image = { executablePath: 'D:\\Tools\\winprov\\winprov.exe' }));
+    const tree = await snapshotTree(fx.sandboxRoot);
+    for (const extra of [[], ['--dry-run'], ['--defer-ready']]) {
+      const { code, out, err } = await runCli(['prepare-image', ...extra, '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+      assert.equal(code, 5, err);
+      assert.ok(err.includes(`this winprov runs from D:\\Tools\\winprov\\winprov.exe, but the answer file and SetupComplete.cmd start %ProgramFiles%\\winprov\\winprov.exe (`), err);
+      assert.match(err, /no VM made from this image would run winprov \(install the MSI to its default folder/);
+      assert.equal(out, '');
+    }
+    assert.deepEqual(await snapshotTree(fx.sandboxRoot), tree, 'nothing changed');
+    // The same file, named in other case: Windows' paths are case-insensitive.
+    await fx.editMachine((m) => void ((m as SandboxMachine & { image?: SandboxImage }).image = { executablePath: installed.replace('ProgramFiles/winprov/winprov.exe', 'PROGRAMFILES/WinProv/WINPROV.EXE') }));
+    assert.equal((await runCli(['prepare-image', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot])).code, 0);
   } finally {
     await fx.close();
   }

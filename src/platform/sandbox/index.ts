@@ -13,7 +13,7 @@ import { wireServerFromInterfaceOptions } from '../../net/dhcp-cache.ts';
 import { defaultMachine, loadMachine, saveMachine, type SandboxMachine } from './machine.ts';
 import { sandboxDiagnostics } from './diagnostics.ts';
 import * as sandboxImage from './image.ts';
-import type { AgentArtifacts, ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
+import type { AgentArtifacts, ExecutableLocation, ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
 import { readSandboxMedia } from './media.ts';
 import { ANSWER_FILE, readSandboxAnswerFile, writeSandboxAnswerFile } from './answer-file.ts';
 import { installAnswerFile, type UnattendInstall } from '../windows/unattend-install.ts';
@@ -286,6 +286,16 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
 
   readSetupComplete(): Promise<string | undefined> {
     return readSetupComplete(join(this.root, 'Windows'));
+  }
+
+  /**
+   * Modelled: the sandbox runs from source, so it stands for the winprov.exe installed in its ProgramFiles
+   * folder, unless machine.json names another path (image.executablePath), as an MSI installed elsewhere
+   * with INSTALLDIR would run from.
+   */
+  async readExecutableLocation(): Promise<ExecutableLocation> {
+    const named = ((await this.machine()) as SandboxMachine & { image?: sandboxImage.SandboxImage }).image?.executablePath;
+    return { running: named ?? join(this.installDirectory, 'winprov.exe'), programFiles: join(this.root, 'ProgramFiles') };
   }
 
   /** As on Windows (setup-complete.ts, plain Node): ASCII with CRLF, another script than this one kept as a backup. */
