@@ -18,7 +18,8 @@ import { readImageInputs } from './image-inputs.ts';
 
 /**
  * `winprov prepare-image`: what to run before `sysprep /generalize`. Removes winprov's state, marker,
- * ovf-env copy, custom data and logs (so the captured image provisions every VM afresh), sets the guest
+ * ovf-env copy, custom data and logs, its own files only (so the captured image provisions every VM
+ * afresh, and keeps what the image builder put in the state folder), sets the guest
  * agent services to Disabled (they must not start before Ready), installs SetupComplete.cmd for the
  * deferred-Ready mode, puts the unattend template at %WINDIR%\Panther\Unattend\unattend.xml (where sysprep
  * and Setup find it) and prints the sysprep command.
@@ -96,9 +97,10 @@ async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platfo
       say(`remove ${baselineFile}`);
     }] as Change] : []),
   ];
-  await applyInOrder(changes, baseline !== undefined && !dryRun);
+  if (dryRun) for (const [, run] of changes) await run();
+  else await applyInOrder(changes, baseline !== undefined);
   // Gone on with --force: what is left of the build's access is for a run that can read it.
-  if (baseline !== undefined && !removesBaseline && !config.image.keepRemoteAccess) io.out(`keep ${baselineFile}: the build's ${plan === undefined ? 'remote access' : 'WinRM listeners'} could not be read; run prepare-image again once ${plan === undefined ? 'it can be' : 'WinRM runs'}\n`);
+  if (baseline !== undefined && !removesBaseline && !config.image.keepRemoteAccess) say(`keep ${baselineFile}: the build's ${plan === undefined ? 'remote access' : 'WinRM listeners'} could not be read; run prepare-image again once ${plan === undefined ? 'it can be' : 'WinRM runs'}`);
   const folderStays = others.length > 0 || (baseline !== undefined && !removesBaseline) || (config.image.keepRemoteAccess && config.image.removeCertificates.length > 0);
   if (dryRun && !folderStays && (await exists(platform.stateDirectory))) say(`remove ${platform.stateDirectory}`);
   return installed;
@@ -120,7 +122,8 @@ type Change = [name: string, run: () => Promise<void>];
 
 /**
  * The changes in order. One that fails stops the run with an error that says which were made and which
- * not; running prepare-image again makes the rest (each change is one a second run makes again, or finds made).
+ * not; running prepare-image again makes the rest (each change is one a second run makes again, or finds
+ * made). A dry run makes none, so its failure is said as it is.
  */
 async function applyInOrder(changes: readonly Change[], baselineKept: boolean): Promise<void> {
   for (const [at, [, run]] of changes.entries()) {
