@@ -68,10 +68,10 @@ export interface AgentConfig {
   scenarioFile: string | undefined;
   mediaDir: string | undefined;
   /**
-   * Windows folders, from the environment of the process (SystemRoot, SystemDrive, ProgramData), and the
+   * Windows folders, from the environment of the process (SystemRoot, SystemDrive, ProgramData, ProgramFiles), and the
    * PowerShell to run the scripts with (setting "powershell"; default Windows PowerShell 5.1 under SystemRoot).
    */
-  windows: { systemRoot: string; systemDrive: string; programData: string; powershell?: string };
+  windows: { systemRoot: string; systemDrive: string; programData: string; programFiles: string; powershell?: string };
   /** Where the configuration came from, for the log. */
   sources: string[];
 }
@@ -246,6 +246,7 @@ export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
       systemRoot: env.SystemRoot ?? env.SYSTEMROOT ?? 'C:\\Windows',
       systemDrive: env.SystemDrive ?? env.SYSTEMDRIVE ?? 'C:',
       programData: env.ProgramData ?? env.PROGRAMDATA ?? 'C:\\ProgramData',
+      programFiles: env.ProgramFiles ?? env.PROGRAMFILES ?? 'C:\\Program Files',
       ...(merged.powershell === undefined || merged.powershell === '' ? {} : { powershell: absolutePath('powershell', String(merged.powershell)) }),
     },
     sources,
@@ -256,11 +257,24 @@ export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
 function loadFileLayer(explicit: string | undefined, executableDir: string | undefined, readFile: (p: string) => string, sources: string[]): Layer {
   const path = explicit ?? (executableDir ? join(executableDir, 'winprov.json') : undefined);
   if (path === undefined) return {};
+  const layer = readSettingsObject(path, { optional: explicit === undefined, readFile });
+  if (layer === undefined) return {};
+  sources.push(path);
+  return layer;
+}
+
+/**
+ * A winprov.json as its settings: UTF-8 (a byte-order mark is fine; UTF-16 is refused by name), one JSON
+ * object of known keys, each a string, number or boolean. Undefined when the file does not exist and is
+ * `optional`. Every run reads its settings with it, and prepare-image the install folder's before it
+ * writes "firstBootScript" there.
+ */
+export function readSettingsObject(path: string, options: { optional: boolean; readFile?: (path: string) => string }): Partial<Record<FileKey, string | number | boolean>> | undefined {
   let text: string;
   try {
-    text = readFile(path);
+    text = (options.readFile ?? readSettingsFile)(path);
   } catch (err) {
-    if (explicit === undefined && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    if (options.optional && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ConfigError('config', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
   // Windows PowerShell 5.1's Set-Content -Encoding UTF8 writes a byte-order mark; Out-File writes UTF-16.
@@ -279,7 +293,6 @@ function loadFileLayer(explicit: string | undefined, executableDir: string | und
     if (!['string', 'number', 'boolean'].includes(typeof value)) throw new ConfigError(key, `must be a string, number or boolean (in ${path})`);
     layer[key as FileKey] = value as string | number | boolean;
   }
-  sources.push(path);
   return layer;
 }
 

@@ -331,6 +331,17 @@ export class ImageCheckFailedError extends AgentError {
   }
 }
 
+/**
+ * The same failure, said with what a command of several changes had done when it stopped and what it had
+ * not (prepare-image), so that a half-prepared image is never taken for a prepared one. The code and the
+ * exit code stay those of the failure.
+ */
+export function stoppedPartway(err: unknown, command: string, done: readonly string[], notDone: readonly string[], then: string): AgentError {
+  const e = toAgentError(err);
+  const progress = `${command} stopped: done: ${done.join(', ') || 'nothing'}; not done: ${notDone.join(', ')}`;
+  return new AgentError(e.code, `${e.reason}; ${progress}`, e.exitCode, { hint: e.hint ? `${e.hint}; then ${then}` : then, cause: e, context: e.context });
+}
+
 /** Anything that is not an AgentError becomes one, with a short message and no stack. */
 export function toAgentError(err: unknown): AgentError {
   if (err instanceof AgentError) return err;

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RunLockedError } from './errors.ts';
 import { bootTime, processExists, processStartToken } from './util/process-identity.ts';
 import type { Log } from './util/log.ts';
+import { LOCK_FILE } from './platform/state-names.ts';
 
 /**
  * One run at a time (issue "Hold up against a hostile or broken fabric": two runs at once both applied
@@ -19,7 +20,7 @@ import type { Log } from './util/log.ts';
  * take over, and a lock taken over meanwhile (another nonce) is left alone.
  */
 
-export const LOCK_FILE = 'winprov.lock';
+export { LOCK_FILE };
 
 export interface LockHolder {
   version: 1;

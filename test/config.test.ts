@@ -61,8 +61,9 @@ test('--no-repair-dhcp, --defer-ready and the fabric URL are normalized', () => 
 });
 
 test('Windows folders come from the process environment', () => {
-  const config = loadConfig({ ...base, argv: [], env: { SystemRoot: 'D:\\Win', SystemDrive: 'D:', ProgramData: 'D:\\PD' } });
-  assert.deepEqual(config.windows, { systemRoot: 'D:\\Win', systemDrive: 'D:', programData: 'D:\\PD' });
+  const config = loadConfig({ ...base, argv: [], env: { SystemRoot: 'D:\\Win', SystemDrive: 'D:', ProgramData: 'D:\\PD', ProgramFiles: 'D:\\Apps' } });
+  assert.deepEqual(config.windows, { systemRoot: 'D:\\Win', systemDrive: 'D:', programData: 'D:\\PD', programFiles: 'D:\\Apps' });
+  assert.equal(loadConfig({ ...base, argv: [], env: {} }).windows.programFiles, 'C:\\Program Files');
 });
 
 test('an option the command does not read is a usage error naming the commands that read it, never ignored', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import {
   AgentError, CertificateError, ConfigError, DhcpDisabledError, EXIT_CODES, FabricDocumentError, FabricVersionError,
   MediaNotFoundError, OvfError, PlatformCommandError, PlatformRejectedError, StateError, UnsupportedPlatformError,
-  UsageError, WireServerError, toAgentError,
+  UsageError, WireServerError, stoppedPartway, toAgentError,
 } from '../src/errors.ts';
 
 const rows: [AgentError, string, number, RegExp][] = [
@@ -46,4 +46,13 @@ test('an unexpected error becomes UNHANDLED with a short message and exit code 1
   const long = toAgentError('y'.repeat(2000));
   assert.ok(long.reason.length < 400);
   assert.equal(toAgentError(new UsageError('u')).code, 'USAGE');
+});
+
+test('a command stopped partway keeps the failure\'s code and exit code and says what it had done and what not', () => {
+  const stopped = stoppedPartway(new PlatformCommandError('installSetupComplete', 'access denied'), 'prepare-image', ['removing the state'], ['installing the answer file', 'removing the baseline'], 'run it again');
+  assert.equal(stopped.code, 'PLATFORM_COMMAND_FAILED');
+  assert.equal(stopped.exitCode, EXIT_CODES.platform);
+  assert.equal(stopped.reason, 'installSetupComplete failed: access denied; prepare-image stopped: done: removing the state; not done: installing the answer file, removing the baseline');
+  assert.match(stopped.hint, /^see the winprov log for the command and its output; then run it again$/);
+  assert.match(stoppedPartway(new TypeError('x'), 'prepare-image', [], ['a'], 'b').reason, /TypeError: x; prepare-image stopped: done: nothing; not done: a/);
 });

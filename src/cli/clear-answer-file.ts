@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { toAgentError } from '../errors.ts';
 import { createPlatform } from '../platform/index.ts';
+import { LOG_FILE } from '../platform/state-names.ts';
 import { createLog, type Log } from '../util/log.ts';
 import { CLEARED_PASSWORD, clearAnswerFile } from '../answer-file-clear.ts';
 import type { AgentConfig } from '../config.ts';
@@ -26,7 +27,7 @@ export async function clearAnswerFileCommand(config: Readonly<AgentConfig>, io: 
     if (config.dryRun) return await clearLogged(platform, log, true);
     await platform.ensureStateDirectory();
     return await exclusively(platform, { command: 'clear-answer-file', waitMs: config.lockWaitMs, log }, async () => {
-      log.attachFile(join(platform.stateDirectory, 'winprov.log'));
+      log.attachFile(join(platform.stateDirectory, LOG_FILE));
       return clearLogged(platform, log, false);
     });
   } finally {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { provision } from '../agent.ts';
 import { FabricSimulator } from '../simulator/index.ts';
 import { SandboxPlatform } from '../platform/sandbox/index.ts';
+import { LOG_FILE } from '../platform/state-names.ts';
 import { createLog } from '../util/log.ts';
 import type { AgentConfig } from '../config.ts';
 import type { CommandIo } from './io.ts';
@@ -23,7 +24,7 @@ export async function demoCommand(config: Readonly<AgentConfig>, io: CommandIo):
     await simulator.writeProvisioningMedia(join(root, 'sandbox', 'drives', 'D'));
     io.out(`fabric simulator on ${simulator.url}; sandbox in ${join(root, 'sandbox')}\n\n`);
     const log = createLog({ consoleLevel: config.consoleLevel === 'debug' ? 'debug' : 'warn', write: io.out });
-    log.attachFile(join(platform.stateDirectory, 'winprov.log'));
+    log.attachFile(join(platform.stateDirectory, LOG_FILE));
     const started = performance.now();
     const result = await provision({ platform, log, settings: { fabricUrl: simulator.url, deadlineMs: 60_000 } });
     const elapsed = performance.now() - started;

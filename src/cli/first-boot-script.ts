@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { toAgentError } from '../errors.ts';
 import { createPlatform } from '../platform/index.ts';
+import { LOG_FILE } from '../platform/state-names.ts';
 import { createLog } from '../util/log.ts';
 import { runFirstBoot } from '../first-boot/run.ts';
 import type { AgentConfig } from '../config.ts';
@@ -25,7 +26,7 @@ export async function firstBootScriptCommand(config: Readonly<AgentConfig>, io: 
   try {
     await platform.ensureStateDirectory();
     return await exclusively(platform, { command: 'first-boot-script', waitMs: config.lockWaitMs, log }, async () => {
-      log.attachFile(join(platform.stateDirectory, 'winprov.log'));
+      log.attachFile(join(platform.stateDirectory, LOG_FILE));
       try {
         await runFirstBoot({
           platform,

@@ -48,11 +48,22 @@ export interface SetupCompleteStep {
   shipped: string | undefined;
 }
 
+/**
+ * The script the image's mode installs, checked as cmd.exe will read it (toBatchText), so that prepare-image
+ * can refuse one it could not install before its first change; undefined when the mode installs none.
+ */
+export function scriptToInstall(step: Omit<SetupCompleteStep, 'dryRun'>): string | undefined {
+  if (!step.deferred && step.firstBoot === 'off') return undefined;
+  const script = step.firstBoot === 'off' ? step.shipped! : step.deferred ? withFirstBootCall(step.shipped!) : firstBootOnlySetupComplete();
+  toBatchText(script);
+  return script;
+}
+
 /** Installs, replaces or leaves SetupComplete.cmd as the image's mode needs; `say` prints what (with "would" on a dry run). */
 export async function setupCompleteStep(step: SetupCompleteStep, platform: ImageVerbs, io: CommandIo, say: (line: string) => void): Promise<void> {
   const known = winprovScripts(step.shipped);
-  if (step.deferred || step.firstBoot !== 'off') {
-    const script = step.firstBoot === 'off' ? step.shipped! : step.deferred ? withFirstBootCall(step.shipped!) : firstBootOnlySetupComplete();
+  const script = scriptToInstall(step);
+  if (script !== undefined) {
     if (step.dryRun) say(`install winprov's SetupComplete.cmd (${step.deferred ? 'deferred Ready' : 'first-boot script'}) as %WINDIR%\\Setup\\Scripts\\SetupComplete.cmd`);
     else say(`install SetupComplete.cmd at ${await platform.installSetupComplete(script, known)}`);
     return;

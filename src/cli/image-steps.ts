@@ -49,11 +49,11 @@ export async function checkStep(config: Readonly<AgentConfig>, io: CommandIo, pl
 
 /**
  * The check before prepare-image changes anything: a FAIL stops it (ImageCheckFailedError, exit 9)
- * unless --force; WARN lines are printed and it goes on. Returns the baseline (read before the state
- * folder goes) and the plan for the build's remote access, which removeBuildAccess carries out last.
+ * unless --force; WARN lines are printed and it goes on. Returns the baseline, the plan for the build's
+ * remote access, which removeBuildAccess carries out last, and whether that plan saw the listeners.
  */
-export async function checkImage(config: Readonly<AgentConfig>, io: CommandIo, platform: ImagePlatform, log: Log): Promise<{ baseline: ImageBaseline | undefined; plan: RemovalPlan | undefined }> {
-  const { findings, plan, baseline } = await preflight(config, platform, true);
+export async function checkImage(config: Readonly<AgentConfig>, io: CommandIo, platform: ImagePlatform, log: Log): Promise<{ baseline: ImageBaseline | undefined; plan: RemovalPlan | undefined; listenersSeen: boolean }> {
+  const { findings, plan, baseline, inventory } = await preflight(config, platform, true);
   const notable = findings.filter((f) => f.status !== 'OK');
   if (notable.length > 0) io.out(formatFindings(notable));
   const failed = failures(findings);
@@ -61,7 +61,12 @@ export async function checkImage(config: Readonly<AgentConfig>, io: CommandIo, p
     if (!config.image.force) throw new ImageCheckFailedError(failed.map((f) => `${f.id}: ${f.detail}`));
     log.warn(`going on despite ${failed.length} FAIL finding(s) (--force)`);
   }
-  return { baseline, plan };
+  const listenersSeen = inventory?.winrmRunning ?? false;
+  // A removal from the baseline (or from thumbprints) without the listeners would take the build's rules
+  // and certificates and leave its listener, bound to a deleted certificate, with no baseline to find it by.
+  const removes = !config.image.keepRemoteAccess && (baseline !== undefined || config.image.removeCertificates.length > 0);
+  if (removes && inventory !== undefined) requireWinRm(config, io, listenersSeen, 'the build\'s listeners cannot be read or removed, and its rules and certificates would go without them (the baseline is kept)');
+  return { baseline, plan, listenersSeen };
 }
 
 /**
@@ -94,8 +99,9 @@ async function removePlanned(config: Readonly<AgentConfig>, io: CommandIo, platf
 }
 
 /**
- * After prepare-image --keep-remote-access reset the state folder: the baseline (with the thumbprints
- * named on this command line) goes back, so that --remote-access-only still knows what is the build's.
+ * prepare-image --keep-remote-access leaves the baseline in the state folder; the thumbprints named on
+ * this command line are added to it (or to one naming only them), so that --remote-access-only still
+ * knows what is the build's.
  */
 export async function keepBaseline(config: Readonly<AgentConfig>, io: CommandIo, platform: ImagePlatform, baseline: ImageBaseline | undefined): Promise<void> {
   if (!config.image.keepRemoteAccess || config.dryRun) return;
@@ -118,7 +124,10 @@ export async function remoteAccessOnlyStep(config: Readonly<AgentConfig>, io: Co
   requireWinRm(config, io, inventory.winrmRunning, 'the build\'s listeners cannot be read or removed (the baseline is kept)');
   const plan = planRemoval(inventory, baseline, config.image.removeCertificates);
   await removePlanned(config, io, platform, plan);
-  if (!config.dryRun && baseline !== undefined) {
+  if (baseline !== undefined && !inventory.winrmRunning) {
+    // Gone on with --force: the listeners are still to be removed, by a run that can see them.
+    io.out(`keep ${baselinePath(platform.stateDirectory)}: the build's listeners could not be read; run this again once WinRM runs\n`);
+  } else if (!config.dryRun && baseline !== undefined) {
     // The folder itself goes once the run lock is released (prepare-image.ts).
     await rm(baselinePath(platform.stateDirectory), { force: true });
   }

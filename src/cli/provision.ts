@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { ProvisionResult, RunSettings } from '../agent.ts';
 import { createPlatform } from '../platform/index.ts';
+import { LOG_FILE } from '../platform/state-names.ts';
 import { earlyLog } from '../util/early-log.ts';
 import type { Log } from '../util/log.ts';
 import type { AgentConfig } from '../config.ts';
@@ -43,7 +44,7 @@ export async function provisionCommand(config: Readonly<AgentConfig>, io: Comman
     if (failed !== undefined) log.warn(`the state folder ${platform.stateDirectory} could not be prepared (${failed.message}); logging to the console only`);
     // One run at a time: a second run waits briefly, then refuses (RUN_LOCKED) before it logs to the file.
     result = await exclusively(platform, { command: 'provision', waitMs: config.lockWaitMs, log }, async () => {
-      if (failed === undefined) log.attachFile(join(platform.stateDirectory, 'winprov.log'));
+      if (failed === undefined) log.attachFile(join(platform.stateDirectory, LOG_FILE));
       return provision({ platform, log, settings: runSettingsOf(config, platform.kind), transportKey });
     });
   } finally {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { StateError } from '../errors.ts';
 import { readJsonFile, writeJsonFile } from '../util/files.ts';
 import { certificatesInUse } from '../platform/certificate-use.ts';
+import { BASELINE_FILE } from '../platform/state-names.ts';
 import type { RemoteAccessInventory, RemoteAccessRemoval, RemoteListener } from '../platform/image-types.ts';
 
 /**
@@ -9,10 +10,10 @@ import type { RemoteAccessInventory, RemoteAccessRemoval, RemoteListener } from 
  * built over WinRM keeps the build's listener, its firewall rule and its certificate with the private key
  * on every VM made from it. The build's are told apart from the image's own by a baseline recorded at
  * the start of the build (`prepare-image --record-baseline`, kept in the state folder, which prepare-image
- * removes with the rest of winprov's state), and by thumbprint (`--remove-certificate`).
+ * removes once the build's access is gone), and by thumbprint (`--remove-certificate`).
  */
 
-export const BASELINE_FILE = 'image-baseline.json';
+export { BASELINE_FILE };
 
 export interface ListenerKey {
   address: string;

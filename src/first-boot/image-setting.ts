@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, PlatformCommandError } from '../errors.ts';
+import { PlatformCommandError } from '../errors.ts';
 import { writeFileAtomic } from '../util/files.ts';
-import type { AgentConfig, FirstBootMode } from '../config.ts';
+import { readSettingsObject, type AgentConfig, type FirstBootMode } from '../config.ts';
 import { CLEAR_CALL_LINES, setupCompleteScript } from '../platform/windows/setup-complete.ts';
 
 /**
@@ -26,25 +25,26 @@ export function imageMode(config: Readonly<AgentConfig>): FirstBootMode {
   return config.firstBoot.prepare ?? config.firstBoot.mode;
 }
 
-/** Writes "firstBootScript" into <installDirectory>\winprov.json, keeping its other settings. */
-export async function writeImageSetting(installDirectory: string, mode: FirstBootMode): Promise<string> {
+/** The install folder's winprov.json and its settings ({} when there is none). */
+export interface ImageSettings {
+  path: string;
+  settings: Record<string, string | number | boolean>;
+}
+
+/**
+ * Reads <installDirectory>\winprov.json as every run reads it (config.ts: a byte-order mark is fine, an
+ * unknown key is an error naming it); prepare-image does this before its first change, so a file it
+ * could not write the switch into stops it with the machine as it was.
+ */
+export function readImageSettings(installDirectory: string): ImageSettings {
   const path = join(installDirectory, 'winprov.json');
-  let settings: Record<string, unknown> = {};
-  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw new PlatformCommandError('prepare-image', `${path} cannot be read (${err.code ?? 'error'})`);
-  });
-  if (text !== undefined) {
-    try {
-      settings = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw new ConfigError('config', `${path} is not valid JSON; fix it before prepare-image writes firstBootScript into it`);
-    }
-    if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) throw new ConfigError('config', `${path} must hold a JSON object`);
-  }
-  settings['firstBootScript'] = mode;
-  await writeFileAtomic(path, `${JSON.stringify(settings, null, 2)}\n`);
-  return path;
+  return { path, settings: readSettingsObject(path, { optional: true }) ?? {} };
+}
+
+/** Writes "firstBootScript" into that winprov.json, keeping its other settings; returns its path. */
+export async function writeImageSetting(image: ImageSettings, mode: FirstBootMode): Promise<string> {
+  await writeFileAtomic(image.path, `${JSON.stringify({ ...image.settings, firstBootScript: mode }, null, 2)}\n`);
+  return image.path;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { StateError } from '../errors.ts';
 import { readJsonFile, writeJsonFile } from '../util/files.ts';
+import { FIRST_BOOT_RECORD_FILE } from '../platform/state-names.ts';
 import type { ScriptFormat } from './formats.ts';
 
 /**
@@ -49,7 +50,7 @@ export interface FirstBootRecord {
   scripts: ScriptRecord[];
 }
 
-export const RECORD_FILE = 'first-boot.json';
+export const RECORD_FILE = FIRST_BOOT_RECORD_FILE;
 
 export async function readFirstBootRecord(stateDirectory: string): Promise<FirstBootRecord | undefined> {
   return readJsonFile<FirstBootRecord>(join(stateDirectory, RECORD_FILE), (why) => new StateError(`${RECORD_FILE} ${why}`));

@@ -9,6 +9,7 @@ import type { FirstBootMode } from '../config.ts';
 import type { Log } from '../util/log.ts';
 import type { AgentState, Platform } from '../platform/platform.ts';
 import type { FirstBootVerbs } from '../platform/first-boot-types.ts';
+import { FIRST_BOOT_SCRIPT_FOLDER, firstBootLogName } from '../platform/state-names.ts';
 import { decodeBase64, recognise } from './formats.ts';
 import { OutputCapture } from './output.ts';
 import { publishScript } from './publish.ts';
@@ -40,7 +41,7 @@ export interface FirstBootContext {
 }
 
 /** Folder (inside the state folder, limited to SYSTEM and Administrators) the script file is written to. */
-export const SCRIPT_FOLDER = 'first-boot';
+export const SCRIPT_FOLDER = FIRST_BOOT_SCRIPT_FOLDER;
 
 export function sourcesOf(mode: FirstBootMode): FirstBootSource[] {
   return mode === 'both' ? ['customData', 'userData'] : mode === 'off' ? [] : [mode];
@@ -115,7 +116,7 @@ async function runSource(ctx: FirstBootContext, record: FirstBootRecord, source:
 
   const folder = join(platform.stateDirectory, SCRIPT_FOLDER);
   const scriptPath = join(folder, `${source}${script.extension}`);
-  const outputLog = join(platform.stateDirectory, `first-boot-${source}.log`);
+  const outputLog = join(platform.stateDirectory, firstBootLogName(source));
   const entry: ScriptRecord = { source, outcome: 'started', format: script.format, bytes: data.byteLength, outputLog };
   try {
     // The state folder is limited to SYSTEM and Administrators (ensureStateDirectory); the file inherits it.

@@ -90,3 +90,20 @@ export interface ImageFacts {
   /** The answer file at %WINDIR%\Panther\Unattend\unattend.xml, when there is one. */
   unattend: { path: string; xml: string | undefined };
 }
+
+/** Where this winprov runs from, and %ProgramFiles%, under which the answer file and SetupComplete.cmd start it. */
+export interface ExecutableLocation {
+  running: string;
+  programFiles: string;
+}
+
+/** What prepare-image finds of winprov's on the machine (windows/artifacts.ts). */
+export interface AgentArtifacts {
+  /**
+   * winprov's own, in removal order: the state folder's entries (state-names.ts), the custom data files,
+   * then the AzureData folder when nothing else is in it.
+   */
+  ours: string[];
+  /** Entries of the state folder winprov did not write: they are kept, and the folder with them. */
+  others: string[];
+}

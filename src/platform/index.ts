@@ -23,7 +23,7 @@ export async function createPlatform(config: Pick<AgentConfig, 'platform' | 'san
     }
     const { WindowsPlatform } = await import('./windows/index.ts');
     // The executable sits in the install folder, beside the unattend templates and SetupComplete.cmd.
-    return new WindowsPlatform({ ...config.windows, installDirectory: dirname(process.execPath), log: (level, message) => log[level](message) });
+    return new WindowsPlatform({ ...config.windows, installDirectory: dirname(process.execPath), executable: process.execPath, log: (level, message) => log[level](message) });
   }
   if (config.sandboxRoot === undefined) throw new UsageError('--platform sandbox needs --sandbox DIR (the sandbox folder)');
   const { SandboxPlatform } = await import('./sandbox/index.ts');

@@ -1,5 +1,6 @@
 import type { Secret } from '../util/secret.ts';
-import type { ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from './image-types.ts';
+import type { UnattendInstall } from './windows/unattend-install.ts';
+import type { AgentArtifacts, ExecutableLocation, ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from './image-types.ts';
 import type { AgentState, CompletionMarker } from './state-types.ts';
 
 /**
@@ -262,12 +263,19 @@ export interface DiagnosticFile {
 export interface ImageVerbs {
   /** Where winprov and its unattend templates are installed (%ProgramFiles%\winprov). */
   readonly installDirectory: string;
-  /** The files winprov leaves on a machine: state, completion marker, ovf-env copy, custom data, logs. */
-  listAgentArtifacts(): Promise<string[]>;
-  /** Removes them; returns what was removed. */
-  removeAgentArtifacts(): Promise<string[]>;
-  /** Writes the answer file to %WINDIR%\Panther\Unattend\unattend.xml, where sysprep and Setup find it; returns its path. */
-  installUnattend(xml: string): Promise<string>;
+  /**
+   * The files winprov leaves on a machine (state, completion marker, ovf-env copy, custom data, logs), and
+   * what else its state folder holds; `keep` names state folder entries of winprov's to leave out.
+   */
+  listAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts>;
+  /** Removes winprov's (never the others); returns what it removed and what it kept. */
+  removeAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts>;
+  /**
+   * Writes the answer file to %WINDIR%\Panther\Unattend\unattend.xml, where sysprep and Setup find it; the
+   * one there is kept as a backup unless it is one of `replaceable` (windows/unattend-install.ts). With
+   * dryRun it only says what it would do.
+   */
+  installUnattend(xml: string, options?: { replaceable?: readonly string[]; dryRun?: boolean }): Promise<UnattendInstall>;
   /**
    * Writes %WINDIR%\Setup\Scripts\SetupComplete.cmd; the one there is kept as a backup unless it is one of
    * `replaceable` (setup-complete.ts). Returns its path.
@@ -275,6 +283,8 @@ export interface ImageVerbs {
   installSetupComplete(script: string, replaceable?: readonly string[]): Promise<string>;
   /** %WINDIR%\Setup\Scripts\SetupComplete.cmd as it is, or undefined when there is none. */
   readSetupComplete(): Promise<string | undefined>;
+  /** Where this winprov runs from, and %ProgramFiles% (prepare-image compares them, cli/image-inputs.ts). */
+  readExecutableLocation(): Promise<ExecutableLocation>;
   /** Windows Setup logs (Panther, UnattendGC), the relevant registry keys as text, event log extracts. */
   collectDiagnostics(): Promise<DiagnosticFile[]>;
   /** WinRM listeners, the inbound rules opening their ports, LocalMachine\My and the other certificate bindings (image-types.ts). */

@@ -13,6 +13,11 @@ import { FileBusyError } from '../errors.ts';
 /** The name writeFileAtomic gives its temporary files: "<target>.<12 hex digits>.tmp", and nothing else. */
 const TEMPORARY_NAME = /^.+\.[0-9a-f]{12}\.tmp$/;
 
+/** True for a name writeFileAtomic gives its temporary files. */
+export function isTemporaryFileName(name: string): boolean {
+  return TEMPORARY_NAME.test(name);
+}
+
 /**
  * Renames that fail with these codes are tried again: on Windows, antivirus or the search indexer opens a
  * file winprov has just written (without FILE_SHARE_DELETE) for a moment, and MoveFileEx over it fails
@@ -144,7 +149,7 @@ export async function removeLeftoverTemporaryFiles(directory: string): Promise<s
     return [];
   }
   const removed: string[] = [];
-  for (const name of names.filter((n) => TEMPORARY_NAME.test(n)).sort()) {
+  for (const name of names.filter(isTemporaryFileName).sort()) {
     try {
       await rm(join(directory, name), { force: true });
       removed.push(name);

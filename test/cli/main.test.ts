@@ -19,12 +19,12 @@ test('provision on a non-Windows host refuses with a clear message unless the sa
   const { code, err } = await runCli(['provision']);
   assert.equal(code, 2);
   assert.match(err, /winprov provisions Windows; this is linux\. Use --platform sandbox --sandbox DIR/);
-  await assert.rejects(createPlatform({ platform: 'windows', sandboxRoot: undefined, windows: { systemRoot: 'C:\\Windows', systemDrive: 'C:', programData: 'C:\\ProgramData' } }, silentLog(), 'linux'), UnsupportedPlatformError);
-  await assert.rejects(createPlatform({ platform: 'sandbox', sandboxRoot: undefined, windows: { systemRoot: '', systemDrive: '', programData: '' } }, silentLog(), 'linux'), UsageError);
+  await assert.rejects(createPlatform({ platform: 'windows', sandboxRoot: undefined, windows: { systemRoot: 'C:\\Windows', systemDrive: 'C:', programData: 'C:\\ProgramData', programFiles: 'C:\\Program Files' } }, silentLog(), 'linux'), UnsupportedPlatformError);
+  await assert.rejects(createPlatform({ platform: 'sandbox', sandboxRoot: undefined, windows: { systemRoot: '', systemDrive: '', programData: '', programFiles: '' } }, silentLog(), 'linux'), UsageError);
 });
 
 test('auto means windows on Windows', async () => {
-  const platform = await createPlatform({ platform: 'auto', sandboxRoot: undefined, windows: { systemRoot: 'C:\\Windows', systemDrive: 'C:', programData: '/tmp/winprov-never-created' } }, silentLog(), 'win32');
+  const platform = await createPlatform({ platform: 'auto', sandboxRoot: undefined, windows: { systemRoot: 'C:\\Windows', systemDrive: 'C:', programData: '/tmp/winprov-never-created', programFiles: 'C:\\Program Files' } }, silentLog(), 'win32');
   assert.equal(platform.kind, 'windows');
   await platform.close();
 });

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { provisioningFixture, type ProvisioningFixture } from '../helpers/provisioning.ts';
 import { runCli } from '../helpers/cli.ts';
 import { installTemplates } from '../helpers/install-templates.ts';
+import { snapshotTree } from '../helpers/tree.ts';
 import type { SandboxMachine } from '../../src/platform/sandbox/machine.ts';
 import type { SandboxImage } from '../../src/platform/sandbox/image.ts';
 import type { ImageFacts } from '../../src/platform/image-types.ts';
@@ -54,11 +55,18 @@ test('record-baseline at the start of the build, then prepare-image removes the 
     assert.deepEqual(baseline.build, { listeners: [{ address: '*', transport: 'HTTPS' }], firewallRules: ['winprov-WinRM-HTTPS-In'], certificates: [BUILD] });
     assert.deepEqual(baseline.own.certificates, [OWN, RDP]);
 
+    const tree = await snapshotTree(fx.sandboxRoot);
     const dry = await runCli(args(fx, '--dry-run'));
     assert.equal(dry.code, 0, dry.err);
     assert.match(dry.out, /would remove the WinRM listener HTTPS \*/);
     assert.match(dry.out, /would remove the firewall rule winprov-WinRM-HTTPS-In/);
     assert.match(dry.out, new RegExp(`would remove the certificate ${BUILD}`));
+    // The baseline goes last, after the build's access it names, and the folder with it.
+    const lines = dry.out.split('\n');
+    const baselineLine = lines.indexOf(`would remove ${join(fx.platform.stateDirectory, 'image-baseline.json')}`);
+    assert.ok(baselineLine > lines.findIndex((l) => l.startsWith('would remove the certificate')), dry.out);
+    assert.equal(lines[baselineLine + 1], `would remove ${fx.platform.stateDirectory}`);
+    assert.deepEqual(await snapshotTree(fx.sandboxRoot), tree, 'the dry run changed nothing');
 
     const { code, out, err } = await runCli(args(fx));
     assert.equal(code, 0, err);
@@ -70,6 +78,39 @@ test('record-baseline at the start of the build, then prepare-image removes the 
     assert.deepEqual(machine.certificateStores['My']!.map((c) => c.thumbprint), [OWN, RDP]);
     // The baseline went with the rest of winprov's state.
     assert.equal(await exists(join(fx.platform.stateDirectory, 'image-baseline.json')), false);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('a prepare-image that stops partway keeps the baseline and says what it did and did not; run again, it removes the build\'s access', async () => {
+  const fx = await provisioningFixture();
+  try {
+    await seedBuildVm(fx);
+    await installTemplates(fx.platform.installDirectory);
+    assert.equal((await runCli(args(fx, '--record-baseline', '--build-listener', 'HTTPS'))).code, 0);
+    assert.equal((await fx.run()).outcome, 'ready');
+    // SetupComplete.cmd cannot be written: a file stands where its folder must be.
+    const scripts = join(fx.sandboxRoot, 'Windows', 'Setup', 'Scripts');
+    await mkdir(join(fx.sandboxRoot, 'Windows', 'Setup'), { recursive: true });
+    await writeFile(scripts, 'not a folder');
+    const stopped = await runCli(args(fx, '--defer-ready'));
+    assert.equal(stopped.code, 5, stopped.err);
+    assert.match(stopped.err, /installSetupComplete failed: .*; prepare-image stopped: done: removing winprov's state and custom data, disabling the guest agent services; not done: installing SetupComplete\.cmd, writing the code cache, installing the answer file, removing the build's remote access, removing the baseline /);
+    assert.match(stopped.err, /then run prepare-image again: it finishes the job from the baseline/);
+    assert.deepEqual(await readdir(fx.platform.stateDirectory), ['image-baseline.json']);
+    assert.equal(((await fx.machine()) as Machine).winrm?.listeners.length, 2, 'the build\'s access is still there');
+
+    await rm(scripts);
+    const again = await runCli(args(fx, '--defer-ready'));
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.out, /removed the WinRM listener HTTPS \*/);
+    const machine = (await fx.machine()) as Machine;
+    assert.deepEqual(machine.winrm?.listeners, [{ transport: 'HTTP', port: 5985 }]);
+    assert.deepEqual(machine.winrm?.firewallPorts, []);
+    const left = machine.certificateStores['My']!.map((c) => c.thumbprint);
+    assert.ok(!left.includes(BUILD) && left.includes(OWN) && left.includes(RDP), left.join(', '));
+    assert.equal(await exists(fx.platform.stateDirectory), false, 'the baseline, then the folder, went last');
   } finally {
     await fx.close();
   }
@@ -226,6 +267,46 @@ test('with WinRM stopped, --record-baseline and --remote-access-only refuse (exi
     const forced = await runCli(args(fx, '--remote-access-only', '--force'));
     assert.equal(forced.code, 0, forced.err);
     assert.match(forced.err, /warning: winrm-service: .* \(going on: --force\)/);
+    assert.equal(await exists(join(fx.platform.stateDirectory, 'image-baseline.json')), true, 'kept for a run that sees the listeners');
+  } finally {
+    await fx.close();
+  }
+});
+
+test('with WinRM stopped, prepare-image with a baseline or thumbprints refuses (exit 9) before any change; --force keeps the baseline for a run that sees the listeners', async () => {
+  const fx = await provisioningFixture();
+  try {
+    await seedBuildVm(fx);
+    await installTemplates(fx.platform.installDirectory);
+    assert.equal((await runCli(args(fx, '--record-baseline', '--build-listener', 'HTTPS'))).code, 0);
+    assert.equal((await fx.run()).outcome, 'ready');
+    await fx.editMachine((m) => void ((m as Machine).image!.winrmRunning = false));
+    const tree = await snapshotTree(fx.sandboxRoot);
+    for (const extra of [[], ['--dry-run'], ['--defer-ready']]) {
+      const refused = await runCli(args(fx, ...extra));
+      assert.equal(refused.code, 9, `${extra.join(' ')}: ${refused.err}`);
+      assert.match(refused.err, /winrm-service: the WinRM service is not running: the build's listeners cannot be read or removed/);
+    }
+    assert.deepEqual(await snapshotTree(fx.sandboxRoot), tree, 'nothing changed');
+    // Without a baseline, the listeners bound to the named certificates cannot be seen either.
+    const baselineFile = join(fx.platform.stateDirectory, 'image-baseline.json');
+    const recorded = await readFile(baselineFile);
+    await rm(baselineFile);
+    assert.equal((await runCli(args(fx, '--remove-certificate', BUILD))).code, 9);
+    await writeFile(baselineFile, recorded);
+
+    const forced = await runCli(args(fx, '--force'));
+    assert.equal(forced.code, 0, forced.err);
+    assert.match(forced.err, /warning: winrm-service: .* \(going on: --force\)/);
+    assert.ok(forced.out.split('\n').includes(`keep ${baselineFile}: the build's WinRM listeners could not be read; run prepare-image again once WinRM runs`), forced.out);
+    assert.deepEqual(await readdir(fx.platform.stateDirectory), ['image-baseline.json']);
+
+    await fx.editMachine((m) => void ((m as Machine).image!.winrmRunning = true));
+    const again = await runCli(args(fx));
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.out, /removed the WinRM listener HTTPS \*/);
+    assert.deepEqual(((await fx.machine()) as Machine).winrm?.listeners, [{ transport: 'HTTP', port: 5985 }]);
+    assert.equal(await exists(fx.platform.stateDirectory), false);
   } finally {
     await fx.close();
   }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { provisioningFixture } from '../helpers/provisioning.ts';
 import { runCli } from '../helpers/cli.ts';
 import { installTemplates } from '../helpers/install-templates.ts';
+import { snapshotTree } from '../helpers/tree.ts';
 import { clearOnlySetupComplete, toBatchText } from '../../src/platform/windows/setup-complete.ts';
 
 /** prepare-image --first-boot-script: the switch into the install folder's winprov.json, and the SetupComplete call. */
@@ -105,6 +106,60 @@ test('back to the default mode: winprov\'s deferred SetupComplete.cmd gives way 
     assert.doesNotMatch(quiet.out, /SetupComplete/);
     assert.equal(await readFile(setupComplete(fx.sandboxRoot), 'latin1'), own);
     assert.deepEqual(await readdir(folder), ['SetupComplete.cmd']);
+  } finally {
+    await fx.close();
+  }
+});
+
+test('a winprov.json with a byte-order mark (Windows PowerShell 5.1\'s Set-Content -Encoding UTF8) gets the switch, its settings kept', async () => {
+  const fx = await provisioningFixture();
+  try {
+    await installTemplates(fx.platform.installDirectory);
+    const settings = join(fx.platform.installDirectory, 'winprov.json');
+    await writeFile(settings, '\uFEFF{ "deadline": "15m" }\r\n');
+    const { code, out, err } = await runCli(['prepare-image', '--first-boot-script', 'customData', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.equal(code, 0, err);
+    assert.ok(out.split('\n').includes(`set "firstBootScript": "customData" in ${settings}`), out);
+    assert.deepEqual(JSON.parse(await readFile(settings, 'utf8')), { deadline: '15m', firstBootScript: 'customData' });
+  } finally {
+    await fx.close();
+  }
+});
+
+test('a winprov.json prepare-image cannot write the switch into stops it (exit 2) before its first change, the dry run too', async () => {
+  const fx = await provisioningFixture({ scenario: { customData: 'payload' } });
+  try {
+    assert.equal((await fx.run()).outcome, 'ready');
+    await installTemplates(fx.platform.installDirectory);
+    const settings = join(fx.platform.installDirectory, 'winprov.json');
+    for (const [text, error] of [['{ "deadline": "15m", ', /winprov\.json is not valid JSON/], ['{ "firstBootScrip": "off" }', /configuration firstBootScrip: is not a known setting/], ['\uFEFF[]', /must hold a JSON object/]] as const) {
+      await writeFile(settings, text);
+      const tree = await snapshotTree(fx.sandboxRoot);
+      for (const extra of [[], ['--dry-run']]) {
+        const { code, out, err } = await runCli(['prepare-image', '--first-boot-script', 'customData', ...extra, '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+        assert.equal(code, 2, err);
+        assert.match(err, error);
+        assert.equal(out, '', 'nothing was done, so nothing is said');
+      }
+      assert.deepEqual(await snapshotTree(fx.sandboxRoot), tree, 'the machine is as it was');
+    }
+  } finally {
+    await fx.close();
+  }
+});
+
+test('a shipped SetupComplete.cmd the first-boot call cannot be added to stops prepare-image before its first change', async () => {
+  const fx = await provisioningFixture({ scenario: { customData: 'payload' } });
+  try {
+    assert.equal((await fx.run()).outcome, 'ready');
+    await installTemplates(fx.platform.installDirectory);
+    await writeFile(join(fx.platform.installDirectory, 'SetupComplete.cmd'), '@echo off\r\nrem winprov, edited\r\nexit /b 0\r\n');
+    const tree = await snapshotTree(fx.sandboxRoot);
+    const { code, err } = await runCli(['prepare-image', '--defer-ready', '--first-boot-script', 'both', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    assert.equal(code, 5, err);
+    assert.match(err, /SetupComplete\.cmd has no ":done" label/);
+    assert.doesNotMatch(err, /prepare-image stopped/);
+    assert.deepEqual(await snapshotTree(fx.sandboxRoot), tree);
   } finally {
     await fx.close();
   }

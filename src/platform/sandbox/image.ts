@@ -23,6 +23,8 @@ export interface SandboxImage {
   imageState?: string;
   executionPolicy?: Partial<ImageFacts['executionPolicy']>;
   logging?: Partial<ImageFacts['logging']>;
+  /** The path winprov runs from, as Windows gives process.execPath; default the sandbox's installed winprov.exe. */
+  executablePath?: string;
 }
 
 type MachineWithImage = SandboxMachine & { image?: SandboxImage };

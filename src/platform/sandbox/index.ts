@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { applyAdminAccount } from './accounts.ts';
 import { applyWinRm } from './winrm.ts';
@@ -13,9 +13,10 @@ import { wireServerFromInterfaceOptions } from '../../net/dhcp-cache.ts';
 import { defaultMachine, loadMachine, saveMachine, type SandboxMachine } from './machine.ts';
 import { sandboxDiagnostics } from './diagnostics.ts';
 import * as sandboxImage from './image.ts';
-import type { ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
-import { exists, readSandboxMedia } from './media.ts';
-import { readSandboxAnswerFile, writeSandboxAnswerFile } from './answer-file.ts';
+import type { AgentArtifacts, ExecutableLocation, ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
+import { readSandboxMedia } from './media.ts';
+import { ANSWER_FILE, readSandboxAnswerFile, writeSandboxAnswerFile } from './answer-file.ts';
+import { installAnswerFile, type UnattendInstall } from '../windows/unattend-install.ts';
 import { checkComputerName, checkPasswordPolicy, checkUserName } from './rules.ts';
 import type {
   AdminAccount, AdminAccountResult, AgentEvent, AgentState, CertificateBundle, CertificateImportResult, ClearingArrangement, CompletionMarker,
@@ -27,6 +28,7 @@ import type { FirstBootRunExit, FirstBootRunRequest, FirstBootVerbs } from '../f
 import { fitKvpValue } from '../kvp-value.ts';
 import { arrangeAnswerFileClearing, describeBackup, installSetupComplete, readSetupComplete } from '../windows/setup-complete.ts';
 import { readImageState } from '../windows/setup-state.ts';
+import { listAgentArtifacts, removeAgentArtifacts } from '../windows/artifacts.ts';
 
 /**
  * A file-backed fake Windows rooted in a folder: machine.json (the OS state), drives/<letter>/ (the
@@ -258,30 +260,42 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
 
   async close(): Promise<void> {}
 
-  async listAgentArtifacts(): Promise<string[]> {
-    const found: string[] = [];
-    for (const path of [this.stateDirectory, join(this.root, 'SystemDrive', 'AzureData', 'CustomData.bin')]) {
-      if (await exists(path)) found.push(path);
-    }
+  // As on Windows (windows/artifacts.ts, plain Node), on the sandbox's ProgramData and SystemDrive folders.
+  listAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts> {
+    return listAgentArtifacts(this.#artifactLocations(), keep);
+  }
+
+  async removeAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts> {
+    const found = await removeAgentArtifacts(this.#artifactLocations(), keep);
+    if (found.ours.length) await this.change('removeAgentArtifacts', () => ({ detail: `removed ${found.ours.map((p) => relative(this.root, p)).join(', ')}`, result: undefined }));
     return found;
   }
 
-  async removeAgentArtifacts(): Promise<string[]> {
-    const found = await this.listAgentArtifacts();
-    for (const path of found) await rm(path, { recursive: true, force: true });
-    if (found.length) await this.change('removeAgentArtifacts', () => ({ detail: `removed ${found.map((p) => relative(this.root, p)).join(', ')}`, result: undefined }));
-    return found;
+  #artifactLocations(): { stateDirectory: string; systemDrive: string } {
+    return { stateDirectory: this.stateDirectory, systemDrive: join(this.root, 'SystemDrive') };
   }
 
-  async installUnattend(xml: string): Promise<string> {
-    const path = join(this.root, 'Windows', 'Panther', 'Unattend', 'unattend.xml');
-    await writeFileAtomic(path, xml);
-    await this.change('installUnattend', () => ({ detail: 'wrote Windows/Panther/Unattend/unattend.xml', result: undefined }));
-    return path;
+  /** As on Windows (unattend-install.ts, plain Node): another answer file there is kept as a backup. */
+  async installUnattend(xml: string, options: { replaceable?: readonly string[]; dryRun?: boolean } = {}): Promise<UnattendInstall> {
+    const result = await installAnswerFile(join(this.root, ...ANSWER_FILE), xml, options.replaceable ?? [], options.dryRun);
+    if (options.dryRun === true) return result;
+    const kept = result.backup === undefined ? '' : `; kept the one there as ${relative(this.root, result.backup.path)}`;
+    await this.change('installUnattend', () => ({ detail: `wrote Windows/Panther/Unattend/unattend.xml${kept}`, result: undefined }));
+    return result;
   }
 
   readSetupComplete(): Promise<string | undefined> {
     return readSetupComplete(join(this.root, 'Windows'));
+  }
+
+  /**
+   * Modelled: the sandbox runs from source, so it stands for the winprov.exe installed in its ProgramFiles
+   * folder, unless machine.json names another path (image.executablePath), as an MSI installed elsewhere
+   * with INSTALLDIR would run from.
+   */
+  async readExecutableLocation(): Promise<ExecutableLocation> {
+    const named = ((await this.machine()) as SandboxMachine & { image?: sandboxImage.SandboxImage }).image?.executablePath;
+    return { running: named ?? join(this.installDirectory, 'winprov.exe'), programFiles: join(this.root, 'ProgramFiles') };
   }
 
   /** As on Windows (setup-complete.ts, plain Node): ASCII with CRLF, another script than this one kept as a backup. */

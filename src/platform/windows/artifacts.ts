@@ -1,13 +1,16 @@
 import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PlatformCommandError } from '../../errors.ts';
+import { isWinprovStateEntry } from '../state-names.ts';
+import type { AgentArtifacts } from '../image-types.ts';
 
 /**
  * What winprov leaves on a machine, which prepare-image removes before sysprep so that the captured
- * image provisions every VM afresh: the state folder (<ProgramData>\winprov: state.json,
- * provisioned.json, ovf-env.xml, winprov.log*, setupcomplete.log) and the custom data
- * (<SystemDrive>\AzureData\CustomData.bin). The paths are fixed, so Node lists and removes them itself;
- * no PowerShell request is needed.
+ * image provisions every VM afresh: its files in the state folder (<ProgramData>\winprov: state.json,
+ * provisioned.json, ovf-env.xml, winprov.log* ..., each name in state-names.ts; whatever else is there
+ * is the image builder's and stays) and the custom data (<SystemDrive>\AzureData\CustomData.bin). The
+ * paths are fixed, so Node lists and removes them itself; no PowerShell request is needed. The sandbox
+ * uses the same functions on its folders.
  */
 
 /** Where the artifacts are: the state folder and the system drive's root. */
@@ -48,19 +51,24 @@ async function entries(verb: string, directory: string): Promise<string[]> {
 }
 
 interface Found {
-  /** The state folder's entries, then the folder itself; empty when there is no state folder. */
+  /** The state folder's entries that are winprov's, and those that are not (state-names.ts). */
   state: string[];
+  others: string[];
   /** The custom data files that exist. */
   customData: string[];
   /** The AzureData folder, when nothing but custom data files is in it. */
   azureData: string | undefined;
 }
 
-async function find(verb: string, locations: ArtifactLocations): Promise<Found> {
-  const found: Found = { state: [], customData: [], azureData: undefined };
+async function find(verb: string, locations: ArtifactLocations, keep: readonly string[]): Promise<Found> {
+  const found: Found = { state: [], others: [], customData: [], azureData: undefined };
   const state = locations.stateDirectory;
   if ((await kindOf(verb, state)) === 'directory') {
-    found.state = [...(await entries(verb, state)).map((name) => join(state, name)), state];
+    const kept = new Set(keep.map((name) => name.toLowerCase()));
+    for (const name of await entries(verb, state)) {
+      if (kept.has(name.toLowerCase())) continue;
+      (isWinprovStateEntry(name) ? found.state : found.others).push(join(state, name));
+    }
   }
   const azureData = azureDataDirectory(locations.systemDrive);
   if ((await kindOf(verb, azureData)) === 'directory') {
@@ -73,26 +81,30 @@ async function find(verb: string, locations: ArtifactLocations): Promise<Found> 
   return found;
 }
 
-/**
- * The artifacts that exist, in removal order: each entry of the state folder, then the folder itself;
- * the custom data files, then the AzureData folder when nothing else is in it.
- */
-export async function listAgentArtifacts(locations: ArtifactLocations): Promise<string[]> {
-  const found = await find('listAgentArtifacts', locations);
-  return [...found.state, ...found.customData, ...(found.azureData === undefined ? [] : [found.azureData])];
+function artifactsOf(found: Found): AgentArtifacts {
+  return { ours: [...found.state, ...found.customData, ...(found.azureData === undefined ? [] : [found.azureData])], others: found.others };
 }
 
-/** Removes the artifacts listAgentArtifacts finds; returns their paths. */
-export async function removeAgentArtifacts(locations: ArtifactLocations): Promise<string[]> {
-  const found = await find('removeAgentArtifacts', locations);
+/**
+ * winprov's artifacts that exist, in removal order, and what else the state folder holds. `keep` names
+ * state folder entries of winprov's that prepare-image still needs (the baseline, its own run lock): they
+ * are neither listed nor removed. The state folder itself stays: prepare-image removes it at its end,
+ * once it is empty.
+ */
+export async function listAgentArtifacts(locations: ArtifactLocations, keep: readonly string[] = []): Promise<AgentArtifacts> {
+  return artifactsOf(await find('listAgentArtifacts', locations, keep));
+}
+
+/** Removes winprov's artifacts listAgentArtifacts finds; returns them, and what was kept. */
+export async function removeAgentArtifacts(locations: ArtifactLocations, keep: readonly string[] = []): Promise<AgentArtifacts> {
+  const found = await find('removeAgentArtifacts', locations, keep);
   try {
     // maxRetries: on Windows an antivirus scanner or the indexer briefly holding a file answers EBUSY/EPERM.
-    if (found.state.length > 0) await rm(locations.stateDirectory, { recursive: true, force: true, maxRetries: 3 });
-    for (const path of found.customData) await rm(path, { force: true, maxRetries: 3 });
+    for (const path of [...found.state, ...found.customData]) await rm(path, { recursive: true, force: true, maxRetries: 3 });
     if (found.azureData !== undefined) await rmdir(found.azureData);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new PlatformCommandError('removeAgentArtifacts', `${e.path ?? 'a file'} could not be removed (${e.code ?? 'error'})`);
   }
-  return [...found.state, ...found.customData, ...(found.azureData === undefined ? [] : [found.azureData])];
+  return artifactsOf(found);
 }

@@ -1,25 +1,22 @@
-import { constants } from 'node:fs';
-import { copyFile, link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PlatformCommandError, PlatformRejectedError } from '../../errors.ts';
 import { writeFileAtomic } from '../../util/files.ts';
+import { keepBackup, readIfExists } from './file-backup.ts';
 import type { ClearingArrangement } from '../platform.ts';
 
 /**
  * %SystemRoot%\Setup\Scripts\SetupComplete.cmd for the deferred-Ready mode. Windows Setup runs that one
  * file, as SYSTEM, after OOBE and before the logon screen; there is no second slot. So a SetupComplete.cmd
  * other than the script being installed is never overwritten silently: it is copied to
- * SetupComplete.cmd.winprov-backup (.2, .3 ... when an earlier, different backup exists) before winprov's
+ * SetupComplete.cmd.winprov-backup (.2, .3 ... when an earlier, different backup exists; file-backup.ts) before winprov's
  * script replaces it, and the caller is told. Its commands no longer run unless winprov's script is
  * edited to call the backup. That includes a winprov script (a line starting with "rem winprov", the
  * header of every version) that differs: another version's, or one the image builder edited as that
  * message suggests, whose edits a later prepare-image must not lose.
  */
 
-/** The backup of a SetupComplete.cmd that was not winprov's. */
-export const BACKUP_SUFFIX = '.winprov-backup';
-const MAX_BACKUPS = 20;
 // The header of every winprov SetupComplete.cmd: its first remark, right after "@echo off".
 const OURS = /^(?:@echo off\r?\n)?rem winprov\b/i;
 
@@ -66,36 +63,6 @@ export function toBatchText(script: string): Buffer {
   return Buffer.from(withEnd, 'latin1');
 }
 
-async function readIfExists(path: string, verb = 'installSetupComplete'): Promise<Buffer | undefined> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new PlatformCommandError(verb, `${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-}
-
-/** Copies a foreign SetupComplete.cmd next to itself; an identical earlier backup is reused. */
-async function keepBackup(path: string, existing: Buffer): Promise<string> {
-  for (let n = 1; n <= MAX_BACKUPS; n += 1) {
-    const backup = `${path}${BACKUP_SUFFIX}${n === 1 ? '' : `.${n}`}`;
-    const earlier = await readIfExists(backup);
-    if (earlier !== undefined) {
-      if (earlier.equals(existing)) return backup;
-      continue;
-    }
-    try {
-      // COPYFILE_EXCL: a backup that appeared meanwhile is never overwritten.
-      await copyFile(path, backup, constants.COPYFILE_EXCL);
-      return backup;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw new PlatformCommandError('installSetupComplete', `the existing SetupComplete.cmd could not be copied to ${backup} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
-  }
-  throw new PlatformCommandError('installSetupComplete', `${path} is not winprov's and ${MAX_BACKUPS} different backups of it exist already; move them away first`);
-}
-
 /**
  * Writes SetupComplete.cmd atomically under the given %SystemRoot%, keeping the one there as a backup
  * unless it is one of `replaceable` (the scripts this winprov installs, unedited: prepare-image switching
@@ -110,11 +77,11 @@ export async function installSetupComplete(systemRoot: string, script: string, r
   } catch (err) {
     throw new PlatformCommandError('installSetupComplete', `${folder} cannot be created (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  const existing = await readIfExists(path);
+  const existing = await readIfExists(path, 'installSetupComplete');
   if (existing !== undefined && existing.equals(content)) return { path, outcome: 'unchanged', backup: undefined, replaced: undefined };
   // The one a provisioning run wrote only to clear the answer file: every script winprov installs makes that call.
   const superseded = existing === undefined || [clearOnlySetupComplete(), ...replaceable].some((known) => existing.equals(toBatchText(known)));
-  const backup = superseded ? undefined : await keepBackup(path, existing);
+  const backup = superseded ? undefined : await keepBackup(path, existing, { verb: 'installSetupComplete' });
   try {
     await writeFileAtomic(path, content);
   } catch (err) {

@@ -35,12 +35,12 @@ import { HostResult, isInterfaceGuid, isIPv4Address, toFabricInterface, toGuestA
 import { BOOTSTRAP_SCRIPT, loadLibrary, loadScript } from './scripts.ts';
 import { PowerShellSession, type LogFunction } from './session.ts';
 import { arrangeAnswerFileClearing, describeBackup, installSetupComplete, readSetupComplete } from './setup-complete.ts';
-import { writeFileAtomic } from '../../util/files.ts';
+import { installAnswerFile, type UnattendInstall } from './unattend-install.ts';
 import { readAnswerFile } from './answer-file.ts';
 import { readImageState } from './setup-state.ts';
 import { StateFolder } from '../state-files.ts';
 import * as image from './image.ts';
-import type { ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
+import type { AgentArtifacts, ExecutableLocation, ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
 import { toOsVolumeResult } from './volume.ts';
 import { toWinRmParams, toWinRmResults } from './winrm.ts';
 import type { FirstBootRunExit, FirstBootRunRequest, FirstBootVerbs } from '../first-boot-types.ts';
@@ -57,6 +57,10 @@ export interface WindowsPlatformOptions {
   programData?: string;
   /** Where winprov.exe and its unattend templates are installed; default C:\Program Files\winprov. */
   installDirectory?: string;
+  /** The running executable (process.execPath); default winprov.exe in installDirectory. */
+  executable?: string;
+  /** %ProgramFiles%, default C:\Program Files: the answer file and SetupComplete.cmd start winprov.exe under it. */
+  programFiles?: string;
   /**
    * The PowerShell executable; default Windows PowerShell 5.1 under systemRoot. Another one (pwsh with the
    * test tier's emulated Windows) gets the same arguments, bootstrap and protocol.
@@ -81,6 +85,7 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   readonly installDirectory: string;
   readonly #systemRoot: string;
   readonly #systemDrive: string;
+  readonly #executable: ExecutableLocation;
   readonly #session: PowerShellSession;
   /** How the first-boot script is started (first-boot.ts). */
   readonly #firstBoot: WindowsFirstBootOptions;
@@ -97,6 +102,7 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     // Node's own path join: a Windows path on Windows, a temporary folder when tests run elsewhere.
     this.stateDirectory = join(options.programData ?? 'C:\\ProgramData', 'winprov');
     this.installDirectory = options.installDirectory ?? 'C:\\Program Files\\winprov';
+    this.#executable = { running: options.executable ?? join(this.installDirectory, 'winprov.exe'), programFiles: options.programFiles ?? 'C:\\Program Files' };
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
     this.#log = options.log ?? (() => undefined);
     this.#firstBoot = { runner: options.runner, powershell: options.powershell ?? powershellPath(systemRoot), systemRoot, systemDrive: this.#systemDrive, log: this.#log };
@@ -292,24 +298,25 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     return this.#state.saveOvfEnvCopy(redactedXml);
   }
 
-  listAgentArtifacts(): Promise<string[]> {
-    return artifacts.listAgentArtifacts({ stateDirectory: this.stateDirectory, systemDrive: this.#systemDrive });
+  listAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts> {
+    return artifacts.listAgentArtifacts({ stateDirectory: this.stateDirectory, systemDrive: this.#systemDrive }, keep);
   }
 
-  removeAgentArtifacts(): Promise<string[]> {
-    return artifacts.removeAgentArtifacts({ stateDirectory: this.stateDirectory, systemDrive: this.#systemDrive });
+  removeAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts> {
+    return artifacts.removeAgentArtifacts({ stateDirectory: this.stateDirectory, systemDrive: this.#systemDrive }, keep);
   }
 
-  /** Writes winprov's answer file where Setup looks first (atomically: a half-written one would stop Setup). */
-  async installUnattend(xml: string): Promise<string> {
-    // Setup searches %WINDIR%\Panther\Unattend before removable media (the implicit search order).
-    const path = join(this.#systemRoot, 'Panther', 'Unattend', 'unattend.xml');
-    await writeFileAtomic(path, xml);
-    return path;
+  /** Node, as installSetupComplete (unattend-install.ts): another answer file there is kept as a backup. */
+  installUnattend(xml: string, options: { replaceable?: readonly string[]; dryRun?: boolean } = {}): Promise<UnattendInstall> {
+    return installAnswerFile(this.#answerFilePath(), xml, options.replaceable ?? [], options.dryRun);
   }
 
   readSetupComplete(): Promise<string | undefined> {
     return readSetupComplete(this.#systemRoot);
+  }
+
+  async readExecutableLocation(): Promise<ExecutableLocation> {
+    return { ...this.#executable };
   }
 
   /** Writes the script, ASCII with CRLF; a SetupComplete.cmd that is not winprov's is kept as a backup (logged as a warning). */

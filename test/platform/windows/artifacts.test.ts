@@ -39,27 +39,26 @@ test('a drive letter means its root, so AzureData is C:\\AzureData and not C:Azu
 
 test('a clean machine has no artifacts, and removing them changes nothing', async (t) => {
   const m = await machine(t);
-  assert.deepEqual(await listAgentArtifacts(m), []);
-  assert.deepEqual(await removeAgentArtifacts(m), []);
+  assert.deepEqual(await listAgentArtifacts(m), { ours: [], others: [] });
+  assert.deepEqual(await removeAgentArtifacts(m), { ours: [], others: [] });
   assert.deepEqual(await readdir(m.root), ['ProgramData']);
 });
 
-test('the state folder entries, the folder, custom data and an AzureData folder holding only it are listed, then removed', async (t) => {
+test('winprov\'s files in the state folder, custom data and an AzureData folder holding only it are listed, then removed; the state folder stays', async (t) => {
   const m = await machine(t);
   const azureData = join(m.root, 'AzureData');
   await provisioned(m.stateDirectory, azureData);
   const expected = [
     ...['ovf-env.xml', 'provisioned.json', 'setupcomplete.log', 'state.json', 'winprov.log', 'winprov.log.1'].map((name) => join(m.stateDirectory, name)),
-    m.stateDirectory,
     join(azureData, 'CustomData.bin'),
     azureData,
   ];
-  assert.deepEqual(await listAgentArtifacts(m), expected);
-  assert.ok(await exists(m.stateDirectory), 'listing removes nothing');
-  assert.deepEqual(await removeAgentArtifacts(m), expected);
+  assert.deepEqual(await listAgentArtifacts(m), { ours: expected, others: [] });
+  assert.ok(await exists(join(m.stateDirectory, 'state.json')), 'listing removes nothing');
+  assert.deepEqual(await removeAgentArtifacts(m), { ours: expected, others: [] });
   for (const path of expected) assert.equal(await exists(path), false, path);
-  assert.deepEqual(await readdir(m.programData), [], 'ProgramData itself stays');
-  assert.deepEqual(await listAgentArtifacts(m), []);
+  assert.deepEqual(await readdir(m.stateDirectory), [], 'the empty folder is prepare-image\'s to remove, at its end');
+  assert.deepEqual(await listAgentArtifacts(m), { ours: [], others: [] });
 });
 
 test('an AzureData folder that holds other files keeps them and stays; a leftover CustomData.bin.tmp goes', async (t) => {
@@ -68,18 +67,39 @@ test('an AzureData folder that holds other files keeps them and stays; a leftove
   await mkdir(azureData);
   await writeFile(join(azureData, 'CustomData.bin.tmp'), 'half');
   await writeFile(join(azureData, 'notes.txt'), 'not ours');
-  assert.deepEqual(await listAgentArtifacts(m), [join(azureData, 'CustomData.bin.tmp')]);
+  assert.deepEqual((await listAgentArtifacts(m)).ours, [join(azureData, 'CustomData.bin.tmp')]);
   await removeAgentArtifacts(m);
   assert.deepEqual(await readdir(azureData), ['notes.txt']);
 });
 
-test('a state folder with subfolders and temporary files is removed whole', async (t) => {
+test('only winprov\'s names go: every file it writes there, its first-boot folder and temporary files; the image builder\'s files and folders stay', async (t) => {
   const m = await machine(t);
-  await mkdir(join(m.stateDirectory, 'old'), { recursive: true });
-  await writeFile(join(m.stateDirectory, 'old', 'x.log'), 'x');
-  await writeFile(join(m.stateDirectory, 'state.json.1a2b3c.tmp'), '{');
-  assert.deepEqual(await removeAgentArtifacts(m), [join(m.stateDirectory, 'old'), join(m.stateDirectory, 'state.json.1a2b3c.tmp'), m.stateDirectory]);
-  assert.equal(await exists(m.stateDirectory), false);
+  const ours = [
+    'state.json', 'provisioned.json', 'ovf-env.xml', 'image-baseline.json', 'first-boot.json', 'setupcomplete.log',
+    'winprov.log', 'winprov.log.1', 'winprov.log.3', 'winprov.lock', 'winprov.lock.0b6f7a52-1d2e-4c3b-9a8f-0123456789ab.new',
+    'winprov.lock.takeover-5f1c2e3d-aaaa-bbbb-cccc-0123456789ab', 'winprov.lock.takeover-x.takeover-y', 'winprov.lock.takeover-x.0b6f7a52-1d2e-4c3b-9a8f-0123456789ab.new',
+    'first-boot-customData.log', 'first-boot-customData.log.1', 'first-boot-userData.log', 'state.json.0123456789ab.tmp', 'State.JSON.bak.0123456789ab.tmp',
+  ];
+  const theirs = ['builder-notes.txt', 'state.json.bak', 'winprov.log.old', 'winprov.lock.txt', 'first-boot.json.orig', 'tools'];
+  await mkdir(join(m.stateDirectory, 'first-boot'), { recursive: true });
+  await writeFile(join(m.stateDirectory, 'first-boot', 'customData.ps1'), 'x');
+  await mkdir(join(m.stateDirectory, 'tools'));
+  await writeFile(join(m.stateDirectory, 'tools', 'x.log'), 'x');
+  for (const name of [...ours, ...theirs.filter((n) => n !== 'tools')]) await writeFile(join(m.stateDirectory, name), name);
+  const found = await removeAgentArtifacts(m);
+  assert.deepEqual(found.ours, [...ours, 'first-boot'].sort().map((name) => join(m.stateDirectory, name)));
+  assert.deepEqual(found.others, [...theirs].sort().map((name) => join(m.stateDirectory, name)));
+  assert.deepEqual((await readdir(m.stateDirectory)).sort(), [...theirs].sort());
+  assert.deepEqual(await readdir(join(m.stateDirectory, 'tools')), ['x.log']);
+});
+
+test('what prepare-image still needs (its run lock, the baseline) is neither listed nor removed', async (t) => {
+  const m = await machine(t);
+  await mkdir(m.stateDirectory);
+  for (const name of ['state.json', 'winprov.lock', 'image-baseline.json']) await writeFile(join(m.stateDirectory, name), name);
+  assert.deepEqual(await listAgentArtifacts(m, ['winprov.lock', 'IMAGE-BASELINE.json']), { ours: [join(m.stateDirectory, 'state.json')], others: [] });
+  await removeAgentArtifacts(m, ['winprov.lock', 'image-baseline.json']);
+  assert.deepEqual((await readdir(m.stateDirectory)).sort(), ['image-baseline.json', 'winprov.lock']);
 });
 
 test('WindowsPlatform lists and removes them in Node, from its constructor paths, without starting PowerShell', async (t) => {
@@ -89,9 +109,9 @@ test('WindowsPlatform lists and removes them in Node, from its constructor paths
   const runner = new FakeRunner(() => ({ error: { message: 'no request expected' } }));
   const platform = new WindowsPlatform({ runner, programData: m.programData, systemDrive: m.systemDrive });
   const listed = await platform.listAgentArtifacts();
-  assert.ok(listed.includes(m.stateDirectory) && listed.includes(join(azureData, 'CustomData.bin')));
+  assert.ok(listed.ours.includes(join(m.stateDirectory, 'state.json')) && listed.ours.includes(join(azureData, 'CustomData.bin')));
   assert.deepEqual(await platform.removeAgentArtifacts(), listed);
-  assert.deepEqual(await platform.listAgentArtifacts(), []);
+  assert.deepEqual(await platform.listAgentArtifacts(), { ours: [], others: [] });
   await platform.close();
   assert.equal(runner.spawns.length, 0);
 });
