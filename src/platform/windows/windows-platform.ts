@@ -62,7 +62,7 @@ export interface WindowsPlatformOptions {
    * test tier's emulated Windows) gets the same arguments, bootstrap and protocol.
    */
   powershell?: string;
-  /** Starts the PowerShell process; execa by default. */
+  /** Starts the PowerShell process (processRunner by default) and the tools (execaRunner by default). */
   runner?: CommandRunner;
   log?: LogFunction;
   /** How long one request may take before the session is stopped; default 60 s. */
