@@ -224,7 +224,7 @@ export class PowerShellSession {
     if (rest !== undefined) this.#onLine(child, rest);
     const err = child.stderr.flush();
     if (err !== undefined) this.#onStderr(child, err);
-    const how = info.spawnError !== undefined ? `could not start: ${info.spawnError}` : info.signal !== undefined ? `killed by ${info.signal}` : `exit code ${info.exitCode}`;
+    const how = info.spawnError !== undefined ? `could not start: ${info.spawnError}` : info.stillRunning ? 'still running after its kill, no longer waited for' : info.signal !== undefined ? `killed by ${info.signal}` : `exit code ${info.exitCode}`;
     child.ended = child.stderrTail.length > 0 ? `${how}; stderr: ${child.stderrTail.join(' | ')}` : how;
     if (this.#child === child) this.#child = undefined;
     this.#children.delete(child);
