@@ -1,10 +1,13 @@
 import { PlatformCommandError, PlatformTimeoutError, type AgentError } from '../../errors.ts';
-import type { CommandRunner, Session, SessionExit } from './exec.ts';
+import type { SessionExit } from './exec.ts';
 import { readableStderr } from './clixml.ts';
 import { scrubSecrets, secretTexts, toPlatformError } from './failure.ts';
 import { executionPolicyError } from './execution-policy.ts';
 import { epochMs } from '../../util/monotonic.ts';
-import { helloLine, LineSplitter, newMarker, parseHostLine, requestLine, type HostAnswer } from './protocol.ts';
+import { helloLine, parseHostLine, requestLine } from './protocol.ts';
+import { Child, timingLine, type Outcome, type PowerShellSessionOptions, type RequestOptions } from './session-parts.ts';
+
+export { timingLine, type LogFunction, type PowerShellSessionOptions, type RequestOptions } from './session-parts.ts';
 
 /**
  * One PowerShell process for the whole run (start-up costs 0.5-1 s per process), driven over stdin with
@@ -15,67 +18,13 @@ import { helloLine, LineSplitter, newMarker, parseHostLine, requestLine, type Ho
  *   second death fails the request. Later requests start a new process when they need one;
  * - the host cannot load its scripts: every request fails with PowerShell's text; no retry, since the
  *   same scripts would fail the same way.
+ * A stopped process's tree is stopped first where the platform can (stopTree: taskkill /T on Windows);
+ * the runner lets go of a process that outlives its kill (exec.ts), so close() is bounded by closeTimeoutMs
+ * plus stopTree's own limit.
  */
-
-export type LogFunction = (level: 'debug' | 'info' | 'warn', message: string) => void;
-
-export interface PowerShellSessionOptions {
-  file: string;
-  args: readonly string[];
-  /** The static library scripts the bootstrap loads from the first stdin line. */
-  library: readonly { name: string; text: string }[];
-  runner: CommandRunner;
-  log: LogFunction;
-  requestTimeoutMs: number;
-  /** How long close() waits for PowerShell to exit by itself before killing it. */
-  closeTimeoutMs?: number;
-}
-
-export interface RequestOptions {
-  /** Overrides the session's request timeout (a verb that waits on purpose needs longer). */
-  timeoutMs?: number;
-  /**
-   * Secret values, sent on lines of their own (protocol.ts) and removed from any text this request makes
-   * PowerShell print or fail with: text as it is and as base64, bytes as base64.
-   */
-  secrets?: Readonly<Record<string, string | Uint8Array>>;
-}
-
-type Outcome = { kind: 'answer'; answer: HostAnswer } | { kind: 'ended'; detail: string } | { kind: 'timeout' };
 
 const STDERR_TAIL_LINES = 5;
-
-/**
- * The debug timing line of the session's start or of one request (bench/windows-timing.ts reads it): its
- * times are wall-clock milliseconds with a fraction (monotonic.ts epochMs), so that the benchmark can place
- * the session's work beside the journal's steps.
- */
-export function timingLine(what: string, startedAt: number, endedAt: number, queuedMs?: number): string {
-  const queued = queuedMs === undefined ? '' : ` (queued ${queuedMs.toFixed(1)} ms)`;
-  return `PowerShell timing: ${what} at ${startedAt.toFixed(1)} took ${(endedAt - startedAt).toFixed(1)} ms${queued}`;
-}
 const MAX_LOGGED_LINE = 2_000;
-
-class Child {
-  readonly marker = newMarker();
-  readonly stdout = new LineSplitter();
-  readonly stderr = new LineSplitter();
-  readonly stderrTail: string[] = [];
-  handle: Session | undefined;
-  ready = false;
-  /** When it was spawned (epochMs), for the start's timing line. */
-  readonly spawnedAt = epochMs();
-  ended: string | undefined;
-  waiter: { id: number; settle: (outcome: Outcome) => void } | undefined;
-  readonly exited: Promise<void>;
-  markExited!: () => void;
-
-  constructor() {
-    this.exited = new Promise((resolve) => {
-      this.markExited = resolve;
-    });
-  }
-}
 
 /** A PowerShell host process that answers JSON requests. */
 export class PowerShellSession {
@@ -97,6 +46,8 @@ export class PowerShellSession {
   readonly #secrets = new Set<string>();
   /** Every process started and not yet exited, a stopped one included: its late output is still scrubbed. */
   readonly #children = new Set<Child>();
+  /** Stops under way (the tree, then the kill): close() waits for them. */
+  readonly #stopping = new Set<Promise<void>>();
 
   constructor(options: PowerShellSessionOptions) {
     this.#options = options;
@@ -255,7 +206,19 @@ export class PowerShellSession {
   #stop(child: Child): void {
     if (this.#child === child) this.#child = undefined;
     child.waiter = undefined;
-    if (child.ended === undefined) child.handle?.kill();
+    if (child.ended !== undefined || child.stopped) return;
+    child.stopped = true;
+    const stopping = this.#kill(child);
+    this.#stopping.add(stopping);
+    void stopping.then(() => this.#stopping.delete(stopping));
+  }
+
+  /** Its tree first (taskkill /T needs the process alive to find its children), then the process. */
+  async #kill(child: Child): Promise<void> {
+    const pid = child.handle?.pid;
+    const { stopTree } = this.#options;
+    if (stopTree !== undefined && pid !== undefined && child.handle?.exited !== true && child.ended === undefined) await stopTree(pid);
+    child.handle?.kill();
   }
 
   async #shutdown(): Promise<void> {
@@ -264,18 +227,21 @@ export class PowerShellSession {
     // Late output is still scrubbed until every process has exited, one stopped after a timeout too.
     void Promise.all([...this.#children].map((c) => c.exited)).then(() => this.#secrets.clear());
     this.#child = undefined;
-    if (child === undefined || child.ended !== undefined) return;
-    child.handle?.write(requestLine({ id: ++this.#nextId, verb: 'exit', params: {} }));
-    child.handle?.end();
-    let timer: NodeJS.Timeout | undefined;
-    const exited = await Promise.race([
-      child.exited.then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), this.#options.closeTimeoutMs ?? 3_000);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!exited) child.handle?.kill();
+    if (child !== undefined && child.ended === undefined) {
+      child.stopped = true;
+      child.handle?.write(requestLine({ id: ++this.#nextId, verb: 'exit', params: {} }));
+      child.handle?.end();
+      let timer: NodeJS.Timeout | undefined;
+      const exited = await Promise.race([
+        child.exited.then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), this.#options.closeTimeoutMs ?? 3_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!exited) await this.#kill(child);
+    }
+    await Promise.all(this.#stopping);
   }
 
   #clean(text: string): string {

@@ -45,6 +45,7 @@ import { toOsVolumeResult } from './volume.ts';
 import { toWinRmParams, toWinRmResults } from './winrm.ts';
 import type { FirstBootRunExit, FirstBootRunRequest, FirstBootVerbs } from '../first-boot-types.ts';
 import { readWindowsCustomData, runWindowsScript, type WindowsFirstBootOptions } from './first-boot.ts';
+import { stopSessionTree } from './process-tree.ts';
 import { fitKvpValue } from '../kvp-value.ts';
 
 /** Options of the Windows platform; the paths come from config.ts, never from the environment here. */
@@ -107,6 +108,7 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
       runner: options.runner ?? processRunner,
       log: this.#log,
       requestTimeoutMs: this.#requestTimeoutMs,
+      stopTree: (pid) => stopSessionTree(this.#firstBoot, pid),
     });
     // With its SYSTEM + Administrators ACL (PowerShell), once per run.
     this.#state = new StateFolder(this.stateDirectory, async () => {
