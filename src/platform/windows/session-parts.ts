@@ -1,9 +1,11 @@
+import type { AgentError } from '../../errors.ts';
 import type { CommandRunner, Session } from './exec.ts';
 import { epochMs } from '../../util/monotonic.ts';
 import { LineSplitter, newMarker, type HostAnswer } from './protocol.ts';
 
 /**
- * The parts of the PowerShell session (session.ts): its options and the state of one of its processes.
+ * The parts of the PowerShell session (session.ts): its options, the state of one of its processes, and
+ * what it keeps across them.
  */
 
 export type LogFunction = (level: 'debug' | 'info' | 'warn', message: string) => void;
@@ -33,6 +35,8 @@ export interface RequestOptions {
    * PowerShell print or fail with: text as it is and as base64, bytes as base64.
    */
   secrets?: Readonly<Record<string, string | Uint8Array>>;
+  /** What this request takes in the process, to be taken again in every later one (ProcessHold). */
+  hold?: ProcessHold;
 }
 
 /**
@@ -47,6 +51,23 @@ export function timingLine(what: string, startedAt: number, endedAt: number, que
 
 export type Outcome = { kind: 'answer'; answer: HostAnswer } | { kind: 'ended'; detail: string } | { kind: 'timeout' };
 
+/**
+ * Something a request takes that lives in the PowerShell process and must outlast it: the run mutex
+ * (run-mutex.ts), which Windows gives up when its holder dies. Once a request carrying it succeeded, every
+ * later process of the session sends `again` before any other request.
+ */
+export interface ProcessHold {
+  /** What is held, for the log: "the run mutex Global\winprov-run". */
+  what: string;
+  /** The request that takes it in a new process; it must not wait (another holder means it is lost). */
+  again: { verb: string; params: Record<string, unknown> };
+  /**
+   * Undefined when this answer (of the first request or of `again`) shows it held; otherwise the error
+   * that fails the request, and every later request of the session: the run no longer holds it.
+   */
+  verdict(answer: { result: unknown } | { failure: string }): AgentError | undefined;
+}
+
 export class Child {
   readonly marker = newMarker();
   readonly stdout = new LineSplitter();
@@ -57,8 +78,10 @@ export class Child {
   /** When it was spawned (epochMs), for the start's timing line. */
   readonly spawnedAt = epochMs();
   ended: string | undefined;
-  /** The session ended it on purpose (a timeout, close(), a bootstrap that failed). */
+  /** The session ended it on purpose (a timeout, close(), a bootstrap that failed): its end is no news. */
   stopped = false;
+  /** It took the session's ProcessHold (the run mutex). */
+  holds = false;
   waiter: { id: number; settle: (outcome: Outcome) => void } | undefined;
   readonly exited: Promise<void>;
   markExited!: () => void;

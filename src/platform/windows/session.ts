@@ -5,9 +5,9 @@ import { scrubSecrets, secretTexts, toPlatformError } from './failure.ts';
 import { executionPolicyError } from './execution-policy.ts';
 import { epochMs } from '../../util/monotonic.ts';
 import { helloLine, parseHostLine, requestLine } from './protocol.ts';
-import { Child, timingLine, type Outcome, type PowerShellSessionOptions, type RequestOptions } from './session-parts.ts';
+import { Child, timingLine, type Outcome, type PowerShellSessionOptions, type ProcessHold, type RequestOptions } from './session-parts.ts';
 
-export { timingLine, type LogFunction, type PowerShellSessionOptions, type RequestOptions } from './session-parts.ts';
+export { timingLine, type LogFunction, type PowerShellSessionOptions, type ProcessHold, type RequestOptions } from './session-parts.ts';
 
 /**
  * One PowerShell process for the whole run (start-up costs 0.5-1 s per process), driven over stdin with
@@ -18,6 +18,9 @@ export { timingLine, type LogFunction, type PowerShellSessionOptions, type Reque
  *   second death fails the request. Later requests start a new process when they need one;
  * - the host cannot load its scripts: every request fails with PowerShell's text; no retry, since the
  *   same scripts would fail the same way.
+ * What a process held (a ProcessHold: the run mutex) ends with it: the next process takes it again before
+ * any other request, once the old one has exited, and when it cannot, this request and every later one
+ * fail with the hold's error. A process that ends unexpectedly is a warning in the log.
  * A stopped process's tree is stopped first where the platform can (stopTree: taskkill /T on Windows);
  * the runner lets go of a process that outlives its kill (exec.ts), so close() is bounded by closeTimeoutMs
  * plus stopTree's own limit.
@@ -46,6 +49,10 @@ export class PowerShellSession {
   readonly #secrets = new Set<string>();
   /** Every process started and not yet exited, a stopped one included: its late output is still scrubbed. */
   readonly #children = new Set<Child>();
+  /** What a request took that later processes take again (the run mutex), once one did. */
+  #hold: ProcessHold | undefined;
+  /** Set when a new process could not take the hold again: every request fails with it. */
+  #lost: AgentError | undefined;
   /** Stops under way (the tree, then the kill): close() waits for them. */
   readonly #stopping = new Set<Promise<void>>();
 
@@ -78,6 +85,7 @@ export class PowerShellSession {
     const runDeadline = this.#deadline;
     for (const value of Object.values(options.secrets ?? {})) for (const text of secretTexts(value)) this.#secrets.add(text);
     for (;;) {
+      if (this.#lost !== undefined) throw this.#lost;
       if (this.#startRefusal !== undefined) throw this.#startRefusal;
       if (this.#startFailure !== undefined) throw new PlatformCommandError(verb, this.#startFailure);
       // Issue "Hold up against a hostile or broken fabric": a request whose own timeout is longer than the
@@ -101,7 +109,8 @@ export class PowerShellSession {
         this.#log('debug', `PowerShell session ready: ${JSON.stringify(outcome.answer.result)}`);
         this.#log('debug', timingLine('start', child.spawnedAt, epochMs()));
       }
-      if (child.ready) {
+      if (child.ready) outcome = await this.#retake(child, deadline);
+      if (child.ready && outcome === undefined) {
         const id = ++this.#nextId;
         const sentAt = epochMs();
         child.handle?.write(requestLine({ id, verb, params, secrets: options.secrets }));
@@ -110,7 +119,14 @@ export class PowerShellSession {
       }
       if (outcome === undefined) continue;
       if (outcome.kind === 'answer') {
-        if (outcome.answer.ok) return outcome.answer.result;
+        if (outcome.answer.ok) {
+          const hold = options.hold;
+          if (hold !== undefined && hold.verdict({ result: outcome.answer.result }) === undefined) {
+            this.#hold = hold;
+            child.holds = true;
+          }
+          return outcome.answer.result;
+        }
         throw toPlatformError(verb, outcome.answer.error, [...this.#secrets]);
       }
       if (outcome.kind === 'timeout') {
@@ -124,6 +140,33 @@ export class PowerShellSession {
       this.#restartsLeft -= 1;
       this.#log('warn', `the PowerShell session ended unexpectedly (${outcome.detail}); starting a new one and sending ${verb} again`);
     }
+  }
+
+  /**
+   * In a process that does not hold what an earlier one held (the run mutex), takes it again before the
+   * request, once every earlier holder has exited (until then Windows still counts it as the owner).
+   * Undefined when the request may go ahead; the outcome when the process timed out or ended meanwhile.
+   */
+  async #retake(child: Child, deadline: number): Promise<Outcome | undefined> {
+    const hold = this.#hold;
+    if (hold === undefined || child.holds) return undefined;
+    const holders = [...this.#children].filter((c) => c.holds).map((c) => c.exited);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(holders), new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
+    clearTimeout(timer);
+    const id = ++this.#nextId;
+    child.handle?.write(requestLine({ id, verb: hold.again.verb, params: hold.again.params }));
+    const outcome = await this.#await(child, id, Math.max(1, deadline - Date.now()));
+    if (outcome.kind !== 'answer') return outcome;
+    const lost = hold.verdict(outcome.answer.ok ? { result: outcome.answer.result } : { failure: this.#clean(outcome.answer.error.message) });
+    if (lost !== undefined) {
+      this.#lost = lost;
+      this.#log('warn', `the new PowerShell process could not take ${hold.what} again; every later request fails: ${lost.message}`);
+      throw lost;
+    }
+    child.holds = true;
+    this.#log('info', `the new PowerShell process took ${hold.what} again`);
+    return undefined;
   }
 
   #spawn(): Child {
@@ -181,6 +224,13 @@ export class PowerShellSession {
     this.#children.delete(child);
     const waiter = child.waiter;
     child.waiter = undefined;
+    // A death during a request is logged where the request is sent again; one between requests, or of
+    // the process holding the run mutex, would otherwise go unseen until the next request.
+    if (!child.stopped && (waiter === undefined || child.holds)) {
+      const then = waiter === undefined ? 'between requests' : 'during a request';
+      const next = child.holds ? `; it held ${this.#hold?.what}, which the next process takes again before any other request` : '; the next request starts a new one';
+      this.#log('warn', `the PowerShell process ended unexpectedly ${then} (${child.ended})${next}`);
+    }
     waiter?.settle({ kind: 'ended', detail: child.ended });
     child.markExited();
   }
@@ -208,6 +258,7 @@ export class PowerShellSession {
     child.waiter = undefined;
     if (child.ended !== undefined || child.stopped) return;
     child.stopped = true;
+    if (child.holds) this.#log('warn', `the PowerShell process holding ${this.#hold?.what} was stopped; the next process takes it again before any other request`);
     const stopping = this.#kill(child);
     this.#stopping.add(stopping);
     void stopping.then(() => this.#stopping.delete(stopping));
@@ -228,6 +279,7 @@ export class PowerShellSession {
     void Promise.all([...this.#children].map((c) => c.exited)).then(() => this.#secrets.clear());
     this.#child = undefined;
     if (child !== undefined && child.ended === undefined) {
+      // Asked to exit: host.ps1 releases the run mutex first, so its end is not an abandoned mutex.
       child.stopped = true;
       child.handle?.write(requestLine({ id: ++this.#nextId, verb: 'exit', params: {} }));
       child.handle?.end();

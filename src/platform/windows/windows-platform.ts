@@ -34,7 +34,7 @@ import { processRunner, type CommandRunner } from './exec.ts';
 import { HostResult, isInterfaceGuid, isIPv4Address, toFabricInterface, toGuestAgentServices } from './results.ts';
 import { BOOTSTRAP_SCRIPT, loadLibrary, loadScript } from './scripts.ts';
 import { PowerShellSession, type LogFunction } from './session.ts';
-import { toRunMutexState, type RunMutexState } from './run-mutex.ts';
+import { runMutexHold, toRunMutexState, type RunMutexState } from './run-mutex.ts';
 import { arrangeAnswerFileClearing, describeBackup, installSetupComplete, readSetupComplete } from './setup-complete.ts';
 import { writeFileAtomic } from '../../util/files.ts';
 import { readAnswerFile } from './answer-file.ts';
@@ -366,10 +366,10 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     );
   }
 
-  /** The named mutex Global\winprov-run (lock.ps1, run-mutex.ts), held by this run's PowerShell process until close(). */
+  /** The named mutex Global\winprov-run (lock.ps1, run-mutex.ts), held by this run's PowerShell processes until close(). */
   async holdRunMutex(waitMs: number): Promise<RunMutexState> {
     const wait = Math.max(0, Math.floor(waitMs));
-    return toRunMutexState(await this.#session.request('enterRunMutex', { waitMs: wait }, { timeoutMs: wait + this.#requestTimeoutMs }));
+    return toRunMutexState(await this.#session.request('enterRunMutex', { waitMs: wait }, { timeoutMs: wait + this.#requestTimeoutMs, hold: runMutexHold }));
   }
 
   /** Bounds every later PowerShell request and media read by the run's deadline. */

@@ -10,7 +10,7 @@ import { RunLockedError } from '../../../src/errors.ts';
 import { LOCK_FILE } from '../../../src/run-lock.ts';
 import { bootTime } from '../../../src/util/process-identity.ts';
 import { createLog } from '../../../src/util/log.ts';
-import { FakeRunner } from './fake-runner.ts';
+import { FakeRunner, requests, type RecordedSpawn, type Reply } from './fake-runner.ts';
 
 /**
  * On Windows the run lock is also the named mutex Global\winprov-run, held by the run's PowerShell
@@ -115,6 +115,47 @@ test('an abandoned mutex (a PowerShell that died, its run maybe still going) doe
     assert.equal(await exclusively(again.platform, { command: 'provision', waitMs: 200, log }, async () => 'ran'), 'ran');
     assert.ok(lines.some((l) => /took over the lock .* process \d+ is no longer running/.test(l)), lines.join(''));
     await again.platform.close();
+  } finally {
+    await rm(programData, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Windows' side of Global\winprov-run for fake PowerShell processes: one owner at a time; an owner that
+ * exited after its stdin was closed (close()) released it, one that exited otherwise abandoned it.
+ */
+class FakeOsMutex {
+  owner: RecordedSpawn | undefined;
+
+  enter(spawn: RecordedSpawn): Reply {
+    const owner = this.owner;
+    if (owner !== undefined && owner !== spawn && !owner.exited) return { result: { acquired: false, abandoned: false } };
+    this.owner = spawn;
+    return { result: { acquired: true, abandoned: owner !== undefined && owner !== spawn && !owner.stdinEnded } };
+  }
+}
+
+test('two runs on one machine: a run whose PowerShell crashed takes the mutex again before its next verb, so a second run is refused', async () => {
+  const programData = await mkdtemp(join(tmpdir(), 'winprov-mutex-'));
+  try {
+    const os = new FakeOsMutex();
+    const respond = (verb: string, _params: Record<string, unknown>, spawn: RecordedSpawn): Reply => (verb === 'enterRunMutex' ? os.enter(spawn) : { result: { uuid: '0c1e4a5b-2d3f-4e5a-8b9c-0d1e2f3a4b5c' } });
+    const a = new FakeRunner(respond);
+    const platformA = new WindowsPlatform({ runner: a, programData, powershell: 'powershell.exe' });
+    const outcome = await exclusively(platformA, { command: 'provision', waitMs: 200, log: silent }, async () => {
+      a.crash(0, 255);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await platformA.readVmId();
+      const b = new FakeRunner(respond);
+      const platformB = new WindowsPlatform({ runner: b, programData, powershell: 'powershell.exe' });
+      let bWorked = false;
+      await assert.rejects(exclusively(platformB, { command: 'provision', waitMs: 0, log: silent }, async () => void (bWorked = true)), /holds the named mutex Global\\winprov-run/);
+      await platformB.close();
+      return bWorked ? 'B ran while A was inside exclusively()' : 'A alone';
+    });
+    assert.equal(outcome, 'A alone');
+    assert.deepEqual(requests(a.spawns[1]!).map((r) => r.verb), ['enterRunMutex', 'readVmId']);
+    await platformA.close();
   } finally {
     await rm(programData, { recursive: true, force: true });
   }

@@ -1,9 +1,10 @@
 # One winprov run at a time: besides the lock file the agent keeps in its state folder, a named mutex.
-# The run's PowerShell process holds it. A run that ends releases it (Exit-WinprovRunMutex, when the
-# host's stdin ends or on the exit request), so an abandoned mutex (AbandonedMutexException: its holder
-# ended without releasing it, which is a successful wait) means a PowerShell process died, not that its
-# run ended: exclusive-run.ts then checks the lock file's holder instead of taking the file over. A dead
-# holder never blocks a new run.
+# The run's PowerShell process holds it; when that process is replaced during the run (a request timed
+# out, PowerShell crashed), the new one takes it again before any other request (session.ts).
+# A run that ends releases it (Exit-WinprovRunMutex, when the host's stdin ends or on the exit request),
+# so an abandoned mutex (AbandonedMutexException: its holder ended without releasing it, which is a
+# successful wait) means a PowerShell process died, not that its run ended: exclusive-run.ts then checks
+# the lock file's holder instead of taking the file over. A dead holder never blocks a new run.
 Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 
