@@ -21,12 +21,19 @@ export async function exclusively<T>(platform: Pick<Platform, 'stateDirectory' |
   if (mutex === 'busy') {
     throw new RunLockedError(`another winprov run holds the named mutex Global\\winprov-run; this ${options.command} waited ${Math.round(options.waitMs / 100) / 10} s and stops without changing anything`);
   }
+  // .NET's Mutex documentation: a thread that ends while owning a mutex abandons it, and the next waiter
+  // gets it with an AbandonedMutexException; "in the case of a system-wide mutex, an abandoned mutex might
+  // indicate that an application has been terminated abruptly". Here the application is the holder's
+  // PowerShell process, not its run: a run outlives a PowerShell that timed out or crashed and starts
+  // another (session.ts). A run that ends releases the mutex (host.ps1), so abandoned means a PowerShell
+  // died; whether its run did, only the lock file's holder can tell, as without the mutex.
+  if (mutex === 'abandoned') log.info('the run mutex Global\\winprov-run was abandoned (a PowerShell process that held it ended without releasing it); a lock file found is checked against its holder');
   let lock: RunLock | undefined;
   try {
-    // With the mutex held no other run is between taking its locks and releasing them (the file goes
-    // first, the mutex when the platform closes): a lock file there now was left by a run that ended.
-    // On Windows only this tells a killed run's lock from a live one: pids are reused early in every
-    // boot, and Windows gives Node no process start time to tell them apart.
+    // With the mutex held (and released by its last holder) no other run is between taking its locks
+    // and releasing them (the file goes first, the mutex when the platform closes): a lock file there now
+    // was left by a run that ended. On Windows only this tells a killed run's lock from a live one: pids
+    // are reused early in every boot, and Windows gives Node no process start time to tell them apart.
     lock = await RunLock.acquire({ directory: stateDirectory, command: options.command, waitMs: options.waitMs, log, ownerOfOsLock: mutex === 'held' });
   } catch (err) {
     if (err instanceof RunLockedError) throw err;

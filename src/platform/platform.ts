@@ -230,10 +230,11 @@ export interface Platform {
 
   /**
    * The OS's own run lock, besides the lock file (run-lock.ts), held until close(): on Windows the named
-   * mutex Global\winprov-run, which Windows releases when its holder dies; waits up to waitMs. 'busy'
-   * when another live run holds it; 'none' where the OS has none (the sandbox).
+   * mutex Global\winprov-run, which Windows releases when its holder dies; waits up to waitMs. 'abandoned'
+   * when it is held now but its last holder died without releasing it; 'busy' when another live run
+   * holds it; 'none' where the OS has none (the sandbox).
    */
-  holdRunMutex(waitMs: number): Promise<'held' | 'busy' | 'none'>;
+  holdRunMutex(waitMs: number): Promise<'held' | 'abandoned' | 'busy' | 'none'>;
 
   /**
    * Bounds every later local operation (media reads, PowerShell requests) by this absolute time (ms

@@ -24,9 +24,12 @@ const skip = 'skipped' in tools ? `PowerShell tier skipped: ${tools.skipped}` : 
 /**
  * A stand-in taskkill.exe for `taskkill /PID <pid> /T /F`: records its arguments, then stops <pid> and
  * walks its children (ps --ppid) depth first, killing each, as taskkill /T walks the recorded parent ids.
+ * A call for winprov's own PowerShell session (stopped with its tree when it is slow to exit at the end of
+ * the run) is recorded apart: only the script's tree is counted here.
  */
 const TASKKILL = `#!/usr/bin/env bash
-printf '%s\\n' "$*" >> "$(dirname "$0")/taskkill-calls.txt"
+log=taskkill-calls.txt; grep -q launcher.ps1 "/proc/$2/cmdline" 2>/dev/null && log=session-taskkill-calls.txt
+printf '%s\\n' "$*" >> "$(dirname "$0")/$log"
 [ "$#" -eq 4 ] && [ "$1" = "/PID" ] && [ "$3" = "/T" ] && [ "$4" = "/F" ] || { echo 'ERROR: Invalid syntax.' >&2; exit 1; }
 kill -0 "$2" 2>/dev/null || { echo "ERROR: The process \\"$2\\" not found." >&2; exit 128; }
 kill_tree() {
@@ -41,7 +44,8 @@ echo "SUCCESS: The process with PID $2 (child process of PID $PPID) has been ter
 
 /** One that refuses, as taskkill does for a process it may not end. */
 const TASKKILL_DENIED = `#!/usr/bin/env bash
-printf '%s\\n' "$*" >> "$(dirname "$0")/taskkill-calls.txt"
+log=taskkill-calls.txt; grep -q launcher.ps1 "/proc/$2/cmdline" 2>/dev/null && log=session-taskkill-calls.txt
+printf '%s\\n' "$*" >> "$(dirname "$0")/$log"
 echo "ERROR: The process with PID $2 (child process of PID $PPID) could not be terminated." >&2
 echo 'Reason: Access is denied.' >&2
 exit 1

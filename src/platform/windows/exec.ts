@@ -18,6 +18,8 @@ export interface SessionExit {
   signal: string | undefined;
   /** Node's error code when the process could not be spawned (ENOENT, EACCES ...). */
   spawnError: string | undefined;
+  /** The process had not exited OUTPUT_GRACE_MS after it was killed; it is no longer waited for. */
+  stillRunning?: true;
 }
 
 /** What a running session reports; each callback may be called from any turn of the event loop. */
@@ -50,23 +52,56 @@ export interface CommandRunner {
   spawnSession(file: string, args: readonly string[], events: SessionEvents): Session;
 }
 
-/** node:child_process: no shell, hidden window, streams piped and not buffered (the PowerShell session). */
+/**
+ * How long output may still arrive once the process has exited, or how long a killed process may take to
+ * exit: what it wrote is in the pipes already, and a process it started in the background, which
+ * inherited them, may hold them open for as long as it runs (a script's `start "" agent.exe`); a process
+ * whose termination waits on a hung driver outlives its kill.
+ */
+export const OUTPUT_GRACE_MS = 1_000;
+
+/**
+ * node:child_process: no shell, hidden window, streams piped and not buffered (the PowerShell session).
+ * Node keeps a child's handle and its pipes referenced, and reports 'close' only once every pipe has
+ * closed: a killed PowerShell that does not end, or a process holding its inherited pipes, would keep
+ * winprov from exiting (Setup runs the specialize pass's commands synchronously and waits). So OUTPUT_GRACE_MS
+ * after its exit, or after kill() if it has not exited by then, the pipes are destroyed, the child unref()ed
+ * and the end reported: nothing of it keeps the event loop alive any more.
+ */
 export const processRunner: CommandRunner = {
   spawnSession(file, args, events) {
     const child = spawn(file, [...args], { stdio: 'pipe', shell: false, windowsHide: true });
     let reported = false;
+    let exited = false;
+    let grace: NodeJS.Timeout | undefined;
     const report = (info: SessionExit) => {
       if (reported) return;
       reported = true;
+      clearTimeout(grace);
       events.exit(info);
     };
-    child.stdout.on('data', (chunk: Uint8Array) => events.stdout(chunk));
-    child.stderr.on('data', (chunk: Uint8Array) => events.stderr(chunk));
+    /** Lets go of the child: its pipes closed on our side, its handle no longer holding the event loop. */
+    const release = (info: SessionExit) => {
+      child.stdin.destroy();
+      child.stdout.destroy();
+      child.stderr.destroy();
+      child.unref();
+      report(info);
+    };
+    child.stdout.on('data', (chunk: Uint8Array) => void (reported || events.stdout(chunk)));
+    child.stderr.on('data', (chunk: Uint8Array) => void (reported || events.stderr(chunk)));
     // EPIPE when the child has died: the exit report below tells the owner, the write itself is moot.
     child.stdin.on('error', () => undefined);
     // 'error' without 'close' when it could not be spawned; 'close' (after the last output) otherwise.
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (child.pid === undefined) report({ exitCode: undefined, signal: undefined, spawnError: err.code ?? 'unknown error' });
+    });
+    child.on('exit', (code, signal) => {
+      exited = true;
+      // A child let go of after its kill that ends at last: nothing is waited for any more.
+      if (reported) return;
+      clearTimeout(grace);
+      grace = setTimeout(() => release({ exitCode: code ?? undefined, signal: signal ?? undefined, spawnError: undefined }), OUTPUT_GRACE_MS);
     });
     child.on('close', (code, signal) => report({ exitCode: code ?? undefined, signal: signal ?? undefined, spawnError: undefined }));
     return {
@@ -79,9 +114,14 @@ export const processRunner: CommandRunner = {
       },
       kill() {
         child.kill();
+        if (exited || reported || grace !== undefined) return;
+        grace = setTimeout(() => release({ exitCode: undefined, signal: undefined, spawnError: undefined, stillRunning: true }), OUTPUT_GRACE_MS);
       },
       get pid() {
         return child.pid;
+      },
+      get exited() {
+        return exited;
       },
     };
   },

@@ -1,17 +1,10 @@
 import { execa } from 'execa';
-import type { CommandRunner, SessionExit } from './exec.ts';
+import { OUTPUT_GRACE_MS, type CommandRunner, type SessionExit } from './exec.ts';
 
 /**
  * The runner of Windows tools (the first-boot script's interpreter, taskkill): the only execa import
  * of the agent, loaded when a tool first runs, never on the way to Ready (exec.ts says why).
  */
-
-/**
- * How long output may still arrive once the process has exited: what it wrote is in the pipes already,
- * and a process it started in the background, which inherited them, may hold them open for as long as it
- * runs (a script's `start "" agent.exe`).
- */
-export const OUTPUT_GRACE_MS = 1_000;
 
 /** Runs the file with execa: no shell, hidden window, streams piped and not buffered. */
 export const execaRunner: CommandRunner = {

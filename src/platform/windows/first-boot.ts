@@ -5,6 +5,7 @@ import { readSavedCustomData } from '../custom-data-file.ts';
 import type { CommandRunner, Session } from './exec.ts';
 import type { LogFunction } from './session.ts';
 import type { FirstBootRunExit, FirstBootRunRequest } from '../first-boot-types.ts';
+import { killTree } from './process-tree.ts';
 
 /**
  * Windows' side of the first-boot script. The script file is already in winprov's state folder (limited
@@ -14,11 +15,8 @@ import type { FirstBootRunExit, FirstBootRunRequest } from '../first-boot-types.
  * (README, "Execution policy set by Group Policy"). cmd scripts run with %SystemRoot%\System32\cmd.exe
  * /d /c (no AutoRun commands). Stdin is closed at once: nobody can answer a prompt at SetupComplete.
  *
- * At the timeout the script's whole process tree is stopped: first `%SystemRoot%\System32\taskkill.exe
- * /PID <interpreter> /T /F` ("taskkill", Windows Commands reference: /T ends the process and every child
- * process started by it), while the interpreter is still alive, because /T follows each process's
- * recorded parent id (PROCESS_BASIC_INFORMATION.InheritedFromUniqueProcessId) and a process whose parent
- * has already ended is reachable from nobody; then TerminateProcess on the interpreter whatever taskkill
+ * At the timeout the script's whole process tree is stopped: first taskkill /T /F on the interpreter
+ * (process-tree.ts), while it is still alive; then TerminateProcess on the interpreter whatever taskkill
  * did. Not reached: a process the script started that ended its own parent chain before the timeout (a
  * detached grandchild whose parent exited) or that Windows started on its behalf (a service, a scheduled
  * task); a job object would catch the first, but a job must be assigned at CreateProcess, which Node's
@@ -39,9 +37,6 @@ export interface WindowsFirstBootOptions {
 
 type ToolOptions = WindowsFirstBootOptions & { runner: CommandRunner };
 
-/** taskkill walks a tree and ends it in well under a second; one that hangs must not hold the run. */
-export const TREE_KILL_TIMEOUT_MS = 5_000;
-
 export function readWindowsCustomData(systemDrive: string, maxBytes: number): Promise<Secret<Uint8Array> | { tooLarge: number } | undefined> {
   // Written by files.ps1 Write-WinprovCustomData during specialize; read back as SYSTEM.
   return readSavedCustomData(join(azureDataDirectory(systemDrive), 'CustomData.bin'), maxBytes);
@@ -52,11 +47,6 @@ export function interpreterCommand(options: WindowsFirstBootOptions, request: Fi
     return { file: options.powershell, args: ['-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', request.scriptPath] };
   }
   return { file: join(options.systemRoot, 'System32', 'cmd.exe'), args: ['/d', '/c', request.scriptPath] };
-}
-
-/** taskkill by absolute path (never looked up on PATH), the interpreter's tree, forcibly. */
-export function treeKillCommand(systemRoot: string, pid: number): { file: string; args: string[] } {
-  return { file: join(systemRoot, 'System32', 'taskkill.exe'), args: ['/PID', String(pid), '/T', '/F'] };
 }
 
 export async function runWindowsScript(given: WindowsFirstBootOptions, request: FirstBootRunRequest): Promise<FirstBootRunExit> {
@@ -94,38 +84,9 @@ export async function runWindowsScript(given: WindowsFirstBootOptions, request: 
 /** The tree first (taskkill /T needs the interpreter alive to find its children), then the interpreter. */
 async function stopScript(options: ToolOptions, session: Session): Promise<void> {
   const pid = session.pid;
-  const failure = pid === undefined ? 'the interpreter has no process id' : await killTree(options, pid);
+  const failure = pid === undefined ? 'the interpreter has no process id' : await killTree({ ...options, limitMs: options.treeKillTimeoutMs }, pid);
   if (failure !== undefined) {
     options.log('warn', `first-boot script: the processes the script started could not be stopped at its timeout (taskkill /T: ${failure}); stopping the interpreter alone, they may keep running`);
   }
   session.kill();
-}
-
-/** Runs taskkill /T /F on the tree; resolves with why it failed, or undefined once it succeeded. Never rejects. */
-function killTree(options: ToolOptions, pid: number): Promise<string | undefined> {
-  const { file, args } = treeKillCommand(options.systemRoot, pid);
-  const limitMs = options.treeKillTimeoutMs ?? TREE_KILL_TIMEOUT_MS;
-  return new Promise((resolve) => {
-    let output = '';
-    let timer: NodeJS.Timeout | undefined;
-    const keep = (chunk: Uint8Array) => void (output = (output + Buffer.from(chunk).toString('utf8')).slice(-300));
-    const session = options.runner.spawnSession(file, args, {
-      stdout: keep,
-      stderr: keep,
-      exit: (info) => {
-        clearTimeout(timer);
-        const said = output.replace(/\s+/g, ' ').trim();
-        if (info.spawnError !== undefined) resolve(`it could not be started (${info.spawnError})`);
-        // 0 only when every process of the tree was ended; its message (localized) says which were not.
-        else if (info.exitCode !== 0) resolve(`exit ${info.exitCode ?? info.signal ?? 'unknown'}${said === '' ? '' : `, "${said}"`}`);
-        else resolve(undefined);
-      },
-    });
-    // Resolved here rather than on its exit: a taskkill that ignores even being killed must not hold the stop.
-    timer = setTimeout(() => {
-      session.kill();
-      resolve(`no answer within ${limitMs} ms`);
-    }, limitMs);
-    session.end();
-  });
 }

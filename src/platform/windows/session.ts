@@ -1,10 +1,13 @@
 import { PlatformCommandError, PlatformTimeoutError, type AgentError } from '../../errors.ts';
-import type { CommandRunner, Session, SessionExit } from './exec.ts';
+import type { SessionExit } from './exec.ts';
 import { readableStderr } from './clixml.ts';
 import { scrubSecrets, secretTexts, toPlatformError } from './failure.ts';
 import { executionPolicyError } from './execution-policy.ts';
 import { epochMs } from '../../util/monotonic.ts';
-import { helloLine, LineSplitter, newMarker, parseHostLine, requestLine, type HostAnswer } from './protocol.ts';
+import { helloLine, parseHostLine, requestLine } from './protocol.ts';
+import { Child, timingLine, type Outcome, type PowerShellSessionOptions, type ProcessHold, type RequestOptions } from './session-parts.ts';
+
+export { timingLine, type LogFunction, type PowerShellSessionOptions, type ProcessHold, type RequestOptions } from './session-parts.ts';
 
 /**
  * One PowerShell process for the whole run (start-up costs 0.5-1 s per process), driven over stdin with
@@ -15,67 +18,16 @@ import { helloLine, LineSplitter, newMarker, parseHostLine, requestLine, type Ho
  *   second death fails the request. Later requests start a new process when they need one;
  * - the host cannot load its scripts: every request fails with PowerShell's text; no retry, since the
  *   same scripts would fail the same way.
+ * What a process held (a ProcessHold: the run mutex) ends with it: the next process takes it again before
+ * any other request, once the old one has exited, and when it cannot, this request and every later one
+ * fail with the hold's error. A process that ends unexpectedly is a warning in the log.
+ * A stopped process's tree is stopped first where the platform can (stopTree: taskkill /T on Windows);
+ * the runner lets go of a process that outlives its kill (exec.ts), so close() is bounded by closeTimeoutMs
+ * plus stopTree's own limit.
  */
-
-export type LogFunction = (level: 'debug' | 'info' | 'warn', message: string) => void;
-
-export interface PowerShellSessionOptions {
-  file: string;
-  args: readonly string[];
-  /** The static library scripts the bootstrap loads from the first stdin line. */
-  library: readonly { name: string; text: string }[];
-  runner: CommandRunner;
-  log: LogFunction;
-  requestTimeoutMs: number;
-  /** How long close() waits for PowerShell to exit by itself before killing it. */
-  closeTimeoutMs?: number;
-}
-
-export interface RequestOptions {
-  /** Overrides the session's request timeout (a verb that waits on purpose needs longer). */
-  timeoutMs?: number;
-  /**
-   * Secret values, sent on lines of their own (protocol.ts) and removed from any text this request makes
-   * PowerShell print or fail with: text as it is and as base64, bytes as base64.
-   */
-  secrets?: Readonly<Record<string, string | Uint8Array>>;
-}
-
-type Outcome = { kind: 'answer'; answer: HostAnswer } | { kind: 'ended'; detail: string } | { kind: 'timeout' };
 
 const STDERR_TAIL_LINES = 5;
-
-/**
- * The debug timing line of the session's start or of one request (bench/windows-timing.ts reads it): its
- * times are wall-clock milliseconds with a fraction (monotonic.ts epochMs), so that the benchmark can place
- * the session's work beside the journal's steps.
- */
-export function timingLine(what: string, startedAt: number, endedAt: number, queuedMs?: number): string {
-  const queued = queuedMs === undefined ? '' : ` (queued ${queuedMs.toFixed(1)} ms)`;
-  return `PowerShell timing: ${what} at ${startedAt.toFixed(1)} took ${(endedAt - startedAt).toFixed(1)} ms${queued}`;
-}
 const MAX_LOGGED_LINE = 2_000;
-
-class Child {
-  readonly marker = newMarker();
-  readonly stdout = new LineSplitter();
-  readonly stderr = new LineSplitter();
-  readonly stderrTail: string[] = [];
-  handle: Session | undefined;
-  ready = false;
-  /** When it was spawned (epochMs), for the start's timing line. */
-  readonly spawnedAt = epochMs();
-  ended: string | undefined;
-  waiter: { id: number; settle: (outcome: Outcome) => void } | undefined;
-  readonly exited: Promise<void>;
-  markExited!: () => void;
-
-  constructor() {
-    this.exited = new Promise((resolve) => {
-      this.markExited = resolve;
-    });
-  }
-}
 
 /** A PowerShell host process that answers JSON requests. */
 export class PowerShellSession {
@@ -97,6 +49,12 @@ export class PowerShellSession {
   readonly #secrets = new Set<string>();
   /** Every process started and not yet exited, a stopped one included: its late output is still scrubbed. */
   readonly #children = new Set<Child>();
+  /** What a request took that later processes take again (the run mutex), once one did. */
+  #hold: ProcessHold | undefined;
+  /** Set when a new process could not take the hold again: every request fails with it. */
+  #lost: AgentError | undefined;
+  /** Stops under way (the tree, then the kill): close() waits for them. */
+  readonly #stopping = new Set<Promise<void>>();
 
   constructor(options: PowerShellSessionOptions) {
     this.#options = options;
@@ -127,6 +85,7 @@ export class PowerShellSession {
     const runDeadline = this.#deadline;
     for (const value of Object.values(options.secrets ?? {})) for (const text of secretTexts(value)) this.#secrets.add(text);
     for (;;) {
+      if (this.#lost !== undefined) throw this.#lost;
       if (this.#startRefusal !== undefined) throw this.#startRefusal;
       if (this.#startFailure !== undefined) throw new PlatformCommandError(verb, this.#startFailure);
       // Issue "Hold up against a hostile or broken fabric": a request whose own timeout is longer than the
@@ -150,7 +109,8 @@ export class PowerShellSession {
         this.#log('debug', `PowerShell session ready: ${JSON.stringify(outcome.answer.result)}`);
         this.#log('debug', timingLine('start', child.spawnedAt, epochMs()));
       }
-      if (child.ready) {
+      if (child.ready) outcome = await this.#retake(child, deadline);
+      if (child.ready && outcome === undefined) {
         const id = ++this.#nextId;
         const sentAt = epochMs();
         child.handle?.write(requestLine({ id, verb, params, secrets: options.secrets }));
@@ -159,7 +119,14 @@ export class PowerShellSession {
       }
       if (outcome === undefined) continue;
       if (outcome.kind === 'answer') {
-        if (outcome.answer.ok) return outcome.answer.result;
+        if (outcome.answer.ok) {
+          const hold = options.hold;
+          if (hold !== undefined && hold.verdict({ result: outcome.answer.result }) === undefined) {
+            this.#hold = hold;
+            child.holds = true;
+          }
+          return outcome.answer.result;
+        }
         throw toPlatformError(verb, outcome.answer.error, [...this.#secrets]);
       }
       if (outcome.kind === 'timeout') {
@@ -173,6 +140,33 @@ export class PowerShellSession {
       this.#restartsLeft -= 1;
       this.#log('warn', `the PowerShell session ended unexpectedly (${outcome.detail}); starting a new one and sending ${verb} again`);
     }
+  }
+
+  /**
+   * In a process that does not hold what an earlier one held (the run mutex), takes it again before the
+   * request, once every earlier holder has exited (until then Windows still counts it as the owner).
+   * Undefined when the request may go ahead; the outcome when the process timed out or ended meanwhile.
+   */
+  async #retake(child: Child, deadline: number): Promise<Outcome | undefined> {
+    const hold = this.#hold;
+    if (hold === undefined || child.holds) return undefined;
+    const holders = [...this.#children].filter((c) => c.holds).map((c) => c.exited);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(holders), new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
+    clearTimeout(timer);
+    const id = ++this.#nextId;
+    child.handle?.write(requestLine({ id, verb: hold.again.verb, params: hold.again.params }));
+    const outcome = await this.#await(child, id, Math.max(1, deadline - Date.now()));
+    if (outcome.kind !== 'answer') return outcome;
+    const lost = hold.verdict(outcome.answer.ok ? { result: outcome.answer.result } : { failure: this.#clean(outcome.answer.error.message) });
+    if (lost !== undefined) {
+      this.#lost = lost;
+      this.#log('warn', `the new PowerShell process could not take ${hold.what} again; every later request fails: ${lost.message}`);
+      throw lost;
+    }
+    child.holds = true;
+    this.#log('info', `the new PowerShell process took ${hold.what} again`);
+    return undefined;
   }
 
   #spawn(): Child {
@@ -224,12 +218,19 @@ export class PowerShellSession {
     if (rest !== undefined) this.#onLine(child, rest);
     const err = child.stderr.flush();
     if (err !== undefined) this.#onStderr(child, err);
-    const how = info.spawnError !== undefined ? `could not start: ${info.spawnError}` : info.signal !== undefined ? `killed by ${info.signal}` : `exit code ${info.exitCode}`;
+    const how = info.spawnError !== undefined ? `could not start: ${info.spawnError}` : info.stillRunning ? 'still running after its kill, no longer waited for' : info.signal !== undefined ? `killed by ${info.signal}` : `exit code ${info.exitCode}`;
     child.ended = child.stderrTail.length > 0 ? `${how}; stderr: ${child.stderrTail.join(' | ')}` : how;
     if (this.#child === child) this.#child = undefined;
     this.#children.delete(child);
     const waiter = child.waiter;
     child.waiter = undefined;
+    // A death during a request is logged where the request is sent again; one between requests, or of
+    // the process holding the run mutex, would otherwise go unseen until the next request.
+    if (!child.stopped && (waiter === undefined || child.holds)) {
+      const then = waiter === undefined ? 'between requests' : 'during a request';
+      const next = child.holds ? `; it held ${this.#hold?.what}, which the next process takes again before any other request` : '; the next request starts a new one';
+      this.#log('warn', `the PowerShell process ended unexpectedly ${then} (${child.ended})${next}`);
+    }
     waiter?.settle({ kind: 'ended', detail: child.ended });
     child.markExited();
   }
@@ -255,7 +256,20 @@ export class PowerShellSession {
   #stop(child: Child): void {
     if (this.#child === child) this.#child = undefined;
     child.waiter = undefined;
-    if (child.ended === undefined) child.handle?.kill();
+    if (child.ended !== undefined || child.stopped) return;
+    child.stopped = true;
+    if (child.holds) this.#log('warn', `the PowerShell process holding ${this.#hold?.what} was stopped; the next process takes it again before any other request`);
+    const stopping = this.#kill(child);
+    this.#stopping.add(stopping);
+    void stopping.then(() => this.#stopping.delete(stopping));
+  }
+
+  /** Its tree first (taskkill /T needs the process alive to find its children), then the process. */
+  async #kill(child: Child): Promise<void> {
+    const pid = child.handle?.pid;
+    const { stopTree } = this.#options;
+    if (stopTree !== undefined && pid !== undefined && child.handle?.exited !== true && child.ended === undefined) await stopTree(pid);
+    child.handle?.kill();
   }
 
   async #shutdown(): Promise<void> {
@@ -264,18 +278,22 @@ export class PowerShellSession {
     // Late output is still scrubbed until every process has exited, one stopped after a timeout too.
     void Promise.all([...this.#children].map((c) => c.exited)).then(() => this.#secrets.clear());
     this.#child = undefined;
-    if (child === undefined || child.ended !== undefined) return;
-    child.handle?.write(requestLine({ id: ++this.#nextId, verb: 'exit', params: {} }));
-    child.handle?.end();
-    let timer: NodeJS.Timeout | undefined;
-    const exited = await Promise.race([
-      child.exited.then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), this.#options.closeTimeoutMs ?? 3_000);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!exited) child.handle?.kill();
+    if (child !== undefined && child.ended === undefined) {
+      // Asked to exit: host.ps1 releases the run mutex first, so its end is not an abandoned mutex.
+      child.stopped = true;
+      child.handle?.write(requestLine({ id: ++this.#nextId, verb: 'exit', params: {} }));
+      child.handle?.end();
+      let timer: NodeJS.Timeout | undefined;
+      const exited = await Promise.race([
+        child.exited.then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), this.#options.closeTimeoutMs ?? 3_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!exited) await this.#kill(child);
+    }
+    await Promise.all(this.#stopping);
   }
 
   #clean(text: string): string {

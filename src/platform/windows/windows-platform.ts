@@ -34,6 +34,7 @@ import { processRunner, type CommandRunner } from './exec.ts';
 import { HostResult, isInterfaceGuid, isIPv4Address, toFabricInterface, toGuestAgentServices } from './results.ts';
 import { BOOTSTRAP_SCRIPT, loadLibrary, loadScript } from './scripts.ts';
 import { PowerShellSession, type LogFunction } from './session.ts';
+import { runMutexHold, toRunMutexState, type RunMutexState } from './run-mutex.ts';
 import { arrangeAnswerFileClearing, describeBackup, installSetupComplete, readSetupComplete } from './setup-complete.ts';
 import { installAnswerFile, type UnattendInstall } from './unattend-install.ts';
 import { readAnswerFile } from './answer-file.ts';
@@ -45,6 +46,7 @@ import { toOsVolumeResult } from './volume.ts';
 import { toWinRmParams, toWinRmResults } from './winrm.ts';
 import type { FirstBootRunExit, FirstBootRunRequest, FirstBootVerbs } from '../first-boot-types.ts';
 import { readWindowsCustomData, runWindowsScript, type WindowsFirstBootOptions } from './first-boot.ts';
+import { stopSessionTree } from './process-tree.ts';
 import { fitKvpValue } from '../kvp-value.ts';
 
 /** Options of the Windows platform; the paths come from config.ts, never from the environment here. */
@@ -66,7 +68,7 @@ export interface WindowsPlatformOptions {
    * test tier's emulated Windows) gets the same arguments, bootstrap and protocol.
    */
   powershell?: string;
-  /** Starts the PowerShell process; execa by default. */
+  /** Starts the PowerShell process (processRunner by default) and the tools (execaRunner by default). */
   runner?: CommandRunner;
   log?: LogFunction;
   /** How long one request may take before the session is stopped; default 60 s. */
@@ -113,6 +115,7 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
       runner: options.runner ?? processRunner,
       log: this.#log,
       requestTimeoutMs: this.#requestTimeoutMs,
+      stopTree: (pid) => stopSessionTree(this.#firstBoot, pid),
     });
     // With its SYSTEM + Administrators ACL (PowerShell), once per run.
     this.#state = new StateFolder(this.stateDirectory, async () => {
@@ -370,11 +373,10 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     );
   }
 
-  /** The named mutex Global\winprov-run (lock.ps1), held by this run's PowerShell process until close(). */
-  async holdRunMutex(waitMs: number): Promise<'held' | 'busy'> {
+  /** The named mutex Global\winprov-run (lock.ps1, run-mutex.ts), held by this run's PowerShell processes until close(). */
+  async holdRunMutex(waitMs: number): Promise<RunMutexState> {
     const wait = Math.max(0, Math.floor(waitMs));
-    const acquired = new HostResult('enterRunMutex', await this.#session.request('enterRunMutex', { waitMs: wait }, { timeoutMs: wait + this.#requestTimeoutMs })).boolean('acquired');
-    return acquired ? 'held' : 'busy';
+    return toRunMutexState(await this.#session.request('enterRunMutex', { waitMs: wait }, { timeoutMs: wait + this.#requestTimeoutMs, hold: runMutexHold }));
   }
 
   /** Bounds every later PowerShell request and media read by the run's deadline. */

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { processRunner, type CommandRunner, type SessionExit } from '../../../src/platform/windows/exec.ts';
-import { OUTPUT_GRACE_MS, execaRunner } from '../../../src/platform/windows/execa-runner.ts';
+import { OUTPUT_GRACE_MS, processRunner, type CommandRunner, type SessionExit } from '../../../src/platform/windows/exec.ts';
+import { execaRunner } from '../../../src/platform/windows/execa-runner.ts';
 
 // Both runners keep one contract: processRunner starts the PowerShell session, execaRunner the tools.
 for (const [name, runner] of [['processRunner', processRunner], ['execaRunner', execaRunner]] as [string, CommandRunner][]) {

@@ -86,10 +86,17 @@ export class FakeRunner implements CommandRunner {
   readonly spawns: RecordedSpawn[] = [];
   readonly #respond: Responder;
   readonly #options: FakeRunnerOptions;
+  /** How each spawn exits, by index: for a process that dies between requests. */
+  readonly #exits: ((exitCode: number) => void)[] = [];
 
   constructor(respond: Responder, options: FakeRunnerOptions = {}) {
     this.#respond = respond;
     this.#options = options;
+  }
+
+  /** Ends spawn `index` with this exit code, as a process that crashed or was killed from outside. */
+  crash(index: number, exitCode: number): void {
+    this.#exits[index]!(exitCode);
   }
 
   /** Every request sent in any session, in order. */
@@ -109,6 +116,7 @@ export class FakeRunner implements CommandRunner {
       spawn.exited = true;
       setImmediate(() => events.exit({ exitCode, signal, spawnError: undefined }));
     };
+    this.#exits.push((exitCode) => exit(exitCode));
     const send = (message: unknown, delayMs = 0) => {
       if (spawn.exited || marker === undefined) return;
       const stray = this.#options.strayBeforeAnswer ?? '';

@@ -2,7 +2,7 @@
 # secret lines in, marked answers out.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
-    foreach ($file in @('host.ps1', 'accounts.ps1', 'certificates.ps1', 'diagnostics.ps1', 'events.ps1', 'files.ps1', 'identity.ps1', 'kvp.ps1', 'media.ps1', 'network.ps1', 'services.ps1', 'winrm.ps1')) {
+    foreach ($file in @('host.ps1', 'accounts.ps1', 'certificates.ps1', 'diagnostics.ps1', 'events.ps1', 'files.ps1', 'identity.ps1', 'kvp.ps1', 'lock.ps1', 'media.ps1', 'network.ps1', 'services.ps1', 'winrm.ps1')) {
         . (Get-WinprovScriptPath $file)
     }
     function Invoke-TestHost([string[]] $Lines) {

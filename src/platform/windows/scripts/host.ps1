@@ -236,7 +236,9 @@ function Start-WinprovHost {
     Send-WinprovLine -Writer $Writer -Marker $Marker -Message @{ id = 0; ok = $true; result = $ready }
     while ($true) {
         $line = $Reader.ReadLine()
-        if ($null -eq $line) { return }
+        # Stdin ends when winprov closes the session or has itself ended: the run is over, and the run
+        # mutex is released, not left abandoned (lock.ps1).
+        if ($null -eq $line) { Exit-WinprovRunMutex; return }
         if ($line.Length -eq 0) { continue }
         $id = 0
         $secretCount = 0
@@ -252,6 +254,7 @@ function Start-WinprovHost {
             $verb = [string]$request.verb
             if ($verb -ceq 'exit') {
                 $stop = $true
+                Exit-WinprovRunMutex
                 $answer = @{ id = $id; ok = $true; result = @{} }
             } else {
                 $result = Invoke-WinprovVerb -Verb $verb -Params $request.params -Writer $Writer -Marker $Marker
