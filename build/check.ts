@@ -7,7 +7,7 @@ import { runTool } from './run.ts';
 import { codeCacheProblems } from './code-cache-check.ts';
 import { loaderStartFlags, programFileOf } from './code-cache-loader.ts';
 import { firstBootProblems } from './first-boot-check.ts';
-import { setupCompleteProblems, unattendProblems } from './unattend.ts';
+import { setupCompleteProblems, unattendProblems } from '../src/cli/unattend-rules.ts';
 
 /**
  * `npm run check:build`: checks the built artifacts (after build, build:exe and build:msi) by reading them,

@@ -1,5 +1,6 @@
 import type { GuestAgentServices } from '../platform/platform.ts';
 import type { ImageFacts } from '../platform/image-types.ts';
+import { answerFileProblems, specializeCommands, wrappedCommand } from './unattend-rules.ts';
 
 /**
  * prepare-image --check: what would make sysprep or the first boot of a VM made from this image fail,
@@ -23,6 +24,8 @@ export interface CheckContext {
   beforePrepare: boolean;
   /** The remote-access finding, made by prepare-image.ts from the baseline and the removal plan. */
   remoteAccess: Finding;
+  /** %WINDIR%\Setup\Scripts\SetupComplete.cmd as it is, or undefined when there is none: the deferred mode's Ready comes from it. */
+  setupComplete?: string | undefined;
 }
 
 const DOCS = {
@@ -35,7 +38,6 @@ const DOCS = {
   guestAgent: 'unattend/README.md "The two modes"; README "Baking winprov into an image"',
 } as const;
 
-export const WINPROV_ANSWER_FILE_COMMAND = /winprov\\winprov\.exe"?\s+provision/i;
 
 function bitLocker(facts: ImageFacts): Finding {
   const b = facts.bitLocker;
@@ -164,12 +166,38 @@ function powershellLogging(facts: ImageFacts): Finding {
   };
 }
 
+const DEFERRED = 'provision --defer-ready';
+
+/**
+ * The answer file read as Setup reads it (unattend-rules.ts): well-formed, the specialize pass running winprov's
+ * provision command wrapped to exit 0, and in the deferred mode a SetupComplete.cmd that sends Ready. Each of
+ * these missing means VMs that never report Ready (OSProvisioningTimedOut): a FAIL. Template settings an image
+ * may have changed on purpose are a WARN.
+ */
 function unattend(facts: ImageFacts, context: CheckContext): Finding {
   const { path, xml } = facts.unattend;
   if (context.beforePrepare) return { id: 'unattend', status: 'OK', detail: `prepare-image writes its answer file to ${path}`, fix: '' };
+  const again = `run "winprov prepare-image" again to put winprov's template there (${DOCS.unattend})`;
   if (xml === undefined) return { id: 'unattend', status: 'FAIL', detail: `no answer file at ${path}: VMs made from the image would not run winprov`, fix: `run "winprov prepare-image" (it installs unattend.xml there) and pass it to sysprep with /unattend (${DOCS.unattend})` };
-  if (!WINPROV_ANSWER_FILE_COMMAND.test(xml)) return { id: 'unattend', status: 'FAIL', detail: `the answer file at ${path} does not run winprov provision in the specialize pass`, fix: `run "winprov prepare-image" again to put winprov's template there (${DOCS.unattend})` };
-  return { id: 'unattend', status: 'OK', detail: `${path} runs winprov in the specialize pass`, fix: '' };
+  let deferred = false;
+  try {
+    deferred = specializeCommands(xml).some((command) => command.path === wrappedCommand(DEFERRED));
+  } catch {
+    // Not readable: answerFileProblems says why.
+  }
+  const { provisioning, settings } = answerFileProblems(xml, { winprovArguments: deferred ? DEFERRED : 'provision' });
+  if (provisioning.length > 0) return { id: 'unattend', status: 'FAIL', detail: `the answer file at ${path} would not run winprov provision as Setup must: ${provisioning.join('; ')}`, fix: again };
+  if (deferred && !runsProvision(context.setupComplete)) {
+    const what = context.setupComplete === undefined ? 'there is no SetupComplete.cmd' : 'SetupComplete.cmd does not run "winprov provision"';
+    return { id: 'unattend', status: 'FAIL', detail: `the answer file defers Ready to SetupComplete.cmd, but ${what}: VMs would never report Ready`, fix: `run "winprov prepare-image --defer-ready" again, or add the line "%ProgramFiles%\\winprov\\winprov.exe" provision to it (${DOCS.unattend})` };
+  }
+  if (settings.length > 0) return { id: 'unattend', status: 'WARN', detail: `${path} runs winprov in the specialize pass, but differs from winprov's template: ${settings.join('; ')}`, fix: again };
+  return { id: 'unattend', status: 'OK', detail: `${path} runs winprov in the specialize pass${deferred ? ', and SetupComplete.cmd sends Ready' : ''}`, fix: '' };
+}
+
+/** A line of a batch file that runs winprov's provision (not commented out, not a dry run). */
+function runsProvision(script: string | undefined): boolean {
+  return (script ?? '').split(/\r?\n/).some((line) => /^\s*"%ProgramFiles%\\winprov\\winprov\.exe"\s+provision(\s|$)/i.test(line) && !/\s--(dry-run|defer-ready|help|version)\b/.test(line));
 }
 
 function guestAgent(services: GuestAgentServices, context: CheckContext): Finding {

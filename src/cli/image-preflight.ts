@@ -64,5 +64,7 @@ export async function preflight(config: Readonly<AgentConfig>, platform: Platfor
   const remoteAccess = remoteAccessFinding(inventory, baseline, plan, beforePrepare, named, config.image.keepRemoteAccess);
   const facts = await platform.readImageFacts();
   const services = await platform.readGuestAgentServices();
-  return { findings: judgeImage(facts, services, { beforePrepare, remoteAccess }), baseline, inventory, plan };
+  // The deferred mode's Ready comes from SetupComplete.cmd: the check after prepare-image reads it too.
+  const setupComplete = beforePrepare ? undefined : await platform.readSetupComplete();
+  return { findings: judgeImage(facts, services, { beforePrepare, remoteAccess, setupComplete }), baseline, inventory, plan };
 }

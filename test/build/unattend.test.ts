@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PATH_LIMIT, setupCompleteProblems, specializeCommands, unattendProblems, wrappedCommand } from '../../build/unattend.ts';
+import { PATH_LIMIT, setupCompleteProblems, specializeCommands, unattendProblems, wrappedCommand } from '../../src/cli/unattend-rules.ts';
 
 const read = (name: string) => readFileSync(fileURLToPath(new URL(`../../unattend/${name}`, import.meta.url)), 'utf8');
 const DEFAULT = read('unattend.xml');

@@ -217,6 +217,50 @@ test('a Group Policy execution policy of AllSigned is a FAIL naming EXECUTION_PO
   }
 });
 
+test('the check reads the answer file as Setup does: each one that would never send Ready is a FAIL, a changed template setting a WARN', async () => {
+  const fx = await provisioningFixture();
+  try {
+    await installTemplates(fx.platform.installDirectory);
+    const answerFile = join(fx.sandboxRoot, 'Windows', 'Panther', 'Unattend', 'unattend.xml');
+    const setupComplete = join(fx.sandboxRoot, 'Windows', 'Setup', 'Scripts', 'SetupComplete.cmd');
+    const unattendFinding = async () => (JSON.parse((await runCli(args(fx, '--check', '--json'))).out).findings as { id: string; status: string; detail: string }[]).find((f) => f.id === 'unattend')!;
+
+    assert.equal((await runCli(args(fx, '--defer-ready'))).code, 0);
+    const deferred = await readFile(answerFile, 'utf8');
+    assert.deepEqual(await unattendFinding(), { id: 'unattend', status: 'OK', detail: `${answerFile} runs winprov in the specialize pass, and SetupComplete.cmd sends Ready`, fix: '' });
+    const script = await readFile(setupComplete, 'latin1');
+    await writeFile(setupComplete, script.replace(/^"%ProgramFiles%\\winprov\\winprov\.exe" provision .*$/m, 'rem provision moved'));
+    assert.match((await unattendFinding()).detail, /defers Ready to SetupComplete\.cmd, but SetupComplete\.cmd does not run "winprov provision": VMs would never report Ready/);
+    await rm(setupComplete);
+    assert.match((await unattendFinding()).detail, /defers Ready to SetupComplete\.cmd, but there is no SetupComplete\.cmd/);
+
+    assert.equal((await runCli(args(fx))).code, 0);
+    const template = await readFile(answerFile, 'utf8');
+    assert.equal((await unattendFinding()).status, 'OK');
+    const command = /<Path>([^<]*)<\/Path>/.exec(template)![1]!;
+    const broken: [string, string, RegExp][] = [
+      ['only in a comment', template.replace(/<RunSynchronousCommand[^]*<\/RunSynchronousCommand>/, (m) => `<!-- ${m.replace(/--/g, '')} -->`), /0 RunSynchronousCommand entries run winprov/],
+      ['a dry run', template.replace(command, command.replace('provision', 'provision --dry-run')), /the command is .*--dry-run/],
+      ['another command', template.replace(command, command.replace('provision', 'provisioning')), /the command is .*provisioning/],
+      ['not well-formed', template.replace('</unattend>', ''), /not well-formed XML/],
+      ['a list entry without wcm:', template.replace('wcm:action="add"', 'action="add"'), /must carry wcm:action="add"/],
+    ];
+    for (const [what, xml, detail] of broken) {
+      await writeFile(answerFile, xml);
+      const finding = await unattendFinding();
+      assert.equal(finding.status, 'FAIL', what);
+      assert.match(finding.detail, detail, what);
+    }
+    // A setting the template has, changed on purpose: the VM still provisions.
+    await writeFile(answerFile, template.replace('<SkipUserOOBE>true</SkipUserOOBE>', '<SkipUserOOBE>false</SkipUserOOBE>'));
+    const changed = await unattendFinding();
+    assert.equal(changed.status, 'WARN');
+    assert.match(changed.detail, /runs winprov in the specialize pass, but differs from winprov's template: oobeSystem pass: OOBE SkipUserOOBE must be true/);
+  } finally {
+    await fx.close();
+  }
+});
+
 test('--keep-remote-access leaves the build\'s access and its baseline; --remote-access-only removes them last', async () => {
   const fx = await provisioningFixture();
   try {

@@ -13,7 +13,7 @@ import { unzipSync, strFromU8 } from 'fflate';
 import { provisioningFixture, type ProvisioningFixture } from '../helpers/provisioning.ts';
 import { runCli } from '../helpers/cli.ts';
 import { CLEARED_PASSWORD } from '../../src/answer-file-clear.ts';
-import { setupCompleteProblems } from '../../build/unattend.ts';
+import { setupCompleteProblems } from '../../src/cli/unattend-rules.ts';
 
 const PASSWORD = 'Corr3ct-Horse-Battery!';
 const AUTOLOGON_PASSWORD = 'Aut0-L0gon-Secret-c1ea2!';

@@ -1,5 +1,5 @@
 import { XMLValidator } from 'fast-xml-parser';
-import { attributeOf, childOf, childrenOf, parseXml, textOf, type XmlNode } from '../src/protocol/xml.ts';
+import { attributeOf, childOf, childrenOf, parseXml, textOf, type XmlNode } from '../protocol/xml.ts';
 
 /**
  * Reads winprov's answer files the way Windows Setup does, by structure (unattend schema,
@@ -75,13 +75,26 @@ export function wrappedCommand(winprovArguments: string): string {
 
 /** Everything wrong with an answer file for winprov; empty when there is nothing. */
 export function unattendProblems(xml: string, expected: UnattendExpectation): string[] {
+  const { provisioning, settings } = answerFileProblems(xml, expected);
+  return [...provisioning, ...settings];
+}
+
+/**
+ * The same, in two kinds: what keeps Setup from running winprov as it must in specialize (not well-formed,
+ * the root, a component's identity or namespace, the command), and settings the templates have that an image
+ * may do without (drivers kept through generalize, OOBE pages skipped, no account or name of its own).
+ */
+export function answerFileProblems(xml: string, expected: UnattendExpectation): { provisioning: string[]; settings: string[] } {
   const valid = XMLValidator.validate(xml);
-  if (valid !== true) return [`not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`];
+  if (valid !== true) return { provisioning: [`not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`], settings: [] };
   try {
     const root = parseUnattend(xml);
-    return [...namespaceProblems(xml), ...generalizeProblems(root), ...specializeProblems(root, xml, expected), ...oobeProblems(root), ...ownedSettings(root)];
+    return {
+      provisioning: [...namespaceProblems(xml), ...specializeProblems(root, xml, expected)],
+      settings: [...generalizeProblems(root), ...oobeProblems(root), ...ownedSettings(root)],
+    };
   } catch (err) {
-    return [err instanceof Error ? err.message : String(err)];
+    return { provisioning: [err instanceof Error ? err.message : String(err)], settings: [] };
   }
 }
 
