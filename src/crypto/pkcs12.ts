@@ -3,7 +3,7 @@ import forge from 'node-forge';
 import { derReader, type Asn1 } from './der.ts';
 import { CertificateError, CertificateRefusedError } from '../errors.ts';
 import { MAC_DIGESTS, pkcs12Mac } from './pkcs12-pbe.ts';
-import { readPbeAlgorithm, type Password } from './pbe.ts';
+import { readPbeAlgorithm, type Password, type PbeAlgorithm } from './pbe.ts';
 import { checkedKeyObject, checkedPrivateKey } from './private-key-info.ts';
 import { MAX_AUTHENTICATED_SAFE_ENTRIES, MAX_ENCRYPTED_DATA, MAX_SAFE_BAGS, WorkBudget, checkedIterations, work } from './work-budget.ts';
 
@@ -123,7 +123,7 @@ function openPfx(root: Asn1, password: Password, budget: WorkBudget): Bags {
           // EncryptedData ::= SEQUENCE { version, EncryptedContentInfo { contentType, algorithm, [0] IMPLICIT content } }
           const info = children(children(content, `${where}.EncryptedData`)[1], `${where}.EncryptedData EncryptedContentInfo`);
           if (info[2] === undefined) fail(`${where}.EncryptedData has no encryptedContent`);
-          return pbeDecrypt(info[1], bytes(info[2], `${where}.EncryptedData encryptedContent`), password, budget, `${where}.EncryptedData`).toString('binary');
+          return pbeDecrypt(readPbeAlgorithm(info[1], `${where}.EncryptedData`), bytes(info[2], `${where}.EncryptedData encryptedContent`), password, budget, `${where}.EncryptedData`).toString('binary');
         });
         readSafeContents(plaintext, password, bags, budget, `${where}.EncryptedData.SafeContents`);
       } else {
@@ -219,13 +219,12 @@ function openShroudedKey(value: Asn1 | undefined, password: Password, budget: Wo
     }
     if (key !== undefined) return checkedKeyObject(key, `${where}.PrivateKeyInfo`);
   }
-  const plaintext = pbeDecrypt(epki[0], encrypted, password, budget, where);
+  const plaintext = pbeDecrypt(algorithm, encrypted, password, budget, where);
   return checkedPrivateKey(parse(plaintext, `${where} PrivateKeyInfo`, budget), `${where}.PrivateKeyInfo`, budget);
 }
 
-/** Password-based decryption, checked and charged first (pbe.ts); a padding failure means the wrong password. */
-function pbeDecrypt(algorithmNode: Asn1 | undefined, ciphertext: string, password: Password, budget: WorkBudget, where: string): Buffer {
-  const algorithm = readPbeAlgorithm(algorithmNode, where);
+/** Password-based decryption with an algorithm read and checked (pbe.ts), charged first; a padding failure means the wrong password. */
+function pbeDecrypt(algorithm: PbeAlgorithm, ciphertext: string, password: Password, budget: WorkBudget, where: string): Buffer {
   budget.charge(algorithm.work, `${where} (${algorithm.name})`);
   const plaintext = algorithm.decrypt(password, Buffer.from(ciphertext, 'binary'));
   if (plaintext === undefined) throw new WrongPassword();
