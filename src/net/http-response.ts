@@ -6,6 +6,8 @@
  * Fed chunk by chunk as they arrive, split anywhere; the body is copied out of them, none is kept.
  */
 
+import { printable } from '../util/escape.ts';
+
 /** Why a response could not be read. */
 export type ResponseProblem =
   | { kind: 'malformed'; rule: string }
@@ -265,26 +267,6 @@ function headEnding(bytes: Buffer): string {
 
 function malformed(rule: string): never {
   throw new ResponseReadError({ kind: 'malformed', rule });
-}
-
-/**
- * Text from the peer as an error reason shows it: printable ASCII only, anything else escaped (\xNN up to
- * U+00FF, \u{...} above) and a backslash doubled, so a header or a body cannot put a control sequence
- * (C0, or C1 from a byte 0x80-0x9F), a line separator or a bidirectional override into a log line or a
- * terminal. At most `max` characters, never cutting an escape in two.
- */
-export function printable(text: string, max: number): string {
-  let shown = '';
-  for (const char of text) {
-    const code = char.codePointAt(0)!;
-    let piece = char;
-    if (char === '\\') piece = '\\\\';
-    else if (code > 0xff) piece = `\\u{${code.toString(16)}}`;
-    else if (code < 0x20 || code > 0x7e) piece = `\\x${code.toString(16).padStart(2, '0')}`;
-    if (shown.length + piece.length > max) break;
-    shown += piece;
-  }
-  return shown;
 }
 
 /** Header-derived text in a reason: quoted, printable, at most `max` characters inside the quotes. */

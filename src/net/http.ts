@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { WireServerError } from '../errors.ts';
-import { ResponseReadError, ResponseReader, printable, type ResponseHead } from './http-response.ts';
+import { ResponseReadError, ResponseReader, type ResponseHead } from './http-response.ts';
+import { CONTROL, printable } from '../util/escape.ts';
 import { withRetry } from './retry.ts';
 import { monotonicMs } from '../util/monotonic.ts';
 import type { RetryableFailure, RetryEvent, RetryPolicy } from './retry.ts';
@@ -248,9 +249,11 @@ function statusError(req: HttpRequest, res: Pick<HttpResponse, 'status' | 'heade
   });
 }
 
-/** Up to 200 characters of a body as text: control characters turned into single spaces, the rest printable (http-response.ts). */
+const CONTROL_RUNS = new RegExp(`${CONTROL.source}+`, 'g');
+
+/** Up to 200 characters of a body as text: control characters turned into single spaces, the rest printable (util/escape.ts). */
 function bodyExcerpt(body: Buffer): string {
-  return printable(body.subarray(0, 800).toString('utf8').replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim(), 200);
+  return printable(body.subarray(0, 800).toString('utf8').replace(CONTROL_RUNS, ' ').trim(), 200);
 }
 
 function parseHttpUrl(req: HttpRequest): URL {
@@ -281,7 +284,7 @@ function safeDisplayUrl(raw: string): string {
   try {
     return displayUrl(new URL(raw));
   } catch {
-    return raw.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').slice(0, 300);
+    return raw.replace(new RegExp(CONTROL.source, 'g'), '').slice(0, 300);
   }
 }
 

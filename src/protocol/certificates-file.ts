@@ -1,5 +1,6 @@
 import { FabricDocumentError } from '../errors.ts';
 import { parseXml, rootOf, textOf, type XmlFailure } from './xml.ts';
+import { CONTROL } from '../util/escape.ts';
 
 /**
  * The CertificateFile document (the goal state's Certificates URL). Data is base64 of a CMS
@@ -24,7 +25,6 @@ export interface CertificateFile {
 
 const DOCUMENT = 'CertificateFile';
 const MAX_FORMAT_LENGTH = 256;
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Parses a CertificateFile; throws FabricDocumentError naming the field and the rule (never the data). */

@@ -1,5 +1,6 @@
 import { FabricDocumentError } from '../errors.ts';
 import { childOf, childrenOf, parseXml, textOf, type XmlFailure, type XmlNode, rootOf } from './xml.ts';
+import { CONTROL } from '../util/escape.ts';
 
 /**
  * The `GET /machine/?comp=goalstate` answer. Incarnation, ContainerId and InstanceId are echoed in every
@@ -41,8 +42,6 @@ const MAX_ID_LENGTH = 256;
 const MAX_URL_LENGTH = 2048;
 // Up to 20 digits: a uint64, the widest counter any fabric client stores the incarnation in.
 const INCARNATION = /^[0-9]{1,20}$/;
-// C0, DEL and C1 control characters.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Parses a goal state; throws FabricDocumentError naming the field and the rule. */
 export function parseGoalState(xml: string | Uint8Array): GoalState {

@@ -1,5 +1,6 @@
 import { FabricDocumentError } from '../errors.ts';
 import { attributeOf, childOf, childrenOf, parseXml, type XmlFailure, type XmlNode, rootOf } from './xml.ts';
+import { CONTROL } from '../util/escape.ts';
 
 /**
  * The HostingEnvironmentConfig document (URL from the goal state). winprov reads only StoredCertificates:
@@ -28,7 +29,6 @@ export const HOSTING_ENV_MAX_BYTES = 1024 * 1024;
 const DOCUMENT = 'HostingEnvironmentConfig';
 const MAX_CERTIFICATES = 100;
 const MAX_NAME_LENGTH = 256;
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const CERTIFICATE_ID = /^sha1:([0-9a-f]{40})$/i;
 // Letters, digits, space, '-', '_', '.'; no leading/trailing space or dot, so "." and ".." (which a
 // PowerShell Cert:\ path would resolve as folders) and names Windows would silently trim are refused.

@@ -25,3 +25,24 @@ export function escapeUnsafe(text: string): string {
 function unit(c: string, i: number): string {
   return `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`;
 }
+
+/**
+ * Text from the fabric as an error reason shows it, stricter than escapeUnsafe: printable ASCII only,
+ * anything else escaped (\xNN up to U+00FF, \u{...} above) and a backslash doubled, so an HTTP header or
+ * body (net/http-response.ts, net/http.ts) cannot put a control sequence
+ * (C0, or C1 from a byte 0x80-0x9F), a line separator or a bidirectional override into a log line or a
+ * terminal. At most `max` characters, never cutting an escape in two.
+ */
+export function printable(text: string, max: number): string {
+  let shown = '';
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    let piece = char;
+    if (char === '\\') piece = '\\\\';
+    else if (code > 0xff) piece = `\\u{${code.toString(16)}}`;
+    else if (code < 0x20 || code > 0x7e) piece = `\\x${code.toString(16).padStart(2, '0')}`;
+    if (shown.length + piece.length > max) break;
+    shown += piece;
+  }
+  return shown;
+}
