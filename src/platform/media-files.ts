@@ -1,8 +1,7 @@
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MediaNotFoundError, OvfError } from '../errors.ts';
 import { Secret } from '../util/secret.ts';
+import { FileTooLargeError, readRegularFile } from '../util/files.ts';
 import type { ProvisioningMedia } from './platform.ts';
 
 /**
@@ -35,52 +34,13 @@ export async function readMediaFiles(folder: string, location: string): Promise<
   return { location, ovfEnv: new Secret(ovfEnv), customData: customData === undefined ? undefined : new Secret(customData) };
 }
 
-/** The first read's size: ovf-env.xml is a few KiB, so one read and the one that finds the end. */
-const FIRST_READ_BYTES = 64 * 1024;
-
+/** A media file read whole (util/files.ts), its faults named as the media's. */
 async function readCapped(path: string, maxBytes: number, location: string, tooLarge: () => Error): Promise<Uint8Array | undefined> {
-  let handle;
   try {
-    // Without blocking, then only a regular file is read: a FIFO on the media would hold the open in the
-    // thread pool for good, and even the process's exit waits for that thread (POSIX open(2), O_NONBLOCK).
-    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    return await readRegularFile(path, maxBytes);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw unreadable(path, location, err);
-  }
-  try {
-    const info = await handle.stat().catch((err: unknown) => {
-      throw unreadable(path, location, err);
-    });
-    if (info.isDirectory()) throw unreadable(path, location, { code: 'EISDIR' });
-    if (!info.isFile()) throw unreadable(path, location, { code: 'not a regular file' });
-    // Read until end of file into a buffer that doubles up to one byte over the cap (that byte tells a
-    // file that is too large), so a file is read whole or refused, never cut, and a small one does not
-    // cost the cap's memory.
-    let buffer = Buffer.alloc(Math.min(FIRST_READ_BYTES, maxBytes + 1));
-    let length = 0;
-    for (;;) {
-      if (length === buffer.length) {
-        const larger = Buffer.alloc(Math.min(buffer.length * 2, maxBytes + 1));
-        buffer.copy(larger, 0, 0, length);
-        buffer = larger;
-      }
-      let bytesRead: number;
-      try {
-        ({ bytesRead } = await handle.read(buffer, length, buffer.length - length, null));
-      } catch (err) {
-        // A folder of that name (EISDIR), a drive that fails mid-read (EIO): named, never a bare fs error.
-        throw unreadable(path, location, err);
-      }
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > maxBytes) throw tooLarge();
-    }
-    return buffer.subarray(0, length);
-  } finally {
-    // The bytes are read (or the read failed, which is the error to report): a failed close of a
-    // read-only handle loses nothing, and must not replace the named error with a bare fs one.
-    await handle.close().catch(() => undefined);
+    // A folder of that name (EISDIR), a FIFO, a drive that fails mid-read (EIO): named, never a bare fs error.
+    throw err instanceof FileTooLargeError ? tooLarge() : unreadable(path, location, err);
   }
 }
 

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -158,4 +159,52 @@ export async function removeLeftoverTemporaryFiles(directory: string): Promise<s
     }
   }
   return removed;
+}
+
+/** readRegularFile's refusal of a file that holds more than its cap. */
+export class FileTooLargeError extends Error {}
+
+/** The first read's size: the files read this way are a few KiB, so one read and the one that finds the end. */
+const FIRST_READ_BYTES = 64 * 1024;
+
+/**
+ * A file read whole, or undefined when it does not exist. Outside input (the provisioning media, Setup's
+ * State.ini): opened without blocking, then read only when that handle is a regular file, since a FIFO in
+ * its place would hold the open in the thread pool for good, and even the process's exit waits for that
+ * thread (POSIX open(2), O_NONBLOCK). Throws the system's error, one with code EISDIR for a folder or "not a
+ * regular file", and FileTooLargeError past maxBytes: read into a buffer that doubles up to one byte over the
+ * cap (that byte tells a file that is too large), so a file is read whole or refused, never cut, and a small
+ * one does not cost the cap's memory.
+ */
+export async function readRegularFile(path: string, maxBytes: number): Promise<Buffer | undefined> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory()) throw Object.assign(new Error('a folder'), { code: 'EISDIR' });
+    if (!info.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'not a regular file' });
+    let buffer = Buffer.alloc(Math.min(FIRST_READ_BYTES, maxBytes + 1));
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        const larger = Buffer.alloc(Math.min(buffer.length * 2, maxBytes + 1));
+        buffer.copy(larger, 0, 0, length);
+        buffer = larger;
+      }
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > maxBytes) throw new FileTooLargeError(`over ${maxBytes} bytes`);
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    // The bytes are read (or the read failed, which is the error to report): a failed close of a
+    // read-only handle loses nothing, and must not replace that error.
+    await handle.close().catch(() => undefined);
+  }
 }

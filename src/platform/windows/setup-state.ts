@@ -1,6 +1,5 @@
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readRegularFile } from '../../util/files.ts';
 
 /**
  * Windows Setup's state, as Setup writes it into %WINDIR%\Setup\State\State.ini, section [State], value
@@ -21,22 +20,8 @@ export function stateFilePath(systemRoot: string): string {
 }
 
 export async function readImageState(systemRoot: string): Promise<string | undefined> {
-  let bytes: Buffer;
-  try {
-    // Opened and read through one handle: a size checked by name could belong to another file by the read.
-    // Without blocking: a FIFO in its place would otherwise wait for a writer for good (POSIX open(2)).
-    const handle = await open(stateFilePath(systemRoot), constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-    try {
-      const info = await handle.stat();
-      if (!info.isFile() || info.size > MAX_STATE_FILE_BYTES) return undefined;
-      bytes = await handle.readFile();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    return undefined;
-  }
-  return parseImageState(bytes);
+  const bytes = await readRegularFile(stateFilePath(systemRoot), MAX_STATE_FILE_BYTES).catch(() => undefined);
+  return bytes === undefined ? undefined : parseImageState(bytes);
 }
 
 /** ImageState of the [State] section; INI files from Windows may be UTF-16LE (with its BOM) or 8-bit. */
