@@ -1,6 +1,6 @@
 import type { GuestAgentServices } from '../platform/platform.ts';
 import type { ImageFacts } from '../platform/image-types.ts';
-import { answerFileProblems, specializeCommands, wrappedCommand } from './unattend-rules.ts';
+import { answerFileProblems, specializeCommands, WINPROV_EXE, wrappedCommand } from './unattend-rules.ts';
 
 /**
  * prepare-image --check: what would make sysprep or the first boot of a VM made from this image fail,
@@ -189,15 +189,17 @@ function unattend(facts: ImageFacts, context: CheckContext): Finding {
   if (provisioning.length > 0) return { id: 'unattend', status: 'FAIL', detail: `the answer file at ${path} would not run winprov provision as Setup must: ${provisioning.join('; ')}`, fix: again };
   if (deferred && !runsProvision(context.setupComplete)) {
     const what = context.setupComplete === undefined ? 'there is no SetupComplete.cmd' : 'SetupComplete.cmd does not run "winprov provision"';
-    return { id: 'unattend', status: 'FAIL', detail: `the answer file defers Ready to SetupComplete.cmd, but ${what}: VMs would never report Ready`, fix: `run "winprov prepare-image --defer-ready" again, or add the line "%ProgramFiles%\\winprov\\winprov.exe" provision to it (${DOCS.unattend})` };
+    return { id: 'unattend', status: 'FAIL', detail: `the answer file defers Ready to SetupComplete.cmd, but ${what}: VMs would never report Ready`, fix: `run "winprov prepare-image --defer-ready" again, or add the line "${WINPROV_EXE}" provision to it (${DOCS.unattend})` };
   }
   if (settings.length > 0) return { id: 'unattend', status: 'WARN', detail: `${path} runs winprov in the specialize pass, but differs from winprov's template: ${settings.join('; ')}`, fix: again };
   return { id: 'unattend', status: 'OK', detail: `${path} runs winprov in the specialize pass${deferred ? ', and SetupComplete.cmd sends Ready' : ''}`, fix: '' };
 }
 
+const RUNS_PROVISION = new RegExp(`^\\s*"${WINPROV_EXE.replace(/[\\.]/g, '\\$&')}"\\s+provision(\\s|$)`, 'i');
+
 /** A line of a batch file that runs winprov's provision (not commented out, not a dry run). */
 function runsProvision(script: string | undefined): boolean {
-  return (script ?? '').split(/\r?\n/).some((line) => /^\s*"%ProgramFiles%\\winprov\\winprov\.exe"\s+provision(\s|$)/i.test(line) && !/\s--(dry-run|defer-ready|help|version)\b/.test(line));
+  return (script ?? '').split(/\r?\n/).some((line) => RUNS_PROVISION.test(line) && !/\s--(dry-run|defer-ready|help|version)\b/.test(line));
 }
 
 function guestAgent(services: GuestAgentServices, context: CheckContext): Finding {

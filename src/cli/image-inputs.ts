@@ -7,6 +7,7 @@ import type { AgentConfig, FirstBootMode } from '../config.ts';
 import type { ImageVerbs } from '../platform/platform.ts';
 import type { ExecutableLocation } from '../platform/image-types.ts';
 import { readShippedSetupComplete, scriptToInstall } from './image-setup-complete.ts';
+import { WINPROV_EXE } from './unattend-rules.ts';
 
 /**
  * What prepare-image needs from the installation and the image, read and checked before its first
@@ -29,9 +30,6 @@ export interface ImageInputs {
   settings: ImageSettings | undefined;
 }
 
-/** Where the answer files and every SetupComplete.cmd start winprov (unattend/, setup-complete.ts, image-setting.ts). */
-export const TEMPLATE_EXECUTABLE = '%ProgramFiles%\\winprov\\winprov.exe';
-
 /**
  * The MSI's INSTALLDIR is a public property: installed elsewhere, winprov would prepare an image whose
  * answer file starts a winprov.exe that is not there, and no VM made from it would ever be provisioned.
@@ -40,7 +38,7 @@ export const TEMPLATE_EXECUTABLE = '%ProgramFiles%\\winprov\\winprov.exe';
 export function checkExecutableLocation(location: ExecutableLocation): void {
   const named = win32.join(location.programFiles, 'winprov', 'winprov.exe');
   if (win32.normalize(location.running).toLowerCase() === win32.normalize(named).toLowerCase()) return;
-  throw new PlatformCommandError('prepare-image', `this winprov runs from ${location.running}, but the answer file and SetupComplete.cmd start ${TEMPLATE_EXECUTABLE} (${named}): no VM made from this image would run winprov`, {
+  throw new PlatformCommandError('prepare-image', `this winprov runs from ${location.running}, but the answer file and SetupComplete.cmd start ${WINPROV_EXE} (${named}): no VM made from this image would run winprov`, {
     hint: 'install the MSI to its default folder (without INSTALLDIR) and run prepare-image from there',
   });
 }

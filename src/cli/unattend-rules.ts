@@ -24,7 +24,7 @@ export interface UnattendExpectation {
 
 /** The Path element's limit (RunSynchronousCommand | Path: "up to 259 characters"). */
 export const PATH_LIMIT = 259;
-/** Where the MSI installs winprov, as the answer files spell it. */
+/** Where the MSI installs winprov, as the answer files and every SetupComplete.cmd start it (prepare-image checks it runs from there: image-inputs.ts). */
 export const WINPROV_EXE = '%ProgramFiles%\\winprov\\winprov.exe';
 
 const IDENTITY = { processorArchitecture: 'amd64', publicKeyToken: '31bf3856ad364e35', language: 'neutral', versionScope: 'nonSxS' };
