@@ -10,20 +10,7 @@
  */
 
 import { codePointName, firstNonXmlChar, isSpace, isXmlChar, NAME, REFERENCE, XML_DECLARATION } from './xml-grammar.ts';
-
-/**
- * Where and why a document is not well-formed. A fault in a value (a forbidden character, a bad reference)
- * also carries the local names of the open elements, root first, and the attribute's, so the error can
- * name the field the way the document's parser does.
- */
-export interface XmlFault {
-  offset: number;
-  rule: string;
-  field?: { elements: string[]; attribute?: string };
-}
-
-type Field = XmlFault['field'];
-const localName = (name: string): string => name.slice(name.lastIndexOf(':') + 1);
+import { Fault, faultField, type FaultField, type XmlFault } from './xml-fault.ts';
 
 /** Elements nested deeper than this are refused: no fabric document comes near (ovf-env.xml is about 10 deep). */
 export const MAX_XML_DEPTH = 100;
@@ -33,14 +20,6 @@ export const MAX_XML_DEPTH = 100;
  * on whatever reads them after this check.
  */
 export const MAX_XML_ATTRIBUTES = 64;
-
-class Fault extends Error {
-  readonly fault: XmlFault;
-  constructor(offset: number, rule: string, field?: Field) {
-    super(rule);
-    this.fault = field === undefined ? { offset, rule } : { offset, rule, field };
-  }
-}
 
 /** The first well-formedness fault of a document (its BOM, if any, already removed), or undefined. */
 export function findXmlFault(text: string): XmlFault | undefined {
@@ -66,6 +45,7 @@ export function scanXml(text: string): { fault?: XmlFault; instructions: Array<[
 class Scanner {
   readonly #text: string;
   #at = 0;
+  /** The open elements' names, root first: a value fault names its field from them (xml-fault.ts). */
   readonly #stack: string[] = [];
   readonly instructions: Array<[number, number]> = [];
 
@@ -99,18 +79,7 @@ class Scanner {
     if (!sawRoot) this.#fail('no root element (XML 1.0 [1] document)');
   }
 
-  /**
-   * The open elements: a value fault names its field (computed only when there is a fault). The names are
-   * the document's, so the field is bounded: a name of 120,000 characters, or a hundred nested ones, made
-   * an error message of that size in the log, the console, KVP and the event log.
-   */
-  #field(attribute?: string): Field {
-    const names = this.#stack.map((name) => shortName(localName(name)));
-    const elements = names.length > MAX_FIELD_LEVELS ? [names[0]!, '...', ...names.slice(-(MAX_FIELD_LEVELS - 2))] : names;
-    return attribute === undefined ? { elements } : { elements, attribute: shortName(localName(attribute)) };
-  }
-
-  #fail(rule: string, at = this.#at, field?: Field): never {
+  #fail(rule: string, at = this.#at, field?: FaultField): never {
     throw new Fault(Math.min(at, this.#text.length), rule, field);
   }
 
@@ -134,7 +103,7 @@ class Scanner {
   /** Checks text[from, to) is all Char; `named` for element content (a value), not comments or PIs. */
   #chars(from: number, to: number, named = false): void {
     const bad = firstNonXmlChar(this.#text, from, to);
-    if (bad >= 0) this.#fail(`${codePointName(this.#text, bad)} is a character XML does not allow (XML 1.0 [2] Char)`, bad, named ? this.#field() : undefined);
+    if (bad >= 0) this.#fail(`${codePointName(this.#text, bad)} is a character XML does not allow (XML 1.0 [2] Char)`, bad, named ? faultField(this.#stack) : undefined);
   }
 
   #declaration(): void {
@@ -210,10 +179,10 @@ class Scanner {
     for (; i < t.length; i++) {
       const c = t.charCodeAt(i);
       if (c === 0x3c || c === 0x26) break;
-      if (c === 0x5d && t.startsWith(']]>', i)) this.#fail('"]]>" in text (XML 1.0 [14] CharData)', i, this.#field());
+      if (c === 0x5d && t.startsWith(']]>', i)) this.#fail('"]]>" in text (XML 1.0 [14] CharData)', i, faultField(this.#stack));
       if (c >= 0x20 && c < 0xd800) continue;
       const bad = firstNonXmlChar(t, i, Math.min(i + 2, t.length));
-      if (bad === i) this.#fail(`${codePointName(t, i)} is a character XML does not allow (XML 1.0 [2] Char)`, i, this.#field());
+      if (bad === i) this.#fail(`${codePointName(t, i)} is a character XML does not allow (XML 1.0 [2] Char)`, i, faultField(this.#stack));
       if (c >= 0xd800 && c <= 0xdbff) i += 1;
     }
     this.#at = i;
@@ -224,14 +193,14 @@ class Scanner {
     REFERENCE.lastIndex = this.#at;
     const match = REFERENCE.exec(this.#text);
     if (match === null) {
-      this.#fail('"&" must start &amp; &lt; &gt; &quot; &apos; or a character reference; no other entity is defined (XML 1.0 4.1, WFC: Entity Declared)', this.#at, this.#field(attribute));
+      this.#fail('"&" must start &amp; &lt; &gt; &quot; &apos; or a character reference; no other entity is defined (XML 1.0 4.1, WFC: Entity Declared)', this.#at, faultField(this.#stack, attribute));
     }
     if (match[3] === undefined) {
       // Leading zeros are allowed ("&#00065;" is "A"); past 8 significant digits no value can be a Char.
       const digits = (match[1] ?? match[2]!).replace(/^0+(?=.)/, '');
       const code = digits.length > 8 ? Infinity : parseInt(digits, match[1] !== undefined ? 16 : 10);
       if (!isXmlChar(code)) {
-        this.#fail(`contains the character reference ${match[0].slice(0, 16)}, which names a character XML does not allow (XML 1.0 4.1, WFC: Legal Character)`, this.#at, this.#field(attribute));
+        this.#fail(`contains the character reference ${match[0].slice(0, 16)}, which names a character XML does not allow (XML 1.0 4.1, WFC: Legal Character)`, this.#at, faultField(this.#stack, attribute));
       }
     }
     this.#at = REFERENCE.lastIndex;
@@ -303,7 +272,7 @@ class Scanner {
         continue;
       }
       if (firstNonXmlChar(t, i, Math.min(i + 2, t.length)) === i) {
-        this.#fail(`${codePointName(t, i)} is a character XML does not allow (XML 1.0 [2] Char)`, i, this.#field(attribute));
+        this.#fail(`${codePointName(t, i)} is a character XML does not allow (XML 1.0 [2] Char)`, i, faultField(this.#stack, attribute));
       }
       this.#at += c >= 0xd800 && c <= 0xdbff ? 2 : 1;
     }
@@ -327,14 +296,4 @@ class Scanner {
     if (name !== this.#stack.at(-1)) this.#fail('an end tag that does not match the open element (XML 1.0 3, WFC: Element Type Match)', start);
     this.#stack.pop();
   }
-}
-
-/** How much of the open elements' path a fault names: the root, then the innermost levels. */
-const MAX_FIELD_LEVELS = 8;
-const MAX_FIELD_NAME = 64;
-
-/** A name cut to MAX_FIELD_NAME characters (whole code points), marked when cut. */
-function shortName(name: string): string {
-  if (name.length <= MAX_FIELD_NAME) return name;
-  return `${Array.from(name).slice(0, MAX_FIELD_NAME).join('')}...`;
 }

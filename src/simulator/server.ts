@@ -1,56 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { AgentError, UsageError } from '../errors.ts';
 import { Secret } from '../util/secret.ts';
 import { answerDocument, textAnswer, type Answer, type FabricView } from './answers.ts';
 import { strangerCertificatePem } from './certificates.ts';
 import { FaultQueues, describeStep, type FaultStep } from './faults.ts';
-import { checkHealthReport } from './health-check.ts';
+import { reservePort } from './free-port.ts';
 import { writeMedia } from './media.ts';
 import { resolveOptions, type ResolvedOptions, type SimulatorOptions } from './options.ts';
 import { generateTenantCertificates } from './pfx.ts';
 import type { ExpectedCertificate, ExpectedState, ReceivedHealthReport, ReceivedRoleProperties, RecordedRequest } from './records.ts';
-import { checkRoleProperties } from './role-properties.ts';
-import { readBody, recordableHeaders, sendAnswer, sendMalformed, sendOversize, sendTruncated } from './replies.ts';
+import { judgeHealthReport, judgeRoleProperties } from './posted-documents.ts';
+import { recordableHeaders, sendAnswer, sendMalformed, sendOversize, sendTruncated } from './replies.ts';
 import { documentPath, routeRequest, type EndpointName, type Route } from './routes.ts';
 import type { ProvisioningScenario } from './scenario.ts';
-
-/** A health report body larger than this is refused unread (413); real ones are well under 8 KiB. */
-const MAX_HEALTH_BODY = 64 * 1024;
 
 /** The store a tenant certificate goes to: "My", except a key-less last one (a CA certificate) goes to "Root". */
 function storeFor(certificate: { hasPrivateKey: boolean }, index: number, count: number): string {
   return count >= 2 && index === count - 1 && !certificate.hasPrivateKey ? 'Root' : 'My';
-}
-
-/**
- * Picks a free port for unavailableForMs, where the URL is needed before anything listens. Nothing can
- * hold a TCP port without listening in node:net, so the port is free during the window: it is taken
- * below the ephemeral ranges (Linux 32768-60999, Windows 49152-65535), where no other simulator's or
- * client's port-0 bind can be given it meanwhile (an agent retrying a port another simulator got would
- * talk to that one).
- */
-async function reservePort(host: string): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if ((await bindOnce(host, port)) !== undefined) return port;
-  }
-  return (await bindOnce(host, 0)) ?? 0;
-}
-
-/** Listens on the port and lets it go; the port it had, or undefined when it could not bind. */
-async function bindOnce(host: string, port: number): Promise<number | undefined> {
-  const probe = createNetServer();
-  const bound = await new Promise<boolean>((resolve) => {
-    probe.once('error', () => resolve(false));
-    probe.listen({ host, port }, () => resolve(true));
-  });
-  if (!bound) return undefined;
-  const { port: got } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return got;
 }
 
 function scriptedAnswer(step: { status: number; retryAfter?: string; body?: string }): Answer {
@@ -302,31 +271,20 @@ export class FabricSimulator {
     return answerDocument(route, req.headers, this.#view(req), step);
   }
 
-  /** Reads, checks and records one health report; a scripted status overrides the verdict (the report is then not accepted). */
+  /** Reads, checks and records one health report (posted-documents.ts); a scripted status overrides the verdict. */
   async #judgeHealth(req: IncomingMessage, scriptedStatus?: number): Promise<Answer> {
-    const body = await readBody(req, MAX_HEALTH_BODY);
-    const expectation = { incarnation: this.#incarnation, containerId: this.#containerId, instanceId: this.#instanceId };
-    const verdict =
-      body === undefined
-        ? { state: '', incarnation: '', containerId: '', instanceId: '', accepted: false, httpStatus: 413, reason: `body over ${MAX_HEALTH_BODY} bytes` }
-        : checkHealthReport(body, expectation);
-    if (scriptedStatus !== undefined) Object.assign(verdict, { accepted: false, httpStatus: scriptedStatus, reason: `scripted status ${scriptedStatus}` });
+    const expected = () => ({ incarnation: this.#incarnation, containerId: this.#containerId, instanceId: this.#instanceId });
+    const { verdict, answer } = await judgeHealthReport(req, expected, scriptedStatus);
     const report: ReceivedHealthReport = { ...verdict, at: this.#since() };
     this.healthReports.push(report);
     this.#options.onHealthReport?.(report);
-    if (!verdict.accepted) return textAnswer(verdict.httpStatus, verdict.reason ?? 'refused');
-    // The real WireServer answers 200 with an empty body (azure-init testing-server notes), plus the latest incarnation.
-    return { status: 200, body: '', contentType: 'text/xml; charset=utf-8', headers: { 'x-ms-latest-goal-state-incarnation-number': String(this.#incarnation) } };
+    return answer;
   }
 
-  /** Reads, checks and records role properties; 202 Accepted with no body, as WALinuxAgent expects (fabric-protocol.md 2.1). */
+  /** Reads, checks and records role properties (posted-documents.ts). */
   async #judgeRoleProperties(req: IncomingMessage, scriptedStatus?: number): Promise<Answer> {
-    const body = await readBody(req, MAX_HEALTH_BODY);
-    const verdict = body === undefined
-      ? { containerId: '', instanceId: '', properties: [], accepted: false, httpStatus: 413, reason: `body over ${MAX_HEALTH_BODY} bytes` }
-      : checkRoleProperties(body, { containerId: this.#containerId, instanceId: this.#instanceId });
-    if (scriptedStatus !== undefined) Object.assign(verdict, { accepted: false, httpStatus: scriptedStatus, reason: `scripted status ${scriptedStatus}` });
+    const { verdict, answer } = await judgeRoleProperties(req, { containerId: this.#containerId, instanceId: this.#instanceId }, scriptedStatus);
     this.roleProperties.push({ ...verdict, at: this.#since() });
-    return verdict.accepted ? { status: 202, body: '', contentType: 'text/xml; charset=utf-8' } : textAnswer(verdict.httpStatus, verdict.reason ?? 'refused');
+    return answer;
   }
 }

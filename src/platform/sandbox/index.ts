@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { applyAdminAccount } from './accounts.ts';
 import { applyWinRm } from './winrm.ts';
 import { applyOsVolume } from './volume.ts';
@@ -11,24 +11,20 @@ import { StateFolder } from '../state-files.ts';
 import { PlatformCommandError, StateError } from '../../errors.ts';
 import { wireServerFromInterfaceOptions } from '../../net/dhcp-cache.ts';
 import { defaultMachine, loadMachine, saveMachine, type SandboxMachine } from './machine.ts';
-import { sandboxDiagnostics } from './diagnostics.ts';
-import * as sandboxImage from './image.ts';
-import type { AgentArtifacts, ExecutableLocation, ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
 import { readSandboxMedia } from './media.ts';
-import { ANSWER_FILE, readSandboxAnswerFile, writeSandboxAnswerFile } from './answer-file.ts';
-import { installAnswerFile, type UnattendInstall } from '../windows/unattend-install.ts';
+import { readSandboxAnswerFile, writeSandboxAnswerFile } from './answer-file.ts';
 import { checkComputerName, checkPasswordPolicy, checkUserName } from './rules.ts';
 import type {
   AdminAccount, AdminAccountResult, AgentEvent, AgentState, CertificateBundle, CertificateImportResult, ClearingArrangement, CompletionMarker,
-  DiagnosticFile, FabricInterface, GuestAgentServices, ImageVerbs, OsVolumeResult, Platform, ProvisioningMedia,
+  FabricInterface, GuestAgentServices, OsVolumeResult, Platform, ProvisioningMedia,
   WinRmListenerRequest, WinRmListenerResult,
 } from '../platform.ts';
 import { EVENT_IDS } from '../platform.ts';
 import type { FirstBootRunExit, FirstBootRunRequest, FirstBootVerbs } from '../first-boot-types.ts';
 import { fitKvpValue } from '../kvp-value.ts';
-import { arrangeAnswerFileClearing, describeBackup, installSetupComplete, readSetupComplete } from '../windows/setup-complete.ts';
+import { arrangeAnswerFileClearing } from '../windows/setup-complete.ts';
 import { readImageState } from '../windows/setup-state.ts';
-import { listAgentArtifacts, removeAgentArtifacts } from '../windows/artifacts.ts';
+import { SandboxImageVerbs } from './image-verbs.ts';
 
 /**
  * A file-backed fake Windows rooted in a folder: machine.json (the OS state), drives/<letter>/ (the
@@ -42,7 +38,7 @@ export interface SandboxOptions {
   create?: boolean;
 }
 
-export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
+export class SandboxPlatform extends SandboxImageVerbs implements Platform, FirstBootVerbs {
   readonly kind = 'sandbox' as const;
   readonly root: string;
   readonly stateDirectory: string;
@@ -53,6 +49,7 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   readonly #state: StateFolder;
 
   private constructor(root: string) {
+    super();
     this.root = root;
     this.stateDirectory = join(root, 'ProgramData', 'winprov');
     this.installDirectory = join(root, 'ProgramFiles', 'winprov');
@@ -260,77 +257,6 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
 
   async close(): Promise<void> {}
 
-  // As on Windows (windows/artifacts.ts, plain Node), on the sandbox's ProgramData and SystemDrive folders.
-  listAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts> {
-    return listAgentArtifacts(this.#artifactLocations(), keep);
-  }
-
-  async removeAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts> {
-    const found = await removeAgentArtifacts(this.#artifactLocations(), keep);
-    if (found.ours.length) await this.change('removeAgentArtifacts', () => ({ detail: `removed ${found.ours.map((p) => relative(this.root, p)).join(', ')}`, result: undefined }));
-    return found;
-  }
-
-  #artifactLocations(): { stateDirectory: string; systemDrive: string } {
-    return { stateDirectory: this.stateDirectory, systemDrive: join(this.root, 'SystemDrive') };
-  }
-
-  /** As on Windows (unattend-install.ts, plain Node): another answer file there is kept as a backup. */
-  async installUnattend(xml: string, options: { replaceable?: readonly string[]; dryRun?: boolean } = {}): Promise<UnattendInstall> {
-    const result = await installAnswerFile(join(this.root, ...ANSWER_FILE), xml, options.replaceable ?? [], options.dryRun);
-    if (options.dryRun === true) return result;
-    const kept = result.backup === undefined ? '' : `; kept the one there as ${relative(this.root, result.backup.path)}`;
-    await this.change('installUnattend', () => ({ detail: `wrote Windows/Panther/Unattend/unattend.xml${kept}`, result: undefined }));
-    return result;
-  }
-
-  readSetupComplete(): Promise<string | undefined> {
-    return readSetupComplete(join(this.root, 'Windows'));
-  }
-
-  /**
-   * Modelled: the sandbox runs from source, so it stands for the winprov.exe installed in its ProgramFiles
-   * folder, unless machine.json names another path (image.executablePath), as an MSI installed elsewhere
-   * with INSTALLDIR would run from.
-   */
-  async readExecutableLocation(): Promise<ExecutableLocation> {
-    const named = ((await this.machine()) as SandboxMachine & { image?: sandboxImage.SandboxImage }).image?.executablePath;
-    return { running: named ?? join(this.installDirectory, 'winprov.exe'), programFiles: join(this.root, 'ProgramFiles') };
-  }
-
-  /** As on Windows (setup-complete.ts, plain Node): ASCII with CRLF, another script than this one kept as a backup. */
-  async installSetupComplete(script: string, replaceable?: readonly string[]): Promise<string> {
-    const result = await installSetupComplete(join(this.root, 'Windows'), script, replaceable);
-    if (result.outcome === 'written') {
-      const kept = result.backup === undefined ? '' : `; ${describeBackup(result)}`;
-      await this.change('installSetupComplete', () => ({ detail: `wrote Windows/Setup/Scripts/SetupComplete.cmd${kept}`, result: undefined }));
-    }
-    return result.path;
-  }
-
-  /** The image verbs on machine.json (image.ts); a blocking Group Policy execution policy refuses them as the Windows session would. */
-  async readRemoteAccess(): Promise<RemoteAccessInventory> {
-    return sandboxImage.readRemoteAccess(sandboxImage.refuseBlockedPolicy(await this.machine()));
-  }
-
-  async removeRemoteAccess(removal: RemoteAccessRemoval): Promise<RemoteAccessRemovalResult> {
-    sandboxImage.refuseBlockedPolicy(await this.machine());
-    return this.change('removeRemoteAccess', (machine) => {
-      const result = sandboxImage.removeRemoteAccess(machine, removal);
-      const what = [...result.listeners.map((l) => `listener ${l.transport} ${l.address}`), ...result.firewallRules.map((r) => `rule ${r}`), ...result.certificates.map((t) => `certificate ${t}`)];
-      return { detail: what.length > 0 ? `removed ${what.join(', ')}` : undefined, result };
-    });
-  }
-
-  async readImageFacts(): Promise<ImageFacts> {
-    return sandboxImage.readImageFacts(this.root, sandboxImage.refuseBlockedPolicy(await this.machine()));
-  }
-
-  /** The sandbox's equivalents: its Panther logs if any, machine.json as the "registry", its events. */
-  async collectDiagnostics(): Promise<DiagnosticFile[]> {
-    return sandboxDiagnostics(this.root, await this.machine());
-  }
-
   ensureStateDirectory(): Promise<void> {
     return this.#state.ensure();
   }
@@ -339,7 +265,7 @@ export class SandboxPlatform implements Platform, ImageVerbs, FirstBootVerbs {
    * Loads the machine, applies one verb's change, records it and saves; honours crashAfter so tests
    * can kill the process right after any verb took effect.
    */
-  private async change<T>(verb: string, apply: (machine: SandboxMachine) => { detail?: string | undefined; result: T }): Promise<T> {
+  protected async change<T>(verb: string, apply: (machine: SandboxMachine) => { detail?: string | undefined; result: T }): Promise<T> {
     const machine = await this.machine();
     const { detail, result } = apply(machine);
     if (detail !== undefined) machine.changes.push({ at: new Date().toISOString(), verb, detail });

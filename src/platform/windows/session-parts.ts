@@ -1,11 +1,10 @@
 import type { AgentError } from '../../errors.ts';
-import type { CommandRunner, Session } from './exec.ts';
-import { epochMs } from '../../util/monotonic.ts';
-import { LineSplitter, newMarker, type HostAnswer } from './protocol.ts';
+import type { CommandRunner } from './exec.ts';
+import type { HostAnswer } from './protocol.ts';
 
 /**
- * The parts of the PowerShell session (session.ts): its options, the state of one of its processes, and
- * what it keeps across them.
+ * The parts of the PowerShell session (session.ts): its options, and what it keeps across its processes
+ * (one process's state is session-process.ts).
  */
 
 export type LogFunction = (level: 'debug' | 'info' | 'warn', message: string) => void;
@@ -66,29 +65,4 @@ export interface ProcessHold {
    * that fails the request, and every later request of the session: the run no longer holds it.
    */
   verdict(answer: { result: unknown } | { failure: string }): AgentError | undefined;
-}
-
-export class Child {
-  readonly marker = newMarker();
-  readonly stdout = new LineSplitter();
-  readonly stderr = new LineSplitter();
-  readonly stderrTail: string[] = [];
-  handle: Session | undefined;
-  ready = false;
-  /** When it was spawned (epochMs), for the start's timing line. */
-  readonly spawnedAt = epochMs();
-  ended: string | undefined;
-  /** The session ended it on purpose (a timeout, close(), a bootstrap that failed): its end is no news. */
-  stopped = false;
-  /** It took the session's ProcessHold (the run mutex). */
-  holds = false;
-  waiter: { id: number; settle: (outcome: Outcome) => void } | undefined;
-  readonly exited: Promise<void>;
-  markExited!: () => void;
-
-  constructor() {
-    this.exited = new Promise((resolve) => {
-      this.markExited = resolve;
-    });
-  }
 }

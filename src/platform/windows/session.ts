@@ -5,7 +5,8 @@ import { scrubSecrets, secretTexts, toPlatformError } from './failure.ts';
 import { executionPolicyError } from './execution-policy.ts';
 import { epochMs } from '../../util/monotonic.ts';
 import { helloLine, parseHostLine, requestLine } from './protocol.ts';
-import { Child, timingLine, type Outcome, type PowerShellSessionOptions, type ProcessHold, type RequestOptions } from './session-parts.ts';
+import { timingLine, type Outcome, type PowerShellSessionOptions, type ProcessHold, type RequestOptions } from './session-parts.ts';
+import { Child } from './session-process.ts';
 
 export { timingLine, type LogFunction, type PowerShellSessionOptions, type ProcessHold, type RequestOptions } from './session-parts.ts';
 
@@ -26,7 +27,6 @@ export { timingLine, type LogFunction, type PowerShellSessionOptions, type Proce
  * plus stopTree's own limit.
  */
 
-const STDERR_TAIL_LINES = 5;
 const MAX_LOGGED_LINE = 2_000;
 
 /** A PowerShell host process that answers JSON requests. */
@@ -97,7 +97,7 @@ export class PowerShellSession {
       const timeoutMs = boundByRun ? Math.max(1, Math.ceil(left)) : own;
       const child = this.#child ?? this.#spawn();
       const deadline = Date.now() + timeoutMs;
-      let outcome = child.ready ? undefined : await this.#await(child, 0, timeoutMs);
+      let outcome = child.ready ? undefined : await child.outcome(0, timeoutMs);
       if (outcome?.kind === 'answer') {
         if (!outcome.answer.ok) {
           this.#startRefusal = executionPolicyError(outcome.answer.error);
@@ -114,7 +114,7 @@ export class PowerShellSession {
         const id = ++this.#nextId;
         const sentAt = epochMs();
         child.handle?.write(requestLine({ id, verb, params, secrets: options.secrets }));
-        outcome = await this.#await(child, id, Math.max(1, deadline - Date.now()));
+        outcome = await child.outcome(id, Math.max(1, deadline - Date.now()));
         this.#log('debug', timingLine(`${verb} #${id}`, sentAt, epochMs(), sentAt - queuedAt));
       }
       if (outcome === undefined) continue;
@@ -156,7 +156,7 @@ export class PowerShellSession {
     clearTimeout(timer);
     const id = ++this.#nextId;
     child.handle?.write(requestLine({ id, verb: hold.again.verb, params: hold.again.params }));
-    const outcome = await this.#await(child, id, Math.max(1, deadline - Date.now()));
+    const outcome = await child.outcome(id, Math.max(1, deadline - Date.now()));
     if (outcome.kind !== 'answer') return outcome;
     const lost = hold.verdict(outcome.answer.ok ? { result: outcome.answer.result } : { failure: this.#clean(outcome.answer.error.message) });
     if (lost !== undefined) {
@@ -207,8 +207,7 @@ export class PowerShellSession {
     for (const text of readableStderr(line)) {
       if (text.trim() === '') continue;
       const clean = this.#clean(text);
-      child.stderrTail.push(clean);
-      if (child.stderrTail.length > STDERR_TAIL_LINES) child.stderrTail.shift();
+      child.keepStderr(clean);
       this.#log('warn', `PowerShell stderr: ${clean}`);
     }
   }
@@ -218,8 +217,7 @@ export class PowerShellSession {
     if (rest !== undefined) this.#onLine(child, rest);
     const err = child.stderr.flush();
     if (err !== undefined) this.#onStderr(child, err);
-    const how = info.spawnError !== undefined ? `could not start: ${info.spawnError}` : info.stillRunning ? 'still running after its kill, no longer waited for' : info.signal !== undefined ? `killed by ${info.signal}` : `exit code ${info.exitCode}`;
-    child.ended = child.stderrTail.length > 0 ? `${how}; stderr: ${child.stderrTail.join(' | ')}` : how;
+    child.ended = child.describeEnd(info);
     if (this.#child === child) this.#child = undefined;
     this.#children.delete(child);
     const waiter = child.waiter;
@@ -233,23 +231,6 @@ export class PowerShellSession {
     }
     waiter?.settle({ kind: 'ended', detail: child.ended });
     child.markExited();
-  }
-
-  #await(child: Child, id: number, timeoutMs: number): Promise<Outcome> {
-    if (child.ended !== undefined) return Promise.resolve({ kind: 'ended', detail: child.ended });
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        if (child.waiter?.id === id) child.waiter = undefined;
-        resolve({ kind: 'timeout' });
-      }, timeoutMs);
-      child.waiter = {
-        id,
-        settle: (outcome) => {
-          clearTimeout(timer);
-          resolve(outcome);
-        },
-      };
-    });
   }
 
   /** Kills a child that is no longer wanted; its late events change nothing. */

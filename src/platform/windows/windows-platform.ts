@@ -9,11 +9,8 @@ import type {
   AdminAccount,
   AdminAccountResult,
   AgentEvent,
-  AgentState,
   CertificateBundle,
   CertificateImportResult,
-  ClearingArrangement,
-  CompletionMarker,
   DiagnosticFile,
   FabricInterface,
   GuestAgentServices,
@@ -26,43 +23,26 @@ import type {
 } from '../platform.ts';
 import { toAdminAccountResult } from './accounts.ts';
 import { toImportPlacements, toImportResults } from './certificate-import.ts';
-import * as artifacts from './artifacts.ts';
 import { powershellArgs, powershellPath } from './command-line.ts';
 import { readSetupFiles, toDiagnosticFiles } from './diagnostics.ts';
 import { toEventEntry } from './event-entry.ts';
 import { processRunner, type CommandRunner } from './exec.ts';
 import { HostResult, isInterfaceGuid, isIPv4Address, toFabricInterface, toGuestAgentServices } from './results.ts';
 import { BOOTSTRAP_SCRIPT, loadLibrary, loadScript } from './scripts.ts';
-import { PowerShellSession, type LogFunction } from './session.ts';
+import { PowerShellSession } from './session.ts';
 import { runMutexHold, toRunMutexState, type RunMutexState } from './run-mutex.ts';
-import { arrangeAnswerFileClearing, describeBackup, installSetupComplete, readSetupComplete } from './setup-complete.ts';
-import { installAnswerFile, type UnattendInstall } from './unattend-install.ts';
-import { readAnswerFile } from './answer-file.ts';
-import { readImageState } from './setup-state.ts';
-import { StateFolder } from '../state-files.ts';
 import * as image from './image.ts';
-import type { AgentArtifacts, ExecutableLocation, ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
+import type { ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
 import { toOsVolumeResult } from './volume.ts';
 import { toWinRmParams, toWinRmResults } from './winrm.ts';
 import type { FirstBootRunExit, FirstBootRunRequest, FirstBootVerbs } from '../first-boot-types.ts';
 import { readWindowsCustomData, runWindowsScript, type WindowsFirstBootOptions } from './first-boot.ts';
 import { stopSessionTree } from './process-tree.ts';
 import { fitKvpValue } from '../kvp-value.ts';
+import { WindowsFolders, type WindowsFolderOptions } from './windows-folders.ts';
 
-/** Options of the Windows platform; the paths come from config.ts, never from the environment here. */
-export interface WindowsPlatformOptions {
-  /** %SystemRoot%, default C:\Windows: powershell.exe is under it. */
-  systemRoot?: string;
-  /** %SystemDrive%, default C: (custom data goes to <SystemDrive>\AzureData). */
-  systemDrive?: string;
-  /** %ProgramData%, default C:\ProgramData (the state folder is <ProgramData>\winprov). */
-  programData?: string;
-  /** Where winprov.exe and its unattend templates are installed; default C:\Program Files\winprov. */
-  installDirectory?: string;
-  /** The running executable (process.execPath); default winprov.exe in installDirectory. */
-  executable?: string;
-  /** %ProgramFiles%, default C:\Program Files: the answer file and SetupComplete.cmd start winprov.exe under it. */
-  programFiles?: string;
+/** Options of the Windows platform: its folders (windows-folders.ts), PowerShell and how long a request may take. */
+export interface WindowsPlatformOptions extends WindowsFolderOptions {
   /**
    * The PowerShell executable; default Windows PowerShell 5.1 under systemRoot. Another one (pwsh with the
    * test tier's emulated Windows) gets the same arguments, bootstrap and protocol.
@@ -70,7 +50,6 @@ export interface WindowsPlatformOptions {
   powershell?: string;
   /** Starts the PowerShell process (processRunner by default) and the tools (execaRunner by default). */
   runner?: CommandRunner;
-  log?: LogFunction;
   /** How long one request may take before the session is stopped; default 60 s. */
   requestTimeoutMs?: number;
 }
@@ -79,50 +58,39 @@ const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 
 /**
  * Windows Server 2016 and later, localized builds included: every verb is a function of a static .ps1
- * script run by one Windows PowerShell 5.1 session; every value travels as JSON on stdin.
+ * script run by one Windows PowerShell 5.1 session; every value travels as JSON on stdin. What Node does
+ * itself in Windows' folders is in WindowsFolders (windows-folders.ts).
  */
-export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
+export class WindowsPlatform extends WindowsFolders implements Platform, ImageVerbs, FirstBootVerbs {
   readonly kind = 'windows';
-  readonly stateDirectory: string;
-  readonly installDirectory: string;
-  readonly #systemRoot: string;
-  readonly #systemDrive: string;
-  readonly #executable: ExecutableLocation;
   readonly #session: PowerShellSession;
   /** How the first-boot script is started (first-boot.ts). */
   readonly #firstBoot: WindowsFirstBootOptions;
   readonly #requestTimeoutMs: number;
-  readonly #log: LogFunction;
-  readonly #state: StateFolder;
   /** The run's deadline (setDeadline). */
   #deadline: number | undefined;
 
   constructor(options: WindowsPlatformOptions = {}) {
-    const systemRoot = options.systemRoot ?? 'C:\\Windows';
-    this.#systemRoot = systemRoot;
-    this.#systemDrive = (options.systemDrive ?? 'C:').replace(/[\\/]+$/, '');
-    // Node's own path join: a Windows path on Windows, a temporary folder when tests run elsewhere.
-    this.stateDirectory = join(options.programData ?? 'C:\\ProgramData', 'winprov');
-    this.installDirectory = options.installDirectory ?? 'C:\\Program Files\\winprov';
-    this.#executable = { running: options.executable ?? join(this.installDirectory, 'winprov.exe'), programFiles: options.programFiles ?? 'C:\\Program Files' };
+    super(options);
+    const systemRoot = this.systemRoot;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
-    this.#log = options.log ?? (() => undefined);
-    this.#firstBoot = { runner: options.runner, powershell: options.powershell ?? powershellPath(systemRoot), systemRoot, systemDrive: this.#systemDrive, log: this.#log };
+    this.#firstBoot = { runner: options.runner, powershell: options.powershell ?? powershellPath(systemRoot), systemRoot, systemDrive: this.systemDrive, log: this.log };
     this.#session = new PowerShellSession({
       file: options.powershell ?? powershellPath(systemRoot),
       args: powershellArgs(loadScript(BOOTSTRAP_SCRIPT)),
       library: loadLibrary(),
       runner: options.runner ?? processRunner,
-      log: this.#log,
+      log: this.log,
       requestTimeoutMs: this.#requestTimeoutMs,
       stopTree: (pid) => stopSessionTree(this.#firstBoot, pid),
     });
-    // With its SYSTEM + Administrators ACL (PowerShell), once per run.
-    this.#state = new StateFolder(this.stateDirectory, async () => {
-      await this.#session.request('ensureStateDirectory', { path: this.stateDirectory });
-      // PowerShell created it on Windows; elsewhere (tests) the folder is made here.
-      await mkdir(this.stateDirectory, { recursive: true });
-    });
+  }
+
+  /** With its SYSTEM + Administrators ACL (PowerShell), once per run. */
+  protected async createStateDirectory(): Promise<void> {
+    await this.#session.request('ensureStateDirectory', { path: this.stateDirectory });
+    // PowerShell created it on Windows; elsewhere (tests) the folder is made here.
+    await mkdir(this.stateDirectory, { recursive: true });
   }
 
   async findFabricInterface(fabricAddress: string): Promise<FabricInterface> {
@@ -136,7 +104,7 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     const result = await this.#session.request('enableDhcp', { index: iface.index, waitMs: wait }, { timeoutMs: wait + this.#requestTimeoutMs });
     const updated = toFabricInterface('enableDhcp', result);
     if (!new HostResult('enableDhcp', result).boolean('addressAcquired')) {
-      this.#log('warn', `DHCP is enabled on ${updated.name}, but no DHCP address arrived within ${wait} ms`);
+      this.log('warn', `DHCP is enabled on ${updated.name}, but no DHCP address arrived within ${wait} ms`);
     }
     return updated;
   }
@@ -179,7 +147,7 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
       { username: account.username, resetPasswordOnFirstLogon: account.resetPasswordOnFirstLogon },
       { secrets: { password: account.password.reveal() } },
     );
-    return toAdminAccountResult(result, account.username, this.#log);
+    return toAdminAccountResult(result, account.username, this.log);
   }
 
   /** The placements are checked here (certificate-import.ts); the PFX is opened and imported in certificates.ps1. */
@@ -193,20 +161,20 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   async configureWinRm(listeners: WinRmListenerRequest[]): Promise<WinRmListenerResult[]> {
     const requested = toWinRmParams(listeners);
     if (requested.length === 0) return [];
-    return toWinRmResults(await this.#session.request('configureWinRm', { listeners: requested }), requested, this.#log);
+    return toWinRmResults(await this.#session.request('configureWinRm', { listeners: requested }), requested, this.log);
   }
 
   /** storage.ps1: the partition of %SystemDrive% grown to Get-PartitionSupportedSize's SizeMax. */
   async extendOsVolume(): Promise<OsVolumeResult> {
-    const driveLetter = this.#systemDrive.charAt(0).toUpperCase();
-    if (!/^[A-Z]$/.test(driveLetter)) throw new PlatformRejectedError('extendOsVolume', `the system drive ${JSON.stringify(this.#systemDrive).slice(0, 20)} has no drive letter`);
+    const driveLetter = this.systemDrive.charAt(0).toUpperCase();
+    if (!/^[A-Z]$/.test(driveLetter)) throw new PlatformRejectedError('extendOsVolume', `the system drive ${JSON.stringify(this.systemDrive).slice(0, 20)} has no drive letter`);
     // Get-PartitionSupportedSize examines the volume and can take a while on a large disk.
     return toOsVolumeResult(await this.#session.request('extendOsVolume', { driveLetter }, { timeoutMs: 2 * this.#requestTimeoutMs }));
   }
 
   async writeCustomData(data: Secret<Uint8Array>): Promise<string> {
     // Node's own path join, as for the state folder: a Windows path on Windows, a folder of the test's elsewhere.
-    const directory = join(`${this.#systemDrive}${sep}`, 'AzureData');
+    const directory = join(`${this.systemDrive}${sep}`, 'AzureData');
     const result = await this.#session.request('writeCustomData', { directory }, { secrets: { customData: data.reveal() } });
     return new HostResult('writeCustomData', result).string('path');
   }
@@ -229,28 +197,9 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
     return r.boolean('found') ? r.string('thumbprint') : undefined;
   }
 
-  /** Node reads it (as installUnattend writes it); PowerShell writes it, with its ACL. */
-  readAnswerFile(): Promise<{ path: string; xml: string } | undefined> {
-    return readAnswerFile(this.#answerFilePath());
-  }
-
-  /** Node reads State.ini: no round trip to PowerShell for two lines of text. */
-  readImageState(): Promise<string | undefined> {
-    return readImageState(this.#systemRoot);
-  }
-
   async writeAnswerFile(xml: Secret<string>): Promise<string> {
-    const result = await this.#session.request('writeAnswerFile', { path: this.#answerFilePath() }, { secrets: { answerFile: Buffer.from(xml.reveal(), 'utf8') } });
+    const result = await this.#session.request('writeAnswerFile', { path: this.answerFilePath() }, { secrets: { answerFile: Buffer.from(xml.reveal(), 'utf8') } });
     return new HostResult('writeAnswerFile', result).string('path');
-  }
-
-  /** Node, as installSetupComplete: the file inherits the ACL of %SystemRoot%\Setup\Scripts. */
-  arrangeAnswerFileClearing(): Promise<ClearingArrangement> {
-    return arrangeAnswerFileClearing(this.#systemRoot);
-  }
-
-  #answerFilePath(): string {
-    return join(this.#systemRoot, 'Panther', 'Unattend', 'unattend.xml');
   }
 
   async writeKvpReport(report: string): Promise<void> {
@@ -259,7 +208,7 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
 
   // The first-boot script's verbs (first-boot.ts); the KVP value through kvp.ps1 like PROVISIONING_REPORT.
   readSavedCustomData(maxBytes: number): Promise<Secret<Uint8Array> | { tooLarge: number } | undefined> {
-    return readWindowsCustomData(this.#systemDrive, maxBytes);
+    return readWindowsCustomData(this.systemDrive, maxBytes);
   }
 
   runFirstBootScript(request: FirstBootRunRequest): Promise<FirstBootRunExit> {
@@ -273,61 +222,7 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
   /** Writes the Application event log entry; registers the source winprov first when the MSI has not. */
   async recordEvent(event: AgentEvent): Promise<void> {
     const r = new HostResult('recordEvent', await this.#session.request('recordEvent', { ...toEventEntry(event) }));
-    if (r.boolean('created')) this.#log('info', `registered the event source winprov in the ${r.string('log')} log (the winprov MSI normally does this)`);
-  }
-
-  /** Creates the state folder with its SYSTEM + Administrators ACL (PowerShell), once per run. */
-  ensureStateDirectory(): Promise<void> {
-    return this.#state.ensure();
-  }
-
-  readAgentState(): Promise<AgentState | undefined> {
-    return this.#state.readAgentState();
-  }
-
-  writeAgentState(state: AgentState): Promise<void> {
-    return this.#state.writeAgentState(state);
-  }
-
-  readCompletionMarker(): Promise<CompletionMarker | undefined> {
-    return this.#state.readCompletionMarker();
-  }
-
-  writeCompletionMarker(marker: CompletionMarker): Promise<void> {
-    return this.#state.writeCompletionMarker(marker);
-  }
-
-  saveOvfEnvCopy(redactedXml: string): Promise<void> {
-    return this.#state.saveOvfEnvCopy(redactedXml);
-  }
-
-  listAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts> {
-    return artifacts.listAgentArtifacts({ stateDirectory: this.stateDirectory, systemDrive: this.#systemDrive }, keep);
-  }
-
-  removeAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts> {
-    return artifacts.removeAgentArtifacts({ stateDirectory: this.stateDirectory, systemDrive: this.#systemDrive }, keep);
-  }
-
-  /** Node, as installSetupComplete (unattend-install.ts): another answer file there is kept as a backup. */
-  installUnattend(xml: string, options: { replaceable?: readonly string[]; dryRun?: boolean } = {}): Promise<UnattendInstall> {
-    return installAnswerFile(this.#answerFilePath(), xml, options.replaceable ?? [], options.dryRun);
-  }
-
-  readSetupComplete(): Promise<string | undefined> {
-    return readSetupComplete(this.#systemRoot);
-  }
-
-  async readExecutableLocation(): Promise<ExecutableLocation> {
-    return { ...this.#executable };
-  }
-
-  /** Writes the script, ASCII with CRLF; a SetupComplete.cmd that is not winprov's is kept as a backup (logged as a warning). */
-  async installSetupComplete(script: string, replaceable?: readonly string[]): Promise<string> {
-    const result = await installSetupComplete(this.#systemRoot, script, replaceable);
-    if (result.backup !== undefined) this.#log('warn', describeBackup(result));
-    this.#log('info', result.outcome === 'unchanged' ? `${result.path} is already winprov's current script` : `wrote ${result.path}`);
-    return result.path;
+    if (r.boolean('created')) this.log('info', `registered the event source winprov in the ${r.string('log')} log (the winprov MSI normally does this)`);
   }
 
   /**
@@ -335,14 +230,14 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
    * read is described in windows/collection-notes.txt instead of failing the whole collection.
    */
   async collectDiagnostics(): Promise<DiagnosticFile[]> {
-    const { files, notes } = await readSetupFiles(this.#systemRoot);
+    const { files, notes } = await readSetupFiles(this.systemRoot);
     try {
       // Formatting hundreds of event messages can take a while on a busy log.
       const result = await this.#session.request('readDiagnostics', {}, { timeoutMs: 2 * this.#requestTimeoutMs });
       files.push(...toDiagnosticFiles('readDiagnostics', result));
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      this.#log('warn', `registry values and event logs were not collected: ${reason}`);
+      this.log('warn', `registry values and event logs were not collected: ${reason}`);
       notes.push(`registry values and event logs were not collected: ${reason}`);
     }
     if (notes.length > 0) files.push({ name: 'windows/collection-notes.txt', data: `${notes.join('\r\n')}\r\n` });
@@ -360,16 +255,16 @@ export class WindowsPlatform implements Platform, ImageVerbs, FirstBootVerbs {
 
   /** image-check.ps1 reads the registry and the BitLocker and Appx modules; Node reads the answer file. */
   async readImageFacts(): Promise<ImageFacts> {
-    const facts = await this.#session.request('readImageFacts', { systemDrive: this.#systemDrive });
-    const path = image.unattendPath(this.#systemRoot);
+    const facts = await this.#session.request('readImageFacts', { systemDrive: this.systemDrive });
+    const path = image.unattendPath(this.systemRoot);
     return image.toImageFacts('readImageFacts', facts, { path, xml: await image.readUnattend(path) });
   }
 
   /** host.ps1 Import-WinprovModules; its outcome is only logged (platform.ts warmUp). */
   warmUp(): void {
     this.#session.request('warmUp', {}).then(
-      (result) => this.#log('debug', `PowerShell warm-up: ${JSON.stringify(result)}`),
-      (err: unknown) => this.#log('debug', `PowerShell warm-up failed, the verbs load their modules themselves: ${err instanceof Error ? err.message : String(err)}`),
+      (result) => this.log('debug', `PowerShell warm-up: ${JSON.stringify(result)}`),
+      (err: unknown) => this.log('debug', `PowerShell warm-up failed, the verbs load their modules themselves: ${err instanceof Error ? err.message : String(err)}`),
     );
   }
 
