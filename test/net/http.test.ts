@@ -435,11 +435,31 @@ test('fabricRequest gives up with DEADLINE_EXCEEDED when the deadline passes dur
   });
   t.after(server.close);
   const url = server.url('/machine/?comp=goalstate');
+  // Date and setTimeout (httpRequest's deadline timer) are mocked, and the clock moves only by the waits
+  // the loop announces, never while a request is under way. On the real clock a loaded machine makes
+  // each request slow: the deadline could pass during an attempt (the next test's case: that attempt's
+  // own DEADLINE_EXCEEDED, with no 503 behind it) and fewer attempts fit. Here the attempts and waits are
+  // the same however slow the machine is; the read timeout, which stays on the real clock, is made long.
+  t.mock.timers.enable({ apis: ['Date', 'setTimeout'], now: Date.now() });
   const started = Date.now();
-  const err = await expectError(fabricRequest({ ...base(url, { deadline: started + 300 }), policy: { ...FAST, maxAttempts: 1_000 } }), 'DEADLINE_EXCEEDED', url);
-  const elapsed = Date.now() - started;
-  assert.ok(elapsed < 300 + 250, `took ${elapsed} ms`);
-  assert.ok(server.count() > 2, `only ${server.count()} requests`);
+  const waits: RetryEvent[] = [];
+  const stop = new AbortController();
+  const onRetry = (info: RetryEvent): void => {
+    waits.push(info);
+    // The loop sleeps with node:timers/promises as retry.ts imported it, which the mock may not reach: a
+    // wait longer than FAST's backoff (the hour of Retry-After) ends the call here instead of holding the test.
+    if (info.delayMs > FAST.maxDelayMs) stop.abort(new Error(`a wait of ${info.delayMs} ms (${info.reason})`));
+    // After the loop has started its wait (right after this callback returns).
+    else queueMicrotask(() => t.mock.timers.tick(info.delayMs));
+  };
+  const request = { ...base(url, { readTimeoutMs: 30_000, deadline: started + 300, signal: stop.signal }), policy: { ...FAST, maxAttempts: 1_000 }, onRetry };
+  const err = await expectError(fabricRequest(request), 'DEADLINE_EXCEEDED', url);
+  // Retry-After: 3600 is past the deadline, so FAST's backoff is used (10, 20, then 40 ms) for as long as
+  // another wait ends before the deadline: after the attempt at 270 ms, 40 ms more would reach 310.
+  assert.deepEqual(waits.map((w) => w.delayMs), [10, 20, 40, 40, 40, 40, 40, 40]);
+  assert.ok(waits.every((w) => w.reason === 'retry-after-past-deadline'), waits.map((w) => w.reason).join());
+  assert.equal(server.count(), 9);
+  assert.equal(Date.now() - started, 270, 'it gave up without waiting for the deadline itself');
   assert.ok(err.cause instanceof WireServerError && err.cause.status === 503);
 });
 
