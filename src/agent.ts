@@ -17,8 +17,8 @@ import type { AgentState, FabricInterface, Platform, ProvisioningMedia } from '.
 
 /**
  * The provisioning run, in order: DHCP -> discovery -> versions -> goal state (identity and provisioning
- * configuration read meanwhile) -> NotReady/Provisioning and certificates (the configuration may still be
- * read) -> apply -> completion marker -> Ready -> guest agent hand-off. Each step is timed and journaled. A failure
+ * configuration read meanwhile) -> NotReady/Provisioning -> certificates -> apply
+ * -> completion marker -> Ready -> guest agent hand-off. Each step is timed and journaled. A failure
  * before the completion marker ends in one NotReady/ProvisioningFailed report naming the reason; after
  * it, the only report is Ready (ready.ts). Every failure has a distinct exit code.
  */
@@ -195,27 +195,6 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
     });
   run.provisioningReport = provisioningReport;
 
-  // The certificates need only the goal state and the transport certificate, so they are fetched while
-  // the provisioning configuration may still be read (on Windows the media's drive is found through the
-  // PowerShell session): the two waits overlap instead of adding up (issue 13). A configuration fault
-  // is still the one reported first: it is awaited first, and its run ends without the certificates.
-  const certificatesUrl = goalState.roleInstance.certificatesUrl;
-  const certificates = certificatesUrl === undefined || transport === undefined
-    ? undefined
-    : journal.step(
-      'certificates',
-      () => {
-        // One budget however often a refreshed goal state has the certificates fetched again.
-        const budget = new WorkBudget({ deadline: session.deadline });
-        return session.withFreshGoalState((gs, client) => fetchCertificates(client, {
-          certificatesUrl: gs.roleInstance.certificatesUrl ?? certificatesUrl,
-          hostingEnvironmentConfigUrl: gs.roleInstance.hostingEnvironmentConfigUrl,
-        }, transport, run.log, budget));
-      },
-      (b) => (b === undefined ? 'none' : `${b.placements.length} placements`),
-    );
-  certificates?.catch(() => {});
-
   const { config, media } = await configuration;
   // Azure sends this for every VM; the image's own Windows Update policy stays in force.
   if (config.enableAutomaticUpdates !== undefined) run.log.debug(`automatic updates are left as the image has them (ovf-env.xml: ${config.enableAutomaticUpdates ? 'on' : 'off'})`);
@@ -223,9 +202,21 @@ async function provisionSteps(run: Run, startEvent: () => Promise<void>): Promis
     await run.ovfCopySaved;
     await journal.skip('apply', `VM ${vmId} was provisioned at ${marker!.provisionedAt} by winprov ${marker!.agentVersion}; nothing is applied again`);
   } else {
-    const bundle = certificates === undefined
+    const certificatesUrl = goalState.roleInstance.certificatesUrl;
+    const bundle = certificatesUrl === undefined || transport === undefined
       ? await journal.skip('certificates', 'the goal state lists no certificates').then(() => undefined)
-      : await certificates;
+      : await journal.step(
+        'certificates',
+        () => {
+          // One budget however often a refreshed goal state has the certificates fetched again.
+          const budget = new WorkBudget({ deadline: session.deadline });
+          return session.withFreshGoalState((gs, client) => fetchCertificates(client, {
+            certificatesUrl: gs.roleInstance.certificatesUrl ?? certificatesUrl,
+            hostingEnvironmentConfigUrl: gs.roleInstance.hostingEnvironmentConfigUrl,
+          }, transport, run.log, budget));
+        },
+        (b) => (b === undefined ? 'none' : `${b.placements.length} placements`),
+      );
     await applyConfiguration(platform, journal, config, media, bundle, run.log);
     // The run's records are complete before the machine is declared provisioned.
     await run.ovfCopySaved;

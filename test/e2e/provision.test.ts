@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { provisioningFixture } from '../helpers/provisioning.ts';
 import { passwordMatches } from '../../src/platform/sandbox/index.ts';
 import { ADMINISTRATORS_SID } from '../../src/platform/sandbox/machine.ts';
@@ -62,54 +61,6 @@ test('with one logical processor the key is generated when the goal state lists 
       assert.ok(machine.certificateStores[certificate.storeName]?.some((c) => c.thumbprint === certificate.thumbprint), certificate.thumbprint);
     }
     assert.equal(fx.simulator.requestsTo('certificates').length, 1);
-  } finally {
-    await fx.close();
-  }
-});
-
-test('the certificates are fetched while the provisioning configuration is still being read', async () => {
-  const fx = await provisioningFixture({ scenario: { adminPassword: PASSWORD, certificateCount: 2 } });
-  try {
-    // The media read waits (at most 3 s) for the fabric to have been asked for the certificates: a run
-    // that fetched them only after the configuration was read would wait the whole time, then find none.
-    const readMedia = fx.platform.readProvisioningMedia.bind(fx.platform);
-    let certificatesAskedFirst = false;
-    fx.platform.readProvisioningMedia = async () => {
-      const until = Date.now() + 3_000;
-      while (fx.simulator.requestsTo('certificates').length === 0 && Date.now() < until) await delay(5);
-      certificatesAskedFirst = fx.simulator.requestsTo('certificates').length > 0;
-      return readMedia();
-    };
-    const result = await fx.run();
-    assert.equal(result.outcome, 'ready', result.error?.describe());
-    assert.ok(certificatesAskedFirst, 'the certificates were requested before the provisioning media were read');
-    const machine = await fx.machine();
-    for (const certificate of fx.simulator.expected.certificates) {
-      assert.ok(machine.certificateStores[certificate.storeName]?.some((c) => c.thumbprint === certificate.thumbprint), `${certificate.thumbprint} is imported`);
-    }
-    const steps = result.state.steps.map((s) => s.name);
-    assert.ok(steps.indexOf('certificates') >= 0 && steps.indexOf('certificates') < steps.indexOf('computer-name'), steps.join(', '));
-  } finally {
-    await fx.close();
-  }
-});
-
-test('a configuration fault is the failure reported while the certificates fetch fails too, and nothing is imported', async () => {
-  const fx = await provisioningFixture({
-    scenario: { computerName: 'this-name-is-far-too-long', adminPassword: PASSWORD, certificateCount: 1 },
-    faults: { endpoints: { certificates: [{ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }] } },
-  });
-  try {
-    const result = await fx.run();
-    assert.equal(result.outcome, 'failed');
-    assert.equal(result.error?.code, 'OVF_INVALID');
-    const failures = fx.simulator.healthReports.filter((r) => r.subStatus === 'ProvisioningFailed');
-    assert.equal(failures.length, 1);
-    assert.match(failures[0]!.description ?? '', /ComputerName/);
-    const machine = await fx.machine();
-    assert.ok(fx.simulator.requestsTo('certificates').length > 0, 'the certificates were asked for while the configuration was read');
-    assert.deepEqual(Object.values(machine.certificateStores).flat(), [], 'no certificate was imported');
-    assert.equal((await fx.platform.readAgentState())?.failure?.code, 'OVF_INVALID');
   } finally {
     await fx.close();
   }
