@@ -31,9 +31,9 @@ const PATIENT_READ = { baseDelayMs: 100, maxDelayMs: 400, maxAttempts: 1_000, ji
 
 const READY: EndExpectation = { outcome: 'ready' };
 /**
- * The bound of a scenario that waits on no clock of its own: a few hundred milliseconds alone, but it must
- * hold on a loaded 2-core machine; any default timeout or backoff (5 s connect, 60 s read, 1 s first retry
- * growing to 10 s) would still overrun it.
+ * The bound of a scenario that waits on no clock of its own: a few hundred milliseconds alone (and
+ * matrix.test.ts runs these one at a time), but it must hold on a loaded 2-core machine; any default
+ * timeout or backoff (5 s connect, 60 s read, 1 s first retry growing to 10 s) would still overrun it.
  */
 export const QUICK = 8_000;
 const ciphers = (fx: ProvisioningFixture) => fx.simulator.requestsTo('certificates').map((r) => r.headers['x-ms-cipher-name']);
