@@ -32,3 +32,13 @@ function Invoke-EmulationStub {
     $stub = (Get-Module -Name WinprovEmulationStubs).ExportedFunctions[$Name]
     & $stub @Bound
 }
+
+# host.ps1's request loop (Start-WinprovHost, loaded by the caller) over the given lines: requests and
+# secret lines in, the marked answers out as objects.
+function Invoke-TestHost([string[]] $Lines) {
+    $reader = [System.IO.StringReader]::new(($Lines -join "`n") + "`n")
+    $writer = [System.IO.StringWriter]::new()
+    $writer.NewLine = "`n"
+    Start-WinprovHost -Reader $reader -Writer $writer -Marker 'MARK:'
+    return @($writer.ToString().Split("`n").Where({ $_ -ne '' }) | ForEach-Object { Microsoft.PowerShell.Utility\ConvertFrom-Json -InputObject $_.Substring(5) })
+}

@@ -5,13 +5,6 @@ BeforeAll {
     foreach ($file in @('host.ps1', 'accounts.ps1', 'certificates.ps1', 'diagnostics.ps1', 'events.ps1', 'files.ps1', 'identity.ps1', 'kvp.ps1', 'lock.ps1', 'media.ps1', 'network.ps1', 'services.ps1', 'winrm.ps1')) {
         . (Get-WinprovScriptPath $file)
     }
-    function Invoke-TestHost([string[]] $Lines) {
-        $reader = [System.IO.StringReader]::new(($Lines -join "`n") + "`n")
-        $writer = [System.IO.StringWriter]::new()
-        $writer.NewLine = "`n"
-        Start-WinprovHost -Reader $reader -Writer $writer -Marker 'MARK:'
-        return @($writer.ToString().Split("`n").Where({ $_ -ne '' }) | ForEach-Object { Microsoft.PowerShell.Utility\ConvertFrom-Json -InputObject $_.Substring(5) })
-    }
 }
 
 Describe 'the request loop' {

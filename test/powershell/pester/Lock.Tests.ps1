@@ -27,13 +27,6 @@ BeforeAll {
         try { return @($shell.AddScript($Script).Invoke()) } finally { $shell.Dispose(); $runspace.Dispose() }
     }
 
-    function Invoke-TestHost([string[]] $Lines) {
-        $reader = [System.IO.StringReader]::new(($Lines -join "`n") + "`n")
-        $writer = [System.IO.StringWriter]::new()
-        $writer.NewLine = "`n"
-        Start-WinprovHost -Reader $reader -Writer $writer -Marker 'MARK:'
-        return @($writer.ToString().Split("`n").Where({ $_ -ne '' }) | ForEach-Object { Microsoft.PowerShell.Utility\ConvertFrom-Json -InputObject $_.Substring(5) })
-    }
 
     # How another holder finds the mutex: free (True), held (False) or abandoned; it releases what it took.
     $script:Probe = 'try { $got = $mutex.WaitOne(0); if ($got) { $mutex.ReleaseMutex() }; [string]$got } catch [System.Threading.AbandonedMutexException] { $mutex.ReleaseMutex(); ''abandoned'' }'
