@@ -91,6 +91,9 @@ export function createLog(options: LogOptions): Log {
 
   logger.attachTransport({
     name: 'winprov',
+    // The transport writes its own lines from the masked record. Without a format of its own, tslog
+    // would render a JSON line for it on every call (its default for "hidden") that nothing reads.
+    format: () => '',
     write(record) {
       const meta = (record as { _logMeta?: { logLevelId?: number } })._logMeta;
       const levelId = meta?.logLevelId ?? 3;
