@@ -105,19 +105,18 @@ function isHealthPost(error: unknown): boolean {
 
 /**
  * Whether a failed attempt may have reached the fabric: the connection was open, the (small) report was
- * written, and the answer never came (read timeout, the deadline while it was awaited, reset, a 2xx cut short),
- * or came as a 2xx whose body was over the size cap. A refused or unreachable connection, a connect
- * timeout or an HTTP error status are answers or non-deliveries, not lost answers.
+ * written, and the answer never came (read timeout, the deadline while it was awaited, reset). A 2xx head
+ * is an acknowledgement whatever follows it (http.ts statusOnly). A refused or unreachable connection, a
+ * connect timeout or an HTTP error status are answers or non-deliveries, not lost answers.
  */
 export function answerLost(error: unknown): boolean {
   const last = lastAttempt(error);
   if (!(last instanceof WireServerError)) return false;
   // A read timeout, or the run's deadline passing while the answer was awaited (http.ts marks both 'read').
   if (last.code === 'WIRESERVER_TIMEOUT' || last.code === 'DEADLINE_EXCEEDED') return last.context['budget'] === 'read';
-  // The fabric said 2xx, so it took the report; http.ts refused only the body, over the size cap.
-  if (last.code === 'WIRESERVER_HTTP') return last.context['body'] === 'over-limit' && isSuccess(last.status);
   if (last.code !== 'WIRESERVER_UNREACHABLE') return false;
-  // After a 2xx head, a body cut short or malformed is a lost answer. A response unreadable before its
+  // After a 2xx head, a body cut short or malformed is a lost answer (a statusOnly request has settled
+  // at that head: http.ts). A response unreadable before its
   // status (bare LF line ends, HTTP/0.9: http-response.ts) came from something, but says nothing of
   // whether the fabric took the report: it carries neither a status nor an errno, and is not counted.
   if (last.status !== undefined) return isSuccess(last.status);

@@ -28,6 +28,11 @@ export interface HttpRequest {
   /** Absolute ms epoch: the whole run's budget. */
   deadline: number;
   signal?: AbortSignal;
+  /**
+   * The status is the whole answer (a health report, the role properties): a 2xx head settles the request
+   * unread, so a body over the cap, cut short or never ending cannot turn the fabric's acknowledgement into a failure.
+   */
+  statusOnly?: boolean;
 }
 
 /** A complete response: the body was read to its end and within the size cap. */
@@ -50,7 +55,7 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
     new WireServerError(code, `${target}: ${rule}`, shown, {
       status: extra.status,
       cause: extra.cause,
-      context: { method: req.method, failure, budget: extra.budget, errno: extra.errno, body: extra.body },
+      context: { method: req.method, failure, budget: extra.budget, errno: extra.errno },
     });
 
   req.signal?.throwIfAborted();
@@ -106,16 +111,16 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
       return fail('WIRESERVER_UNREACHABLE', `the response is not valid HTTP/1.1: ${problem.rule}`, 'connection', { status: status() });
     };
     // The cap is met after the head: its status still decides. A 503 is retried as one and a 410 is
-    // GOAL_STATE_CHANGED, whatever their bodies; a 2xx means the fabric took the request (ready.ts
-    // answerLost), and only its body is refused.
+    // GOAL_STATE_CHANGED, whatever their bodies; a 2xx is refused for its body (a statusOnly request has settled).
     const overLimit = (responseHead: ResponseHead, size: number | string): WireServerError => {
       const rule = `response body of ${size} bytes is over the limit of ${req.maxResponseBytes}`;
       if (responseHead.status < 200 || responseHead.status >= 300) return statusError(req, responseHead, `the ${rule} (not read)`);
-      return fail('WIRESERVER_HTTP', `HTTP ${responseHead.status}, but the ${rule}`, undefined, { status: responseHead.status, body: 'over-limit' });
+      return fail('WIRESERVER_HTTP', `HTTP ${responseHead.status}, but the ${rule}`, undefined, { status: responseHead.status });
     };
+    const acknowledged = (): boolean => req.statusOnly === true && reader.head !== undefined && reader.head.status >= 200 && reader.head.status < 300;
     const finish = (): void => {
       const responseHead = reader.head!;
-      settle(undefined, { status: responseHead.status, headers: responseHead.headers, body: reader.body, durationMs: Math.round(monotonicMs() - started) });
+      settle(undefined, { status: responseHead.status, headers: responseHead.headers, body: reader.done ? reader.body : Buffer.alloc(0), durationMs: Math.round(monotonicMs() - started) });
     };
 
     socket.once('connect', () => {
@@ -138,9 +143,9 @@ export async function httpRequest(req: HttpRequest): Promise<HttpResponse> {
       try {
         reader.feed(chunk);
       } catch (err) {
-        return settle(unreadable(err));
+        return acknowledged() ? finish() : settle(unreadable(err));
       }
-      if (reader.done) finish();
+      if (reader.done || acknowledged()) finish();
     });
     socket.on('end', () => {
       try {
@@ -185,8 +190,6 @@ interface Extra {
   cause?: unknown;
   budget?: 'connect' | 'read';
   errno?: string;
-  /** 'over-limit': a 2xx whose body was over the size cap, so the request was taken (ready.ts answerLost). */
-  body?: 'over-limit';
 }
 
 /** A fabric call: httpRequest under the one retry loop, with the fabric's status rules. */

@@ -124,6 +124,8 @@ export class WireClient {
       url: `${this.baseUrl}${path}`,
       headers: { ...this.#headers(), 'Content-Type': 'text/xml;charset=utf-8' },
       body,
+      // The status is the answer: a 2xx over the size cap or cut short is still the fabric taking the document.
+      statusOnly: true,
       ...this.#budgets(deadline),
       policy,
       onRetry: (event) => this.#options.onRetry?.(waitingFor, event),

@@ -87,6 +87,11 @@ export const CASES: MatrixCase[] = [
     maxMs: 10_000,
     check: (fx) => assert.equal(count(fx, 'goalstate'), 7, 'six bounded attempts, then one for the failure report'),
   },
+  {
+    file: 'health-ack-with-bad-body.json',
+    expect: READY,
+    check: (fx) => assert.deepEqual(fx.simulator.healthReports.map((r) => [r.state, r.httpStatus]), [['NotReady', 200], ['Ready', 200]], 'each report sent once'),
+  },
   { file: 'health-500-twice.json', expect: READY, check: (fx) => assert.deepEqual(fx.simulator.healthReports.slice(0, 2).map((r) => r.httpStatus), [500, 500]) },
   {
     file: 'health-400-provisioning-report.json',

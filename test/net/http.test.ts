@@ -201,16 +201,44 @@ test('a status over the size cap still decides: 503 is retried with its Retry-Af
   }
 });
 
-test('a 2xx over the size cap fails at once, and counts as a report that reached the fabric (ready.ts)', async (t) => {
+test('a 2xx over the size cap fails at once for a request that reads its body', async (t) => {
   let requests = 0;
   const server = await tcpServer((socket) => socket.once('data', () => (requests++, socket.end('HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n'))));
   t.after(server.close);
-  const url = server.url('/machine?comp=health');
-  const err = await expectError(fabricRequest({ ...base(url, { method: 'POST', body: '<Health/>' }), policy: FAST }), 'WIRESERVER_HTTP', `POST ${url}`);
+  const url = server.url('/machine/?comp=goalstate');
+  const err = await expectError(fabricRequest({ ...base(url), policy: FAST }), 'WIRESERVER_HTTP', url);
   assert.match(err.reason, /HTTP 200, but the response body of 99999999999 bytes is over the limit of 65536$/);
   assert.equal(err.status, 200);
   assert.equal(requests, 1);
-  assert.equal(answerLost(err), true);
+});
+
+test('a report (statusOnly) is acknowledged by its 2xx head: a body over the cap, cut short or endless is not read', async (t) => {
+  const answers: Array<(socket: net.Socket) => void> = [
+    (socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n'),
+    (socket) => socket.end('HTTP/1.1 202 Accepted\r\nContent-Length: 100\r\n\r\nonly part of it'),
+    (socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
+      const drip = setInterval(() => socket.write('1\r\nx\r\n'), 20);
+      socket.on('close', () => clearInterval(drip));
+    },
+  ];
+  let requests = 0;
+  const server = await tcpServer((socket) => socket.once('data', () => answers[requests++]!(socket)));
+  t.after(server.close);
+  const url = server.url('/machine?comp=health');
+  const report = () => fabricRequest({ ...base(url, { method: 'POST', body: '<Health/>', statusOnly: true, readTimeoutMs: 5_000 }), policy: FAST });
+  for (const status of [200, 202, 200]) {
+    const started = Date.now();
+    const response = await report();
+    assert.equal(response.status, status);
+    assert.equal(response.body.byteLength, 0);
+    assert.ok(Date.now() - started < 2_000, `took ${Date.now() - started} ms`);
+  }
+  assert.equal(requests, 3, 'each answered by one request, none retried');
+  // The same head that is not a 2xx is still read and judged by its status.
+  answers.push((socket) => socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\n\r\nnope!'));
+  const err = await expectError(report(), 'WIRESERVER_HTTP', `POST ${url}`);
+  assert.match(err.reason, /HTTP 400: nope!$/);
 });
 
 test('an endless chunked body is cut off at the cap', async (t) => {
