@@ -76,6 +76,11 @@ export class FabricSimulator {
     if (this.#phase !== 'new') throw new UsageError('the fabric simulator can be started only once');
     this.#phase = 'started';
     await this.#loadTenant();
+    // The wrongRecipient fault's certificate is made before the first request: made on first use, its
+    // key generation could outlast the agent's read timeout on a loaded machine, and the retry that
+    // followed used up the scripted faults (the run then ended Ready).
+    const endpoints = Object.values(this.#options.faults.endpoints ?? {});
+    if (endpoints.some((steps) => steps?.some((step) => 'wrongRecipient' in step))) await (this.#stranger = strangerCertificatePem());
     if (this.#phase !== 'started') return;
     this.#startedAt = performance.now();
     const delay = this.#options.faults.unavailableForMs ?? 0;
