@@ -17,6 +17,22 @@ import type { Platform } from './platform/platform.ts';
 /** What Windows Setup writes in place of a password in the answer file it caches. */
 export const CLEARED_PASSWORD = '*SENSITIVE*DATA*DELETED*';
 
+const KEPT_PASSWORDS = 'the answer file keeps its';
+
+/**
+ * The start of the journal warning a provisioning run leaves when the answer file would keep its passwords
+ * after OOBE (apply.ts); written once, here, because clear-answer-file finds that warning by it and drops it
+ * once the passwords are cleared (isKeptPasswordsWarning).
+ */
+export function keptPasswordsWarning(passwords: number): string {
+  return `${KEPT_PASSWORDS} ${passwords === 1 ? 'password' : `${passwords} passwords`} after OOBE`;
+}
+
+/** Whether a journal warning is the one keptPasswordsWarning starts. */
+export function isKeptPasswordsWarning(warning: { step: string; message: string }): boolean {
+  return warning.step === 'unattend' && warning.message.startsWith(KEPT_PASSWORDS);
+}
+
 /**
  * The elements that hold a password: every element whose name ends in "Password", which is how the
  * unattend schemas name them (Shell-Setup AutoLogon/Password, UserAccounts/AdministratorPassword,

@@ -2,6 +2,7 @@ import { OvfError } from './errors.ts';
 import { Secret } from './util/secret.ts';
 import type { Journal } from './journal.ts';
 import { applyUnattendContent } from './answer-file.ts';
+import { keptPasswordsWarning } from './answer-file-clear.ts';
 import type { Log } from './util/log.ts';
 import type { ProvisioningConfig } from './protocol/ovf-env.ts';
 import type { AdminAccountResult, CertificateBundle, ClearingArrangement, OsVolumeResult, Platform, ProvisioningMedia } from './platform/platform.ts';
@@ -145,7 +146,7 @@ async function extendOsVolume(platform: Platform, journal: Journal, log: Pick<Lo
  * a failed provisioning, since OOBE still gets what it needs.
  */
 async function arrangeClearing(platform: Platform, journal: Journal, log: Pick<Log, 'warn'> | undefined, passwords: number): Promise<string> {
-  const keeps = `the answer file keeps its ${passwords === 1 ? 'password' : `${passwords} passwords`} after OOBE`;
+  const keeps = keptPasswordsWarning(passwords);
   let arrangement: ClearingArrangement;
   try {
     arrangement = await platform.arrangeAnswerFileClearing();

@@ -3,7 +3,7 @@ import { toAgentError } from '../errors.ts';
 import { createPlatform } from '../platform/index.ts';
 import { LOG_FILE } from '../platform/state-names.ts';
 import { createLog, type Log } from '../util/log.ts';
-import { CLEARED_PASSWORD, clearAnswerFile } from '../answer-file-clear.ts';
+import { CLEARED_PASSWORD, clearAnswerFile, isKeptPasswordsWarning } from '../answer-file-clear.ts';
 import type { AgentConfig } from '../config.ts';
 import type { Platform } from '../platform/platform.ts';
 import type { CommandIo } from './io.ts';
@@ -59,7 +59,7 @@ async function dropKeptPasswordWarning(platform: Platform, log: Log): Promise<vo
     const state = await platform.readAgentState();
     const warnings = state?.warnings;
     if (state === undefined || warnings === undefined) return;
-    const kept = warnings.filter((w) => !(w.step === 'unattend' && w.message.startsWith('the answer file keeps')));
+    const kept = warnings.filter((w) => !isKeptPasswordsWarning(w));
     if (kept.length === warnings.length) return;
     if (kept.length === 0) delete state.warnings;
     else state.warnings = kept;
