@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
-import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, UsageError } from './errors.ts';
 import { absolutePath, boolean, duration, fabricUrl, folder, integer, ipv4, oneOf, plainHttpUrl, thumbprint } from './config-fields.ts';
 import { checkOptions } from './command-options.ts';
 import { firstBootMode, type FirstBootMode } from './first-boot/settings.ts';
+import { FILE_KEYS, IMAGE_ONLY_KEYS, readSettingsFile, readSettingsObject, type SettingsLayer } from './settings-file.ts';
 
 /**
  * The configuration, normalized once: defaults -> winprov.json -> WINPROV_* environment -> argv, then
@@ -100,16 +100,7 @@ const DEFAULTS = {
   port: 0,
 };
 
-/** Keys accepted in winprov.json and (upper-snake-cased, WINPROV_ prefixed) in the environment. */
-const FILE_KEYS = [
-  'platform', 'sandbox', 'fabric', 'fabricPort', 'fallbackAddress', 'repairDhcp', 'deadline', 'connectTimeout',
-  'readTimeout', 'maxResponseBytes', 'logLevel', 'serial', 'powershell', 'lockWait',
-  'firstBootScript', 'firstBootTimeout', 'imdsAddress', 'imdsBudget',
-] as const;
-/** Settings of the image alone: read from winprov.json, never from the environment (README, threat model). */
-const IMAGE_ONLY_KEYS: readonly FileKey[] = ['firstBootScript', 'firstBootTimeout', 'imdsAddress', 'imdsBudget'];
-type FileKey = (typeof FILE_KEYS)[number];
-type Layer = Partial<Record<FileKey, string | number | boolean>>;
+type Layer = SettingsLayer;
 
 /** The command line's options (node:util parseArgs); the loader reads them too, to tell a provision run (build/code-cache-loader.ts). */
 export const ARG_OPTIONS = {
@@ -263,39 +254,6 @@ function loadFileLayer(explicit: string | undefined, executableDir: string | und
   return layer;
 }
 
-/**
- * A winprov.json as its settings: UTF-8 (a byte-order mark is fine; UTF-16 is refused by name), one JSON
- * object of known keys, each a string, number or boolean. Undefined when the file does not exist and is
- * `optional`. Every run reads its settings with it, and prepare-image the install folder's before it
- * writes "firstBootScript" there.
- */
-export function readSettingsObject(path: string, options: { optional: boolean; readFile?: (path: string) => string }): Partial<Record<FileKey, string | number | boolean>> | undefined {
-  let text: string;
-  try {
-    text = (options.readFile ?? readSettingsFile)(path);
-  } catch (err) {
-    if (options.optional && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ConfigError('config', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-  // Windows PowerShell 5.1's Set-Content -Encoding UTF8 writes a byte-order mark; Out-File writes UTF-16.
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (text.includes('\u0000') || text.startsWith('\ufffd\ufffd')) throw new ConfigError('config', `${path} is UTF-16; save it as UTF-8 (Set-Content -Encoding UTF8, or [IO.File]::WriteAllText)`);
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw new ConfigError('config', `${path} is not valid JSON`);
-  }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ConfigError('config', `${path} must hold a JSON object`);
-  const layer: Layer = {};
-  for (const [key, value] of Object.entries(data)) {
-    if (!(FILE_KEYS as readonly string[]).includes(key)) throw new ConfigError(key, `is not a known setting (in ${path}; known: ${FILE_KEYS.join(', ')})`);
-    if (!['string', 'number', 'boolean'].includes(typeof value)) throw new ConfigError(key, `must be a string, number or boolean (in ${path})`);
-    layer[key as FileKey] = value as string | number | boolean;
-  }
-  return layer;
-}
-
 function loadEnvLayer(env: Readonly<Record<string, string | undefined>>, sources: string[]): Layer {
   const layer: Layer = {};
   for (const key of FILE_KEYS) {
@@ -306,17 +264,6 @@ function loadEnvLayer(env: Readonly<Record<string, string | undefined>>, sources
   }
   if (Object.keys(layer).length > 0) sources.push('environment');
   return layer;
-}
-
-/** Largest settings file read: winprov.json is a few hundred bytes. */
-const MAX_SETTINGS_BYTES = 64 * 1024;
-
-/** Reads a settings file: a regular file (never a FIFO or device, which could block or never end) of at most 64 KiB. */
-function readSettingsFile(path: string): string {
-  const stats = statSync(path);
-  if (!stats.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'not a regular file' });
-  if (stats.size > MAX_SETTINGS_BYTES) throw Object.assign(new Error('too large'), { code: `${stats.size} bytes, over ${MAX_SETTINGS_BYTES}` });
-  return readFileSync(path, 'utf8');
 }
 
 /** The folder of the running executable (for winprov.json), given process.execPath. */

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { PlatformCommandError } from '../errors.ts';
 import { writeFileAtomic } from '../util/files.ts';
-import { readSettingsObject, type AgentConfig, type FirstBootMode } from '../config.ts';
+import type { AgentConfig, FirstBootMode } from '../config.ts';
+import { readSettingsObject } from '../settings-file.ts';
 import { CLEAR_CALL_LINES, setupCompleteScript } from '../platform/windows/setup-complete.ts';
 
 /**
