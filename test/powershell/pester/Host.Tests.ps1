@@ -37,6 +37,18 @@ Describe 'the request loop' {
         $answers[3].ok | Should -BeTrue
     }
 
+    It 'sends a verb''s warnings as log lines while it runs, before its answer, and keeps them out of the answer' {
+        Mock Get-WinprovVmId { Write-Warning 'the first warning'; Write-Warning 'the second warning'; @{ uuid = 'from-the-mock' } }
+        $answers = Invoke-TestHost @('{"id":9,"secrets":0,"verb":"readVmId","params":{}}', '{"id":10,"secrets":0,"verb":"exit","params":{}}')
+        $answers.Count | Should -Be 5
+        $answers[1].log | Should -Be 'warn'
+        $answers[1].message | Should -Be 'readVmId: the first warning'
+        $answers[2].message | Should -Be 'readVmId: the second warning'
+        $answers[3].id | Should -Be 9
+        $answers[3].result.uuid | Should -Be 'from-the-mock'
+        $answers[4].id | Should -Be 10
+    }
+
     It 'answers a line that is not JSON under its id and consumes its secret lines' {
         $answers = Invoke-TestHost @('{"id":7,"secrets":1,"verb":', 'password:AAAA', '{"id":8,"secrets":0,"verb":"readVmId","params":{}}')
         $answers[1].id | Should -Be 7

@@ -181,14 +181,17 @@ function Import-WinprovModules {
 
 function Invoke-WinprovVerb {
     # The fixed table of verbs. Each returns exactly one hashtable; anything else a verb lets fall into
-    # the pipeline is dropped here and reported as a log line.
+    # the pipeline is dropped here and reported as a log line. Its warnings (stream 3) are sent as log
+    # lines while the request runs: left to the console host they reach stderr as CLIXML only when the
+    # process exits, and a verb that never returns would lose them.
     param(
         [Parameter(Mandatory = $true)] [string] $Verb,
         [Parameter(Mandatory = $true)] [AllowNull()] $Params,
         [Parameter(Mandatory = $true)] [System.IO.TextWriter] $Writer,
         [Parameter(Mandatory = $true)] [string] $Marker
     )
-    $output = @(switch -CaseSensitive ($Verb) {
+    $output = New-Object -TypeName System.Collections.Generic.List[object]
+    & { switch -CaseSensitive ($Verb) {
             'findFabricInterface' { Get-WinprovFabricInterface -Request $Params }
             'enableDhcp' { Enable-WinprovDhcp -Request $Params }
             'readDhcpInterfaceOptions' { Get-WinprovDhcpInterfaceOptions -Request $Params }
@@ -216,7 +219,13 @@ function Invoke-WinprovVerb {
             'readImageFacts' { Get-WinprovImageFacts -Request $Params }
             'warmUp' { Import-WinprovModules -Request $Params }
             default { throw (New-Object -TypeName System.NotSupportedException -ArgumentList ('unknown verb ' + $Verb)) }
-        })
+        } } 3>&1 | ForEach-Object {
+        if ($_ -is [System.Management.Automation.WarningRecord]) {
+            Send-WinprovLine -Writer $Writer -Marker $Marker -Message @{ log = 'warn'; message = ($Verb + ': ' + $_.Message) }
+        } else {
+            $output.Add($_)
+        }
+    }
     if ($output.Count -ne 1) {
         Send-WinprovLine -Writer $Writer -Marker $Marker -Message @{ log = 'warn'; message = ($Verb + ' left ' + $output.Count + ' objects in the pipeline; the last one is the answer') }
     }
