@@ -38,7 +38,8 @@ Describe 'the request loop' {
     }
 
     It 'sends a verb''s warnings as log lines while it runs, before its answer, and keeps them out of the answer' {
-        Mock Get-WinprovVmId { Write-Warning 'the first warning'; Write-Warning 'the second warning'; @{ uuid = 'from-the-mock' } }
+        # $Writer is Invoke-WinprovVerb's: what it holds while the verb still runs.
+        Mock Get-WinprovVmId { Write-Warning 'the first warning'; $script:WrittenMeanwhile = $Writer.ToString(); Write-Warning 'the second warning'; @{ uuid = 'from-the-mock' } }
         $answers = Invoke-TestHost @('{"id":9,"secrets":0,"verb":"readVmId","params":{}}', '{"id":10,"secrets":0,"verb":"exit","params":{}}')
         $answers.Count | Should -Be 5
         $answers[1].log | Should -Be 'warn'
@@ -47,6 +48,7 @@ Describe 'the request loop' {
         $answers[3].id | Should -Be 9
         $answers[3].result.uuid | Should -Be 'from-the-mock'
         $answers[4].id | Should -Be 10
+        $script:WrittenMeanwhile | Should -Match 'readVmId: the first warning'
     }
 
     It 'answers a line that is not JSON under its id and consumes its secret lines' {

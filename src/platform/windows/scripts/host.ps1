@@ -179,6 +179,24 @@ function Import-WinprovModules {
     return @{ loaded = $loaded.ToArray(); definedElsewhere = $definedElsewhere.ToArray(); failed = $failed.ToArray() }
 }
 
+function Split-WinprovVerbOutput {
+    # A verb's warnings as log lines, each as it comes; everything else into Output.
+    param(
+        [Parameter(ValueFromPipeline = $true)] [AllowNull()] $Record,
+        [Parameter(Mandatory = $true)] [string] $Verb,
+        [Parameter(Mandatory = $true)] [System.IO.TextWriter] $Writer,
+        [Parameter(Mandatory = $true)] [string] $Marker,
+        [Parameter(Mandatory = $true)] [AllowEmptyCollection()] [System.Collections.Generic.List[object]] $Output
+    )
+    process {
+        if ($Record -is [System.Management.Automation.WarningRecord]) {
+            Send-WinprovLine -Writer $Writer -Marker $Marker -Message @{ log = 'warn'; message = ($Verb + ': ' + $Record.Message) }
+        } else {
+            $Output.Add($Record)
+        }
+    }
+}
+
 function Invoke-WinprovVerb {
     # The fixed table of verbs. Each returns exactly one hashtable; anything else a verb lets fall into
     # the pipeline is dropped here and reported as a log line. Its warnings (stream 3) are sent as log
@@ -219,13 +237,7 @@ function Invoke-WinprovVerb {
             'readImageFacts' { Get-WinprovImageFacts -Request $Params }
             'warmUp' { Import-WinprovModules -Request $Params }
             default { throw (New-Object -TypeName System.NotSupportedException -ArgumentList ('unknown verb ' + $Verb)) }
-        } } 3>&1 | ForEach-Object {
-        if ($_ -is [System.Management.Automation.WarningRecord]) {
-            Send-WinprovLine -Writer $Writer -Marker $Marker -Message @{ log = 'warn'; message = ($Verb + ': ' + $_.Message) }
-        } else {
-            $output.Add($_)
-        }
-    }
+        } } 3>&1 | Split-WinprovVerbOutput -Verb $Verb -Writer $Writer -Marker $Marker -Output $output
     if ($output.Count -ne 1) {
         Send-WinprovLine -Writer $Writer -Marker $Marker -Message @{ log = 'warn'; message = ($Verb + ' left ' + $output.Count + ' objects in the pipeline; the last one is the answer') }
     }
