@@ -94,6 +94,8 @@ async function removePlanned(config: Readonly<AgentConfig>, io: CommandIo, platf
   }
   const done = await platform.removeRemoteAccess(plan.removal);
   for (const line of describeRemoval(done)) say(`removed ${line}`);
+  for (const t of done.keysDeleted) say(`removed the private key of the certificate ${t}`);
+  for (const k of done.keysShared) io.out(`kept the private key of the certificate ${k.thumbprint}: ${k.sharedWith} uses the same key\n`);
   for (const k of [...plan.kept, ...done.kept]) io.out(`kept the certificate ${k.thumbprint}: ${k.usedBy} uses it\n`);
   for (const line of describeKeptRules(plan)) io.out(`${line}\n`);
 }

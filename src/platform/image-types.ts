@@ -63,6 +63,10 @@ export interface RemoteAccessRemoval {
 /** What was removed; a certificate still used by a binding is kept and says by which. */
 export interface RemoteAccessRemovalResult extends RemoteAccessRemoval {
   kept: { thumbprint: string; usedBy: string }[];
+  /** Removed certificates whose private key was deleted with them (from MachineKeys on Windows). */
+  keysDeleted: string[];
+  /** Removed certificates whose private key stays: another certificate ("<store>\<thumbprint>") uses the same key. */
+  keysShared: { thumbprint: string; sharedWith: string }[];
 }
 
 export interface AppxPackageFact {

@@ -129,6 +129,8 @@ test('without a baseline, --remove-certificate removes that certificate and its 
     const { code, out, err } = await runCli(args(fx, '--remove-certificate', BUILD.toLowerCase(), '--remove-certificate', RDP));
     assert.equal(code, 0, err);
     assert.match(out, new RegExp(`removed the certificate ${BUILD}`));
+    assert.match(out, new RegExp(`removed the private key of the certificate ${BUILD}\n`));
+    assert.doesNotMatch(out, new RegExp(`private key of the certificate ${RDP}`));
     assert.match(out, new RegExp(`keep the certificate ${RDP}: rdp RDP-Tcp uses it|kept the certificate ${RDP}: rdp RDP-Tcp uses it`));
     const machine = (await fx.machine()) as Machine;
     assert.deepEqual(machine.winrm?.listeners.map((l) => l.transport), ['HTTP']);

@@ -4,7 +4,7 @@
  * the check and the removal of the build's remote access through remote-access.ps1 and image-check.ps1.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,14 +23,16 @@ const skip = 'skipped' in tools ? `PowerShell tier skipped: ${tools.skipped}` : 
 const POLICY_KEY = 'SOFTWARE\\Policies\\Microsoft\\Windows\\PowerShell';
 
 /** A certificate with its key as base64 PFX (empty password), and its thumbprint. */
-function makeCertificate(dir: string, cn: string): { data: string; thumbprint: string } {
+function makeCertificate(dir: string, cn: string): { data: string; thumbprint: string; publicKey: string } {
   const key = join(dir, `${cn}.key`);
   const cert = join(dir, `${cn}.pem`);
   const pfx = join(dir, `${cn}.pfx`);
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${cn}`], { stdio: 'pipe' });
   execFileSync('openssl', ['pkcs12', '-export', '-inkey', key, '-in', cert, '-out', pfx, '-passout', 'pass:', '-keypbe', 'AES-256-CBC', '-certpbe', 'AES-256-CBC', '-macalg', 'sha256'], { stdio: 'pipe' });
   const der = execFileSync('openssl', ['x509', '-in', cert, '-outform', 'DER']);
-  return { data: execFileSync('base64', ['-w0', pfx]).toString(), thumbprint: createHash('sha1').update(der).digest('hex').toUpperCase() };
+  // publicKey as .NET's GetPublicKeyString() gives it: the RSAPublicKey DER in hex (the emulation's MachineKeys).
+  const publicKey = new X509Certificate(der).publicKey.export({ type: 'pkcs1', format: 'der' }).toString('hex').toUpperCase();
+  return { data: execFileSync('base64', ['-w0', pfx]).toString(), thumbprint: createHash('sha1').update(der).digest('hex').toUpperCase(), publicKey };
 }
 
 function io() {
@@ -46,6 +48,8 @@ describe('prepare-image on the emulated Windows', { skip, timeout: 600_000 }, ()
   let media = '';
   let build = '';
   let own = '';
+  let buildKey = '';
+  let ownKey = '';
 
   before(async () => {
     if (skip) return;
@@ -55,12 +59,15 @@ describe('prepare-image on the emulated Windows', { skip, timeout: 600_000 }, ()
     const o = makeCertificate(media, 'rdp.contoso.com');
     build = b.thumbprint;
     own = o.thumbprint;
+    buildKey = b.publicKey;
+    ownKey = o.publicKey;
     await machine.editState((s: MachineState) => {
       s['services'].find((x: MachineState) => x['name'] === 'WinRM')['status'] = 'Running';
       s['certificates']['My'] = [
         { thumbprint: b.thumbprint, subject: 'CN=pkrvm42', hasPrivateKey: true, data: b.data },
         { thumbprint: o.thumbprint, subject: 'CN=rdp.contoso.com', hasPrivateKey: true, data: o.data },
       ];
+      s['machineKeys'] = [b.publicKey, o.publicKey];
       s['wsman']['listeners'] = [
         { address: '*', transport: 'HTTP', port: '5985', hostname: '', enabled: 'true', certificateThumbprint: '' },
         { address: '*', transport: 'HTTPS', port: '5986', hostname: 'pkrvm42', enabled: 'true', certificateThumbprint: b.thumbprint },
@@ -100,6 +107,10 @@ describe('prepare-image on the emulated Windows', { skip, timeout: 600_000 }, ()
       assert.equal(state['firewallRules'].some((r: MachineState) => r['name'] === 'winprov-WinRM-HTTPS-In'), false);
       assert.equal(state['firewallRules'].some((r: MachineState) => r['name'] === 'WINRM-HTTP-In-TCP'), true);
       assert.deepEqual(state['certificates']['My'].map((c: MachineState) => c['thumbprint']), [own]);
+      // The build certificate's private key left MachineKeys with it; the image's own stays.
+      assert.match(prepared.out.join(''), new RegExp(`removed the private key of the certificate ${build}\n`));
+      assert.deepEqual(state['machineKeys'], [ownKey]);
+      assert.notEqual(buildKey, ownKey);
     } finally {
       await platform.close();
     }

@@ -68,7 +68,7 @@ export function readRemoteAccess(machine: MachineWithImage): RemoteAccessInvento
 /** Applies a removal to the machine (the caller saves it); a certificate another binding uses is kept. */
 export function removeRemoteAccess(machine: MachineWithImage, removal: RemoteAccessRemoval): RemoteAccessRemovalResult {
   const inventory = readRemoteAccess(machine);
-  const result: RemoteAccessRemovalResult = { listeners: [], firewallRules: [], certificates: [], kept: [] };
+  const result: RemoteAccessRemovalResult = { listeners: [], firewallRules: [], certificates: [], kept: [], keysDeleted: [], keysShared: [] };
   for (const wanted of removal.listeners) {
     const listeners = machine.winrm?.listeners ?? [];
     const at = listeners.findIndex((l) => wanted.address === '*' && l.transport === wanted.transport.toUpperCase());
@@ -100,6 +100,8 @@ export function removeRemoteAccess(machine: MachineWithImage, removal: RemoteAcc
     }
     const at = store.findIndex((c) => c.thumbprint.toUpperCase() === thumbprint);
     if (at === -1) continue;
+    // The sandbox keeps no key containers apart from its certificates: a key goes with its certificate.
+    if (store[at]!.hasPrivateKey) result.keysDeleted.push(thumbprint);
     store.splice(at, 1);
     result.certificates.push(thumbprint);
   }

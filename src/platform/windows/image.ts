@@ -61,6 +61,8 @@ export function toRemovalResult(verb: string, value: unknown): RemoteAccessRemov
     firewallRules: strings('firewallRules'),
     certificates: strings('certificates').map((t) => thumbprint(verb, t)),
     kept: items(verb, r, 'kept').map((k) => ({ thumbprint: thumbprint(verb, k.string('thumbprint')), usedBy: k.string('usedBy') })),
+    keysDeleted: strings('keysDeleted').map((t) => thumbprint(verb, t)),
+    keysShared: items(verb, r, 'keysShared').map((k) => ({ thumbprint: thumbprint(verb, k.string('thumbprint')), sharedWith: k.string('sharedWith') })),
   };
 }
 

@@ -894,6 +894,14 @@ namespace WinprovEmulation
             // existing certificate with the same thumbprint is replaced, never duplicated.
             list.RemoveAll(o => o is Hashtable && string.Equals(State.Str(((Hashtable)o)["thumbprint"]), certificate.Thumbprint, StringComparison.OrdinalIgnoreCase));
             list.Add(ToState(certificate));
+            // A certificate added with its private key persists the key in a container of its own
+            // (MachineKeys for LocalMachine): state.machineKeys holds their public keys. Remove leaves it.
+            if (certificate.HasPrivateKey)
+            {
+                var keys = State.List(State.Root, "machineKeys");
+                var publicKey = certificate.GetPublicKeyString();
+                if (!keys.Contains(publicKey)) keys.Add(publicKey);
+            }
             State.Save();
         }
         public void Remove(X509Certificate2 certificate)

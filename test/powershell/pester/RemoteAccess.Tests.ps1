@@ -6,7 +6,7 @@ BeforeAll {
     . (Get-WinprovScriptPath 'remote-access.ps1')
     # Get-WinprovXmlText (reading a listener's WSMan XML) is winrm.ps1's; the library loads both.
     . (Get-WinprovScriptPath 'winrm.ps1')
-    foreach ($name in @('Get-Service', 'Get-WSManInstance', 'Remove-WSManInstance', 'Get-NetFirewallRule', 'Get-NetFirewallPortFilter', 'Remove-NetFirewallRule')) {
+    foreach ($name in @('Get-Service', 'Get-WSManInstance', 'Remove-WSManInstance', 'Get-NetFirewallRule', 'Get-NetFirewallPortFilter', 'Remove-NetFirewallRule', 'Remove-Item')) {
         Mock $name ([scriptblock]::Create("Invoke-EmulationStub -Name '$name' -Bound `$PesterBoundParameters"))
     }
     function Add-TestCertificate([hashtable] $State, [string] $Subject) {
@@ -15,6 +15,9 @@ BeforeAll {
         $certificate = $request.CreateSelfSigned([System.DateTimeOffset]::UtcNow.AddDays(-1), [System.DateTimeOffset]::UtcNow.AddDays(30))
         $data = $certificate.Export([System.Security.Cryptography.X509Certificates.X509ContentType]::Pkcs12)
         $State.certificates.My.Add(@{ thumbprint = $certificate.Thumbprint; subject = $Subject; hasPrivateKey = $true; data = [System.Convert]::ToBase64String($data) })
+        # Its private key, in MachineKeys as an import with the key persisted leaves it.
+        $State.machineKeys.Add($certificate.GetPublicKeyString())
+        $script:PublicKeys[$certificate.Thumbprint] = $certificate.GetPublicKeyString()
         return $certificate.Thumbprint
     }
     function ConvertTo-TestHashBytes([string] $Thumbprint) {
@@ -22,6 +25,7 @@ BeforeAll {
         for ($i = 0; $i -lt 20; $i++) { $bytes[$i] = [System.Convert]::ToByte($Thumbprint.Substring($i * 2, 2), 16) }
         return [System.Convert]::ToBase64String($bytes)
     }
+    $script:PublicKeys = @{}
     function New-BuildVm {
         $state = New-TestMachine
         (Find-TestEntry $state.services 'name' 'WinRM').status = 'Running'
@@ -90,8 +94,28 @@ Describe 'removeRemoteAccess' {
         Find-TestEntry $State.firewallRules 'name' 'winprov-WinRM-HTTPS-In' | Should -BeNullOrEmpty
         Find-TestEntry $State.firewallRules 'name' 'WINRM-HTTP-In-TCP' | Should -Not -BeNullOrEmpty
         @($State.certificates.My | ForEach-Object { $_.thumbprint }) | Should -Be @($Rdp)
+        # The build's private key goes with its certificate; the RDP certificate's stays.
+        $answer.keysDeleted | Should -Be @($Build)
+        @($answer.keysShared).Count | Should -Be 0
+        @($State.machineKeys) | Should -Be @($PublicKeys[$Rdp])
+        Should -Invoke Remove-Item -Times 1 -Exactly -ParameterFilter { $Path -eq ('Cert:\LocalMachine\My\' + $Build) -and $DeleteKey }
         Should -Invoke Remove-WSManInstance -Times 1 -Exactly -ParameterFilter { $ResourceURI -eq 'winrm/config/Listener' -and $SelectorSet['Transport'] -eq 'HTTPS' -and $SelectorSet['Address'] -eq '*' }
         Should -Invoke Remove-NetFirewallRule -Times 1 -Exactly -ParameterFilter { $Name -eq 'winprov-WinRM-HTTPS-In' }
+    }
+
+    It 'removes a certificate but keeps its private key when another certificate uses the same key' {
+        # A copy of the build's certificate in WebHosting (IIS's store) shares its key container.
+        $State.certificates['WebHosting'] = [System.Collections.Generic.List[object]]::new()
+        $State.certificates['WebHosting'].Add((Find-TestEntry $State.certificates.My 'thumbprint' $Build).Clone())
+        $request = [pscustomobject]@{ listeners = @([pscustomobject]@{ address = '*'; transport = 'HTTPS' }); firewallRules = @(); certificates = @($Build) }
+        $answer = Remove-WinprovRemoteAccess -Request $request
+        $answer.certificates | Should -Be @($Build)
+        @($answer.keysDeleted).Count | Should -Be 0
+        $answer.keysShared[0].thumbprint | Should -Be $Build
+        $answer.keysShared[0].sharedWith | Should -Be ('WebHosting\' + $Build)
+        @($State.machineKeys) | Should -Contain $PublicKeys[$Build]
+        @($State.certificates.My | ForEach-Object { $_.thumbprint }) | Should -Be @($Rdp)
+        Should -Invoke Remove-Item -Times 0 -Exactly
     }
 
     It 'keeps a certificate the RDP listener uses' {

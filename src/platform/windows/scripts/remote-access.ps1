@@ -138,6 +138,34 @@ function Get-WinprovRemoteAccess {
     }
 }
 
+function Get-WinprovKeySharer {
+    # The thumbprint of another LocalMachine certificate that uses the same private key as $Certificate
+    # (a copy in another store, or a renewal that kept its key), or '' when none does: that key must stay.
+    param(
+        [Parameter(Mandatory = $true)] [System.Security.Cryptography.X509Certificates.X509Certificate2] $Certificate,
+        [Parameter(Mandatory = $true)] [string] $StoreName
+    )
+    $publicKey = $Certificate.GetPublicKeyString()
+    foreach ($name in @('My', 'WebHosting', 'Remote Desktop')) {
+        $store = New-Object -TypeName System.Security.Cryptography.X509Certificates.X509Store -ArgumentList $name, ([System.Security.Cryptography.X509Certificates.StoreLocation]::LocalMachine)
+        try {
+            # OpenExistingOnly: opening a missing system store would create it.
+            $store.Open([System.Security.Cryptography.X509Certificates.OpenFlags]::ReadOnly -bor [System.Security.Cryptography.X509Certificates.OpenFlags]::OpenExistingOnly)
+        } catch {
+            continue
+        }
+        try {
+            foreach ($other in $store.Certificates) {
+                if ($name -eq $StoreName -and $other.Thumbprint -eq $Certificate.Thumbprint) { continue }
+                if ($other.HasPrivateKey -and $other.GetPublicKeyString() -eq $publicKey) { return ($name + '\' + $other.Thumbprint) }
+            }
+        } finally {
+            $store.Close()
+        }
+    }
+    return ''
+}
+
 function Remove-WinprovRemoteAccess {
     # Listeners first (WinRM lets go of their http.sys bindings), then the rules, then each certificate
     # that no remaining binding uses: a remaining listener, the RDP listener, or an http.sys binding on
@@ -169,6 +197,8 @@ function Remove-WinprovRemoteAccess {
     }
     $removedCertificates = New-Object -TypeName System.Collections.Generic.List[string]
     $kept = New-Object -TypeName System.Collections.Generic.List[object]
+    $keysDeleted = New-Object -TypeName System.Collections.Generic.List[string]
+    $keysShared = New-Object -TypeName System.Collections.Generic.List[object]
     $store = New-Object -TypeName System.Security.Cryptography.X509Certificates.X509Store -ArgumentList 'My', ([System.Security.Cryptography.X509Certificates.StoreLocation]::LocalMachine)
     $store.Open([System.Security.Cryptography.X509Certificates.OpenFlags]::ReadWrite)
     try {
@@ -179,12 +209,23 @@ function Remove-WinprovRemoteAccess {
                 continue
             }
             foreach ($certificate in @($store.Certificates.Find([System.Security.Cryptography.X509Certificates.X509FindType]::FindByThumbprint, $thumbprint, $false))) {
-                $store.Remove($certificate)
+                $sharer = ''
+                if ($certificate.HasPrivateKey) { $sharer = Get-WinprovKeySharer -Certificate $certificate -StoreName 'My' }
+                if ($certificate.HasPrivateKey -and $sharer -eq '') {
+                    # X509Store.Remove would leave the key's container in MachineKeys (or the key storage
+                    # provider's folder), and the image is captured next: the build's private key would be
+                    # in every VM made from it. The certificate provider's -DeleteKey removes both (about_Certificate_Provider).
+                    Remove-Item -Path ('Cert:\LocalMachine\My\' + $thumbprint) -DeleteKey
+                    $keysDeleted.Add($thumbprint)
+                } else {
+                    $store.Remove($certificate)
+                    if ($sharer -ne '') { $keysShared.Add(@{ thumbprint = $thumbprint; sharedWith = $sharer }) }
+                }
                 $removedCertificates.Add($thumbprint)
             }
         }
     } finally {
         $store.Close()
     }
-    return @{ listeners = $removedListeners.ToArray(); firewallRules = $removedRules.ToArray(); certificates = $removedCertificates.ToArray(); kept = $kept.ToArray() }
+    return @{ listeners = $removedListeners.ToArray(); firewallRules = $removedRules.ToArray(); certificates = $removedCertificates.ToArray(); kept = $kept.ToArray(); keysDeleted = $keysDeleted.ToArray(); keysShared = $keysShared.ToArray() }
 }

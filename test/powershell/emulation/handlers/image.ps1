@@ -74,3 +74,38 @@ $script:Handlers['Get-AppxPackage'] = {
         }
     }
 }
+
+# Remove-Item on the certificate provider's paths only (Cert:\LocalMachine\<store>\<thumbprint>), the one
+# use remote-access.ps1 makes of it: the certificate goes from state.certificates, and with -DeleteKey its
+# private key from state.machineKeys (the public keys of the key containers in MachineKeys; X509Store.Add
+# of a certificate with a key puts one there, X509Store.Remove leaves it, as Windows does).
+$script:Handlers['Remove-Item'] = {
+    param($Cmdlet, $Bound, $Fault)
+    $paths = @($Bound['Path']) + @($Bound['LiteralPath']) | Microsoft.PowerShell.Core\Where-Object { $null -ne $_ }
+    foreach ($path in $paths) {
+        if ([string]$path -notmatch '^Cert:\\LocalMachine\\([^\\]+)\\([0-9A-Fa-f]{40})$') {
+            Write-EmuError -Cmdlet $Cmdlet -Exception ([System.NotImplementedException]::new('the Windows emulation removes only Cert:\LocalMachine\<store>\<thumbprint> items, not ' + $path)) -ErrorId 'EmulationNotImplemented' -Category NotImplemented -Terminating
+        }
+        $storeName = $Matches[1]
+        $thumbprint = $Matches[2].ToUpperInvariant()
+        $stores = Get-EmuMap (Get-EmuState) 'certificates'
+        $entry = $null
+        $list = $null
+        foreach ($name in $stores.Keys) {
+            if ($name -ne $storeName) { continue }
+            $list = $stores[$name]
+            foreach ($candidate in $list) { if (([string]$candidate['thumbprint']).ToUpperInvariant() -eq $thumbprint) { $entry = $candidate } }
+        }
+        if ($null -eq $entry) {
+            $message = 'Cannot find path ''' + $path + ''' because it does not exist.'
+            Write-EmuError -Cmdlet $Cmdlet -Exception ([System.Management.Automation.ItemNotFoundException]::new($message)) -ErrorId 'PathNotFound' -Category ObjectNotFound -Target $path
+            continue
+        }
+        if ([bool]$Bound['DeleteKey'] -and [bool]$entry['hasPrivateKey']) {
+            $publicKey = [WinprovEmulation.FakeX509Store]::FromState($entry).GetPublicKeyString()
+            $null = (Get-EmuList (Get-EmuState) 'machineKeys').Remove($publicKey)
+        }
+        $null = $list.Remove($entry)
+    }
+    Save-EmuState
+}

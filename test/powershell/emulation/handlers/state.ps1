@@ -72,6 +72,8 @@ function New-WindowsEmulationState {
         )
         passwordPolicy = @{ minLength = 0; complexity = $true }
         certificates = @{ My = @(); Root = @(); CA = @(); TrustedPeople = @(); 'Remote Desktop' = @() }
+        # The public keys of the private keys in MachineKeys (Fakes.cs FakeX509Store.Add, image.ps1 Remove-Item).
+        machineKeys = @()
         services = @(
             @{ name = 'Dhcp'; displayName = 'DHCP Client'; status = 'Running'; startType = 'Automatic' }
             @{ name = 'WinRM'; displayName = 'Windows Remote Management (WS-Management)'; status = 'Stopped'; startType = 'Automatic' }
