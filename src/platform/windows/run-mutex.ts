@@ -5,7 +5,8 @@ import type { ProcessHold } from './session.ts';
 /**
  * The named mutex Global\winprov-run (lock.ps1), held by the run's PowerShell process. Windows gives it up
  * when that process ends, and the session starts a new process after a timeout or a crash, while the run
- * goes on: so the session takes it again in every new process before its next request (session.ts). Not
+ * goes on: so the session takes it again in the new process, at once when the old one died between
+ * requests, else before its next request (session.ts, session-hold.ts). Not
  * taking it then means another run has it, and may already be past its lock file (a winprov without the
  * abandoned-mutex rule of exclusive-run.ts takes any lock file over): this run stops changing the machine.
  */

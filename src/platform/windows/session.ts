@@ -5,8 +5,9 @@ import { scrubSecrets, secretTexts, toPlatformError } from './failure.ts';
 import { executionPolicyError } from './execution-policy.ts';
 import { epochMs } from '../../util/monotonic.ts';
 import { helloLine, parseHostLine, requestLine } from './protocol.ts';
-import { timingLine, type Outcome, type PowerShellSessionOptions, type ProcessHold, type RequestOptions } from './session-parts.ts';
+import { timingLine, type Outcome, type PowerShellSessionOptions, type RequestOptions } from './session-parts.ts';
 import { Child } from './session-process.ts';
+import { SessionHold } from './session-hold.ts';
 
 export { timingLine, type LogFunction, type PowerShellSessionOptions, type ProcessHold, type RequestOptions } from './session-parts.ts';
 
@@ -19,9 +20,9 @@ export { timingLine, type LogFunction, type PowerShellSessionOptions, type Proce
  *   second death fails the request. Later requests start a new process when they need one;
  * - the host cannot load its scripts: every request fails with PowerShell's text; no retry, since the
  *   same scripts would fail the same way.
- * What a process held (a ProcessHold: the run mutex) ends with it: the next process takes it again before
- * any other request, once the old one has exited, and when it cannot, this request and every later one
- * fail with the hold's error. A process that ends unexpectedly is a warning in the log.
+ * What a process held (a ProcessHold: the run mutex) ends with it: a new process takes it again before
+ * any other request, once the old one has exited (at once when it died between requests), and when it
+ * cannot, every later request fails with the hold's error. A process that ends unexpectedly is a warning.
  * A stopped process's tree is stopped first where the platform can (stopTree: taskkill /T on Windows);
  * the runner lets go of a process that outlives its kill (exec.ts), so close() is bounded by closeTimeoutMs
  * plus stopTree's own limit.
@@ -49,10 +50,13 @@ export class PowerShellSession {
   readonly #secrets = new Set<string>();
   /** Every process started and not yet exited, a stopped one included: its late output is still scrubbed. */
   readonly #children = new Set<Child>();
-  /** What a request took that later processes take again (the run mutex), once one did. */
-  #hold: ProcessHold | undefined;
-  /** Set when a new process could not take the hold again: every request fails with it. */
-  #lost: AgentError | undefined;
+  /** What a request took that later processes take again (the run mutex): session-hold.ts. */
+  readonly #held = new SessionHold({
+    nextId: () => ++this.#nextId,
+    holders: () => [...this.#children].filter((c) => c.holds),
+    log: (level, message) => this.#log(level, message),
+    clean: (text) => this.#clean(text),
+  });
   /** Stops under way (the tree, then the kill): close() waits for them. */
   readonly #stopping = new Set<Promise<void>>();
 
@@ -85,7 +89,7 @@ export class PowerShellSession {
     const runDeadline = this.#deadline;
     for (const value of Object.values(options.secrets ?? {})) for (const text of secretTexts(value)) this.#secrets.add(text);
     for (;;) {
-      if (this.#lost !== undefined) throw this.#lost;
+      if (this.#held.lost !== undefined) throw this.#held.lost;
       if (this.#startRefusal !== undefined) throw this.#startRefusal;
       if (this.#startFailure !== undefined) throw new PlatformCommandError(verb, this.#startFailure);
       // Issue "Hold up against a hostile or broken fabric": a request whose own timeout is longer than the
@@ -97,20 +101,10 @@ export class PowerShellSession {
       const timeoutMs = boundByRun ? Math.max(1, Math.ceil(left)) : own;
       const child = this.#child ?? this.#spawn();
       const deadline = Date.now() + timeoutMs;
-      let outcome = child.ready ? undefined : await child.outcome(0, timeoutMs);
-      if (outcome?.kind === 'answer') {
-        if (!outcome.answer.ok) {
-          this.#startRefusal = executionPolicyError(outcome.answer.error);
-          this.#startFailure = `PowerShell could not load the winprov scripts: ${scrubSecrets(outcome.answer.error.message, [...this.#secrets])}`;
-          this.#stop(child);
-          continue;
-        }
-        child.ready = true;
-        this.#log('debug', `PowerShell session ready: ${JSON.stringify(outcome.answer.result)}`);
-        this.#log('debug', timingLine('start', child.spawnedAt, epochMs()));
-      }
-      if (child.ready) outcome = await this.#retake(child, deadline);
-      if (child.ready && outcome === undefined) {
+      const start = await this.#ready(child, timeoutMs);
+      if (start === 'refused') continue;
+      let outcome = start ?? (await this.#held.retake(child, deadline));
+      if (outcome === undefined) {
         const id = ++this.#nextId;
         const sentAt = epochMs();
         child.handle?.write(requestLine({ id, verb, params, secrets: options.secrets }));
@@ -122,7 +116,7 @@ export class PowerShellSession {
         if (outcome.answer.ok) {
           const hold = options.hold;
           if (hold !== undefined && hold.verdict({ result: outcome.answer.result }) === undefined) {
-            this.#hold = hold;
+            this.#held.hold = hold;
             child.holds = true;
           }
           return outcome.answer.result;
@@ -143,30 +137,41 @@ export class PowerShellSession {
   }
 
   /**
-   * In a process that does not hold what an earlier one held (the run mutex), takes it again before the
-   * request, once every earlier holder has exited (until then Windows still counts it as the owner).
-   * Undefined when the request may go ahead; the outcome when the process timed out or ended meanwhile.
+   * Waits for a new process's ready answer: undefined once it is ready, the outcome when it timed out or
+   * ended first, 'refused' when it could not load its scripts (every later request fails with that).
    */
-  async #retake(child: Child, deadline: number): Promise<Outcome | undefined> {
-    const hold = this.#hold;
-    if (hold === undefined || child.holds) return undefined;
-    const holders = [...this.#children].filter((c) => c.holds).map((c) => c.exited);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all(holders), new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
-    clearTimeout(timer);
-    const id = ++this.#nextId;
-    child.handle?.write(requestLine({ id, verb: hold.again.verb, params: hold.again.params }));
-    const outcome = await child.outcome(id, Math.max(1, deadline - Date.now()));
+  async #ready(child: Child, timeoutMs: number): Promise<Outcome | 'refused' | undefined> {
+    if (child.ready) return undefined;
+    const outcome = await child.outcome(0, timeoutMs);
     if (outcome.kind !== 'answer') return outcome;
-    const lost = hold.verdict(outcome.answer.ok ? { result: outcome.answer.result } : { failure: this.#clean(outcome.answer.error.message) });
-    if (lost !== undefined) {
-      this.#lost = lost;
-      this.#log('warn', `the new PowerShell process could not take ${hold.what} again; every later request fails: ${lost.message}`);
-      throw lost;
+    if (!outcome.answer.ok) {
+      this.#startRefusal = executionPolicyError(outcome.answer.error);
+      this.#startFailure = `PowerShell could not load the winprov scripts: ${scrubSecrets(outcome.answer.error.message, [...this.#secrets])}`;
+      this.#stop(child);
+      return 'refused';
     }
-    child.holds = true;
-    this.#log('info', `the new PowerShell process took ${hold.what} again`);
+    child.ready = true;
+    this.#log('debug', `PowerShell session ready: ${JSON.stringify(outcome.answer.result)}`);
+    this.#log('debug', timingLine('start', child.spawnedAt, epochMs()));
     return undefined;
+  }
+
+  /**
+   * The hold's process died between requests: a new one takes it again now, not at the next request, which
+   * may be minutes away (Ready sent again through the grace period). Meanwhile another run could take the
+   * released mutex and, finding it not abandoned, the lock file too. Queued like a request.
+   */
+  #retakeSoon(): void {
+    const run = this.#queue.then(async () => {
+      if (this.#closing !== undefined || this.#held.lost !== undefined || this.#child?.holds === true) return;
+      const child = this.#child ?? this.#spawn();
+      const timeoutMs = Math.max(1, Math.min(this.#options.requestTimeoutMs, (this.#deadline ?? Infinity) - Date.now()));
+      const deadline = Date.now() + timeoutMs;
+      // A process that does not start, or cannot take the hold, is for the next request to report.
+      const outcome = (await this.#ready(child, timeoutMs)) ?? (await this.#held.retake(child, deadline));
+      if (typeof outcome === 'object' && outcome.kind === 'timeout') this.#stop(child);
+    });
+    this.#queue = run.catch(() => undefined);
   }
 
   #spawn(): Child {
@@ -226,8 +231,10 @@ export class PowerShellSession {
     // the process holding the run mutex, would otherwise go unseen until the next request.
     if (!child.stopped && (waiter === undefined || child.holds)) {
       const then = waiter === undefined ? 'between requests' : 'during a request';
-      const next = child.holds ? `; it held ${this.#hold?.what}, which the next process takes again before any other request` : '; the next request starts a new one';
+      const again = waiter === undefined ? 'a new process takes again now' : 'the next process takes again before any other request';
+      const next = child.holds ? `; it held ${this.#held.hold?.what}, which ${again}` : '; the next request starts a new one';
       this.#log('warn', `the PowerShell process ended unexpectedly ${then} (${child.ended})${next}`);
+      if (child.holds && waiter === undefined && this.#closing === undefined) this.#retakeSoon();
     }
     waiter?.settle({ kind: 'ended', detail: child.ended });
     child.markExited();
@@ -239,7 +246,7 @@ export class PowerShellSession {
     child.waiter = undefined;
     if (child.ended !== undefined || child.stopped) return;
     child.stopped = true;
-    if (child.holds) this.#log('warn', `the PowerShell process holding ${this.#hold?.what} was stopped; the next process takes it again before any other request`);
+    if (child.holds) this.#log('warn', `the PowerShell process holding ${this.#held.hold?.what} was stopped; the next process takes it again before any other request`);
     const stopping = this.#kill(child);
     this.#stopping.add(stopping);
     void stopping.then(() => this.#stopping.delete(stopping));

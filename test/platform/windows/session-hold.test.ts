@@ -42,6 +42,20 @@ test('a process that died between requests is replaced, and its successor takes 
   await session.close();
 });
 
+test('a holder that died between requests is replaced at once, before any request asks: the mutex is not left free meanwhile', async () => {
+  const { runner, session, logged, verbs } = setup(() => undefined);
+  await session.request('enterRunMutex', { waitMs: 0 }, { hold: runMutexHold });
+  runner.crash(0, 9);
+  for (let i = 0; i < 20 && !logged.includes('info: the new PowerShell process took the run mutex Global\\winprov-run again'); i++) await ticks();
+  assert.equal(runner.spawns.length, 2, 'a new process was started without a request');
+  assert.deepEqual(verbs(1), ['enterRunMutex {"waitMs":0}']);
+  assert.ok(logged.some((l) => l.endsWith('it held the run mutex Global\\winprov-run, which a new process takes again now')), logged.join('\n'));
+  // The next request goes straight to it: nothing is taken twice.
+  await session.request('readVmId', {});
+  assert.deepEqual(verbs(1), ['enterRunMutex {"waitMs":0}', 'readVmId']);
+  await session.close();
+});
+
 test('a crash during a request: the request is sent once more, after the new process took the mutex again', async () => {
   const { session, logged, verbs } = setup((verb, index) => (verb === 'setComputerName' && index === 0 ? { crash: 9 } : undefined));
   await session.request('enterRunMutex', { waitMs: 0 }, { hold: runMutexHold });
