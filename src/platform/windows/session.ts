@@ -163,9 +163,10 @@ export class PowerShellSession {
    */
   #retakeSoon(): void {
     const run = this.#queue.then(async () => {
-      if (this.#closing !== undefined || this.#held.lost !== undefined || this.#child?.holds === true) return;
+      const left = (this.#deadline ?? Infinity) - Date.now();
+      if (this.#closing !== undefined || this.#held.lost !== undefined || this.#child?.holds === true || left <= 0) return;
       const child = this.#child ?? this.#spawn();
-      const timeoutMs = Math.max(1, Math.min(this.#options.requestTimeoutMs, (this.#deadline ?? Infinity) - Date.now()));
+      const timeoutMs = Math.min(this.#options.requestTimeoutMs, left);
       const deadline = Date.now() + timeoutMs;
       // A process that does not start, or cannot take the hold, is for the next request to report.
       const outcome = (await this.#ready(child, timeoutMs)) ?? (await this.#held.retake(child, deadline));
