@@ -44,11 +44,17 @@ async function seedBuildVm(fx: ProvisioningFixture, image: SandboxImage = {}): P
 
 const args = (fx: ProvisioningFixture, ...rest: string[]) => ['prepare-image', ...rest, '--platform', 'sandbox', '--sandbox', fx.sandboxRoot];
 
+/** A build VM (seedBuildVm) with winprov's templates installed, its baseline recorded first when asked (the HTTPS listener as the build's). */
+async function buildVm(fx: ProvisioningFixture, options: { image?: SandboxImage; baseline?: boolean } = {}): Promise<void> {
+  await seedBuildVm(fx, options.image);
+  await installTemplates(fx.platform.installDirectory);
+  if (options.baseline) assert.equal((await runCli(args(fx, '--record-baseline', '--build-listener', 'HTTPS'))).code, 0);
+}
+
 test('record-baseline at the start of the build, then prepare-image removes the build listener, rule and certificate and keeps the image\'s own', async () => {
   const fx = await provisioningFixture();
   try {
-    await seedBuildVm(fx);
-    await installTemplates(fx.platform.installDirectory);
+    await buildVm(fx);
     const recorded = await runCli(args(fx, '--record-baseline', '--build-listener', 'https'));
     assert.equal(recorded.code, 0, recorded.err);
     const baseline = JSON.parse(await readFile(join(fx.platform.stateDirectory, 'image-baseline.json'), 'utf8'));
@@ -86,9 +92,7 @@ test('record-baseline at the start of the build, then prepare-image removes the 
 test('a prepare-image that stops partway keeps the baseline and says what it did and did not; run again, it removes the build\'s access', async () => {
   const fx = await provisioningFixture();
   try {
-    await seedBuildVm(fx);
-    await installTemplates(fx.platform.installDirectory);
-    assert.equal((await runCli(args(fx, '--record-baseline', '--build-listener', 'HTTPS'))).code, 0);
+    await buildVm(fx, { baseline: true });
     assert.equal((await fx.run()).outcome, 'ready');
     // SetupComplete.cmd cannot be written: a file stands where its folder must be.
     const scripts = join(fx.sandboxRoot, 'Windows', 'Setup', 'Scripts');
@@ -119,8 +123,7 @@ test('a prepare-image that stops partway keeps the baseline and says what it did
 test('without a baseline, --remove-certificate removes that certificate and its listener, and keeps one another binding uses', async () => {
   const fx = await provisioningFixture();
   try {
-    await seedBuildVm(fx);
-    await installTemplates(fx.platform.installDirectory);
+    await buildVm(fx);
     const check = await runCli(args(fx, '--check', '--json'));
     const remote = JSON.parse(check.out).findings.find((f: { id: string }) => f.id === 'remote-access');
     assert.equal(remote.status, 'WARN');
@@ -266,9 +269,7 @@ test('the check reads the answer file as Setup does: each one that would never s
 test('--keep-remote-access leaves the build\'s access and its baseline; --remote-access-only removes them last', async () => {
   const fx = await provisioningFixture();
   try {
-    await seedBuildVm(fx);
-    await installTemplates(fx.platform.installDirectory);
-    assert.equal((await runCli(args(fx, '--record-baseline', '--build-listener', 'HTTPS'))).code, 0);
+    await buildVm(fx, { baseline: true });
     const kept = await runCli(args(fx, '--keep-remote-access'));
     assert.equal(kept.code, 0, kept.err);
     assert.match(kept.out, /keep the WinRM listener HTTPS \* for "prepare-image --remote-access-only"/);
@@ -292,8 +293,7 @@ test('--keep-remote-access leaves the build\'s access and its baseline; --remote
 test('with WinRM stopped, --record-baseline and --remote-access-only refuse (exit 9) and keep the baseline; --force goes on with a warning', async () => {
   const fx = await provisioningFixture();
   try {
-    await seedBuildVm(fx, { winrmRunning: false });
-    await installTemplates(fx.platform.installDirectory);
+    await buildVm(fx, { image: { winrmRunning: false } });
     const recorded = await runCli(args(fx, '--record-baseline', '--build-listener', 'https'));
     assert.equal(recorded.code, 9, recorded.err);
     assert.match(recorded.err, /the WinRM service is not running: its listeners cannot be read, and a baseline without them would/);
@@ -322,9 +322,7 @@ test('with WinRM stopped, --record-baseline and --remote-access-only refuse (exi
 test('with WinRM stopped, prepare-image with a baseline or thumbprints refuses (exit 9) before any change; --force keeps the baseline for a run that sees the listeners', async () => {
   const fx = await provisioningFixture();
   try {
-    await seedBuildVm(fx);
-    await installTemplates(fx.platform.installDirectory);
-    assert.equal((await runCli(args(fx, '--record-baseline', '--build-listener', 'HTTPS'))).code, 0);
+    await buildVm(fx, { baseline: true });
     assert.equal((await fx.run()).outcome, 'ready');
     await fx.editMachine((m) => void ((m as Machine).image!.winrmRunning = false));
     const tree = await snapshotTree(fx.sandboxRoot);
