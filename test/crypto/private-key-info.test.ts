@@ -105,7 +105,8 @@ test(`an RSA modulus over ${MAX_RSA_MODULUS_BITS} bits, a field longer than the 
   refusedKey(assemblePfx(keyBagContents(rsaPkcs8([odd(MAX_RSA_MODULUS_BITS / 8 + 1), ...small])), tenantCertificates()),
     /PrivateKeyInfo RSA modulus has 16392 bits, over the limit of 16384$/);
   const fields = rsaFields(generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey);
-  fields[2] = randomBytes(300); // d
+  // d, 300 bytes whose first is not zero: a zero there is dropped when read, and d would be 299 bytes long.
+  fields[2] = Buffer.concat([Buffer.from([0x40]), randomBytes(299)]);
   refusedKey(assemblePfx(keyBagContents(rsaPkcs8(fields)), tenantCertificates()), /RSAPrivateKey privateExponent is longer than the modulus \(300 > 128 bytes\)$/);
   refusedKey(assemblePfx(keyBagContents(rsaPkcs8(fields.slice(0, 8), 1), { scheme: 'pbe-3des', iterations: 16 }), tenantCertificates()),
     /RSAPrivateKey version 1 \(multi-prime\) is not accepted/);
