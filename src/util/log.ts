@@ -52,9 +52,12 @@ export const MASKED_KEYS = [
 
 /** An element whose text (up to the next `<`) is a secret: an ovf-env password or custom data; any case. */
 export const SECRET_ELEMENT = /<(?:\w+:)?(?:(?:Admin|User)?Password|CustomData)>/i;
-/** The first and last line of a private key's PEM block. */
-export const PRIVATE_KEY_BEGIN = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
-export const PRIVATE_KEY_END = /-----END [A-Z ]*PRIVATE KEY-----/;
+/**
+ * The first and last line of a private key's armored block: PEM (RFC 7468: PRIVATE KEY, RSA, EC, ENCRYPTED,
+ * OPENSSH ...) and OpenPGP's ASCII armor (RFC 4880 6.2: "PGP PRIVATE KEY BLOCK").
+ */
+export const PRIVATE_KEY_BEGIN = /-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----/;
+export const PRIVATE_KEY_END = /-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----/;
 
 /**
  * Secrets that can appear inside text (an ovf-env fragment, a PEM block). Both can span lines: text

@@ -160,6 +160,12 @@ test('a private key printed line by line is masked from its BEGIN line through i
   }
 });
 
+test('an OpenPGP private key block is masked from its BEGIN line through its END line', async () => {
+  const pgp = ['-----BEGIN PGP PRIVATE KEY BLOCK-----', '', 'lQdGBGVzZWNyZXQtcGdwLWtleS1saW5lLW9uZQ', '=AbCd', '-----END PGP PRIVATE KEY BLOCK-----'];
+  const { log } = await captured(KEY_SCRIPT, ['before', ...pgp, 'after', ''].join('\n'), []);
+  assert.deepEqual(log.split('\n').slice(1, -2), ['before', '[redacted]', '[redacted]', '[redacted]', '[redacted]', '[redacted]', 'after']);
+});
+
 test('a private key with no END line masks everything to the end of the output', async () => {
   const { log } = await captured(KEY_SCRIPT, ['before', 'key: -----BEGIN PRIVATE KEY-----', 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', 'more', 'last without end'].join('\n'), []);
   assert.deepEqual(log.split('\n'), ['header', 'before', '[redacted]', '[redacted]', '[redacted]', '[redacted]', 'footer', '']);

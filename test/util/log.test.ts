@@ -160,6 +160,12 @@ test('redactText masks passwords, custom data and private keys in any text', () 
   const text = '<AdminPassword>a</AdminPassword><CustomData>b64</CustomData>\n-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----';
   const out = redactText(text);
   assert.doesNotMatch(out, />a<|b64|MIIB/);
+  // OpenPGP's armor (RFC 4880 6.2) says BLOCK after KEY; the public block beside it is no secret.
+  const pgp = '-----BEGIN PGP PUBLIC KEY BLOCK-----\nmQINBGpub\n-----END PGP PUBLIC KEY BLOCK-----\n-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQdGBGsecret\n=AbCd\n-----END PGP PRIVATE KEY BLOCK-----\nafter';
+  const masked = redactText(pgp);
+  assert.doesNotMatch(masked, /lQdGBGsecret|=AbCd/);
+  assert.match(masked, /mQINBGpub/);
+  assert.match(masked, /\[redacted\]\nafter$/);
 });
 
 test('a FIFO as the serial mirror never blocks: without a reader it is one warning, with one it gets the lines', { skip: process.platform === 'win32' }, async () => {
