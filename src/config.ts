@@ -100,8 +100,6 @@ const DEFAULTS = {
   port: 0,
 };
 
-type Layer = SettingsLayer;
-
 /** The command line's options (node:util parseArgs); the loader reads them too, to tell a provision run (build/code-cache-loader.ts). */
 export const ARG_OPTIONS = {
   platform: { type: 'string' },
@@ -170,7 +168,7 @@ export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
   const readFile = input.readFile ?? readSettingsFile;
   const fileLayer = settingsApply ? loadFileLayer(values.config, input.executableDir, readFile, sources) : {};
   const envLayer = settingsApply ? loadEnvLayer(input.env, sources) : {};
-  const argLayer: Layer = {};
+  const argLayer: SettingsLayer = {};
   if (values.platform !== undefined) argLayer.platform = values.platform;
   if (values.sandbox !== undefined) argLayer.sandbox = values.sandbox;
   if (values.fabric !== undefined) argLayer.fabric = values.fabric;
@@ -185,7 +183,7 @@ export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
   if (values.verbose) argLayer.logLevel = 'debug';
   if (values.quiet) argLayer.logLevel = 'warn';
   if (Object.keys(argLayer).length > 0) sources.push('command line');
-  const merged: Layer = settingsApply ? { ...fileLayer, ...envLayer, ...argLayer } : {};
+  const merged: SettingsLayer = settingsApply ? { ...fileLayer, ...envLayer, ...argLayer } : {};
 
   const platform = oneOf('platform', merged.platform ?? DEFAULTS.platform, ['auto', 'windows', 'sandbox'] as const);
   const env = input.env;
@@ -245,7 +243,7 @@ export function loadConfig(input: ConfigInput): Readonly<AgentConfig> {
   return Object.freeze(config);
 }
 
-function loadFileLayer(explicit: string | undefined, executableDir: string | undefined, readFile: (p: string) => string, sources: string[]): Layer {
+function loadFileLayer(explicit: string | undefined, executableDir: string | undefined, readFile: (p: string) => string, sources: string[]): SettingsLayer {
   const path = explicit ?? (executableDir ? join(executableDir, 'winprov.json') : undefined);
   if (path === undefined) return {};
   const layer = readSettingsObject(path, { optional: explicit === undefined, readFile });
@@ -254,8 +252,8 @@ function loadFileLayer(explicit: string | undefined, executableDir: string | und
   return layer;
 }
 
-function loadEnvLayer(env: Readonly<Record<string, string | undefined>>, sources: string[]): Layer {
-  const layer: Layer = {};
+function loadEnvLayer(env: Readonly<Record<string, string | undefined>>, sources: string[]): SettingsLayer {
+  const layer: SettingsLayer = {};
   for (const key of FILE_KEYS) {
     if (IMAGE_ONLY_KEYS.includes(key)) continue;
     const name = `WINPROV_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;

@@ -116,9 +116,9 @@ export function answerLost(error: unknown): boolean {
   if (last.code === 'WIRESERVER_TIMEOUT' || last.code === 'DEADLINE_EXCEEDED') return last.context['budget'] === 'read';
   if (last.code !== 'WIRESERVER_UNREACHABLE') return false;
   // After a 2xx head, a body cut short or malformed is a lost answer (a statusOnly request has settled
-  // at that head: http.ts). A response unreadable before its
-  // status (bare LF line ends, HTTP/0.9: http-response.ts) came from something, but says nothing of
-  // whether the fabric took the report: it carries neither a status nor an errno, and is not counted.
+  // at that head: http.ts). A response unreadable before its status (bare LF line ends, HTTP/0.9:
+  // http-response.ts) came from something, but says nothing of whether the fabric took the report: it
+  // carries neither a status nor an errno, and is not counted.
   if (last.status !== undefined) return isSuccess(last.status);
   return ['ECONNRESET', 'EPIPE', 'ECONNABORTED'].includes(String(last.context['errno']));
 }

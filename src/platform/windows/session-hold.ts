@@ -3,11 +3,6 @@ import { requestLine } from './protocol.ts';
 import type { Outcome, ProcessHold } from './session-parts.ts';
 import type { Child } from './session-process.ts';
 
-/**
- * What a session's process took that ends with the process (a ProcessHold: the run mutex, run-mutex.ts),
- * for session.ts: which hold it is once a request took it, and taking it again in a new process. Once a
- * new process cannot, the hold is lost and the session fails every later request with its error.
- */
 /** What SessionHold needs of its session. */
 export interface HoldingSession {
   nextId: () => number;
@@ -18,6 +13,11 @@ export interface HoldingSession {
   clean: (text: string) => string;
 }
 
+/**
+ * What a session's process took that ends with the process (a ProcessHold: the run mutex, run-mutex.ts),
+ * for session.ts: which hold it is once a request took it, and taking it again in a new process. Once a
+ * new process cannot, the hold is lost and the session fails every later request with its error.
+ */
 export class SessionHold {
   /** What a request took that later processes take again, once one did. */
   hold: ProcessHold | undefined;

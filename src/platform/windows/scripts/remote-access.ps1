@@ -214,9 +214,9 @@ function Remove-WinprovRemoteAccess {
                 if ($certificate.HasPrivateKey -and $sharer -eq '') {
                     # X509Store.Remove would leave the key's container in MachineKeys (or the key storage
                     # provider's folder), and the image is captured next: the build's private key would be
-                    # in every VM made from it. The certificate provider's -DeleteKey removes both (about_Certificate_Provider).
-                    # The Cert: drive and -DeleteKey are the certificate provider's, which comes with this
-                    # module: loaded already in most sessions, and a no-op then.
+                    # in every VM made from it. The certificate provider's -DeleteKey removes both
+                    # (about_Certificate_Provider); the provider, its Cert: drive and the parameter come with
+                    # this module, loaded already in most sessions (the import is then a no-op).
                     Import-Module -Name 'Microsoft.PowerShell.Security' -ErrorAction Stop
                     Remove-Item -Path ('Cert:\LocalMachine\My\' + $thumbprint) -DeleteKey
                     $keysDeleted.Add($thumbprint)
