@@ -17,6 +17,7 @@ const COMMAND_OPTIONS: Record<Command, readonly (keyof typeof ARG_OPTIONS)[]> = 
   'prepare-image': ['defer-ready', 'dry-run', 'check', 'force', 'record-baseline', 'build-listener', 'remove-certificate', 'keep-remote-access', 'remote-access-only', 'first-boot-script', 'json'],
   'first-boot-script': ['connect-timeout', 'read-timeout', 'serial'],
   'clear-answer-file': ['dry-run', 'deadline', 'serial'],
+  'remove-from-image': ['dry-run'],
   'collect-logs': ['output'],
   simulate: ['host', 'port', 'imds-port', 'scenario', 'media'],
   demo: [],

@@ -12,7 +12,7 @@ import { FILE_KEYS, IMAGE_ONLY_KEYS, readSettingsFile, readSettingsObject, type 
  */
 
 // sandbox-interpreter is internal (not in --help): the sandbox's fake script interpreter in the single executable.
-export const COMMANDS = ['provision', 'status', 'prepare-image', 'simulate', 'collect-logs', 'demo', 'version', 'help', 'first-boot-script', 'clear-answer-file', 'sandbox-interpreter'] as const;
+export const COMMANDS = ['provision', 'status', 'prepare-image', 'simulate', 'collect-logs', 'demo', 'version', 'help', 'first-boot-script', 'clear-answer-file', 'remove-from-image', 'sandbox-interpreter'] as const;
 export type Command = (typeof COMMANDS)[number];
 export type PlatformChoice = 'auto' | 'windows' | 'sandbox';
 /** full: everything, Ready at the end; apply: apply everything, defer Ready to a later full run (SetupComplete). */

@@ -38,6 +38,8 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
         return await (await import('./cli/first-boot-script.ts')).firstBootScriptCommand(config, io);
       case 'clear-answer-file':
         return await (await import('./cli/clear-answer-file.ts')).clearAnswerFileCommand(config, io);
+      case 'remove-from-image':
+        return await (await import('./cli/remove-from-image.ts')).removeFromImageCommand(config, io);
       case 'sandbox-interpreter':
         return await (await import('./cli/sandbox-interpreter.ts')).sandboxInterpreterCommand(io);
     }

@@ -67,7 +67,7 @@ test('Windows folders come from the process environment', () => {
 });
 
 test('an option the command does not read is a usage error naming the commands that read it, never ignored', () => {
-  assert.throws(() => loadConfig({ ...base, argv: ['provision', '--dry-run'] }), (err: unknown) => err instanceof UsageError && /--dry-run does not apply to provision \(it is an option of prepare-image, clear-answer-file\)/.test(err.reason));
+  assert.throws(() => loadConfig({ ...base, argv: ['provision', '--dry-run'] }), (err: unknown) => err instanceof UsageError && /--dry-run does not apply to provision \(it is an option of prepare-image, clear-answer-file, remove-from-image\)/.test(err.reason));
   assert.throws(() => loadConfig({ ...base, argv: ['--check'] }), /--check does not apply to provision/);
   assert.throws(() => loadConfig({ ...base, argv: ['status', '--serial', 'COM1'] }), /--serial does not apply to status/);
   assert.throws(() => loadConfig({ ...base, argv: ['demo', '--fabric', 'http://127.0.0.1:1'] }), /--fabric does not apply to demo/);
@@ -77,6 +77,8 @@ test('an option the command does not read is a usage error naming the commands t
   // The ones each command reads still pass.
   assert.equal(loadConfig({ ...base, argv: ['prepare-image', '--dry-run'] }).dryRun, true);
   assert.equal(loadConfig({ ...base, argv: ['clear-answer-file', '--dry-run'] }).dryRun, true);
+  assert.equal(loadConfig({ ...base, argv: ['remove-from-image', '--dry-run'] }).dryRun, true);
+  assert.throws(() => loadConfig({ ...base, argv: ['remove-from-image', '--force'] }), /--force does not apply to remove-from-image/);
   assert.equal(loadConfig({ ...base, argv: ['provision', '--serial', 'COM1', '-v'] }).serial, 'COM1');
 });
 

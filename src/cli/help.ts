@@ -24,6 +24,8 @@ Commands:
                    runs it when the image has the switch on; see README "First-boot script")
   clear-answer-file  replace the passwords in %WINDIR%\\Panther\\Unattend\\unattend.xml once OOBE has used
                    them (SetupComplete.cmd runs it; --dry-run says what it would replace)
+  remove-from-image  take winprov's answer file and SetupComplete.cmd out of the image and put back the
+                   ones prepare-image kept (the MSI runs it when winprov is uninstalled; --dry-run)
   collect-logs     write a zip of logs and diagnostics, secrets redacted (-o FILE)
   simulate         run a fabric simulator and an IMDS simulator on loopback (--port, --imds-port,
                    --host, --scenario FILE, --media DIR)

@@ -28,7 +28,7 @@ export async function readShippedSetupComplete(installDirectory: string, require
 }
 
 /** Every SetupComplete.cmd this winprov installs, unedited. */
-function winprovScripts(shipped: string | undefined): string[] {
+export function winprovScripts(shipped: string | undefined): string[] {
   const scripts = [clearOnlySetupComplete(), firstBootOnlySetupComplete()];
   if (shipped !== undefined) {
     scripts.push(shipped);

@@ -1,5 +1,6 @@
 import type { Secret } from '../util/secret.ts';
 import type { UnattendInstall } from './windows/unattend-install.ts';
+import type { ImageSetupRemoval, KnownSetupFiles } from './windows/setup-file-removal.ts';
 import type { AgentArtifacts, ExecutableLocation, ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from './image-types.ts';
 import type { AgentState, CompletionMarker } from './state-types.ts';
 
@@ -284,6 +285,12 @@ export interface ImageVerbs {
   installSetupComplete(script: string, replaceable?: readonly string[]): Promise<string>;
   /** %WINDIR%\Setup\Scripts\SetupComplete.cmd as it is, or undefined when there is none. */
   readSetupComplete(): Promise<string | undefined>;
+  /**
+   * remove-from-image: winprov's answer file and SetupComplete.cmd out of Windows' folders, and the image's
+   * own put back from prepare-image's backup (windows/setup-file-removal.ts). `known` are this winprov's,
+   * unedited: deleted, where an edited one is kept under another name. With dryRun nothing changes.
+   */
+  removeImageSetup(known: KnownSetupFiles, options?: { dryRun?: boolean }): Promise<ImageSetupRemoval>;
   /** Where this winprov runs from, and %ProgramFiles% (prepare-image compares them, cli/image-inputs.ts). */
   readExecutableLocation(): Promise<ExecutableLocation>;
   /** Windows Setup logs (Panther, UnattendGC), the relevant registry keys as text, event log extracts. */

@@ -4,6 +4,7 @@ import type { AgentArtifacts, ExecutableLocation, ImageFacts, RemoteAccessInvent
 import { installAnswerFile, type UnattendInstall } from '../windows/unattend-install.ts';
 import { describeBackup, installSetupComplete, readSetupComplete } from '../windows/setup-complete.ts';
 import { listAgentArtifacts, removeAgentArtifacts } from '../windows/artifacts.ts';
+import { removeImageSetup, type ImageSetupRemoval, type KnownSetupFiles } from '../windows/setup-file-removal.ts';
 import { ANSWER_FILE } from './answer-file.ts';
 import { sandboxDiagnostics } from './diagnostics.ts';
 import * as sandboxImage from './image.ts';
@@ -52,6 +53,17 @@ export abstract class SandboxImageVerbs implements ImageVerbs {
 
   readSetupComplete(): Promise<string | undefined> {
     return readSetupComplete(join(this.root, 'Windows'));
+  }
+
+  /** As on Windows (setup-file-removal.ts, plain Node), on the sandbox's Windows folder. */
+  async removeImageSetup(known: KnownSetupFiles, options: { dryRun?: boolean } = {}): Promise<ImageSetupRemoval> {
+    const windows = join(this.root, 'Windows');
+    const result = await removeImageSetup({ answerFile: join(this.root, ...ANSWER_FILE), setupComplete: join(windows, 'Setup', 'Scripts', 'SetupComplete.cmd') }, known, options.dryRun);
+    const changed = [result.answerFile, result.setupComplete].filter((f) => f.outcome === 'removed' || f.outcome === 'moved' || f.restored !== undefined);
+    if (options.dryRun !== true && changed.length > 0) {
+      await this.change('removeImageSetup', () => ({ detail: `took out ${changed.map((f) => relative(this.root, f.path)).join(', ')}`, result: undefined }));
+    }
+    return result;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile, readFile, stat } from 'node:fs/promises';
 import { PlatformCommandError } from '../../errors.ts';
 
 /**
@@ -11,6 +11,26 @@ import { PlatformCommandError } from '../../errors.ts';
 /** The suffix of such a backup: <file>.winprov-backup, then .2, .3 ... */
 export const BACKUP_SUFFIX = '.winprov-backup';
 const MAX_BACKUPS = 20;
+
+/** <path><suffix>, then .2, .3 ... */
+function numberedName(path: string, suffix: string, n: number): string {
+  return `${path}${suffix}${n === 1 ? '' : `.${n}`}`;
+}
+
+/** The backups of `path` that exist (<path>.winprov-backup, .2 ... .20), in that order. */
+export async function listBackups(path: string, verb: string): Promise<string[]> {
+  const found: string[] = [];
+  for (let n = 1; n <= MAX_BACKUPS; n += 1) {
+    const backup = numberedName(path, BACKUP_SUFFIX, n);
+    try {
+      await stat(backup);
+      found.push(backup);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new PlatformCommandError(verb, `${backup} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  return found;
+}
 
 /** The file's bytes, or undefined when it does not exist; any other failure is the verb's. */
 export async function readIfExists(path: string, verb: string): Promise<Buffer | undefined> {
@@ -27,9 +47,9 @@ export async function readIfExists(path: string, verb: string): Promise<Buffer |
  * .3 ... when an earlier backup holds other bytes; an identical earlier backup is reused, so running
  * prepare-image again piles up none. With dryRun nothing is written: the name it would take is returned.
  */
-export async function keepBackup(path: string, existing: Buffer, options: { verb: string; dryRun?: boolean }): Promise<string> {
+export async function keepBackup(path: string, existing: Buffer, options: { verb: string; dryRun?: boolean; suffix?: string }): Promise<string> {
   for (let n = 1; n <= MAX_BACKUPS; n += 1) {
-    const backup = `${path}${BACKUP_SUFFIX}${n === 1 ? '' : `.${n}`}`;
+    const backup = numberedName(path, options.suffix ?? BACKUP_SUFFIX, n);
     const earlier = await readIfExists(backup, options.verb);
     if (earlier !== undefined) {
       if (earlier.equals(existing)) return backup;
@@ -45,5 +65,5 @@ export async function keepBackup(path: string, existing: Buffer, options: { verb
       throw new PlatformCommandError(options.verb, `${path} could not be copied to ${backup} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   }
-  throw new PlatformCommandError(options.verb, `${path} is not winprov's and ${MAX_BACKUPS} different backups of it exist already; move them away first`);
+  throw new PlatformCommandError(options.verb, `${path} cannot be kept: ${MAX_BACKUPS} different copies of it (${numberedName(path, options.suffix ?? BACKUP_SUFFIX, 1)} ...) exist already; move them away first`);
 }

@@ -5,7 +5,8 @@ import { StateFolder } from '../state-files.ts';
 import * as artifacts from './artifacts.ts';
 import { readAnswerFile } from './answer-file.ts';
 import { readImageState } from './setup-state.ts';
-import { arrangeAnswerFileClearing, describeBackup, installSetupComplete, readSetupComplete } from './setup-complete.ts';
+import { arrangeAnswerFileClearing, describeBackup, installSetupComplete, readSetupComplete, setupScriptsDirectory } from './setup-complete.ts';
+import { removeImageSetup, type ImageSetupRemoval, type KnownSetupFiles } from './setup-file-removal.ts';
 import { installAnswerFile, type UnattendInstall } from './unattend-install.ts';
 import type { LogFunction } from './session.ts';
 
@@ -114,6 +115,11 @@ export abstract class WindowsFolders {
 
   readSetupComplete(): Promise<string | undefined> {
     return readSetupComplete(this.systemRoot);
+  }
+
+  /** Node, as installUnattend and installSetupComplete: the two files and their backups. */
+  removeImageSetup(known: KnownSetupFiles, options: { dryRun?: boolean } = {}): Promise<ImageSetupRemoval> {
+    return removeImageSetup({ answerFile: this.answerFilePath(), setupComplete: join(setupScriptsDirectory(this.systemRoot), 'SetupComplete.cmd') }, known, options.dryRun);
   }
 
   async readExecutableLocation(): Promise<ExecutableLocation> {

@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { inspect } from 'node:util';
@@ -562,4 +562,29 @@ test('when PowerShell cannot gather the registry and events, the Setup logs stil
   );
   assert.match(String(files[1]!.data), /registry values and event logs were not collected: readDiagnostics failed: Get-WinEvent : The RPC server is unavailable/);
   assert.ok(logged.some((line) => line.startsWith('warn: ') && line.includes('The RPC server is unavailable')));
+});
+
+test('removeImageSetup takes winprov\'s files out of its systemRoot with Node alone: no PowerShell request', async (t) => {
+  const systemRoot = await mkdtemp(join(tmpdir(), 'winprov-windows-'));
+  t.after(() => rm(systemRoot, { recursive: true, force: true }));
+  const answerFile = join(systemRoot, 'Panther', 'Unattend', 'unattend.xml');
+  const setupComplete = join(systemRoot, 'Setup', 'Scripts', 'SetupComplete.cmd');
+  await mkdir(join(answerFile, '..'), { recursive: true });
+  await mkdir(join(setupComplete, '..'), { recursive: true });
+  const template = '<unattend><RunSynchronousCommand><Path>"%ProgramFiles%\\winprov\\winprov.exe" provision</Path></RunSynchronousCommand></unattend>';
+  await writeFile(answerFile, template);
+  await writeFile(`${answerFile}.winprov-backup`, '<unattend/>');
+  await writeFile(setupComplete, '@echo off\r\nrem winprov, edited\r\n');
+  const runner = new FakeRunner(cannedAnswer);
+  const platform = new WindowsPlatform({ runner, systemRoot });
+  const result = await platform.removeImageSetup({ answerFiles: [template], setupCompleteScripts: [] });
+  await platform.close();
+  assert.equal(result.answerFile.path, answerFile);
+  assert.equal(result.answerFile.outcome, 'removed');
+  assert.equal(result.answerFile.restored, `${answerFile}.winprov-backup`);
+  assert.equal(result.setupComplete.path, setupComplete);
+  assert.equal(result.setupComplete.outcome, 'moved');
+  assert.equal(result.setupComplete.movedTo, `${setupComplete}.winprov-removed`);
+  assert.equal(await readFile(answerFile, 'utf8'), '<unattend/>');
+  assert.deepEqual(runner.allRequests().filter((r) => r.verb !== 'exit'), []);
 });

@@ -1,0 +1,79 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createPlatform } from '../platform/index.ts';
+import { createLog } from '../util/log.ts';
+import { EXIT_CODES } from '../errors.ts';
+import { LOG_FILE } from '../platform/state-names.ts';
+import { readShippedSetupComplete, winprovScripts } from './image-setup-complete.ts';
+import type { AgentConfig } from '../config.ts';
+import type { CommandIo } from './io.ts';
+import type { SetupFileRemoval } from '../platform/windows/setup-file-removal.ts';
+import { exclusively } from './exclusive-run.ts';
+
+/**
+ * `winprov remove-from-image`: what the MSI runs when winprov is uninstalled (winprov.wxs.in), before
+ * winprov.exe goes. prepare-image put an answer file and maybe a SetupComplete.cmd in Windows' folders
+ * that start winprov.exe; Setup reads them whether winprov is there or not, so an image captured after
+ * the uninstall would start a missing executable in specialize and never report Ready. Both go (an
+ * edited one is kept under another name), and the image's own, which prepare-image kept as a backup,
+ * goes back (windows/setup-file-removal.ts). winprov's state folder and the guest agent services'
+ * start mode are left as they are. --dry-run only says what it would do.
+ */
+export async function removeFromImageCommand(config: Readonly<AgentConfig>, io: CommandIo): Promise<number> {
+  const log = createLog({ consoleLevel: 'warn', write: io.err });
+  const platform = await createPlatform(config, log);
+  try {
+    const known = {
+      answerFiles: await templates(platform.installDirectory),
+      setupCompleteScripts: winprovScripts(await readShippedSetupComplete(platform.installDirectory, false)),
+    };
+    const dryRun = config.dryRun;
+    // Not while a provision run writes the answer file; with no state folder no run has started, and a
+    // lock taken here would leave one behind on a machine winprov is leaving (as prepare-image).
+    const unlocked = dryRun || !(await stat(platform.stateDirectory).then(() => true, () => false));
+    // What it did goes to the console and, where winprov's log is, there too: the MSI shows no output.
+    const tell = (line: string) => {
+      io.out(`${line}\n`);
+      log.info(`remove-from-image: ${line}`);
+    };
+    const work = async () => {
+      if (!unlocked) log.attachFile(join(platform.stateDirectory, LOG_FILE));
+      const result = await platform.removeImageSetup(known, { dryRun });
+      describe(result.answerFile, 'answer file', dryRun, tell);
+      describe(result.setupComplete, 'SetupComplete.cmd', dryRun, tell);
+      if ([result.answerFile, result.setupComplete].some((f) => f.outcome === 'removed' || f.outcome === 'moved')) {
+        tell('note: the guest agent services keep their start mode: prepare-image sets them Disabled for winprov to enable per VM; '
+          + 'an image that keeps the Windows Guest Agent without winprov needs them Automatic '
+          + '(Set-Service -Name RdAgent, WindowsAzureGuestAgent -StartupType Automatic)');
+      }
+    };
+    if (unlocked) await work();
+    else await exclusively(platform, { command: 'remove-from-image', waitMs: config.lockWaitMs, log }, work);
+    return EXIT_CODES.ok;
+  } finally {
+    await platform.close();
+    log.close();
+  }
+}
+
+/** The unattend templates installed beside winprov.exe (those missing are none of the known). */
+async function templates(installDirectory: string): Promise<string[]> {
+  const names = ['unattend.xml', 'unattend-deferred.xml'];
+  const texts = await Promise.all(names.map((name) => readFile(join(installDirectory, name), 'utf8').catch(() => undefined)));
+  return texts.filter((t): t is string => t !== undefined);
+}
+
+/** `name` as "answer file" or "SetupComplete.cmd"; `would` on a dry run. */
+function describe(file: SetupFileRemoval, name: string, dryRun: boolean, tell: (line: string) => void): void {
+  const would = dryRun ? 'would ' : '';
+  const the = name.endsWith('.cmd') ? name : `the ${name}`;
+  if (file.outcome === 'absent') return tell(`no ${name} at ${file.path}`);
+  if (file.outcome === 'foreign') return tell(`leave ${the} at ${file.path}: it does not start winprov`);
+  if (file.outcome === 'removed') tell(`${would}remove winprov's ${name} ${file.path}`);
+  else tell(`${would}move ${the} ${file.path} to ${file.movedTo}: it starts winprov.exe but is not one of this winprov's, unedited (kept for its edits; Setup does not read it there)`);
+  if (file.restored !== undefined) tell(`${would}put back the image's own ${name} from ${file.restored}`);
+  if (file.backupsLeft.length > 0) {
+    const which = file.backupsLeft.length === 1 ? 'it is winprov\'s own' : 'which one was in place before prepare-image cannot be told';
+    tell(`keep ${file.backupsLeft.join(', ')} (${which}): put the image's own back at ${file.path} yourself if it needs one`);
+  }
+}
