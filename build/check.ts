@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { MACHINE_AMD64, PE32_PLUS_MAGIC, SEA_RESOURCE, containsUtf16, readPeHeaders, seaFuseState } from './pe.ts';
 import { BUNDLE, LINUX_EXE, ROOT, SEA_BLOB, UNATTEND, WINDOWS_EXE, gitCommit, readPackage, versionLineProblem } from './project.ts';
-import { UNATTEND_FILES, UPGRADE_CODE, VERSION_MAX_INCLUSIVE, msiPath, readMsiTable } from './msi.ts';
+import { UNATTEND_FILES, UPGRADE_CODE, VERSION_MAX_INCLUSIVE, msiPath, readMsiTable, removeFromImageProblems } from './msi.ts';
 import { runTool } from './run.ts';
 import { codeCacheProblems } from './code-cache-check.ts';
 import { loaderStartFlags, programFileOf } from './code-cache-loader.ts';
@@ -121,6 +121,7 @@ function checks(expected: Expected): Check[] {
         else if ((Number(upgrade['Attributes']) & VERSION_MAX_INCLUSIVE) === 0) problems.push('Upgrade table: the major-upgrade row leaves out the same version (a rebuild would install beside the old one)');
         const messageFile = readMsiTable(msi, 'Registry').find((row) => row['Key'] === 'SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\winprov' && row['Name'] === 'EventMessageFile');
         if (!messageFile?.['Value']?.startsWith('#%%SystemRoot%\\Microsoft.NET\\Framework64\\')) problems.push('Registry table: no REG_EXPAND_SZ EventMessageFile for the winprov Event Log source');
+        problems.push(...removeFromImageProblems(readMsiTable(msi, 'CustomAction'), readMsiTable(msi, 'InstallExecuteSequence')));
         return problems;
       },
     },

@@ -40,6 +40,35 @@ export function renderWxs(template: string, values: { version: string }): string
   return filled;
 }
 
+/**
+ * msidbCustomActionType: an executable named by the File table (18), deferred (msidbCustomActionTypeInScript
+ * 1024), as SYSTEM (msidbCustomActionTypeNoImpersonate 2048), its exit code ignored
+ * (msidbCustomActionTypeContinue 64). The uninstall's "winprov.exe remove-from-image" (winprov.wxs.in).
+ */
+export const REMOVE_FROM_IMAGE_TYPE = 18 | 64 | 1024 | 2048;
+
+/**
+ * What is wrong with the uninstall's remove-from-image in the built tables (rows as readMsiTable gives
+ * them): a deferred action outside InstallInitialize..InstallFinalize fails the uninstall (error 2762),
+ * and one after RemoveFiles finds no winprov.exe to run.
+ */
+export function removeFromImageProblems(actions: Record<string, string>[], sequence: Record<string, string>[]): string[] {
+  const action = actions.find((row) => row['Action'] === 'RemoveFromImage');
+  if (action === undefined) return ['CustomAction table: no RemoveFromImage (uninstalling would leave an image that starts a missing winprov.exe)'];
+  const problems: string[] = [];
+  if (Number(action['Type']) !== REMOVE_FROM_IMAGE_TYPE) problems.push(`CustomAction table: RemoveFromImage has type ${action['Type']}, not ${REMOVE_FROM_IMAGE_TYPE} (the file's executable, deferred, as SYSTEM, exit code ignored)`);
+  if (action['Source'] !== 'WinprovExe' || action['Target'] !== 'remove-from-image') problems.push('CustomAction table: RemoveFromImage does not run winprov.exe remove-from-image');
+  const at = (name: string) => Number(sequence.find((row) => row['Action'] === name)?.['Sequence']);
+  const step = sequence.find((row) => row['Action'] === 'RemoveFromImage');
+  if (step === undefined) problems.push('InstallExecuteSequence: RemoveFromImage is not scheduled');
+  else {
+    const position = Number(step['Sequence']);
+    if (!(position > at('InstallInitialize') && position < at('RemoveFiles'))) problems.push(`InstallExecuteSequence: RemoveFromImage at ${step['Sequence']} is not between InstallInitialize and RemoveFiles`);
+    if (step['Condition'] !== 'REMOVE~="ALL" AND NOT UPGRADINGPRODUCTCODE') problems.push(`InstallExecuteSequence: RemoveFromImage's condition is ${JSON.stringify(step['Condition'])}, not an uninstall only`);
+  }
+  return problems;
+}
+
 /** msidbUpgradeAttributesVersionMaxInclusive: the upgrade row also matches the version being installed. */
 export const VERSION_MAX_INCLUSIVE = 512;
 

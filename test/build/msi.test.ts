@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
-import { CODE_CACHE_PLACEHOLDER, UNATTEND_FILES, UPGRADE_CODE, VERSION_MAX_INCLUSIVE, WXS_TEMPLATE, productVersion, renderWxs, sameVersionUpgradeTable } from '../../build/msi.ts';
+import { CODE_CACHE_PLACEHOLDER, REMOVE_FROM_IMAGE_TYPE, UNATTEND_FILES, UPGRADE_CODE, VERSION_MAX_INCLUSIVE, WXS_TEMPLATE, productVersion, readMsiTable, removeFromImageProblems, renderWxs, sameVersionUpgradeTable } from '../../build/msi.ts';
 import { ROOT, UNATTEND } from '../../build/project.ts';
 import { attributeOf, childrenOf, parseXml, type XmlNode } from '../../src/protocol/xml.ts';
 
@@ -83,4 +85,45 @@ test('the major-upgrade row is made to include the same version; the downgrade r
   assert.equal(lines[4], `{${UPGRADE_CODE}}\t0.1.0\t\t\t2\t\tWIX_DOWNGRADE_DETECTED`);
   assert.deepEqual(lines.slice(0, 3), exported.split('\r\n').slice(0, 3));
   assert.throws(() => sameVersionUpgradeTable(exported.replace('WIX_UPGRADE_DETECTED', 'OTHER')), /no major-upgrade row/);
+});
+
+test('uninstalling runs winprov.exe remove-from-image as SYSTEM before the files go, never in an upgrade', () => {
+  const root = parseXml(renderWxs(template, { version: '1.2.3' }), fail, { arrays: ['CustomAction', 'Custom'] });
+  const action = findAll(root, 'CustomAction').find((a) => attributeOf(a, 'Id') === 'RemoveFromImage')!;
+  assert.equal(attributeOf(action, 'FileKey'), 'WinprovExe');
+  assert.equal(attributeOf(action, 'ExeCommand'), 'remove-from-image');
+  assert.equal(attributeOf(action, 'Execute'), 'deferred');
+  assert.equal(attributeOf(action, 'Impersonate'), 'no');
+  assert.equal(attributeOf(action, 'Return'), 'ignore');
+  // What the built tables must show (check:build reads them): the executable, deferred, as SYSTEM, its exit ignored.
+  const good = [{ Action: 'RemoveFromImage', Type: String(REMOVE_FROM_IMAGE_TYPE), Source: 'WinprovExe', Target: 'remove-from-image' }];
+  const sequence = (position: string, condition = 'REMOVE~="ALL" AND NOT UPGRADINGPRODUCTCODE') => [
+    { Action: 'InstallInitialize', Condition: '', Sequence: '1500' },
+    { Action: 'RemoveFromImage', Condition: condition, Sequence: position },
+    { Action: 'RemoveFiles', Condition: '', Sequence: '3500' },
+  ];
+  assert.deepEqual(removeFromImageProblems(good, sequence('3490')), []);
+  // Before= in wixl 0.101 lands at 1: outside the script, where Windows Installer refuses a deferred action.
+  assert.match(removeFromImageProblems(good, sequence('1')).join('\n'), /at 1 is not between InstallInitialize and RemoveFiles/);
+  assert.match(removeFromImageProblems(good, sequence('3490', 'REMOVE~="ALL"')).join('\n'), /not an uninstall only/);
+  assert.match(removeFromImageProblems([{ ...good[0]!, Type: '18' }], sequence('3490')).join('\n'), /has type 18/);
+  assert.match(removeFromImageProblems([], sequence('3490')).join('\n'), /no RemoveFromImage/);
+});
+
+test('wixl builds the uninstall\'s remove-from-image into the tables as check:build wants them', { skip: spawnSync('wixl', ['--version']).error !== undefined ? 'wixl is not installed (.ci/run installs it)' : false }, () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'winprov-wixl-'));
+  try {
+    // The template's sources, relative to its working directory, with an executable of one byte.
+    for (const name of UNATTEND_FILES) cpSync(join(UNATTEND, name), join(scratch, 'unattend', name));
+    cpSync(CODE_CACHE_PLACEHOLDER, join(scratch, 'build', 'msi', 'winprov.exe.codecache'));
+    mkdirSync(join(scratch, 'dist'));
+    writeFileSync(join(scratch, 'dist', 'winprov.exe'), 'x');
+    writeFileSync(join(scratch, 'winprov.wxs'), renderWxs(template, { version: '1.2.3' }));
+    const built = spawnSync('wixl', ['--arch', 'x64', '--output', 'winprov.msi', 'winprov.wxs'], { cwd: scratch, encoding: 'utf8' });
+    assert.equal(built.status, 0, built.stderr);
+    const msi = join(scratch, 'winprov.msi');
+    assert.deepEqual(removeFromImageProblems(readMsiTable(msi, 'CustomAction'), readMsiTable(msi, 'InstallExecuteSequence')), []);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 });
