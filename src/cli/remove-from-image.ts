@@ -1,12 +1,13 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createPlatform } from '../platform/index.ts';
-import { createLog } from '../util/log.ts';
+import { createLog, type Log } from '../util/log.ts';
 import { EXIT_CODES } from '../errors.ts';
 import { LOG_FILE } from '../platform/state-names.ts';
 import { readShippedSetupComplete, winprovScripts } from './image-setup-complete.ts';
 import type { AgentConfig } from '../config.ts';
 import type { CommandIo } from './io.ts';
+import type { ImageVerbs, Platform } from '../platform/platform.ts';
 import type { SetupFileRemoval } from '../platform/windows/setup-file-removal.ts';
 import { exclusively } from './exclusive-run.ts';
 
@@ -23,37 +24,43 @@ export async function removeFromImageCommand(config: Readonly<AgentConfig>, io: 
   const log = createLog({ consoleLevel: 'warn', write: io.err });
   const platform = await createPlatform(config, log);
   try {
-    const known = {
-      answerFiles: await templates(platform.installDirectory),
-      setupCompleteScripts: winprovScripts(await readShippedSetupComplete(platform.installDirectory, false)),
-    };
-    const dryRun = config.dryRun;
-    // Not while a provision run writes the answer file; with no state folder no run has started, and a
-    // lock taken here would leave one behind on a machine winprov is leaving (as prepare-image).
-    const unlocked = dryRun || !(await stat(platform.stateDirectory).then(() => true, () => false));
-    // What it did goes to the console and, where winprov's log is, there too: the MSI shows no output.
-    const tell = (line: string) => {
-      io.out(`${line}\n`);
-      log.info(`remove-from-image: ${line}`);
-    };
-    const work = async () => {
-      if (!unlocked) log.attachFile(join(platform.stateDirectory, LOG_FILE));
-      const result = await platform.removeImageSetup(known, { dryRun });
-      describe(result.answerFile, 'answer file', dryRun, tell);
-      describe(result.setupComplete, 'SetupComplete.cmd', dryRun, tell);
-      if ([result.answerFile, result.setupComplete].some((f) => f.outcome === 'removed' || f.outcome === 'moved')) {
-        tell('note: the guest agent services keep their start mode: prepare-image sets them Disabled for winprov to enable per VM; '
-          + 'an image that keeps the Windows Guest Agent without winprov needs them Automatic '
-          + '(Set-Service -Name RdAgent, WindowsAzureGuestAgent -StartupType Automatic)');
-      }
-    };
-    if (unlocked) await work();
-    else await exclusively(platform, { command: 'remove-from-image', waitMs: config.lockWaitMs, log }, work);
+    platform.setDeadline(Date.now() + config.deadlineMs);
+    await removeFromImage(platform, log, { dryRun: config.dryRun, lockWaitMs: config.lockWaitMs, out: (line) => io.out(`${line}\n`) });
     return EXIT_CODES.ok;
   } finally {
     await platform.close();
     log.close();
   }
+}
+
+/** The command's work on a platform: each line it says goes to `out` and, where winprov's log is, there too. */
+export async function removeFromImage(platform: Platform & ImageVerbs, log: Log, options: { dryRun: boolean; lockWaitMs: number; out(line: string): void }): Promise<void> {
+  const { dryRun } = options;
+  const known = {
+    answerFiles: await templates(platform.installDirectory),
+    setupCompleteScripts: winprovScripts(await readShippedSetupComplete(platform.installDirectory, false)),
+  };
+  // Not while a provision run writes the answer file; with no state folder no run has started, and a
+  // lock taken here would leave one behind on a machine winprov is leaving (as prepare-image).
+  const unlocked = dryRun || !(await stat(platform.stateDirectory).then(() => true, () => false));
+  // The MSI shows no output: the log is where an uninstall's lines can be read afterwards.
+  const tell = (line: string) => {
+    options.out(line);
+    log.info(`remove-from-image: ${line}`);
+  };
+  const work = async () => {
+    if (!unlocked) log.attachFile(join(platform.stateDirectory, LOG_FILE));
+    const result = await platform.removeImageSetup(known, { dryRun });
+    describe(result.answerFile, 'answer file', dryRun, tell);
+    describe(result.setupComplete, 'SetupComplete.cmd', dryRun, tell);
+    if ([result.answerFile, result.setupComplete].some((f) => f.outcome === 'removed' || f.outcome === 'moved')) {
+      tell('note: the guest agent services keep their start mode: prepare-image sets them Disabled for winprov to enable per VM; '
+        + 'an image that keeps the Windows Guest Agent without winprov needs them Automatic '
+        + '(Set-Service -Name RdAgent, WindowsAzureGuestAgent -StartupType Automatic)');
+    }
+  };
+  if (unlocked) await work();
+  else await exclusively(platform, { command: 'remove-from-image', waitMs: options.lockWaitMs, log }, work);
 }
 
 /** The unattend templates installed beside winprov.exe (those missing are none of the known). */

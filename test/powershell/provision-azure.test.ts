@@ -12,6 +12,7 @@ import { provision, type ProvisionResult } from '../../src/agent.ts';
 import { FabricSimulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import { createLog } from '../../src/util/log.ts';
 import { clearAnswerFile, CLEARED_PASSWORD } from '../../src/answer-file-clear.ts';
+import { removeFromImage } from '../../src/cli/remove-from-image.ts';
 import { FAST_READ, FAST_REPORT } from '../helpers/provisioning.ts';
 import { emulatedMachine, type EmulatedMachine, type MachineState } from './emulated-machine.ts';
 import { powerShellTools, REPO_ROOT } from './tools.ts';
@@ -136,5 +137,33 @@ describe('Azure parity through the Windows platform on pwsh with Windows emulate
     assert.equal(w!.simulator.roleProperties.length, 2);
     assert.equal(result.state.rdpCertificate?.posted, false);
     assert.ok(w!.lines.some((l) => /RDP certificate thumbprint was not posted/.test(l)));
+  });
+
+  it('remove-from-image on the provisioned machine, under the run mutex: the merged answer file is kept aside, the clearing SetupComplete.cmd goes', async () => {
+    const systemRoot = w!.machine.env['SystemRoot']!;
+    const answerFile = join(systemRoot, 'Panther', 'Unattend', 'unattend.xml');
+    const merged = await readFile(answerFile, 'utf8');
+    const out: string[] = [];
+    const callsBefore = (await w!.machine.calls()).length;
+    await w!.machine.withEnv(async () => {
+      const log = createLog({ consoleLevel: 'error', write: () => undefined });
+      const platform = w!.machine.platform((level, message) => w!.lines.push(`${level}: ${message}`));
+      try {
+        await removeFromImage(platform, log, { dryRun: false, lockWaitMs: 5_000, out: (line) => void out.push(line) });
+      } finally {
+        await platform.close();
+        log.close();
+      }
+    });
+    assert.deepEqual(out.slice(0, 2), [
+      `move the answer file ${answerFile} to ${answerFile}.winprov-removed: it starts winprov.exe but is not one of this winprov's, unedited (kept for its edits; Setup does not read it there)`,
+      `remove winprov's SetupComplete.cmd ${join(systemRoot, 'Setup', 'Scripts', 'SetupComplete.cmd')}`,
+    ]);
+    assert.equal(await readFile(`${answerFile}.winprov-removed`, 'utf8'), merged);
+    await assert.rejects(readFile(answerFile), { code: 'ENOENT' });
+    await assert.rejects(readFile(join(systemRoot, 'Setup', 'Scripts', 'SetupComplete.cmd')), { code: 'ENOENT' });
+    // The run mutex was taken through the session (lock.ps1), as every command that changes the machine does.
+    const requests = (await w!.machine.calls()).slice(callsBefore).filter((c) => c.command === 'ConvertFrom-Json').map((c) => JSON.parse(String(c.bound['InputObject'])).verb as string | undefined).filter((verb) => verb !== undefined);
+    assert.deepEqual(requests, ['enterRunMutex', 'exit'], 'the session only held the mutex: the files are Node\'s');
   });
 });
