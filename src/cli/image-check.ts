@@ -1,6 +1,7 @@
 import type { GuestAgentServices } from '../platform/platform.ts';
 import type { ImageFacts } from '../platform/image-types.ts';
-import { answerFileProblems, specializeCommands, WINPROV_EXE, wrappedCommand } from './unattend-rules.ts';
+import { answerFileProblems, specializeCommands, wrappedCommand } from './unattend-rules.ts';
+import { WINPROV_EXE } from '../platform/windows/setup-complete.ts';
 
 /**
  * prepare-image --check: what would make sysprep or the first boot of a VM made from this image fail,

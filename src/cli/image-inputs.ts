@@ -7,7 +7,7 @@ import type { AgentConfig, FirstBootMode } from '../config.ts';
 import type { ImageVerbs } from '../platform/platform.ts';
 import type { ExecutableLocation } from '../platform/image-types.ts';
 import { readShippedSetupComplete, scriptToInstall } from './image-setup-complete.ts';
-import { WINPROV_EXE } from './unattend-rules.ts';
+import { WINPROV_EXE } from '../platform/windows/setup-complete.ts';
 
 /**
  * What prepare-image needs from the installation and the image, read and checked before its first

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PlatformCommandError, toAgentError } from '../errors.ts';
 import { firstBootOnlySetupComplete, withFirstBootCall } from '../first-boot/image-setting.ts';
-import { clearOnlySetupComplete, isWinprovSetupComplete, toBatchText } from '../platform/windows/setup-complete.ts';
+import { clearOnlySetupComplete, isWinprovSetupComplete, toBatchText, WINPROV_EXE } from '../platform/windows/setup-complete.ts';
 import type { FirstBootMode } from '../config.ts';
 import type { ImageVerbs } from '../platform/platform.ts';
 import type { CommandIo } from './io.ts';
@@ -85,6 +85,6 @@ export async function setupCompleteStep(step: SetupCompleteStep, platform: Image
   } else if (isWinprovSetupComplete(existing)) {
     io.out('note: %WINDIR%\\Setup\\Scripts\\SetupComplete.cmd is winprov\'s of another version, or edited; left as it is. If it runs '
       + '"winprov provision" or "first-boot-script", each VM runs them again after OOBE: remove it, or keep only the line '
-      + '"%ProgramFiles%\\winprov\\winprov.exe" clear-answer-file\n');
+      + `"${WINPROV_EXE}" clear-answer-file\n`);
   }
 }

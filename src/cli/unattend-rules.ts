@@ -1,5 +1,6 @@
 import { XMLValidator } from 'fast-xml-parser';
 import { attributeOf, childOf, childrenOf, parseXml, textOf, type XmlNode } from '../protocol/xml.ts';
+import { WINPROV_EXE } from '../platform/windows/setup-complete.ts';
 
 /**
  * Reads winprov's answer files the way Windows Setup does, by structure (unattend schema,
@@ -24,8 +25,6 @@ export interface UnattendExpectation {
 
 /** The Path element's limit (RunSynchronousCommand | Path: "up to 259 characters"). */
 export const PATH_LIMIT = 259;
-/** Where the MSI installs winprov, as the answer files and every SetupComplete.cmd start it (prepare-image checks it runs from there: image-inputs.ts). */
-export const WINPROV_EXE = '%ProgramFiles%\\winprov\\winprov.exe';
 
 const IDENTITY = { processorArchitecture: 'amd64', publicKeyToken: '31bf3856ad364e35', language: 'neutral', versionScope: 'nonSxS' };
 const fail = (field: string, rule: string) => new Error(`${field} ${rule}`);

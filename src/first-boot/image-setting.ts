@@ -3,7 +3,7 @@ import { PlatformCommandError } from '../errors.ts';
 import { writeFileAtomic } from '../util/files.ts';
 import type { AgentConfig, FirstBootMode } from '../config.ts';
 import { readSettingsObject } from '../settings-file.ts';
-import { CLEAR_CALL_LINES, setupCompleteScript } from '../platform/windows/setup-complete.ts';
+import { CLEAR_CALL_LINES, setupCompleteScript, winprovCallLines } from '../platform/windows/setup-complete.ts';
 
 /**
  * prepare-image's part of the first-boot script: the switch goes into winprov.json in the install folder
@@ -16,9 +16,7 @@ import { CLEAR_CALL_LINES, setupCompleteScript } from '../platform/windows/setup
 const CALL_LINES = [
   'rem winprov first-boot script (winprov.json "firstBootScript", set by prepare-image --first-boot-script): runs the',
   'rem VM\'s custom data or user data script once, as SYSTEM, only after the fabric acknowledged Ready (it checks).',
-  '>>"%WINPROV_LOG%" echo [%DATE% %TIME%] SetupComplete: starting "%ProgramFiles%\\winprov\\winprov.exe" first-boot-script',
-  '"%ProgramFiles%\\winprov\\winprov.exe" first-boot-script >>"%WINPROV_LOG%" 2>&1',
-  '>>"%WINPROV_LOG%" echo [%DATE% %TIME%] SetupComplete: first-boot-script exited with %ERRORLEVEL%',
+  ...winprovCallLines('first-boot-script'),
 ];
 
 /** The mode the image will have: the one prepare-image is given, else the one winprov.json has. */

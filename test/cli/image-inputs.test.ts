@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { checkExecutableLocation } from '../../src/cli/image-inputs.ts';
-import { WINPROV_EXE } from '../../src/cli/unattend-rules.ts';
+import { WINPROV_EXE } from '../../src/platform/windows/setup-complete.ts';
 import { clearOnlySetupComplete } from '../../src/platform/windows/setup-complete.ts';
 import { firstBootOnlySetupComplete } from '../../src/first-boot/image-setting.ts';
 import { WindowsPlatform } from '../../src/platform/windows/windows-platform.ts';

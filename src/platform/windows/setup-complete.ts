@@ -96,6 +96,18 @@ export function describeBackup(result: SetupCompleteResult): string {
   return `${result.path} was not winprov's: it is kept as ${result.backup}; Windows runs only SetupComplete.cmd, so its commands no longer run unless winprov's script calls them`;
 }
 
+/** Where the MSI installs winprov, as the answer files and every SetupComplete.cmd start it (prepare-image checks it runs from there: image-inputs.ts). */
+export const WINPROV_EXE = '%ProgramFiles%\\winprov\\winprov.exe';
+
+/** A winprov command as every SetupComplete.cmd of winprov runs it: logged before, its output in the log, its exit code after. */
+export function winprovCallLines(command: string): string[] {
+  return [
+    `>>"%WINPROV_LOG%" echo [%DATE% %TIME%] SetupComplete: starting "${WINPROV_EXE}" ${command}`,
+    `"${WINPROV_EXE}" ${command} >>"%WINPROV_LOG%" 2>&1`,
+    `>>"%WINPROV_LOG%" echo [%DATE% %TIME%] SetupComplete: ${command} exited with %ERRORLEVEL%`,
+  ];
+}
+
 /**
  * The call every winprov SetupComplete.cmd makes after its other steps (answer-file-clear.ts): once OOBE
  * has used them, the passwords in %WINDIR%\Panther\Unattend\unattend.xml are replaced as Setup does in its
@@ -104,9 +116,7 @@ export function describeBackup(result: SetupCompleteResult): string {
 export const CLEAR_CALL_LINES = [
   'rem winprov clear-answer-file: OOBE has used the passwords in %WINDIR%\\Panther\\Unattend\\unattend.xml (the',
   'rem AutoLogon password of AdditionalUnattendContent); they are replaced as Setup does in its cached copy.',
-  '>>"%WINPROV_LOG%" echo [%DATE% %TIME%] SetupComplete: starting "%ProgramFiles%\\winprov\\winprov.exe" clear-answer-file',
-  '"%ProgramFiles%\\winprov\\winprov.exe" clear-answer-file >>"%WINPROV_LOG%" 2>&1',
-  '>>"%WINPROV_LOG%" echo [%DATE% %TIME%] SetupComplete: clear-answer-file exited with %ERRORLEVEL%',
+  ...winprovCallLines('clear-answer-file'),
 ];
 
 /**
