@@ -2,8 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { provisioningFixture } from '../helpers/provisioning.ts';
-import { runCli } from '../helpers/cli.ts';
+import { withImage } from '../helpers/image.ts';
 import { installTemplates } from '../helpers/install-templates.ts';
 import { snapshotTree } from '../helpers/tree.ts';
 import type { SandboxMachine } from '../../src/platform/sandbox/machine.ts';
@@ -14,13 +13,10 @@ async function exists(path: string): Promise<boolean> {
 }
 
 test('prepare-image --dry-run lists what it would do and changes nothing', async () => {
-  const fx = await provisioningFixture({ scenario: { customData: 'payload' } });
-  try {
-    assert.equal((await fx.run()).outcome, 'ready');
-    await installTemplates(fx.platform.installDirectory);
+  await withImage({ scenario: { customData: 'payload' }, provisioned: true }, async ({ fx, cli }) => {
     const before = await fx.machine();
     const tree = await snapshotTree(fx.sandboxRoot);
-    const { code, out } = await runCli(['prepare-image', '--dry-run', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    const { code, out } = await cli('prepare-image', '--dry-run');
     assert.equal(code, 0);
     assert.ok(out.split('\n').includes(`would remove ${join(fx.platform.stateDirectory, 'state.json')}`), out);
     assert.ok(out.split('\n').includes(`would remove ${fx.platform.stateDirectory}`), out);
@@ -32,17 +28,12 @@ test('prepare-image --dry-run lists what it would do and changes nothing', async
     assert.deepEqual(await snapshotTree(fx.sandboxRoot), tree, 'not a byte changed');
     assert.equal(await exists(join(fx.sandboxRoot, 'Windows', 'Panther', 'Unattend', 'unattend.xml')), false);
     assert.ok(await exists(join(fx.platform.stateDirectory, 'state.json')));
-  } finally {
-    await fx.close();
-  }
+  });
 });
 
 test('prepare-image removes state, marker, ovf copy, custom data and logs, and disables the guest agent', async () => {
-  const fx = await provisioningFixture({ scenario: { customData: 'payload' } });
-  try {
-    assert.equal((await fx.run()).outcome, 'ready');
-    await installTemplates(fx.platform.installDirectory);
-    const { code, out } = await runCli(['prepare-image', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+  await withImage({ scenario: { customData: 'payload' }, provisioned: true }, async ({ fx, cli }) => {
+    const { code, out } = await cli('prepare-image');
     assert.equal(code, 0, out);
     const answerFile = join(fx.sandboxRoot, 'Windows', 'Panther', 'Unattend', 'unattend.xml');
     assert.equal(await readFile(answerFile, 'utf8'), await readFile(new URL('../../unattend/unattend.xml', import.meta.url), 'utf8'));
@@ -55,73 +46,55 @@ test('prepare-image removes state, marker, ovf copy, custom data and logs, and d
     const again = await fx.run();
     assert.equal(again.outcome, 'ready');
     assert.equal(again.alreadyProvisioned, false);
-  } finally {
-    await fx.close();
-  }
+  });
 });
 
 test('prepare-image --defer-ready installs SetupComplete.cmd and names the deferred template', async () => {
-  const fx = await provisioningFixture();
-  try {
-    await installTemplates(fx.platform.installDirectory);
-    const { code, out } = await runCli(['prepare-image', '--defer-ready', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+  await withImage({}, async ({ fx, cli }) => {
+    const { code, out } = await cli('prepare-image', '--defer-ready');
     assert.equal(code, 0, out);
     const installed = await readFile(join(fx.sandboxRoot, 'Windows', 'Setup', 'Scripts', 'SetupComplete.cmd'), 'utf8');
     assert.match(installed, /winprov.exe" provision/);
     assert.match(out, /unattend-deferred.xml/);
     const answerFile = await readFile(join(fx.sandboxRoot, 'Windows', 'Panther', 'Unattend', 'unattend.xml'), 'utf8');
     assert.match(answerFile, /provision --defer-ready/);
-  } finally {
-    await fx.close();
-  }
+  });
 });
 
 test('prepare-image without the installed templates fails clearly, before it changes anything', async () => {
-  const fx = await provisioningFixture({ scenario: { provisionGuestAgent: true } });
-  try {
-    assert.equal((await fx.run()).outcome, 'ready');
+  await withImage({ scenario: { provisionGuestAgent: true }, provisioned: true, templates: false }, async ({ fx, cli }) => {
     const before = await fx.machine();
-    const plain = await runCli(['prepare-image', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    const plain = await cli('prepare-image');
     assert.equal(plain.code, 5);
     assert.match(plain.err, /unattend.xml is missing; reinstall winprov/);
     assert.notEqual(await fx.platform.readAgentState(), undefined, 'the state folder is still there');
     assert.deepEqual((await fx.machine()).services, before.services, 'the guest agent services are as they were');
-    const { code, err } = await runCli(['prepare-image', '--defer-ready', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    const { code, err } = await cli('prepare-image', '--defer-ready');
     assert.equal(code, 5);
     assert.match(err, /SetupComplete.cmd is missing; reinstall winprov/);
-  } finally {
-    await fx.close();
-  }
+  });
 });
 
 test('an image builder\'s edit of winprov\'s SetupComplete.cmd survives a second prepare-image, as a backup it is told of', async () => {
-  const fx = await provisioningFixture();
-  try {
-    await installTemplates(fx.platform.installDirectory);
-    const args = ['prepare-image', '--defer-ready', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot];
-    assert.equal((await runCli(args)).code, 0);
+  await withImage({}, async ({ fx, cli }) => {
+    const args = ['prepare-image', '--defer-ready'];
+    assert.equal((await cli(...args)).code, 0);
     const installed = join(fx.sandboxRoot, 'Windows', 'Setup', 'Scripts', 'SetupComplete.cmd');
     const edited = `${await readFile(installed, 'latin1')}call C:\\build\\mine.cmd\r\n`;
     await writeFile(installed, edited);
-    assert.equal((await runCli(args)).code, 0);
+    assert.equal((await cli(...args)).code, 0);
     assert.equal(await readFile(`${installed}.winprov-backup`, 'latin1'), edited);
     assert.ok((await fx.machine()).changes.some((c) => /was winprov's of another version, or edited: it is kept as/.test(c.detail)));
-  } finally {
-    await fx.close();
-  }
+  });
 });
 
 test('prepare-image removes only winprov\'s files from the state folder, names each, and keeps the image builder\'s with the folder', async () => {
-  const fx = await provisioningFixture({ scenario: { customData: 'payload' } });
-  try {
-    assert.equal((await fx.run()).outcome, 'ready');
-    await installTemplates(fx.platform.installDirectory);
+  await withImage({ scenario: { customData: 'payload' }, provisioned: true }, async ({ fx, cli }) => {
     const state = fx.platform.stateDirectory;
     await writeFile(join(state, 'builder-notes.txt'), 'mine');
     await writeFile(join(state, 'winprov.log.1'), 'an older log');
-    const args = ['prepare-image', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot];
     const before = await snapshotTree(fx.sandboxRoot);
-    const dry = await runCli([...args, '--dry-run']);
+    const dry = await cli('prepare-image', '--dry-run');
     assert.equal(dry.code, 0, dry.err);
     for (const name of ['ovf-env.xml', 'provisioned.json', 'state.json', 'winprov.log', 'winprov.log.1']) {
       assert.ok(dry.out.split('\n').includes(`would remove ${join(state, name)}`), `${name} in:\n${dry.out}`);
@@ -130,48 +103,39 @@ test('prepare-image removes only winprov\'s files from the state folder, names e
     assert.ok(!dry.out.split('\n').includes(`would remove ${state}`), dry.out);
     assert.deepEqual(await snapshotTree(fx.sandboxRoot), before, 'the dry run changed nothing');
 
-    const { code, out, err } = await runCli(args);
+    const { code, out, err } = await cli('prepare-image');
     assert.equal(code, 0, err);
     assert.ok(out.split('\n').includes(`keep builder-notes.txt in ${state}: not winprov's (the folder stays)`), out);
     assert.deepEqual(await readdir(state), ['builder-notes.txt']);
     assert.equal(await readFile(join(state, 'builder-notes.txt'), 'utf8'), 'mine');
-  } finally {
-    await fx.close();
-  }
+  });
 });
 
 test('every file a provisioning, first-boot and clear-answer-file run leave in the state folder is one prepare-image knows as winprov\'s', async () => {
-  const fx = await provisioningFixture({ scenario: { customData: '#ps1\nWrite-Output "hello"\n' } });
-  try {
-    assert.equal((await fx.run()).outcome, 'ready');
+  await withImage({ scenario: { customData: '#ps1\nWrite-Output "hello"\n' }, provisioned: true, templates: false }, async ({ fx, cli }) => {
     const settings = join(fx.root, 'winprov.json');
     await writeFile(settings, JSON.stringify({ firstBootScript: 'customData' }));
-    const sandbox = ['--platform', 'sandbox', '--sandbox', fx.sandboxRoot];
-    assert.equal((await runCli(['first-boot-script', ...sandbox, '--config', settings])).code, 0);
-    assert.equal((await runCli(['clear-answer-file', ...sandbox])).code, 0);
+    assert.equal((await cli('first-boot-script', '--config', settings)).code, 0);
+    assert.equal((await cli('clear-answer-file')).code, 0);
     const written = await readdir(fx.platform.stateDirectory);
     for (const name of ['state.json', 'provisioned.json', 'ovf-env.xml', 'winprov.log', 'first-boot.json', 'first-boot-customData.log']) assert.ok(written.includes(name), `${name} in ${written.join(', ')}`);
     assert.deepEqual((await fx.platform.listAgentArtifacts()).others, []);
     await installTemplates(fx.platform.installDirectory);
-    const { code, out, err } = await runCli(['prepare-image', ...sandbox]);
+    const { code, out, err } = await cli('prepare-image');
     assert.equal(code, 0, err);
     assert.ok(out.split('\n').includes(`remove ${fx.platform.stateDirectory}`), out);
     assert.equal(await exists(fx.platform.stateDirectory), false);
-  } finally {
-    await fx.close();
-  }
+  });
 });
 
 test('an answer file of the image builder\'s is kept as unattend.xml.winprov-backup (.2 ...) and named, in the dry run too; winprov\'s own templates are replaced without one', async () => {
-  const fx = await provisioningFixture();
-  try {
-    await installTemplates(fx.platform.installDirectory);
+  await withImage({}, async ({ fx, cli: winprov }) => {
     const folder = join(fx.sandboxRoot, 'Windows', 'Panther', 'Unattend');
     const answerFile = join(folder, 'unattend.xml');
     const own = '<?xml version="1.0"?>\r\n<unattend xmlns="urn:schemas-microsoft-com:unattend"><settings pass="oobeSystem"><component name="Microsoft-Windows-Shell-Setup"><UserAccounts><AdministratorPassword><Value>Build-Pa55</Value><PlainText>true</PlainText></AdministratorPassword></UserAccounts></component></settings></unattend>\r\n';
     await mkdir(folder, { recursive: true });
     await writeFile(answerFile, own);
-    const cli = (...extra: string[]) => runCli(['prepare-image', ...extra, '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    const cli = (...extra: string[]) => winprov('prepare-image', ...extra);
 
     const tree = await snapshotTree(fx.sandboxRoot);
     const dry = await cli('--dry-run');
@@ -203,21 +167,16 @@ test('an answer file of the image builder\'s is kept as unattend.xml.winprov-bac
     }
     assert.equal(await readFile(`${answerFile}.winprov-backup.2`, 'utf8'), edited);
     assert.deepEqual((await readdir(folder)).sort(), ['unattend.xml', 'unattend.xml.winprov-backup', 'unattend.xml.winprov-backup.2']);
-  } finally {
-    await fx.close();
-  }
+  });
 });
 
 test('a winprov running from another folder than the one the templates name refuses to prepare the image, the dry run too, before any change', async () => {
-  const fx = await provisioningFixture({ scenario: { customData: 'payload' } });
-  try {
-    assert.equal((await fx.run()).outcome, 'ready');
-    await installTemplates(fx.platform.installDirectory);
+  await withImage({ scenario: { customData: 'payload' }, provisioned: true }, async ({ fx, cli }) => {
     const installed = join(fx.sandboxRoot, 'ProgramFiles', 'winprov', 'winprov.exe');
     await fx.editMachine((m) => void ((m as SandboxMachine & { image?: SandboxImage }).image = { executablePath: 'D:\\Tools\\winprov\\winprov.exe' }));
     const tree = await snapshotTree(fx.sandboxRoot);
     for (const extra of [[], ['--dry-run'], ['--defer-ready']]) {
-      const { code, out, err } = await runCli(['prepare-image', ...extra, '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+      const { code, out, err } = await cli('prepare-image', ...extra);
       assert.equal(code, 5, err);
       assert.ok(err.includes(`this winprov runs from D:\\Tools\\winprov\\winprov.exe, but the answer file and SetupComplete.cmd start %ProgramFiles%\\winprov\\winprov.exe (`), err);
       assert.match(err, /no VM made from this image would run winprov \(install the MSI to its default folder/);
@@ -226,8 +185,6 @@ test('a winprov running from another folder than the one the templates name refu
     assert.deepEqual(await snapshotTree(fx.sandboxRoot), tree, 'nothing changed');
     // The same file, named in other case: Windows' paths are case-insensitive.
     await fx.editMachine((m) => void ((m as SandboxMachine & { image?: SandboxImage }).image = { executablePath: installed.replace('ProgramFiles/winprov/winprov.exe', 'PROGRAMFILES/WinProv/WINPROV.EXE') }));
-    assert.equal((await runCli(['prepare-image', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot])).code, 0);
-  } finally {
-    await fx.close();
-  }
+    assert.equal((await cli('prepare-image')).code, 0);
+  });
 });

@@ -2,9 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { provisioningFixture } from '../helpers/provisioning.ts';
-import { runCli } from '../helpers/cli.ts';
-import { installTemplates } from '../helpers/install-templates.ts';
+import { withImage } from '../helpers/image.ts';
 import { snapshotTree } from '../helpers/tree.ts';
 import { clearOnlySetupComplete, toBatchText } from '../../src/platform/windows/setup-complete.ts';
 
@@ -13,11 +11,9 @@ import { clearOnlySetupComplete, toBatchText } from '../../src/platform/windows/
 const setupComplete = (root: string) => join(root, 'Windows', 'Setup', 'Scripts', 'SetupComplete.cmd');
 
 test('Ready at the end of specialize: winprov.json gets the switch, SetupComplete.cmd clears the answer file, then makes the first-boot call', async () => {
-  const fx = await provisioningFixture();
-  try {
-    await installTemplates(fx.platform.installDirectory);
+  await withImage({}, async ({ fx, cli }) => {
     await writeFile(join(fx.platform.installDirectory, 'winprov.json'), JSON.stringify({ serial: 'COM1' }));
-    const { code, out } = await runCli(['prepare-image', '--first-boot-script', 'userdata', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    const { code, out } = await cli('prepare-image', '--first-boot-script', 'userdata');
     assert.equal(code, 0, out);
     assert.deepEqual(JSON.parse(await readFile(join(fx.platform.installDirectory, 'winprov.json'), 'utf8')), { serial: 'COM1', firstBootScript: 'userData' });
     const script = await readFile(setupComplete(fx.sandboxRoot), 'latin1');
@@ -27,16 +23,12 @@ test('Ready at the end of specialize: winprov.json gets the switch, SetupComplet
     const clear = script.indexOf('winprov.exe" clear-answer-file >>');
     assert.ok(clear > 0 && clear < script.indexOf('winprov.exe" first-boot-script >>'), 'the password gone before the VM\'s script runs');
     assert.match(script, /\r\nexit \/b 0\r\n$/);
-  } finally {
-    await fx.close();
-  }
+  });
 });
 
 test('deferred Ready: SetupComplete.cmd reports Ready first, then makes the first-boot call', async () => {
-  const fx = await provisioningFixture();
-  try {
-    await installTemplates(fx.platform.installDirectory);
-    const { code, out } = await runCli(['prepare-image', '--defer-ready', '--first-boot-script', 'both', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+  await withImage({}, async ({ fx, cli }) => {
+    const { code, out } = await cli('prepare-image', '--defer-ready', '--first-boot-script', 'both');
     assert.equal(code, 0, out);
     const script = await readFile(setupComplete(fx.sandboxRoot), 'latin1');
     const provision = script.indexOf('winprov.exe" provision');
@@ -45,31 +37,23 @@ test('deferred Ready: SetupComplete.cmd reports Ready first, then makes the firs
     assert.ok(script.indexOf(':done') < firstBoot, 'after the guest agent services, whatever provision returned');
     const clear = script.indexOf('winprov.exe" clear-answer-file >>');
     assert.ok(script.indexOf(':done') < clear && clear < firstBoot, 'the answer file cleared whatever provision returned, before the VM\'s script runs');
-  } finally {
-    await fx.close();
-  }
+  });
 });
 
 test('the switch off (the default): prepare-image installs no SetupComplete.cmd of its own', async () => {
-  const fx = await provisioningFixture();
-  try {
-    await installTemplates(fx.platform.installDirectory);
-    const { code, out } = await runCli(['prepare-image', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+  await withImage({}, async ({ fx, cli }) => {
+    const { code, out } = await cli('prepare-image');
     assert.equal(code, 0, out);
     await assert.rejects(readFile(setupComplete(fx.sandboxRoot)), { code: 'ENOENT' });
-    const bad = await runCli(['prepare-image', '--first-boot-script', 'always', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    const bad = await cli('prepare-image', '--first-boot-script', 'always');
     assert.equal(bad.code, 2);
     assert.match(bad.err, /first-boot-script.*must be one of off, customData, userData, both/);
-  } finally {
-    await fx.close();
-  }
+  });
 });
 
 test('back to the default mode: winprov\'s deferred SetupComplete.cmd gives way to the clearing call only; the image\'s own and edited ones are left alone', async () => {
-  const fx = await provisioningFixture();
-  try {
-    await installTemplates(fx.platform.installDirectory);
-    const cli = (...args: string[]) => runCli(['prepare-image', ...args, '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+  await withImage({}, async ({ fx, cli: winprov }) => {
+    const cli = (...args: string[]) => winprov('prepare-image', ...args);
     const folder = join(fx.sandboxRoot, 'Windows', 'Setup', 'Scripts');
     assert.equal((await cli('--defer-ready')).code, 0);
     const deferred = await readFile(setupComplete(fx.sandboxRoot), 'latin1');
@@ -106,61 +90,45 @@ test('back to the default mode: winprov\'s deferred SetupComplete.cmd gives way 
     assert.doesNotMatch(quiet.out, /SetupComplete/);
     assert.equal(await readFile(setupComplete(fx.sandboxRoot), 'latin1'), own);
     assert.deepEqual(await readdir(folder), ['SetupComplete.cmd']);
-  } finally {
-    await fx.close();
-  }
+  });
 });
 
 test('a winprov.json with a byte-order mark (Windows PowerShell 5.1\'s Set-Content -Encoding UTF8) gets the switch, its settings kept', async () => {
-  const fx = await provisioningFixture();
-  try {
-    await installTemplates(fx.platform.installDirectory);
+  await withImage({}, async ({ fx, cli }) => {
     const settings = join(fx.platform.installDirectory, 'winprov.json');
     await writeFile(settings, '\uFEFF{ "deadline": "15m" }\r\n');
-    const { code, out, err } = await runCli(['prepare-image', '--first-boot-script', 'customData', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    const { code, out, err } = await cli('prepare-image', '--first-boot-script', 'customData');
     assert.equal(code, 0, err);
     assert.ok(out.split('\n').includes(`set "firstBootScript": "customData" in ${settings}`), out);
     assert.deepEqual(JSON.parse(await readFile(settings, 'utf8')), { deadline: '15m', firstBootScript: 'customData' });
-  } finally {
-    await fx.close();
-  }
+  });
 });
 
 test('a winprov.json prepare-image cannot write the switch into stops it (exit 2) before its first change, the dry run too', async () => {
-  const fx = await provisioningFixture({ scenario: { customData: 'payload' } });
-  try {
-    assert.equal((await fx.run()).outcome, 'ready');
-    await installTemplates(fx.platform.installDirectory);
+  await withImage({ scenario: { customData: 'payload' }, provisioned: true }, async ({ fx, cli }) => {
     const settings = join(fx.platform.installDirectory, 'winprov.json');
     for (const [text, error] of [['{ "deadline": "15m", ', /winprov\.json is not valid JSON/], ['{ "firstBootScrip": "off" }', /configuration firstBootScrip: is not a known setting/], ['\uFEFF[]', /must hold a JSON object/]] as const) {
       await writeFile(settings, text);
       const tree = await snapshotTree(fx.sandboxRoot);
       for (const extra of [[], ['--dry-run']]) {
-        const { code, out, err } = await runCli(['prepare-image', '--first-boot-script', 'customData', ...extra, '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+        const { code, out, err } = await cli('prepare-image', '--first-boot-script', 'customData', ...extra);
         assert.equal(code, 2, err);
         assert.match(err, error);
         assert.equal(out, '', 'nothing was done, so nothing is said');
       }
       assert.deepEqual(await snapshotTree(fx.sandboxRoot), tree, 'the machine is as it was');
     }
-  } finally {
-    await fx.close();
-  }
+  });
 });
 
 test('a shipped SetupComplete.cmd the first-boot call cannot be added to stops prepare-image before its first change', async () => {
-  const fx = await provisioningFixture({ scenario: { customData: 'payload' } });
-  try {
-    assert.equal((await fx.run()).outcome, 'ready');
-    await installTemplates(fx.platform.installDirectory);
+  await withImage({ scenario: { customData: 'payload' }, provisioned: true }, async ({ fx, cli }) => {
     await writeFile(join(fx.platform.installDirectory, 'SetupComplete.cmd'), '@echo off\r\nrem winprov, edited\r\nexit /b 0\r\n');
     const tree = await snapshotTree(fx.sandboxRoot);
-    const { code, err } = await runCli(['prepare-image', '--defer-ready', '--first-boot-script', 'both', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot]);
+    const { code, err } = await cli('prepare-image', '--defer-ready', '--first-boot-script', 'both');
     assert.equal(code, 5, err);
     assert.match(err, /SetupComplete\.cmd has no ":done" label/);
     assert.doesNotMatch(err, /prepare-image stopped/);
     assert.deepEqual(await snapshotTree(fx.sandboxRoot), tree);
-  } finally {
-    await fx.close();
-  }
+  });
 });
