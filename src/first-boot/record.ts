@@ -8,7 +8,8 @@ import type { ScriptFormat } from './formats.ts';
  * first-boot.json in the state folder: what became of each first-boot script on this VM, keyed by the
  * VM id. It is what makes the script run once: "started" is written (atomically, synced) before the
  * interpreter starts, and a run that finds "started" without an end reports the script as interrupted
- * (killed, crashed, rebooted) and never starts it again. A record of another VM id (an image captured
+ * (killed, crashed, rebooted) and never starts it again; the startup task registered while a script runs
+ * (run.ts) makes that run happen at the next start of Windows. A record of another VM id (an image captured
  * with the file in it) is ignored. prepare-image removes it with the rest of the state folder.
  */
 
@@ -42,6 +43,8 @@ export interface ScriptRecord {
   tail?: string[];
   /** The output log file. */
   outputLog?: string;
+  /** The startup task that records an end at the next start of Windows was registered before it started. */
+  resumeTask?: boolean;
 }
 
 export interface FirstBootRecord {

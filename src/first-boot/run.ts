@@ -73,13 +73,17 @@ export async function runFirstBoot(ctx: FirstBootContext): Promise<FirstBootReco
   });
   if (earlier === null) return undefined;
   const record: FirstBootRecord = earlier !== undefined && earlier.vmId === vmId ? earlier : { version: 1, vmId, scripts: [] };
+  // The startup task goes once no script is left "started": registered by a script run here, or the
+  // one that started this run after a restart.
+  let resumeTaskUsed = false;
   for (const source of sourcesOf(settings.mode)) {
     const found = record.scripts.find((s) => s.source === source);
     if (found === undefined || found.outcome === 'unavailable') {
       // A source that could not be read last time is tried again: nothing of it ran.
       if (found !== undefined) record.scripts.splice(record.scripts.indexOf(found), 1);
-      await runSource(ctx, record, source);
+      resumeTaskUsed = (await runSource(ctx, record, source)) || resumeTaskUsed;
     } else if (found.outcome === 'started') {
+      resumeTaskUsed = true;
       found.outcome = 'interrupted';
       found.finishedAt = new Date().toISOString();
       found.reason = 'a run ended (killed, crashed or rebooted) while the script ran; it is not run again';
@@ -91,16 +95,35 @@ export async function runFirstBoot(ctx: FirstBootContext): Promise<FirstBootReco
       log.info(`first-boot script (${source}): already done on this VM (${found.outcome}); not run again`);
     }
   }
+  if (resumeTaskUsed) await setResumeTask(ctx, false);
   return record;
 }
 
-async function runSource(ctx: FirstBootContext, record: FirstBootRecord, source: FirstBootSource): Promise<void> {
+/**
+ * The startup task that runs `winprov first-boot-script` at the next start of Windows (platform
+ * setFirstBootResume). SetupComplete.cmd runs once: without the task, a script that restarts Windows
+ * would stay "started" until someone runs first-boot-script. A failure is a warning: the script runs
+ * either way, and "started" still keeps it from running twice. Returns whether the change was made.
+ */
+async function setResumeTask(ctx: FirstBootContext, on: boolean): Promise<boolean> {
+  try {
+    await ctx.platform.setFirstBootResume(on);
+    return true;
+  } catch (err) {
+    ctx.log.warn(`first-boot script: the startup task that records a script's end after a restart could not be ${on ? 'registered' : 'removed'}: ${toAgentError(err).reason}`);
+    return false;
+  }
+}
+
+/** Runs one source's script if it has one; true when it registered the startup task. */
+async function runSource(ctx: FirstBootContext, record: FirstBootRecord, source: FirstBootSource): Promise<boolean> {
   const { platform, log, settings } = ctx;
-  const notRun = async (reason: string, outcome: 'not-run' | 'unavailable' = 'not-run'): Promise<void> => {
+  const notRun = async (reason: string, outcome: 'not-run' | 'unavailable' = 'not-run'): Promise<false> => {
     const entry: ScriptRecord = { source, outcome, reason, finishedAt: new Date().toISOString() };
     record.scripts.push(entry);
     await save(ctx, record);
     await publishScript(ctx, record, entry);
+    return false;
   };
   let data: Uint8Array;
   try {
@@ -124,6 +147,9 @@ async function runSource(ctx: FirstBootContext, record: FirstBootRecord, source:
   } catch (err) {
     return await notRun(`the script file could not be written: ${(err as NodeJS.ErrnoException).code ?? toAgentError(err).reason}; a later run tries again`, 'unavailable');
   }
+  // Before "started" is saved: a run that dies in between left no "started", so the run the task starts
+  // runs the script, once.
+  entry.resumeTask = await setResumeTask(ctx, true);
   entry.startedAt = new Date().toISOString();
   record.scripts.push(entry);
   // Durable before the interpreter starts: a run that dies from here on leaves "started", never a second run.
@@ -157,6 +183,7 @@ async function runSource(ctx: FirstBootContext, record: FirstBootRecord, source:
   await save(ctx, record);
   await rm(scriptPath, { force: true }).catch(() => undefined);
   await publishScript(ctx, record, entry);
+  return entry.resumeTask;
 }
 
 /** The bytes, or why there is nothing to run. */

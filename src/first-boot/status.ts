@@ -12,7 +12,8 @@ export interface FirstBootStatus {
 /**
  * The record of this VM only (one of the captured VM is not this VM's). A script still "started" while no run
  * holds the lock ended without an end being recorded: SetupComplete.cmd runs once, so after a script that
- * restarts Windows (or a kill) nothing records it as interrupted until `winprov first-boot-script` runs again.
+ * restarts Windows (or a kill) only the startup task registered while it ran (run.ts), or a
+ * `winprov first-boot-script` run by hand, records it as interrupted.
  */
 export async function readFirstBootStatus(mode: FirstBootMode, stateDirectory: string, vmId: string): Promise<FirstBootStatus> {
   const record = await readFirstBootRecord(stateDirectory).catch(() => undefined);
@@ -22,7 +23,7 @@ export async function readFirstBootStatus(mode: FirstBootMode, stateDirectory: s
     mode,
     scripts: scripts.map((s) => s.outcome !== 'started' ? s : {
       ...s,
-      reason: 'no run is in progress: it ended without an end being recorded (a restart or a kill); run "winprov first-boot-script" to record it as interrupted and remove its script file',
+      reason: `no run is in progress: it ended without an end being recorded (a restart or a kill); ${s.resumeTask === true ? 'the startup task winprov registered records it as interrupted at the next start of Windows, or ' : ''}run "winprov first-boot-script" to record it as interrupted and remove its script file`,
     }),
   };
 }

@@ -28,11 +28,21 @@ export interface FirstBootRunExit {
   spawnError?: string;
 }
 
+/** The startup task's full name (Task Scheduler path and name; windows/scripts/tasks.ps1 has the same, fixed). */
+export const FIRST_BOOT_RESUME_TASK = '\\winprov\\first-boot-resume';
+
 export interface FirstBootVerbs {
   /** %SystemDrive%\AzureData\CustomData.bin as the provisioning run wrote it (already decoded), if any. */
   readSavedCustomData(maxBytes: number): Promise<Secret<Uint8Array> | { tooLarge: number } | undefined>;
   /** Runs the script as the current user (SYSTEM at SetupComplete), killing it after timeoutMs. */
   runFirstBootScript(request: FirstBootRunRequest): Promise<FirstBootRunExit>;
+  /**
+   * Registers (true) or removes (false) the startup task that runs this winprov's `first-boot-script` as
+   * SYSTEM when Windows next starts. It is there only while a script runs: SetupComplete.cmd runs once,
+   * so a script that restarts Windows would otherwise leave its record "started" for good. Removing a
+   * task that is not there is no error.
+   */
+  setFirstBootResume(on: boolean): Promise<void>;
   /** A Hyper-V KVP value beside PROVISIONING_REPORT (REG_SZ, at most 1 KB). */
   writeKvpValue(name: 'FIRST_BOOT_SCRIPT', value: string): Promise<void>;
 }

@@ -6,6 +6,7 @@ import { provisioningFixture, type ProvisioningFixture } from '../helpers/provis
 import { runCli } from '../helpers/cli.ts';
 import { ImdsSimulator, type ImdsScenario } from '../../src/simulator/imds.ts';
 import { RUNS_FILE } from '../../src/platform/sandbox/first-boot.ts';
+import { FIRST_BOOT_RESUME_TASK } from '../../src/platform/first-boot-types.ts';
 import { readFirstBootRecord, type ScriptRecord } from '../../src/first-boot/record.ts';
 import { runFirstBoot } from '../../src/first-boot/run.ts';
 import { silentLog } from '../../src/util/log.ts';
@@ -77,6 +78,9 @@ for (const [name, text, interpreter] of [
       assert.ok(machine.events?.some((e) => /first-boot script customData: succeeded/.test(e.message)));
       // The script file is gone once it has run.
       assert.deepEqual(await readdir(join(fx.platform.stateDirectory, 'first-boot')), []);
+      // The startup task was there only while the script ran.
+      assert.deepEqual(machine.scheduledTasks, []);
+      assert.deepEqual(machine.changes.filter((c) => c.verb === 'setFirstBootResume').map((c) => c.detail), [`registered ${FIRST_BOOT_RESUME_TASK}`, `removed ${FIRST_BOOT_RESUME_TASK}`]);
 
       const again = await firstBoot(fx, { firstBootScript: 'customData' });
       assert.equal(again.code, 0);
@@ -339,6 +343,23 @@ test('IMDS failing for a moment (503, a reset) is retried within its budget', as
   }
 });
 
+test('a startup task Windows refuses is a warning: the script still runs once, and nothing is left to remove', async () => {
+  const fx = await provisioned('#ps1\nWrite-Output "runs anyway"\n');
+  try {
+    await fx.editMachine((m) => void (m.failVerb = { verb: 'setFirstBootResume', message: 'Access is denied.' }));
+    const { code, out } = await firstBoot(fx, { firstBootScript: 'customData' });
+    assert.equal(code, 0, out);
+    assert.match(out, /the startup task that records a script's end after a restart could not be registered: setFirstBootResume failed: Access is denied\./);
+    const record = await script(fx, 'customData');
+    assert.equal(record?.outcome, 'succeeded');
+    assert.equal(record.resumeTask, false);
+    assert.equal((await runs(fx)).length, 1);
+    assert.doesNotMatch(out, /could not be removed/, 'no removal is tried for a task that was never registered');
+  } finally {
+    await fx.close();
+  }
+});
+
 test('killed while the script runs: the next run reports it interrupted and never starts it again', async () => {
   const fx = await provisioned('#ps1\nWrite-Output "long job"\nStart-Sleep -Seconds 30\n');
   try {
@@ -355,6 +376,9 @@ test('killed while the script runs: the next run reports it interrupted and neve
     const printed = async () => (await readFile(outputLog, 'utf8').catch(() => '')).includes('long job');
     while (((await runs(fx)).length === 0 || !(await printed())) && Date.now() < until) await sleep(50);
     assert.equal((await script(fx, 'customData'))?.outcome, 'started', 'recorded before the interpreter started');
+    assert.equal((await script(fx, 'customData'))?.resumeTask, true);
+    // While the script runs, Windows would start first-boot-script again at its next start.
+    assert.deepEqual((await fx.machine()).scheduledTasks, [{ name: FIRST_BOOT_RESUME_TASK, command: 'winprov.exe first-boot-script', trigger: 'AtStartup', user: 'SYSTEM' }]);
     assert.doesNotMatch(await statusWhileRunning(), /no run is in progress/, 'the run holds the lock');
     child.kill('SIGKILL');
     await exited;
@@ -363,15 +387,17 @@ test('killed while the script runs: the next run reports it interrupted and neve
 
     // SetupComplete.cmd runs once: until first-boot-script runs again, status says the "started" has no run behind it.
     const status = await runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '--config', config]);
-    assert.match(status.out, /customData: started, format ps1, no run is in progress: it ended without an end being recorded \(a restart or a kill\); run "winprov first-boot-script"/);
+    assert.match(status.out, /customData: started, format ps1, no run is in progress: it ended without an end being recorded \(a restart or a kill\); the startup task winprov registered records it as interrupted at the next start of Windows, or run "winprov first-boot-script"/);
     const json = JSON.parse((await runCli(['status', '--platform', 'sandbox', '--sandbox', fx.sandboxRoot, '--config', config, '--json'])).out);
     assert.match(json.firstBootScript.scripts[0].reason, /no run is in progress/);
     assert.equal((await script(fx, 'customData'))?.outcome, 'started', 'status only reads');
 
+    // What the startup task runs at the next start of Windows.
     const again = await firstBoot(fx, { firstBootScript: 'customData' });
     assert.equal(again.code, 0, again.out);
     const record = await script(fx, 'customData');
     assert.equal(record?.outcome, 'interrupted');
+    assert.deepEqual((await fx.machine()).scheduledTasks, [], 'the task goes once nothing is left "started"');
     assert.deepEqual(record.tail, ['long job'], 'what it printed before the kill');
     assert.match(again.out, /interrupted/);
     assert.match((await fx.machine()).kvp['FIRST_BOOT_SCRIPT'] ?? '', /outcome=interrupted/);

@@ -43,6 +43,11 @@ describe('the first-boot script (custom data) through the Windows platform on pw
     const run = await fb!.firstBoot({ firstBootScript: 'customData' });
     await assertRan(fb!, run, 'customData', PS1, FROM_OVF_ENV);
     assert.match(run.out, /first-boot script \(customData\): running ps1 with Windows PowerShell/);
+    // Registered before the interpreter started, removed after: the task runs winprov.exe first-boot-script at startup, as SYSTEM.
+    const taskCalls = (await fb!.machine.calls()).filter((c) => /^(Register|Unregister)-ScheduledTask$/.test(c.command));
+    assert.deepEqual(taskCalls.map((c) => [c.command, c.bound['TaskPath'], c.bound['TaskName']]), [['Register-ScheduledTask', '\\winprov\\', 'first-boot-resume'], ['Unregister-ScheduledTask', '\\winprov\\', 'first-boot-resume']]);
+    const action = (await fb!.machine.calls()).find((c) => c.command === 'New-ScheduledTaskAction');
+    assert.deepEqual([action?.bound['Execute'], action?.bound['Argument']], [process.execPath, 'first-boot-script'], 'the running executable: winprov.exe on Windows');
 
     const again = await fb!.firstBoot({ firstBootScript: 'customData' }, { keepRecord: true });
     assert.equal(again.result.code, 0, again.out);

@@ -217,6 +217,9 @@ export async function assertRan(fb: FirstBootMachine, run: FirstBootRun, source:
   assert.deepEqual(await readdir(join(fb.stateDir, 'first-boot')), [], 'the script file is removed after the run');
   assert.match(run.kvp ?? '', new RegExp(`source=${source}\\|outcome=succeeded\\|exit=0\\|duration_ms=\\d+\\|tail=${expected}(;|$)`));
   assert.equal(run.events.filter((e) => e.startsWith(`first-boot script ${source}: succeeded, format ${format.format}, exit 0`)).length, 1, run.events.join('\n'));
+  // The startup task (tasks.ps1) was there while the script ran, and is gone once it ended.
+  assert.equal(script.resumeTask, true);
+  assert.deepEqual((await fb.machine.state())['scheduledTasks'] ?? [], []);
 }
 
 /** The script of `source` was not run, for `reason`: no interpreter started, no output log, the KVP value says why. */

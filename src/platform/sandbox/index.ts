@@ -20,7 +20,7 @@ import type {
   WinRmListenerRequest, WinRmListenerResult,
 } from '../platform.ts';
 import { EVENT_IDS } from '../platform.ts';
-import type { FirstBootRunExit, FirstBootRunRequest, FirstBootVerbs } from '../first-boot-types.ts';
+import { FIRST_BOOT_RESUME_TASK, type FirstBootRunExit, type FirstBootRunRequest, type FirstBootVerbs } from '../first-boot-types.ts';
 import { fitKvpValue } from '../kvp-value.ts';
 import { arrangeAnswerFileClearing } from '../windows/setup-complete.ts';
 import { readImageState } from '../windows/setup-state.ts';
@@ -214,6 +214,16 @@ export class SandboxPlatform extends SandboxImageVerbs implements Platform, Firs
     await this.change('writeKvpValue', (machine) => {
       machine.kvp[name] = fitKvpValue(value);
       return { result: undefined };
+    });
+  }
+
+  /** machine.json's scheduledTasks, as Task Scheduler would hold it (windows/scripts/tasks.ps1). */
+  async setFirstBootResume(on: boolean): Promise<void> {
+    await this.change('setFirstBootResume', (machine) => {
+      if (machine.failVerb?.verb === 'setFirstBootResume') throw new PlatformCommandError('setFirstBootResume', machine.failVerb.message);
+      const others = (machine.scheduledTasks ?? []).filter((t) => t.name !== FIRST_BOOT_RESUME_TASK);
+      machine.scheduledTasks = on ? [...others, { name: FIRST_BOOT_RESUME_TASK, command: 'winprov.exe first-boot-script', trigger: 'AtStartup', user: 'SYSTEM' }] : others;
+      return { detail: on ? `registered ${FIRST_BOOT_RESUME_TASK}` : `removed ${FIRST_BOOT_RESUME_TASK}`, result: undefined };
     });
   }
 

@@ -78,6 +78,10 @@ export interface SandboxMachine {
   kvp: Record<string, string>;
   /** ACLs the platform set on folders, by sandbox-relative path. */
   acls: Record<string, string[]>;
+  /** Task Scheduler's tasks winprov registered (the first-boot script's startup task), by full name. */
+  scheduledTasks?: { name: string; command: string; trigger: 'AtStartup'; user: 'SYSTEM' }[];
+  /** For tests: the verb fails with this text. */
+  failVerb?: { verb: string; message: string };
   /** Application event log entries written by source winprov. */
   events?: { at: string; id: number; kind: string; message: string }[];
   /** Every change the platform made, in order. */

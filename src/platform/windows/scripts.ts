@@ -22,6 +22,7 @@ export const LIBRARY_SCRIPTS = [
   'files.ps1',
   'services.ps1',
   'kvp.ps1',
+  'tasks.ps1',
   'events.ps1',
   'diagnostics.ps1',
   'lock.ps1',

@@ -219,6 +219,12 @@ export class WindowsPlatform extends WindowsFolders implements Platform, ImageVe
     await this.#session.request('writeKvpValue', { name, value: fitKvpValue(value) });
   }
 
+  /** tasks.ps1: the startup task runs this executable (winprov.exe where the MSI put it) with first-boot-script. */
+  async setFirstBootResume(on: boolean): Promise<void> {
+    const r = new HostResult('setFirstBootResume', await this.#session.request('setFirstBootResume', { on, executable: (await this.readExecutableLocation()).running }));
+    if (r.boolean('registered') !== on) throw new PlatformCommandError('setFirstBootResume', `the startup task is ${on ? 'not' : 'still'} registered`);
+  }
+
   /** Writes the Application event log entry; registers the source winprov first when the MSI has not. */
   async recordEvent(event: AgentEvent): Promise<void> {
     const r = new HostResult('recordEvent', await this.#session.request('recordEvent', { ...toEventEntry(event) }));

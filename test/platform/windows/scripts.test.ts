@@ -170,6 +170,7 @@ const FIELDS: Record<string, string[]> = {
   readGuestAgentServices: [],
   writeKvpReport: ['report'],
   writeKvpValue: ['name', 'value'],
+  setFirstBootResume: ['executable', 'on'],
   ensureStateDirectory: ['path'],
   recordEvent: ['entryType', 'eventId', 'message'],
   readDiagnostics: [],

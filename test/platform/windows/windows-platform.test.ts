@@ -588,3 +588,20 @@ test('removeImageSetup takes winprov\'s files out of its systemRoot with Node al
   assert.equal(await readFile(answerFile, 'utf8'), '<unattend/>');
   assert.deepEqual(runner.allRequests().filter((r) => r.verb !== 'exit'), []);
 });
+
+test('setFirstBootResume names the executable winprov runs from; an answer that did not do it is a failure', async () => {
+  const runner = new FakeRunner((verb, params) => (verb === 'setFirstBootResume' ? { result: { registered: params.on, removed: false } } : cannedAnswer(verb, params)));
+  const platform = new WindowsPlatform({ runner, executable: 'C:\\Program Files\\winprov\\winprov.exe' });
+  await platform.setFirstBootResume(true);
+  await platform.setFirstBootResume(false);
+  await platform.close();
+  assert.deepEqual(runner.allRequests().filter((r) => r.verb === 'setFirstBootResume').map((r) => r.params), [
+    { on: true, executable: 'C:\\Program Files\\winprov\\winprov.exe' },
+    { on: false, executable: 'C:\\Program Files\\winprov\\winprov.exe' },
+  ]);
+
+  const stubborn = new FakeRunner((verb, params) => (verb === 'setFirstBootResume' ? { result: { registered: true, removed: false } } : cannedAnswer(verb, params)));
+  const other = new WindowsPlatform({ runner: stubborn });
+  await assert.rejects(other.setFirstBootResume(false), (err: unknown) => err instanceof PlatformCommandError && /the startup task is still registered/.test(err.message));
+  await other.close();
+});

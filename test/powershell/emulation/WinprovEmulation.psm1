@@ -187,7 +187,7 @@ function ConvertTo-EmuCimObject {
     return $object
 }
 
-foreach ($area in @('state', 'network', 'firewall', 'accounts', 'services', 'wsman', 'storage', 'cim', 'timezone', 'eventlog', 'intercepts', 'image')) {
+foreach ($area in @('state', 'network', 'firewall', 'accounts', 'services', 'wsman', 'storage', 'cim', 'timezone', 'eventlog', 'intercepts', 'image', 'tasks')) {
     . (Join-Path -Path $PSScriptRoot -ChildPath ('handlers/' + $area + '.ps1'))
 }
 

@@ -228,6 +228,7 @@ function Invoke-WinprovVerb {
             'writeAnswerFile' { Write-WinprovAnswerFile -Request $Params }
             'writeKvpReport' { Set-WinprovKvpReport -Request $Params }
             'writeKvpValue' { Set-WinprovKvpValue -Request $Params }
+            'setFirstBootResume' { Set-WinprovFirstBootResume -Request $Params }
             'ensureStateDirectory' { Initialize-WinprovStateDirectory -Request $Params }
             'recordEvent' { Write-WinprovEvent -Request $Params }
             'readDiagnostics' { Get-WinprovDiagnostics -Request $Params }
