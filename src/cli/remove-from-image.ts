@@ -74,13 +74,11 @@ async function templates(installDirectory: string): Promise<string[]> {
 function describe(file: SetupFileRemoval, name: string, dryRun: boolean, tell: (line: string) => void): void {
   const would = dryRun ? 'would ' : '';
   const the = name.endsWith('.cmd') ? name : `the ${name}`;
-  if (file.outcome === 'absent') return tell(`no ${name} at ${file.path}`);
-  if (file.outcome === 'foreign') return tell(`leave ${the} at ${file.path}: it does not start winprov`);
-  if (file.outcome === 'removed') tell(`${would}remove winprov's ${name} ${file.path}`);
+  if (file.outcome === 'absent') tell(`no ${name} at ${file.path}`);
+  else if (file.outcome === 'foreign') tell(`leave ${the} at ${file.path}: it does not start winprov`);
+  else if (file.outcome === 'removed') tell(`${would}remove winprov's ${name} ${file.path}`);
   else tell(`${would}move ${the} ${file.path} to ${file.movedTo}: it starts winprov.exe but is not one of this winprov's, unedited (kept for its edits; Setup does not read it there)`);
   if (file.restored !== undefined) tell(`${would}put back the image's own ${name} from ${file.restored}`);
-  if (file.backupsLeft.length > 0) {
-    const which = file.backupsLeft.length === 1 ? 'it is winprov\'s own' : 'which one was in place before prepare-image cannot be told';
-    tell(`keep ${file.backupsLeft.join(', ')} (${which}): put the image's own back at ${file.path} yourself if it needs one`);
-  }
+  // Named whatever became of the file: only someone who knows the image can tell which one it needs.
+  if (file.backupsLeft.length > 0) tell(`keep ${file.backupsLeft.join(', ')}: prepare-image's backups, not put back (winprov's own, or more than one of the image's); put the one the image needs back at ${file.path} yourself`);
 }

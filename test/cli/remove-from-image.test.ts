@@ -91,7 +91,7 @@ test('with several backups none is put back, and each is named', async () => {
     const { code, out } = await cli('remove-from-image');
     assert.equal(code, 0, out);
     assert.equal(await exists(answerFile), false);
-    assert.ok(out.split('\n').includes(`keep ${answerFile}.winprov-backup, ${answerFile}.winprov-backup.2 (which one was in place before prepare-image cannot be told): put the image's own back at ${answerFile} yourself if it needs one`), out);
+    assert.ok(out.split('\n').includes(`keep ${answerFile}.winprov-backup, ${answerFile}.winprov-backup.2: prepare-image's backups, not put back (winprov's own, or more than one of the image's); put the one the image needs back at ${answerFile} yourself`), out);
   });
 });
 

@@ -8,8 +8,8 @@ import { isWinprovSetupComplete, toBatchText } from './setup-complete.ts';
  * SetupComplete.cmd). Setup reads them whether winprov is installed or not: an image captured after
  * winprov was uninstalled would still start the missing winprov.exe in specialize, and no VM made from it
  * would report Ready. So winprov's file goes (an edited one is kept under another name, which Setup never
- * reads), and the backup prepare-image kept of the image's own file goes back in its place, when there is
- * exactly one and it is not winprov's: with more, which was there last cannot be told.
+ * reads), and the backup prepare-image kept of the image's own file goes back in its place, when exactly
+ * one of its backups is not winprov's: with more, which was there last cannot be told.
  */
 
 /** The name an edited winprov file is kept under: <file>.winprov-removed, then .2, .3 ... */
@@ -33,7 +33,7 @@ export interface SetupFileRemoval {
   movedTo?: string;
   /** The backup put back in the file's place. */
   restored?: string;
-  /** Backups left where they are (several, or one of winprov's own). */
+  /** Backups left where they are: winprov's own, or every one when more than one is not (which was there last cannot be told). */
   backupsLeft: string[];
 }
 
@@ -49,15 +49,20 @@ export async function takeOutSetupFile(path: string, rules: SetupFileRules): Pro
     result.outcome = 'moved';
     result.movedTo = await keepBackup(path, existing, { verb: rules.verb, dryRun: rules.dryRun, suffix: REMOVED_SUFFIX });
   }
-  const single = backups.length === 1 ? backups[0]! : undefined;
-  const restorable = single !== undefined && !rules.isWinprovs((await readIfExists(single, rules.verb)) ?? Buffer.alloc(0));
+  // Backups of winprov's own files (another version's, an edited one) are no candidates: put back, they
+  // would start winprov again.
+  const candidates: string[] = [];
+  for (const backup of backups) if (!rules.isWinprovs((await readIfExists(backup, rules.verb)) ?? Buffer.alloc(0))) candidates.push(backup);
+  const restored = candidates.length === 1 ? candidates[0]! : undefined;
   if (rules.dryRun !== true) {
-    await attempt(rules.verb, `${path} cannot be removed`, () => rm(path, { force: true }));
-    if (restorable) await attempt(rules.verb, `${single} cannot be put back as ${path}`, () => rename(single, path));
+    // The backup replaces winprov's file in one rename (MoveFileEx with MOVEFILE_REPLACE_EXISTING on
+    // Windows): a failure leaves winprov's file, never no file with the image's own still aside.
+    if (restored !== undefined) await attempt(rules.verb, `${restored} cannot be put back as ${path}`, () => rename(restored, path));
+    else await attempt(rules.verb, `${path} cannot be removed`, () => rm(path, { force: true }));
   }
-  if (restorable) {
-    result.restored = single;
-    result.backupsLeft = [];
+  if (restored !== undefined) {
+    result.restored = restored;
+    result.backupsLeft = backups.filter((b) => b !== restored);
   }
   return result;
 }
@@ -83,19 +88,29 @@ export interface KnownSetupFiles {
 }
 
 /**
+ * A file's text for the tests below: UTF-16 when it starts with a byte order mark (an answer file saved
+ * as "Unicode" by Notepad or Windows System Image Manager, which Setup reads as well), else byte for byte.
+ */
+function textOf(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return Buffer.from(bytes.subarray(2)).swap16().toString('utf16le');
+  return bytes.toString('latin1');
+}
+
+/**
  * Both files: the answer file is winprov's when it names winprov.exe (whatever else it holds, Setup would
  * start the missing executable); SetupComplete.cmd when it has winprov's header (setup-complete.ts).
  */
 export async function removeImageSetup(paths: { answerFile: string; setupComplete: string }, known: KnownSetupFiles, dryRun = false): Promise<ImageSetupRemoval> {
   const answerFile = await takeOutSetupFile(paths.answerFile, {
     verb: 'removeImageSetup',
-    isWinprovs: (bytes) => /winprov\.exe/i.test(bytes.toString('latin1')),
+    isWinprovs: (bytes) => /winprov\.exe/i.test(textOf(bytes)),
     isUnedited: (bytes) => known.answerFiles.some((xml) => bytes.equals(Buffer.from(xml, 'utf8'))),
     dryRun,
   });
   const setupComplete = await takeOutSetupFile(paths.setupComplete, {
     verb: 'removeImageSetup',
-    isWinprovs: (bytes) => isWinprovSetupComplete(bytes.toString('latin1')),
+    isWinprovs: (bytes) => isWinprovSetupComplete(textOf(bytes)),
     isUnedited: (bytes) => known.setupCompleteScripts.some((script) => bytes.equals(toBatchText(script))),
     dryRun,
   });
