@@ -9,6 +9,8 @@ import { answerFilePasswords } from '../answer-file-clear.ts';
 import type { AgentConfig } from '../config.ts';
 import type { CommandIo } from './io.ts';
 import type { ImageVerbs, Platform } from '../platform/platform.ts';
+import type { FirstBootVerbs } from '../platform/first-boot-types.ts';
+import { removeResumeTask } from './remove-from-image.ts';
 import { exclusively } from './exclusive-run.ts';
 import { codeCacheStep } from './code-cache-warmup.ts';
 import { checkImage, removeBuildAccess, checkStep, keepBaseline, recordBaselineStep, remoteAccessOnlyStep } from './image-steps.ts';
@@ -50,7 +52,7 @@ export async function prepareImageCommand(config: Readonly<AgentConfig>, io: Com
   }
 }
 
-async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platform: Platform & ImageVerbs, log: Log): Promise<string | undefined> {
+async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platform: Platform & ImageVerbs & FirstBootVerbs, log: Log): Promise<string | undefined> {
   const { deferred, firstBoot, template, xml, templates, shipped, settings } = await readImageInputs(config, platform);
   // The check (a FAIL stops here unless --force), and the build's remote access, read before anything
   // changes; removed last.
@@ -72,6 +74,7 @@ async function prepareImage(config: Readonly<AgentConfig>, io: CommandIo, platfo
       others = artifacts.others;
       if (others.length > 0) say(`keep ${others.map((p) => basename(p)).join(', ')} in ${platform.stateDirectory}: not winprov's (the folder stays)`);
     }],
+    ['removing the first-boot script\'s startup task', () => removeResumeTask(platform, log, dryRun, (line) => io.out(`${line}\n`))],
     ...(config.image.keepRemoteAccess ? [['keeping the baseline for --remote-access-only', () => keepBaseline(config, io, platform, baseline)] as Change] : []),
     ['disabling the guest agent services', async () => {
       const services = dryRun ? await platform.readGuestAgentServices() : await platform.setGuestAgentServices(false);

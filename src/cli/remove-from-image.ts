@@ -2,12 +2,13 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createPlatform } from '../platform/index.ts';
 import { createLog, type Log } from '../util/log.ts';
-import { EXIT_CODES } from '../errors.ts';
+import { EXIT_CODES, toAgentError } from '../errors.ts';
 import { LOG_FILE } from '../platform/state-names.ts';
 import { readShippedSetupComplete, winprovScripts } from './image-setup-complete.ts';
 import type { AgentConfig } from '../config.ts';
 import type { CommandIo } from './io.ts';
 import type { ImageVerbs, Platform } from '../platform/platform.ts';
+import { FIRST_BOOT_RESUME_TASK, type FirstBootVerbs } from '../platform/first-boot-types.ts';
 import type { SetupFileRemoval } from '../platform/windows/setup-file-removal.ts';
 import { exclusively } from './exclusive-run.ts';
 
@@ -34,7 +35,7 @@ export async function removeFromImageCommand(config: Readonly<AgentConfig>, io: 
 }
 
 /** The command's work on a platform: each line it says goes to `out` and, where winprov's log is, there too. */
-export async function removeFromImage(platform: Platform & ImageVerbs, log: Log, options: { dryRun: boolean; lockWaitMs: number; out(line: string): void }): Promise<void> {
+export async function removeFromImage(platform: Platform & ImageVerbs & FirstBootVerbs, log: Log, options: { dryRun: boolean; lockWaitMs: number; out(line: string): void }): Promise<void> {
   const { dryRun } = options;
   const known = {
     answerFiles: await templates(platform.installDirectory),
@@ -53,6 +54,7 @@ export async function removeFromImage(platform: Platform & ImageVerbs, log: Log,
     const result = await platform.removeImageSetup(known, { dryRun });
     describe(result.answerFile, 'answer file', dryRun, tell);
     describe(result.setupComplete, 'SetupComplete.cmd', dryRun, tell);
+    await removeResumeTask(platform, log, dryRun, tell);
     if ([result.answerFile, result.setupComplete].some((f) => f.outcome === 'removed' || f.outcome === 'moved')) {
       tell('note: the guest agent services keep their start mode: prepare-image sets them Disabled for winprov to enable per VM; '
         + 'an image that keeps the Windows Guest Agent without winprov needs them Automatic '
@@ -61,6 +63,20 @@ export async function removeFromImage(platform: Platform & ImageVerbs, log: Log,
   };
   if (unlocked) await work();
   else await exclusively(platform, { command: 'remove-from-image', waitMs: options.lockWaitMs, log }, work);
+}
+
+/**
+ * The first-boot script's startup task (first-boot/run.ts), if one was left registered: it would start a
+ * missing winprov.exe at every start of Windows, or carry winprov into the image. prepare-image removes it
+ * the same way. A refusal is a warning: the answer file and SetupComplete.cmd are what matter.
+ */
+export async function removeResumeTask(platform: FirstBootVerbs, log: Log, dryRun: boolean, tell: (line: string) => void): Promise<void> {
+  if (dryRun) return tell(`would remove the first-boot script's startup task ${FIRST_BOOT_RESUME_TASK} if it is registered`);
+  try {
+    if (await platform.setFirstBootResume(false)) tell(`remove the first-boot script's startup task ${FIRST_BOOT_RESUME_TASK}`);
+  } catch (err) {
+    log.warn(`the first-boot script's startup task ${FIRST_BOOT_RESUME_TASK} could not be removed: ${toAgentError(err).reason}`);
+  }
 }
 
 /** The unattend templates installed beside winprov.exe (those missing are none of the known). */

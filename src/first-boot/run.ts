@@ -73,17 +73,13 @@ export async function runFirstBoot(ctx: FirstBootContext): Promise<FirstBootReco
   });
   if (earlier === null) return undefined;
   const record: FirstBootRecord = earlier !== undefined && earlier.vmId === vmId ? earlier : { version: 1, vmId, scripts: [] };
-  // The startup task goes once no script is left "started": registered by a script run here, or the
-  // one that started this run after a restart.
-  let resumeTaskUsed = false;
   for (const source of sourcesOf(settings.mode)) {
     const found = record.scripts.find((s) => s.source === source);
     if (found === undefined || found.outcome === 'unavailable') {
       // A source that could not be read last time is tried again: nothing of it ran.
       if (found !== undefined) record.scripts.splice(record.scripts.indexOf(found), 1);
-      resumeTaskUsed = (await runSource(ctx, record, source)) || resumeTaskUsed;
+      await runSource(ctx, record, source);
     } else if (found.outcome === 'started') {
-      resumeTaskUsed = true;
       found.outcome = 'interrupted';
       found.finishedAt = new Date().toISOString();
       found.reason = 'a run ended (killed, crashed or rebooted) while the script ran; it is not run again';
@@ -95,7 +91,11 @@ export async function runFirstBoot(ctx: FirstBootContext): Promise<FirstBootReco
       log.info(`first-boot script (${source}): already done on this VM (${found.outcome}); not run again`);
     }
   }
-  if (resumeTaskUsed) await setResumeTask(ctx, false);
+  // Every run ends with the task as the record needs it, whoever registered it and whatever ended the
+  // run that did (a removal that failed, a script that restarted Windows after it exited 0): kept only
+  // for a source IMDS could not answer for, which the next start of Windows tries again.
+  const retry = record.scripts.some((s) => s.outcome === 'unavailable');
+  if (await setResumeTask(ctx, retry)) log.debug(`first-boot script: the startup task is ${retry ? 'registered, to try the unavailable source again at the next start of Windows' : 'not registered'}`);
   return record;
 }
 
@@ -103,27 +103,26 @@ export async function runFirstBoot(ctx: FirstBootContext): Promise<FirstBootReco
  * The startup task that runs `winprov first-boot-script` at the next start of Windows (platform
  * setFirstBootResume). SetupComplete.cmd runs once: without the task, a script that restarts Windows
  * would stay "started" until someone runs first-boot-script. A failure is a warning: the script runs
- * either way, and "started" still keeps it from running twice. Returns whether the change was made.
+ * either way, and "started" still keeps it from running twice. Returns whether the task was registered
+ * (on) or removed (off); false when it failed, or there was none to remove.
  */
 async function setResumeTask(ctx: FirstBootContext, on: boolean): Promise<boolean> {
   try {
-    await ctx.platform.setFirstBootResume(on);
-    return true;
+    return await ctx.platform.setFirstBootResume(on);
   } catch (err) {
     ctx.log.warn(`first-boot script: the startup task that records a script's end after a restart could not be ${on ? 'registered' : 'removed'}: ${toAgentError(err).reason}`);
     return false;
   }
 }
 
-/** Runs one source's script if it has one; true when it registered the startup task. */
-async function runSource(ctx: FirstBootContext, record: FirstBootRecord, source: FirstBootSource): Promise<boolean> {
+/** Runs one source's script if it has one. */
+async function runSource(ctx: FirstBootContext, record: FirstBootRecord, source: FirstBootSource): Promise<void> {
   const { platform, log, settings } = ctx;
-  const notRun = async (reason: string, outcome: 'not-run' | 'unavailable' = 'not-run'): Promise<false> => {
+  const notRun = async (reason: string, outcome: 'not-run' | 'unavailable' = 'not-run'): Promise<void> => {
     const entry: ScriptRecord = { source, outcome, reason, finishedAt: new Date().toISOString() };
     record.scripts.push(entry);
     await save(ctx, record);
     await publishScript(ctx, record, entry);
-    return false;
   };
   let data: Uint8Array;
   try {
@@ -183,7 +182,6 @@ async function runSource(ctx: FirstBootContext, record: FirstBootRecord, source:
   await save(ctx, record);
   await rm(scriptPath, { force: true }).catch(() => undefined);
   await publishScript(ctx, record, entry);
-  return entry.resumeTask;
 }
 
 /** The bytes, or why there is nothing to run. */

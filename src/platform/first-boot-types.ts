@@ -39,10 +39,11 @@ export interface FirstBootVerbs {
   /**
    * Registers (true) or removes (false) the startup task that runs this winprov's `first-boot-script` as
    * SYSTEM when Windows next starts. It is there only while a script runs: SetupComplete.cmd runs once,
-   * so a script that restarts Windows would otherwise leave its record "started" for good. Removing a
-   * task that is not there is no error.
+   * so a script that restarts Windows would otherwise leave its record "started" for good; a source
+   * IMDS could not answer for keeps it too, to be tried again. Removing a task that is not there is no
+   * error. Returns whether a task was registered (on) or removed (off).
    */
-  setFirstBootResume(on: boolean): Promise<void>;
+  setFirstBootResume(on: boolean): Promise<boolean>;
   /** A Hyper-V KVP value beside PROVISIONING_REPORT (REG_SZ, at most 1 KB). */
   writeKvpValue(name: 'FIRST_BOOT_SCRIPT', value: string): Promise<void>;
 }

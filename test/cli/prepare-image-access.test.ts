@@ -100,7 +100,7 @@ test('a prepare-image that stops partway keeps the baseline and says what it did
     await writeFile(scripts, 'not a folder');
     const stopped = await runCli(args(fx, '--defer-ready'));
     assert.equal(stopped.code, 5, stopped.err);
-    assert.match(stopped.err, /installSetupComplete failed: .*; prepare-image stopped: done: removing winprov's state and custom data, disabling the guest agent services; not done: installing SetupComplete\.cmd, writing the code cache, installing the answer file, removing the build's remote access, removing the baseline /);
+    assert.match(stopped.err, /installSetupComplete failed: .*; prepare-image stopped: done: removing winprov's state and custom data, removing the first-boot script's startup task, disabling the guest agent services; not done: installing SetupComplete\.cmd, writing the code cache, installing the answer file, removing the build's remote access, removing the baseline /);
     assert.match(stopped.err, /then run prepare-image again: it finishes the job from the baseline/);
     assert.deepEqual(await readdir(fx.platform.stateDirectory), ['image-baseline.json']);
     assert.equal(((await fx.machine()) as Machine).winrm?.listeners.length, 2, 'the build\'s access is still there');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withImage } from '../helpers/image.ts';
+import { FIRST_BOOT_RESUME_TASK } from '../../src/platform/first-boot-types.ts';
 import { installTemplates } from '../helpers/install-templates.ts';
 import { snapshotTree } from '../helpers/tree.ts';
 import type { SandboxMachine } from '../../src/platform/sandbox/machine.ts';
@@ -33,8 +34,11 @@ test('prepare-image --dry-run lists what it would do and changes nothing', async
 
 test('prepare-image removes state, marker, ovf copy, custom data and logs, and disables the guest agent', async () => {
   await withImage({ scenario: { customData: 'payload' }, provisioned: true }, async ({ fx, cli }) => {
+    // A first-boot startup task still registered on the build VM.
+    await fx.editMachine((m) => void (m.scheduledTasks = [{ name: FIRST_BOOT_RESUME_TASK, command: 'winprov.exe first-boot-script', trigger: 'AtStartup', user: 'SYSTEM' }]));
     const { code, out } = await cli('prepare-image');
     assert.equal(code, 0, out);
+    assert.ok(out.split('\n').includes(`remove the first-boot script's startup task ${FIRST_BOOT_RESUME_TASK}`), out);
     const answerFile = join(fx.sandboxRoot, 'Windows', 'Panther', 'Unattend', 'unattend.xml');
     assert.equal(await readFile(answerFile, 'utf8'), await readFile(new URL('../../unattend/unattend.xml', import.meta.url), 'utf8'));
     assert.ok(out.includes(`/unattend:"${answerFile}"`));
@@ -42,6 +46,7 @@ test('prepare-image removes state, marker, ovf copy, custom data and logs, and d
     assert.equal(await exists(join(fx.sandboxRoot, 'SystemDrive', 'AzureData', 'CustomData.bin')), false);
     const machine = await fx.machine();
     assert.ok(machine.services.every((s) => s.startMode === 'Disabled'));
+    assert.deepEqual(machine.scheduledTasks, [], 'no first-boot startup task goes into the image');
     // The image provisions the next VM afresh: a new run applies again.
     const again = await fx.run();
     assert.equal(again.outcome, 'ready');

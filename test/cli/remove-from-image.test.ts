@@ -4,6 +4,7 @@ import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
 import { withImage } from '../helpers/image.ts';
+import { FIRST_BOOT_RESUME_TASK } from '../../src/platform/first-boot-types.ts';
 import { snapshotTree } from '../helpers/tree.ts';
 import { LOCK_FILE, type LockHolder } from '../../src/run-lock.ts';
 import { LOG_FILE } from '../../src/platform/state-names.ts';
@@ -28,9 +29,13 @@ test('remove-from-image undoes prepare-image: winprov\'s files go and the image\
     assert.match(await readFile(answerFile, 'utf8'), /winprov\.exe/);
     assert.match(await readFile(setupComplete, 'latin1'), /^@echo off\r\nrem winprov/);
 
+    // A first-boot startup task left registered would start the missing winprov.exe at every start.
+    await fx.editMachine((m) => void (m.scheduledTasks = [{ name: FIRST_BOOT_RESUME_TASK, command: 'winprov.exe first-boot-script', trigger: 'AtStartup', user: 'SYSTEM' }]));
     const { code, out } = await cli('remove-from-image');
     assert.equal(code, 0, out);
     assert.equal(await readFile(answerFile, 'utf8'), IMAGE_ANSWER_FILE);
+    assert.ok(out.split('\n').includes(`remove the first-boot script's startup task ${FIRST_BOOT_RESUME_TASK}`), out);
+    assert.deepEqual((await fx.machine()).scheduledTasks, []);
     assert.equal(await readFile(setupComplete, 'latin1'), IMAGE_SETUP_COMPLETE);
     assert.deepEqual((await readdir(join(answerFile, '..'))).sort(), ['unattend.xml'], 'the backup went back in its place');
     assert.deepEqual((await readdir(join(setupComplete, '..'))).sort(), ['SetupComplete.cmd']);
@@ -56,6 +61,7 @@ test('remove-from-image --dry-run says what it would do and changes nothing', as
     assert.equal(code, 0, out);
     assert.ok(out.split('\n').includes(`would remove winprov's answer file ${answerFile}`), out);
     assert.ok(out.split('\n').includes(`would remove winprov's SetupComplete.cmd ${setupComplete}`), out);
+    assert.ok(out.split('\n').includes(`would remove the first-boot script's startup task ${FIRST_BOOT_RESUME_TASK} if it is registered`), out);
     assert.deepEqual(await snapshotTree(fx.sandboxRoot), tree, 'not a byte changed');
   });
 });

@@ -10,7 +10,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, win32 } from 'node:path';
 import { readFirstBootRecord } from '../../src/first-boot/record.ts';
 import { assertNotRun, assertRan, b64, firstBootMachine, NOT_A_SCRIPT, runCli, SCRIPT_FORMATS, type FirstBootMachine } from './first-boot-machine.ts';
 import { powerShellTools } from './tools.ts';
@@ -47,7 +47,7 @@ describe('the first-boot script (custom data) through the Windows platform on pw
     const taskCalls = (await fb!.machine.calls()).filter((c) => /^(Register|Unregister)-ScheduledTask$/.test(c.command));
     assert.deepEqual(taskCalls.map((c) => [c.command, c.bound['TaskPath'], c.bound['TaskName']]), [['Register-ScheduledTask', '\\winprov\\', 'first-boot-resume'], ['Unregister-ScheduledTask', '\\winprov\\', 'first-boot-resume']]);
     const action = (await fb!.machine.calls()).find((c) => c.command === 'New-ScheduledTaskAction');
-    assert.deepEqual([action?.bound['Execute'], action?.bound['Argument']], [process.execPath, 'first-boot-script'], 'the running executable: winprov.exe on Windows');
+    assert.deepEqual([action?.bound['Execute'], action?.bound['Argument']], [win32.join(fb!.env['ProgramFiles'] ?? 'C:\\Program Files', 'winprov', 'winprov.exe'), 'first-boot-script'], 'winprov.exe where the MSI puts it, as SetupComplete.cmd starts it');
 
     const again = await fb!.firstBoot({ firstBootScript: 'customData' }, { keepRecord: true });
     assert.equal(again.result.code, 0, again.out);

@@ -164,6 +164,6 @@ describe('Azure parity through the Windows platform on pwsh with Windows emulate
     await assert.rejects(readFile(join(systemRoot, 'Setup', 'Scripts', 'SetupComplete.cmd')), { code: 'ENOENT' });
     // The run mutex was taken through the session (lock.ps1), as every command that changes the machine does.
     const requests = (await w!.machine.calls()).slice(callsBefore).filter((c) => c.command === 'ConvertFrom-Json').map((c) => JSON.parse(String(c.bound['InputObject'])).verb as string | undefined).filter((verb) => verb !== undefined);
-    assert.deepEqual(requests, ['enterRunMutex', 'exit'], 'the session only held the mutex: the files are Node\'s');
+    assert.deepEqual(requests, ['enterRunMutex', 'setFirstBootResume', 'exit'], 'the session held the mutex and looked for the startup task: the files are Node\'s');
   });
 });

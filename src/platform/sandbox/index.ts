@@ -218,12 +218,14 @@ export class SandboxPlatform extends SandboxImageVerbs implements Platform, Firs
   }
 
   /** machine.json's scheduledTasks, as Task Scheduler would hold it (windows/scripts/tasks.ps1). */
-  async setFirstBootResume(on: boolean): Promise<void> {
-    await this.change('setFirstBootResume', (machine) => {
+  async setFirstBootResume(on: boolean): Promise<boolean> {
+    return this.change('setFirstBootResume', (machine) => {
       if (machine.failVerb?.verb === 'setFirstBootResume') throw new PlatformCommandError('setFirstBootResume', machine.failVerb.message);
-      const others = (machine.scheduledTasks ?? []).filter((t) => t.name !== FIRST_BOOT_RESUME_TASK);
+      const tasks = machine.scheduledTasks ?? [];
+      const others = tasks.filter((t) => t.name !== FIRST_BOOT_RESUME_TASK);
       machine.scheduledTasks = on ? [...others, { name: FIRST_BOOT_RESUME_TASK, command: 'winprov.exe first-boot-script', trigger: 'AtStartup', user: 'SYSTEM' }] : others;
-      return { detail: on ? `registered ${FIRST_BOOT_RESUME_TASK}` : `removed ${FIRST_BOOT_RESUME_TASK}`, result: undefined };
+      const changed = on || others.length < tasks.length;
+      return { detail: changed ? `${on ? 'registered' : 'removed'} ${FIRST_BOOT_RESUME_TASK}` : undefined, result: changed };
     });
   }
 

@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { join, sep, win32 } from 'node:path';
 import { MediaNotFoundError, PlatformCommandError, PlatformRejectedError, PlatformTimeoutError } from '../../errors.ts';
 import { withinDeadline } from '../../util/deadline.ts';
 import { wireServerFromInterfaceOptions } from '../../net/dhcp-cache.ts';
@@ -219,10 +219,16 @@ export class WindowsPlatform extends WindowsFolders implements Platform, ImageVe
     await this.#session.request('writeKvpValue', { name, value: fitKvpValue(value) });
   }
 
-  /** tasks.ps1: the startup task runs this executable (winprov.exe where the MSI put it) with first-boot-script. */
-  async setFirstBootResume(on: boolean): Promise<void> {
-    const r = new HostResult('setFirstBootResume', await this.#session.request('setFirstBootResume', { on, executable: (await this.readExecutableLocation()).running }));
+  /**
+   * tasks.ps1: the startup task runs winprov.exe where the MSI puts it, as SetupComplete.cmd does
+   * (WINPROV_EXE), never the executable that happens to run now: a copy in a folder others can write to
+   * must not become a SYSTEM task.
+   */
+  async setFirstBootResume(on: boolean): Promise<boolean> {
+    const executable = win32.join((await this.readExecutableLocation()).programFiles, 'winprov', 'winprov.exe');
+    const r = new HostResult('setFirstBootResume', await this.#session.request('setFirstBootResume', { on, executable }));
     if (r.boolean('registered') !== on) throw new PlatformCommandError('setFirstBootResume', `the startup task is ${on ? 'not' : 'still'} registered`);
+    return on || r.boolean('removed');
   }
 
   /** Writes the Application event log entry; registers the source winprov first when the MSI has not. */

@@ -22,6 +22,7 @@ Describe 'setFirstBootResume' {
         $tasks[0].logonType | Should -Be 'ServiceAccount'
         $tasks[0].runLevel | Should -Be 'Highest'
         @($tasks[0].settings) | Should -Be @('AllowStartIfOnBatteries', 'DontStopIfGoingOnBatteries')
+        $tasks[0].priority | Should -Be 4
     }
 
     It 'registers it again over an earlier one (-Force), never a second task' {

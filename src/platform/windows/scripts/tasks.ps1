@@ -1,6 +1,7 @@
 # The first-boot script's startup task (src/first-boot/run.ts): registered only while a VM's script runs,
 # it starts "winprov.exe first-boot-script" as SYSTEM at the next start of Windows. SetupComplete.cmd runs
-# once, so a script that restarts Windows would otherwise leave its record "started" for good. The task's
+# once, so a script that restarts Windows would otherwise leave its record "started" for good; a source
+# IMDS could not answer for keeps it registered too, to be tried again. The task's
 # path and name are fixed here (FIRST_BOOT_RESUME_TASK in first-boot-types.ts), so a request can never
 # name another task; only the executable comes from the request, as a value.
 Set-StrictMode -Version 3.0
@@ -20,8 +21,10 @@ function Set-WinprovFirstBootResume {
     $trigger = New-ScheduledTaskTrigger -AtStartup
     # SYSTEM, as SetupComplete.cmd runs the script; the well-known name, which no language translates.
     $principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
-    # Task Scheduler's default time limit (72 hours) stays: the run bounds itself (firstBootTimeout, at most 24 hours).
-    $settings = New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries
+    # Priority 4, normal: a task's default (7) is below normal, and the script it may run (the other
+    # source's, in "both") would run below normal too. Task Scheduler's default time limit (72 hours)
+    # stays: the run bounds itself (firstBootTimeout, at most 24 hours).
+    $settings = New-ScheduledTaskSettingsSet -AllowStartIfOnBatteries -DontStopIfGoingOnBatteries -Priority 4
     Register-ScheduledTask -TaskPath $taskPath -TaskName $taskName -Action $action -Trigger $trigger -Principal $principal -Settings $settings -Force | Out-Null
     return @{ registered = $true; removed = $false }
 }

@@ -55,7 +55,9 @@ $script:Handlers['New-ScheduledTaskPrincipal'] = {
 $script:Handlers['New-ScheduledTaskSettingsSet'] = {
     param($Cmdlet, $Bound, $Fault)
     $switches = @($Bound.Keys | Microsoft.PowerShell.Core\Where-Object { $Bound[$_] -is [System.Management.Automation.SwitchParameter] -and [bool]$Bound[$_] } | Microsoft.PowerShell.Utility\Sort-Object)
-    ConvertTo-EmuCimObject -ClassName 'MSFT_TaskSettings3' -Namespace $script:EmuTaskNamespace -Properties ([ordered]@{ Switches = $switches })
+    $priority = 7
+    if ($Bound.Contains('Priority')) { $priority = [int]$Bound['Priority'] }
+    ConvertTo-EmuCimObject -ClassName 'MSFT_TaskSettings3' -Namespace $script:EmuTaskNamespace -Properties ([ordered]@{ Switches = $switches; Priority = $priority })
 }
 
 $script:Handlers['Register-ScheduledTask'] = {
@@ -75,7 +77,7 @@ $script:Handlers['Register-ScheduledTask'] = {
         execute = [string]$action.Execute; argument = [string]$action.Arguments
         trigger = [string]@($Bound['Trigger'])[0].CimClass.CimClassName
         userId = [string]$principal.UserId; logonType = [string]$principal.LogonType; runLevel = [string]$principal.RunLevel
-        settings = @($Bound['Settings'].Switches)
+        settings = @($Bound['Settings'].Switches); priority = [int]$Bound['Settings'].Priority
     }
     $tasks = Get-EmuList (Get-EmuState) 'scheduledTasks'
     if ($null -ne $existing) { [void]$tasks.Remove($existing) }
