@@ -30,7 +30,7 @@ const PROFILE = join('test', 'powershell', 'profile', 'commands.json');
 const CHECK_RULES = [
   'parse-error', 'unknown-command', 'unknown-parameter', 'ambiguous-parameter', 'parameter-set', 'parameter-value',
   'syntax-ternary', 'syntax-pipeline-chain', 'syntax-null-coalescing', 'syntax-null-conditional', 'syntax-clean-block',
-  'syntax-background-operator', 'syntax-replace-scriptblock', 'syntax-escape', 'syntax-number-literal',
+  'syntax-background-operator', 'syntax-replace-scriptblock', 'syntax-escape', 'syntax-number-literal', 'cdxml-error-action',
 ];
 /** The fixture of correct 5.1 edge cases: no finding, one splat the check cannot resolve. */
 const CORRECT_FIXTURE = 'no-finding.ps1';

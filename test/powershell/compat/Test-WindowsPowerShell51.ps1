@@ -322,6 +322,14 @@ function Test-Call {
     }
     Test-ParameterSets -File $File -Extent $Command.Extent -Model $Model -Names $used.ToArray()
     if (-not $FromProfile) { return }
+    # A CDXML command (its sets have -CimSession and -ThrottleLimit: a cmdletized CIM class) is a function
+    # of its own script module, which does not see the caller's $ErrorActionPreference: without its own
+    # -ErrorAction, a failure it writes is non-terminating under 'Stop' and the script goes on as if it
+    # had worked (about_Preference_Variables; PowerShell/PowerShell#4568). A splat that cannot be read
+    # may carry it.
+    if ($resolvedAll -and $Model.lookup.ContainsKey('CimSession') -and $Model.lookup.ContainsKey('ThrottleLimit') -and $used -notcontains 'ErrorAction') {
+        Add-Finding -File $File -Extent $Command.Extent -Rule 'cdxml-error-action' -Message "$($Model.name) is a CDXML function, which does not see the caller's `$ErrorActionPreference: give it -ErrorAction"
+    }
     $position = -1
     $pipeline = $Command.Parent
     if ($pipeline -is [System.Management.Automation.Language.PipelineAst]) { $position = $pipeline.PipelineElements.IndexOf($Command) }
