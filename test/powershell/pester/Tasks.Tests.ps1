@@ -54,7 +54,7 @@ Describe 'setFirstBootResume' {
         @($state.scheduledTasks)[0].execute | Should -Be 'other.exe'
     }
 
-    It 'fails when Task Scheduler refuses the task: the non-terminating CDXML error stops the verb (-ErrorAction Stop)' {
+    It 'fails when Task Scheduler refuses the task, and leaves none' {
         $state = New-TestMachine
         $state.faults['Register-ScheduledTask'] = @{ error = 'HRESULT 0x80070005'; message = 'Access is denied.'; win32 = 5 }
         { Set-WinprovFirstBootResume -Request ([pscustomobject]@{ on = $true; executable = $script:Exe }) } | Should -Throw '*Access is denied*'
