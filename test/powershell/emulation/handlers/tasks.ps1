@@ -22,14 +22,22 @@ function Get-EmuTaskPath($Bound) {
     return '\'
 }
 
-$script:Handlers['Get-ScheduledTask'] = {
-    param($Cmdlet, $Bound, $Fault)
+function Get-EmuNamedTasks($Cmdlet, $Bound) {
+    # The tasks -TaskPath and -TaskName name; each name that matches none is the CDXML query's error.
     $path = Get-EmuTaskPath $Bound
     foreach ($name in @($Bound['TaskName'])) {
         $task = Find-EmuScheduledTask $path $name
-        if ($null -eq $task) { Write-EmuScheduledTaskNotFound $Cmdlet $name; continue }
-        ConvertTo-EmuCimObject -ClassName 'MSFT_ScheduledTask' -Namespace $script:EmuTaskNamespace -Properties ([ordered]@{ TaskPath = $path; TaskName = [string]$task['taskName']; State = 'Ready' })
+        if ($null -eq $task) { Write-EmuScheduledTaskNotFound $Cmdlet $name } else { $task }
     }
+}
+
+function ConvertTo-EmuScheduledTask([hashtable] $Task) {
+    return ConvertTo-EmuCimObject -ClassName 'MSFT_ScheduledTask' -Namespace $script:EmuTaskNamespace -Properties ([ordered]@{ TaskPath = [string]$Task['taskPath']; TaskName = [string]$Task['taskName']; State = 'Ready' })
+}
+
+$script:Handlers['Get-ScheduledTask'] = {
+    param($Cmdlet, $Bound, $Fault)
+    foreach ($task in @(Get-EmuNamedTasks $Cmdlet $Bound)) { ConvertTo-EmuScheduledTask $task }
 }
 
 $script:Handlers['New-ScheduledTaskAction'] = {
@@ -83,16 +91,13 @@ $script:Handlers['Register-ScheduledTask'] = {
     if ($null -ne $existing) { [void]$tasks.Remove($existing) }
     $tasks.Add($task)
     Save-EmuState
-    ConvertTo-EmuCimObject -ClassName 'MSFT_ScheduledTask' -Namespace $script:EmuTaskNamespace -Properties ([ordered]@{ TaskPath = $path; TaskName = $name; State = 'Ready' })
+    ConvertTo-EmuScheduledTask $task
 }
 
 $script:Handlers['Unregister-ScheduledTask'] = {
     param($Cmdlet, $Bound, $Fault)
-    $path = Get-EmuTaskPath $Bound
-    foreach ($name in @($Bound['TaskName'])) {
-        $task = Find-EmuScheduledTask $path $name
-        if ($null -eq $task) { Write-EmuScheduledTaskNotFound $Cmdlet $name; continue }
-        if (-not $Cmdlet.ShouldProcess($name, 'Unregister-ScheduledTask')) { continue }
+    foreach ($task in @(Get-EmuNamedTasks $Cmdlet $Bound)) {
+        if (-not $Cmdlet.ShouldProcess([string]$task['taskName'], 'Unregister-ScheduledTask')) { continue }
         [void](Get-EmuList (Get-EmuState) 'scheduledTasks').Remove($task)
     }
     Save-EmuState
