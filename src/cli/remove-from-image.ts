@@ -18,8 +18,9 @@ import { exclusively } from './exclusive-run.ts';
  * that start winprov.exe; Setup reads them whether winprov is there or not, so an image captured after
  * the uninstall would start a missing executable in specialize and never report Ready. Both go (an
  * edited one is kept under another name), and the image's own, which prepare-image kept as a backup,
- * goes back (windows/setup-file-removal.ts). winprov's state folder and the guest agent services'
- * start mode are left as they are. --dry-run only says what it would do.
+ * goes back (windows/setup-file-removal.ts); a first-boot startup task left registered is removed.
+ * winprov's state folder and the guest agent services' start mode are left as they are. --dry-run only
+ * says what it would do.
  */
 export async function removeFromImageCommand(config: Readonly<AgentConfig>, io: CommandIo): Promise<number> {
   const log = createLog({ consoleLevel: 'warn', write: io.err });
@@ -96,5 +97,6 @@ function describe(file: SetupFileRemoval, name: string, dryRun: boolean, tell: (
   else tell(`${would}move ${the} ${file.path} to ${file.movedTo}: it starts winprov.exe but is not one of this winprov's, unedited (kept for its edits; Setup does not read it there)`);
   if (file.restored !== undefined) tell(`${would}put back the image's own ${name} from ${file.restored}`);
   // Named whatever became of the file: only someone who knows the image can tell which one it needs.
-  if (file.backupsLeft.length > 0) tell(`keep ${file.backupsLeft.join(', ')}: prepare-image's backups, not put back (winprov's own, or more than one of the image's); put the one the image needs back at ${file.path} yourself`);
+  const why = file.outcome === 'absent' || file.outcome === 'foreign' ? 'no file of winprov\'s is there to give way' : 'winprov\'s own, or more than one of the image\'s';
+  if (file.backupsLeft.length > 0) tell(`keep ${file.backupsLeft.join(', ')}: prepare-image's backups, not put back (${why}); put the one the image needs back at ${file.path} yourself`);
 }

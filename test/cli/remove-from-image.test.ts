@@ -122,3 +122,18 @@ test('remove-from-image refuses with RUN_LOCKED while another run holds the lock
     assert.match(log, /remove-from-image: remove winprov's answer file/, 'the run is in winprov\'s log');
   });
 });
+
+test('with no file of winprov\'s there, a backup is named and left where it is', async () => {
+  await withImage({}, async ({ cli, answerFile }) => {
+    await mkdir(join(answerFile, '..'), { recursive: true });
+    await writeFile(answerFile, IMAGE_ANSWER_FILE);
+    assert.equal((await cli('prepare-image')).code, 0);
+    await rm(answerFile);
+    const { code, out } = await cli('remove-from-image');
+    assert.equal(code, 0, out);
+    assert.ok(out.split('\n').includes(`no answer file at ${answerFile}`), out);
+    assert.ok(out.split('\n').includes(`keep ${answerFile}.winprov-backup: prepare-image's backups, not put back (no file of winprov's is there to give way); put the one the image needs back at ${answerFile} yourself`), out);
+    assert.equal(await exists(answerFile), false, 'nothing was put where the builder removed the file');
+    assert.equal(await readFile(`${answerFile}.winprov-backup`, 'utf8'), IMAGE_ANSWER_FILE);
+  });
+});
