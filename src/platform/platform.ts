@@ -1,7 +1,4 @@
 import type { Secret } from '../util/secret.ts';
-import type { UnattendInstall } from './windows/unattend-install.ts';
-import type { ImageSetupRemoval, KnownSetupFiles } from './windows/setup-file-removal.ts';
-import type { AgentArtifacts, ExecutableLocation, ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from './image-types.ts';
 import type { AgentState, CompletionMarker } from './state-types.ts';
 
 /**
@@ -255,50 +252,4 @@ export interface Platform {
   close(): Promise<void>;
 }
 
-/** A file for the collect-logs zip: its name inside the zip and its content. */
-export interface DiagnosticFile {
-  name: string;
-  data: Uint8Array | string;
-}
-
-/** The verbs of image preparation (prepare-image) and diagnosis (collect-logs). */
-export interface ImageVerbs {
-  /** Where winprov and its unattend templates are installed (%ProgramFiles%\winprov). */
-  readonly installDirectory: string;
-  /**
-   * The files winprov leaves on a machine (state, completion marker, ovf-env copy, custom data, logs), and
-   * what else its state folder holds; `keep` names state folder entries of winprov's to leave out.
-   */
-  listAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts>;
-  /** Removes winprov's (never the others); returns what it removed and what it kept. */
-  removeAgentArtifacts(keep?: readonly string[]): Promise<AgentArtifacts>;
-  /**
-   * Writes the answer file to %WINDIR%\Panther\Unattend\unattend.xml, where sysprep and Setup find it; the
-   * one there is kept as a backup unless it is one of `replaceable` (windows/unattend-install.ts). With
-   * dryRun it only says what it would do.
-   */
-  installUnattend(xml: string, options?: { replaceable?: readonly string[]; dryRun?: boolean }): Promise<UnattendInstall>;
-  /**
-   * Writes %WINDIR%\Setup\Scripts\SetupComplete.cmd; the one there is kept as a backup unless it is one of
-   * `replaceable` (setup-complete.ts). Returns its path.
-   */
-  installSetupComplete(script: string, replaceable?: readonly string[]): Promise<string>;
-  /** %WINDIR%\Setup\Scripts\SetupComplete.cmd as it is, or undefined when there is none. */
-  readSetupComplete(): Promise<string | undefined>;
-  /**
-   * remove-from-image: winprov's answer file and SetupComplete.cmd out of Windows' folders, and the image's
-   * own put back from prepare-image's backup (windows/setup-file-removal.ts). `known` are this winprov's,
-   * unedited: deleted, where an edited one is kept under another name. With dryRun nothing changes.
-   */
-  removeImageSetup(known: KnownSetupFiles, options?: { dryRun?: boolean }): Promise<ImageSetupRemoval>;
-  /** Where this winprov runs from, and %ProgramFiles% (prepare-image compares them, cli/image-inputs.ts). */
-  readExecutableLocation(): Promise<ExecutableLocation>;
-  /** Windows Setup logs (Panther, UnattendGC), the relevant registry keys as text, event log extracts. */
-  collectDiagnostics(): Promise<DiagnosticFile[]>;
-  /** WinRM listeners, the inbound rules opening their ports, LocalMachine\My and the other certificate bindings (image-types.ts). */
-  readRemoteAccess(): Promise<RemoteAccessInventory>;
-  /** Removes those listeners, rules and certificates; a certificate another binding still uses is kept. */
-  removeRemoteAccess(removal: RemoteAccessRemoval): Promise<RemoteAccessRemovalResult>;
-  /** What prepare-image --check judges: BitLocker, Appx, pending reboot, image state, policies, the answer file. */
-  readImageFacts(): Promise<ImageFacts>;
-}
+export type { DiagnosticFile, ImageVerbs } from './image-types.ts';

@@ -11,7 +11,7 @@ import * as sandboxImage from './image.ts';
 import type { SandboxMachine } from './machine.ts';
 
 /**
- * The image verbs (platform.ts ImageVerbs) on the sandbox: the Windows platform's plain Node modules
+ * The image verbs (image-types.ts ImageVerbs) on the sandbox: the Windows platform's plain Node modules
  * (artifacts, unattend install, SetupComplete.cmd) on the sandbox's folders, and machine.json's image
  * object (image.ts). SandboxPlatform (index.ts) extends this class with the provisioning verbs, and gives
  * it the machine and the change that records each verb.
