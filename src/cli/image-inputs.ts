@@ -7,7 +7,7 @@ import type { AgentConfig, FirstBootMode } from '../config.ts';
 import type { ImageVerbs } from '../platform/platform.ts';
 import type { ExecutableLocation } from '../platform/image-types.ts';
 import { readShippedSetupComplete, scriptToInstall } from './image-setup-complete.ts';
-import { WINPROV_EXE } from '../platform/windows/setup-complete.ts';
+import { installedWinprovExe, WINPROV_EXE } from '../platform/windows/setup-complete.ts';
 
 /**
  * What prepare-image needs from the installation and the image, read and checked before its first
@@ -36,7 +36,7 @@ export interface ImageInputs {
  * Windows compares paths case-insensitively; %ProgramFiles% is the process's own (config.ts).
  */
 export function checkExecutableLocation(location: ExecutableLocation): void {
-  const named = win32.join(location.programFiles, 'winprov', 'winprov.exe');
+  const named = installedWinprovExe(location.programFiles);
   if (win32.normalize(location.running).toLowerCase() === win32.normalize(named).toLowerCase()) return;
   throw new PlatformCommandError('prepare-image', `this winprov runs from ${location.running}, but the answer file and SetupComplete.cmd start ${WINPROV_EXE} (${named}): no VM made from this image would run winprov`, {
     hint: 'install the MSI to its default folder (without INSTALLDIR) and run prepare-image from there',

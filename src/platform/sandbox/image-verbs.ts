@@ -2,7 +2,7 @@ import { join, relative } from 'node:path';
 import type { DiagnosticFile, ImageVerbs } from '../platform.ts';
 import type { AgentArtifacts, ExecutableLocation, ImageFacts, RemoteAccessInventory, RemoteAccessRemoval, RemoteAccessRemovalResult } from '../image-types.ts';
 import { installAnswerFile, type UnattendInstall } from '../windows/unattend-install.ts';
-import { describeBackup, installSetupComplete, readSetupComplete } from '../windows/setup-complete.ts';
+import { describeBackup, installSetupComplete, readSetupComplete, setupCompletePath } from '../windows/setup-complete.ts';
 import { listAgentArtifacts, removeAgentArtifacts } from '../windows/artifacts.ts';
 import { removeImageSetup, type ImageSetupRemoval, type KnownSetupFiles } from '../windows/setup-file-removal.ts';
 import { ANSWER_FILE } from './answer-file.ts';
@@ -57,8 +57,7 @@ export abstract class SandboxImageVerbs implements ImageVerbs {
 
   /** As on Windows (setup-file-removal.ts, plain Node), on the sandbox's Windows folder. */
   async removeImageSetup(known: KnownSetupFiles, options: { dryRun?: boolean } = {}): Promise<ImageSetupRemoval> {
-    const windows = join(this.root, 'Windows');
-    const result = await removeImageSetup({ answerFile: join(this.root, ...ANSWER_FILE), setupComplete: join(windows, 'Setup', 'Scripts', 'SetupComplete.cmd') }, known, options.dryRun);
+    const result = await removeImageSetup({ answerFile: join(this.root, ...ANSWER_FILE), setupComplete: setupCompletePath(join(this.root, 'Windows')) }, known, options.dryRun);
     const changed = [result.answerFile, result.setupComplete].filter((f) => f.outcome === 'removed' || f.outcome === 'moved' || f.restored !== undefined);
     if (options.dryRun !== true && changed.length > 0) {
       await this.change('removeImageSetup', () => ({ detail: `took out ${changed.map((f) => relative(this.root, f.path)).join(', ')}`, result: undefined }));

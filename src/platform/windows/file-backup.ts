@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { copyFile, readFile, stat } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
 import { PlatformCommandError } from '../../errors.ts';
 
 /**
@@ -17,17 +17,13 @@ function numberedName(path: string, suffix: string, n: number): string {
   return `${path}${suffix}${n === 1 ? '' : `.${n}`}`;
 }
 
-/** The backups of `path` that exist (<path>.winprov-backup, .2 ... .20), in that order. */
-export async function listBackups(path: string, verb: string): Promise<string[]> {
-  const found: string[] = [];
+/** The backups of `path` that exist (<path>.winprov-backup, .2 ... .20), in that order, with their bytes. */
+export async function readBackups(path: string, verb: string): Promise<{ path: string; bytes: Buffer }[]> {
+  const found: { path: string; bytes: Buffer }[] = [];
   for (let n = 1; n <= MAX_BACKUPS; n += 1) {
     const backup = numberedName(path, BACKUP_SUFFIX, n);
-    try {
-      await stat(backup);
-      found.push(backup);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new PlatformCommandError(verb, `${backup} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
+    const bytes = await readIfExists(backup, verb);
+    if (bytes !== undefined) found.push({ path: backup, bytes });
   }
   return found;
 }

@@ -1,5 +1,5 @@
 import { link, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, win32 } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PlatformCommandError, PlatformRejectedError } from '../../errors.ts';
 import { writeFileAtomic } from '../../util/files.ts';
@@ -37,7 +37,12 @@ export function isWinprovSetupComplete(script: string): boolean {
 
 /** SetupComplete.cmd under the given %SystemRoot% as text (latin1: cmd.exe's file is ASCII), or undefined. */
 export async function readSetupComplete(systemRoot: string): Promise<string | undefined> {
-  return (await readIfExists(join(setupScriptsDirectory(systemRoot), 'SetupComplete.cmd'), 'readSetupComplete'))?.toString('latin1');
+  return (await readIfExists(setupCompletePath(systemRoot), 'readSetupComplete'))?.toString('latin1');
+}
+
+/** SetupComplete.cmd under the given %SystemRoot%. */
+export function setupCompletePath(systemRoot: string): string {
+  return join(setupScriptsDirectory(systemRoot), 'SetupComplete.cmd');
 }
 
 /** The script folder under the given %SystemRoot%. */
@@ -98,6 +103,11 @@ export function describeBackup(result: SetupCompleteResult): string {
 
 /** Where the MSI installs winprov, as the answer files and every SetupComplete.cmd start it (prepare-image checks it runs from there: image-inputs.ts). */
 export const WINPROV_EXE = '%ProgramFiles%\\winprov\\winprov.exe';
+
+/** WINPROV_EXE under a given %ProgramFiles%: the path the answer files and SetupComplete.cmd start. */
+export function installedWinprovExe(programFiles: string): string {
+  return win32.join(programFiles, 'winprov', 'winprov.exe');
+}
 
 /** A winprov command as every SetupComplete.cmd of winprov runs it: logged before, its output in the log, its exit code after. */
 export function winprovCallLines(command: string): string[] {

@@ -1,6 +1,6 @@
 import { rename, rm } from 'node:fs/promises';
 import { PlatformCommandError } from '../../errors.ts';
-import { keepBackup, listBackups, readIfExists } from './file-backup.ts';
+import { keepBackup, readBackups, readIfExists } from './file-backup.ts';
 import { isWinprovSetupComplete, toBatchText } from './setup-complete.ts';
 
 /**
@@ -40,10 +40,11 @@ export interface SetupFileRemoval {
 /** Takes winprov's file at `path` out and puts the image's own back, as the module comment says. */
 export async function takeOutSetupFile(path: string, rules: SetupFileRules): Promise<SetupFileRemoval> {
   const existing = await readIfExists(path, rules.verb);
-  const backups = await listBackups(path, rules.verb);
-  if (existing === undefined) return { path, outcome: 'absent', backupsLeft: backups };
-  if (!rules.isWinprovs(existing)) return { path, outcome: 'foreign', backupsLeft: backups };
-  const result: SetupFileRemoval = { path, outcome: 'removed', backupsLeft: backups };
+  const backups = await readBackups(path, rules.verb);
+  const names = backups.map((b) => b.path);
+  if (existing === undefined) return { path, outcome: 'absent', backupsLeft: names };
+  if (!rules.isWinprovs(existing)) return { path, outcome: 'foreign', backupsLeft: names };
+  const result: SetupFileRemoval = { path, outcome: 'removed', backupsLeft: names };
   if (!rules.isUnedited(existing)) {
     // Kept: an image builder's edits (or content a provisioning run merged in) are not ours to lose.
     result.outcome = 'moved';
@@ -51,9 +52,8 @@ export async function takeOutSetupFile(path: string, rules: SetupFileRules): Pro
   }
   // Backups of winprov's own files (another version's, an edited one) are no candidates: put back, they
   // would start winprov again.
-  const candidates: string[] = [];
-  for (const backup of backups) if (!rules.isWinprovs((await readIfExists(backup, rules.verb)) ?? Buffer.alloc(0))) candidates.push(backup);
-  const restored = candidates.length === 1 ? candidates[0]! : undefined;
+  const candidates = backups.filter((b) => !rules.isWinprovs(b.bytes));
+  const restored = candidates.length === 1 ? candidates[0]!.path : undefined;
   if (rules.dryRun !== true) {
     // The backup replaces winprov's file in one rename (MoveFileEx with MOVEFILE_REPLACE_EXISTING on
     // Windows): a failure leaves winprov's file, never no file with the image's own still aside.
@@ -62,7 +62,7 @@ export async function takeOutSetupFile(path: string, rules: SetupFileRules): Pro
   }
   if (restored !== undefined) {
     result.restored = restored;
-    result.backupsLeft = backups.filter((b) => b !== restored);
+    result.backupsLeft = names.filter((b) => b !== restored);
   }
   return result;
 }

@@ -5,7 +5,7 @@ import { StateFolder } from '../state-files.ts';
 import * as artifacts from './artifacts.ts';
 import { readAnswerFile } from './answer-file.ts';
 import { readImageState } from './setup-state.ts';
-import { arrangeAnswerFileClearing, describeBackup, installSetupComplete, readSetupComplete, setupScriptsDirectory } from './setup-complete.ts';
+import { arrangeAnswerFileClearing, describeBackup, installSetupComplete, readSetupComplete, setupCompletePath } from './setup-complete.ts';
 import { removeImageSetup, type ImageSetupRemoval, type KnownSetupFiles } from './setup-file-removal.ts';
 import { installAnswerFile, type UnattendInstall } from './unattend-install.ts';
 import type { LogFunction } from './session.ts';
@@ -119,7 +119,7 @@ export abstract class WindowsFolders {
 
   /** Node, as installUnattend and installSetupComplete: the two files and their backups. */
   removeImageSetup(known: KnownSetupFiles, options: { dryRun?: boolean } = {}): Promise<ImageSetupRemoval> {
-    return removeImageSetup({ answerFile: this.answerFilePath(), setupComplete: join(setupScriptsDirectory(this.systemRoot), 'SetupComplete.cmd') }, known, options.dryRun);
+    return removeImageSetup({ answerFile: this.answerFilePath(), setupComplete: setupCompletePath(this.systemRoot) }, known, options.dryRun);
   }
 
   async readExecutableLocation(): Promise<ExecutableLocation> {

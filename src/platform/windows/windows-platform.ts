@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { join, sep, win32 } from 'node:path';
+import { join, sep } from 'node:path';
 import { MediaNotFoundError, PlatformCommandError, PlatformRejectedError, PlatformTimeoutError } from '../../errors.ts';
 import { withinDeadline } from '../../util/deadline.ts';
 import { wireServerFromInterfaceOptions } from '../../net/dhcp-cache.ts';
@@ -40,6 +40,7 @@ import { readWindowsCustomData, runWindowsScript, type WindowsFirstBootOptions }
 import { stopSessionTree } from './process-tree.ts';
 import { fitKvpValue } from '../kvp-value.ts';
 import { WindowsFolders, type WindowsFolderOptions } from './windows-folders.ts';
+import { installedWinprovExe } from './setup-complete.ts';
 
 /** Options of the Windows platform: its folders (windows-folders.ts), PowerShell and how long a request may take. */
 export interface WindowsPlatformOptions extends WindowsFolderOptions {
@@ -225,7 +226,7 @@ export class WindowsPlatform extends WindowsFolders implements Platform, ImageVe
    * must not become a SYSTEM task.
    */
   async setFirstBootResume(on: boolean): Promise<boolean> {
-    const executable = win32.join((await this.readExecutableLocation()).programFiles, 'winprov', 'winprov.exe');
+    const executable = installedWinprovExe((await this.readExecutableLocation()).programFiles);
     const r = new HostResult('setFirstBootResume', await this.#session.request('setFirstBootResume', { on, executable }));
     if (r.boolean('registered') !== on) throw new PlatformCommandError('setFirstBootResume', `the startup task is ${on ? 'not' : 'still'} registered`);
     return on || r.boolean('removed');
